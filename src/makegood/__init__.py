@@ -1,0 +1,1 @@
+"""makegood: next-best complaint resolution under a compensation budget."""

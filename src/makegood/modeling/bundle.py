@@ -1,0 +1,181 @@
+"""The self-contained, versioned model bundle that ``recommend`` and the server load.
+
+Layout of ``models/<version>/``::
+
+    bundle.json            metadata: version, trained_at, data hash, git commit, metrics,
+                           MLflow run, feature spec, catalog, DR corrections
+    sat_<f>.txt            LightGBM satisfaction model of fold f (text format)
+    churn_<f>.txt          LightGBM churn model of fold f
+    prop_<f>.txt           LightGBM propensity model of fold f
+    text_signals.joblib    fitted text-signal models (TF-IDF + linear)
+    memory.parquet         customer memory (earlier complaints) for new complaints
+
+``models/LATEST`` names the newest version. A bundle is written to a temporary folder
+and renamed into place, so a reader never sees half a bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import lightgbm as lgb
+import numpy as np
+
+from makegood.catalog import Catalog, parse_catalog
+from makegood.errors import CatalogError, ModelNotFoundError
+from makegood.features.memory import CustomerMemoryStore
+from makegood.features.structured import FeatureSpec
+from makegood.modeling.engine import Engine, EngineParams
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Bundle:
+    """Everything needed to score new complaints."""
+
+    engine: Engine
+    catalog: Catalog
+    text_signals: object | None
+    memory: CustomerMemoryStore | None
+    meta: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "unsaved"))
+
+    @property
+    def action_index(self) -> np.ndarray:
+        """For each resolution of ``catalog`` (in its order), its index in the models."""
+        ids = self.engine.action_ids
+        return np.array([ids.index(r) for r in self.catalog.ids], dtype=int)
+
+    def with_catalog(self, catalog: Catalog) -> Bundle:
+        """This bundle scoring under another catalog (new costs, eligibility, subset).
+
+        Every resolution of ``catalog`` must have been in the training catalog: the
+        models know nothing of a resolution they never saw. Raises CatalogError.
+        """
+        unknown = [r for r in catalog.ids if r not in self.engine.action_ids]
+        if unknown:
+            raise CatalogError(
+                f"catalog resolution(s) {unknown} were not in the catalog the model "
+                f"{self.version} was trained with ({self.engine.action_ids}): retrain with "
+                "a history and catalog that include them"
+            )
+        return Bundle(self.engine, catalog, self.text_signals, self.memory, self.meta, self.path)
+
+    def save(self, models_dir: str | Path, version: str) -> Path:
+        """Write the bundle as ``models_dir/version`` atomically; update ``LATEST``."""
+        models_dir = Path(models_dir)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models_dir))
+        try:
+            eng = self.engine
+            for f, m in enumerate(eng.sat_models):
+                m.save_model(str(tmp / f"sat_{f}.txt"))
+            for f, m in enumerate(eng.churn_models):
+                m.save_model(str(tmp / f"churn_{f}.txt"))
+            for f, m in enumerate(eng.prop_models):
+                m.save_model(str(tmp / f"prop_{f}.txt"))
+            if self.text_signals is not None:
+                joblib.dump(self.text_signals, tmp / "text_signals.joblib")
+            if self.memory is not None:
+                self.memory.save(tmp / "memory.parquet")
+            meta = dict(self.meta)
+            meta.update(
+                {
+                    "format_version": FORMAT_VERSION,
+                    "version": version,
+                    "catalog": self.catalog.to_dict(),
+                    "feature_spec": eng.spec.to_dict(),
+                    "action_ids": eng.action_ids,
+                    "engine_params": vars(eng.params),
+                    "churn_correction": eng.churn_correction.tolist(),
+                    "sat_correction": eng.sat_correction.tolist(),
+                    "n_folds": len(eng.sat_models),
+                    "diagnostics": eng.diagnostics,
+                }
+            )
+            (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+            final = models_dir / version
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        latest_tmp = models_dir / ".LATEST.tmp"
+        latest_tmp.write_text(version + "\n")
+        os.replace(latest_tmp, models_dir / "LATEST")
+        self.meta = meta
+        self.path = final
+        return final
+
+
+def resolve_bundle_dir(models_dir: str | Path, version: str | None = None) -> Path:
+    """The folder of the requested (default: latest) bundle; raises ModelNotFoundError."""
+    models_dir = Path(models_dir)
+    if (models_dir / "bundle.json").exists():
+        return models_dir
+    if version is None:
+        latest = models_dir / "LATEST"
+        if not latest.exists():
+            raise ModelNotFoundError(
+                f"no trained model in {str(models_dir)!r}: run `makegood train` first "
+                "(or pass --models-dir)"
+            )
+        version = latest.read_text().strip()
+    path = models_dir / version
+    if not (path / "bundle.json").exists():
+        raise ModelNotFoundError(f"model bundle {str(path)!r} not found or incomplete")
+    return path
+
+
+def load_bundle(models_dir: str | Path = "models", version: str | None = None) -> Bundle:
+    """Load a bundle written by :meth:`Bundle.save`. Raises ModelNotFoundError."""
+    path = resolve_bundle_dir(models_dir, version)
+    meta = json.loads((path / "bundle.json").read_text())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelNotFoundError(
+            f"model bundle {str(path)!r} has format {meta.get('format_version')!r}; "
+            f"this makegood reads format {FORMAT_VERSION}: retrain"
+        )
+    n_folds = int(meta["n_folds"])
+
+    def boosters(prefix: str) -> list[lgb.Booster]:
+        return [lgb.Booster(model_file=str(path / f"{prefix}_{f}.txt")) for f in range(n_folds)]
+
+    ep = EngineParams(**meta["engine_params"])
+    engine = Engine(
+        params=ep,
+        spec=FeatureSpec.from_dict(meta["feature_spec"]),
+        action_ids=list(meta["action_ids"]),
+        sat_models=boosters("sat"),
+        churn_models=boosters("churn"),
+        prop_models=boosters("prop"),
+        churn_correction=np.asarray(meta["churn_correction"], dtype=float),
+        sat_correction=np.asarray(meta["sat_correction"], dtype=float),
+        diagnostics=meta.get("diagnostics", {}),
+    )
+    signals = None
+    if (path / "text_signals.joblib").exists():
+        signals = joblib.load(path / "text_signals.joblib")
+    memory = None
+    if (path / "memory.parquet").exists():
+        memory = CustomerMemoryStore.load(path / "memory.parquet")
+    catalog = parse_catalog(meta["catalog"], source=str(path / "bundle.json"))
+    return Bundle(engine, catalog, signals, memory, meta, path)
+
+
+def set_num_threads(bundle: Bundle, n: int) -> None:
+    """Pin every model's prediction threads (1 in the server: see NOTES.md)."""
+    for m in [*bundle.engine.sat_models, *bundle.engine.churn_models, *bundle.engine.prop_models]:
+        m.params["num_threads"] = n

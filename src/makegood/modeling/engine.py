@@ -1,0 +1,425 @@
+"""The learning engine: cross-fitted LightGBM models of choice, response, satisfaction, churn.
+
+Layering: ``prepare`` turns a normalized frame into model features; ``fit_engine`` fits
+the models with K-fold cross-fitting grouped by customer; ``Engine.predict`` gives each
+complaint's per-candidate satisfaction and churn with a jackknife spread; nothing here
+knows about MLflow, files or the CLI.
+
+Why these choices (see docs/modeling.md):
+
+* **Outcome models** are S-learners (resolution as a categorical feature) fitted on the
+  features the agents saw (structure, text signals, customer memory), so confounding by
+  observed variables is adjusted for by conditioning.
+* **Mediation**: churn is driven mostly by how satisfied the customer ends up, so the
+  churn model also gets the cross-fitted predicted satisfaction under the resolution. It
+  is a function of (x, a) only, so it cannot add confounding bias; it lends the churn
+  model the much richer satisfaction signal (lower variance).
+* **Survey non-response**: satisfaction is fitted on answered rows weighted by the
+  inverse probability of answering given (x, a).
+* **Doubly robust correction**: each resolution's average effect is re-estimated by AIPW
+  from the cross-fitted propensities and outcome predictions; the difference from the
+  outcome model's own average effect (its bias, e.g. regularization-induced confounding)
+  is added back, shrunk by its standard error.
+* **Uncertainty**: the K fold models are a delete-a-group jackknife; their spread gives
+  each candidate's interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from makegood.catalog import Catalog
+from makegood.features import memory as memory_mod
+from makegood.features import text as text_mod
+from makegood.features.structured import CATEGORICAL_BASE, NUMERIC_BASE, FeatureSpec, base_columns
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+@dataclass
+class EngineParams:
+    """Settings of the learning engine (all have sensible defaults)."""
+
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_child_samples: int = 40
+    propensity_estimators: int = 120
+    n_folds: int = 4
+    use_text: bool = True
+    use_memory: bool = True
+    mediated: bool = True
+    dr_correction: bool = True
+    propensity_clip: float = 0.02
+    num_threads: int = 0
+    random_state: int = 0
+
+    def lgb_params(self, objective: str, **extra) -> dict:
+        p = {
+            "objective": objective,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "feature_fraction": 0.9,
+            "bagging_fraction": 0.9,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "verbose": -1,
+            "seed": self.random_state,
+            "num_threads": self.num_threads,
+            "max_cat_to_onehot": 16,
+            "cat_smooth": 10,
+        }
+        p.update(extra)
+        return p
+
+
+# --- features -------------------------------------------------------------------------
+def text_targets(df: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
+    """What the text models learn to read from the customer's words (from the data itself).
+
+    Churn, satisfaction, whether money was given, and satisfaction under each resolution
+    with enough answers: the last ones let the text say *which* resolution suits the
+    customer (a refund pleases someone who wrote they want their money back).
+    """
+    sat = df["satisfaction"].to_numpy(dtype=float)
+    out = {
+        "churn": df["churned_90d"].to_numpy(dtype=float),
+        "sat": sat,
+        "money": (df["compensation"].to_numpy(dtype=float) > 0).astype(float),
+    }
+    res = df["resolution"].to_numpy()
+    for rid in catalog.ids:
+        mask = (res == rid) & ~np.isnan(sat)
+        if mask.sum() >= 150:
+            out[f"sat_{rid}"] = np.where(res == rid, sat, np.nan)
+    return out
+
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Structured columns plus detected emotion (text) for a normalized frame (a copy)."""
+    out = text_mod.fill_emotion(df)
+    return base_columns(out)
+
+
+def _memory_categoricals(mem: pd.DataFrame) -> list[str]:
+    return [c for c in mem.columns if not pd.api.types.is_numeric_dtype(mem[c])]
+
+
+@dataclass
+class Features:
+    """The base model matrix of a batch plus what built it."""
+
+    X: np.ndarray  # (n, p) float32
+    spec: FeatureSpec
+
+
+def assemble(
+    prepared: pd.DataFrame,
+    mem: pd.DataFrame | None,
+    text_scores: np.ndarray | None,
+    text_names: list[str],
+    spec: FeatureSpec | None,
+) -> Features:
+    """Join structured, sentiment, memory and text-signal columns into one matrix."""
+    frame = prepared
+    extra_num: list[str] = []
+    extra_cat: list[str] = []
+    sent = text_mod.sentiment_features(prepared["complaint_text"].tolist())
+    cols = {name: sent[:, j] for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES)}
+    if text_scores is not None:
+        for j, name in enumerate(text_names):
+            cols[name] = text_scores[:, j]
+    add = pd.DataFrame(cols, index=prepared.index)
+    parts = [frame, add]
+    extra_num += list(cols)
+    if "emotion_detected" in prepared:
+        extra_num.append("emotion_detected")
+    if mem is not None:
+        mem = mem.set_axis(prepared.index)
+        mcat = _memory_categoricals(mem)
+        extra_cat += mcat
+        extra_num += [c for c in mem.columns if c not in mcat]
+        parts.append(mem)
+    frame = pd.concat(parts, axis=1)
+    if spec is None:
+        spec = FeatureSpec.fit(frame, [*NUMERIC_BASE, *extra_num], [*CATEGORICAL_BASE, *extra_cat])
+    return Features(spec.matrix(frame), spec)
+
+
+def with_action(X: np.ndarray, action: np.ndarray | int, extra: np.ndarray | None = None) -> np.ndarray:
+    """[X, action code, (extra)] as float32: the outcome models' input."""
+    n = X.shape[0]
+    a = np.broadcast_to(np.asarray(action, dtype=np.float32), (n,))
+    cols = [X, a[:, None]]
+    if extra is not None:
+        cols.append(np.asarray(extra, dtype=np.float32).reshape(n, -1))
+    return np.hstack(cols).astype(np.float32, copy=False)
+
+
+# --- the fitted engine ----------------------------------------------------------------
+@dataclass
+class Engine:
+    """Fitted models. ``predict`` gives per-candidate outcomes for a base matrix."""
+
+    params: EngineParams
+    spec: FeatureSpec
+    action_ids: list[str]
+    sat_models: list[lgb.Booster]
+    churn_models: list[lgb.Booster]
+    prop_models: list[lgb.Booster]
+    churn_correction: np.ndarray  # (K,) additive, probability scale
+    sat_correction: np.ndarray  # (K,)
+    diagnostics: dict = field(default_factory=dict)
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.action_ids)
+
+    def _cat_idx(self, mediated: bool) -> list[int]:
+        p = len(self.spec.names)
+        return [*self.spec.categorical_indices, p]
+
+    def predict_propensity(self, X: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
+        """P(historical agents chose a | x), averaged over folds, renormalized over eligible."""
+        p = np.mean([m.predict(X) for m in self.prop_models], axis=0).reshape(len(X), -1)
+        if eligible is not None:
+            p = np.where(eligible, p, 0.0)
+            p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+        return p
+
+    def predict(self, X: np.ndarray, *, corrected: bool = True) -> dict[str, np.ndarray]:
+        """Per-candidate predictions for every complaint (rows of X) and every action.
+
+        Returns arrays of shape (n, K): ``satisfaction``, ``churn_prob`` (fold means,
+        with the DR correction when ``corrected``) and ``churn_sd``, ``sat_sd`` (jackknife).
+        """
+        n, K = X.shape[0], self.n_actions
+        F = len(self.sat_models)
+        big = np.repeat(X, K, axis=0) if K > 1 else X
+        acts = np.tile(np.arange(K, dtype=np.float32), n)
+        xa = with_action(big, acts)
+        sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
+        sat_mean = sat_f.mean(axis=0)
+        if self.params.mediated:
+            churn_f = np.stack(
+                [
+                    m.predict(with_action(big, acts, sat_f[f]))
+                    for f, m in enumerate(self.churn_models)
+                ]
+            )
+        else:
+            churn_f = np.stack([m.predict(xa) for m in self.churn_models])
+        churn_mean = churn_f.mean(axis=0)
+        jk = (F - 1) / F if F > 1 else 0.0
+        churn_sd = np.sqrt(jk * ((churn_f - churn_mean) ** 2).sum(axis=0))
+        sat_sd = np.sqrt(jk * ((sat_f - sat_mean) ** 2).sum(axis=0))
+        sat = sat_mean.reshape(n, K)
+        churn = churn_mean.reshape(n, K)
+        if corrected:
+            churn = np.clip(churn + self.churn_correction[None, :], 1e-4, 1 - 1e-4)
+            sat = np.clip(sat + self.sat_correction[None, :], 0.0, 10.0)
+        return {
+            "satisfaction": sat,
+            "churn_prob": churn,
+            "churn_sd": churn_sd.reshape(n, K),
+            "sat_sd": sat_sd.reshape(n, K),
+        }
+
+
+def _folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold id per row, whole customers per fold (their complaints do not leak)."""
+    uniq, inv = np.unique(groups, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(uniq))
+    return (perm % n_folds)[inv]
+
+
+def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None) -> lgb.Booster:
+    ds = lgb.Dataset(
+        X, label=y, weight=weight, categorical_feature=cat_idx, free_raw_data=True,
+        params={"max_bin": 127, "verbose": -1},
+    )
+    return lgb.train(params, ds, num_boost_round=n_rounds)
+
+
+@dataclass
+class FitResult:
+    engine: Engine
+    text_signals: object | None
+    oof: dict[str, np.ndarray]  # cross-fitted per-candidate predictions on the training rows
+
+
+def fit_engine(
+    prep: pd.DataFrame,
+    catalog: Catalog,
+    params: EngineParams | None = None,
+    *,
+    mem: pd.DataFrame | None = None,
+    progress: Progress = _noop,
+) -> FitResult:
+    """Fit every model on a prepared history frame (see :func:`prepare`).
+
+    ``mem`` is the customer memory of these rows (computed from the frame when None and
+    memory is used); see the module docstring for the models.
+    """
+    params = params or EngineParams()
+    progress("features: text signals, customer memory")
+    if params.use_memory and mem is None:
+        mem = memory_mod.customer_memory(prep)
+    if not params.use_memory:
+        mem = None
+    groups = prep["customer_id"].to_numpy()
+    fold = _folds(groups, params.n_folds, params.random_state)
+    signals = None
+    scores = None
+    names: list[str] = []
+    if params.use_text:
+        signals = text_mod.TextSignals(random_state=params.random_state, n_splits=params.n_folds)
+        scores = signals.fit_transform_oof(
+            prep["complaint_text"].tolist(), text_targets(prep, catalog), groups=groups
+        )
+        names = list(signals.feature_names_)
+    feats = assemble(prep, mem, scores, names, None)
+    X = feats.X
+    K = len(catalog.ids)
+    A = np.array([catalog.index(r) for r in prep["resolution"]])
+    y_churn = prep["churned_90d"].to_numpy(dtype=float)
+    y_sat = prep["satisfaction"].to_numpy(dtype=float)
+    answered = ~np.isnan(y_sat)
+    eligible = catalog.eligibility_matrix(prep["issue_type"].to_numpy(), prep["severity"].to_numpy())
+    n = len(prep)
+    cat_base = feats.spec.categorical_indices
+    cat_a = [*cat_base, X.shape[1]]
+
+    progress("survey response model")
+    xa_obs = with_action(X, A)
+    resp = _train(
+        params.lgb_params("binary"), xa_obs, answered.astype(float), 150, cat_a
+    )
+    p_answer = np.clip(resp.predict(xa_obs), 0.05, 1.0)
+
+    oof_prop = np.zeros((n, K))
+    oof_sat = np.zeros((n, K))
+    oof_churn = np.zeros((n, K))
+    sat_models, churn_models, prop_models = [], [], []
+    sat_obs_oof = np.zeros(n)
+    # pass 1: propensity and satisfaction, cross-fitted
+    for f in range(params.n_folds):
+        progress(f"fold {f + 1}/{params.n_folds}: propensity and satisfaction")
+        tr, te = fold != f, fold == f
+        pm = _train(
+            params.lgb_params("multiclass", num_class=K, learning_rate=0.08),
+            X[tr], A[tr], params.propensity_estimators, cat_base,
+        )
+        prop_models.append(pm)
+        oof_prop[te] = pm.predict(X[te]).reshape(-1, K)
+        trs = tr & answered
+        sm = _train(
+            params.lgb_params("regression"), xa_obs[trs], y_sat[trs], params.n_estimators, cat_a,
+            weight=1.0 / p_answer[trs],
+        )
+        sat_models.append(sm)
+        for k in range(K):
+            oof_sat[te, k] = sm.predict(with_action(X[te], k))
+        sat_obs_oof[te] = oof_sat[te, A[te]]
+    # pass 2: churn, with the cross-fitted satisfaction as mediator
+    for f in range(params.n_folds):
+        progress(f"fold {f + 1}/{params.n_folds}: churn")
+        tr, te = fold != f, fold == f
+        extra = sat_obs_oof[tr] if params.mediated else None
+        cm = _train(
+            params.lgb_params("binary"), with_action(X[tr], A[tr], extra), y_churn[tr],
+            params.n_estimators, cat_a,
+        )
+        churn_models.append(cm)
+        for k in range(K):
+            ex = oof_sat[te, k] if params.mediated else None
+            oof_churn[te, k] = cm.predict(with_action(X[te], k, ex))
+
+    prop = np.where(eligible, oof_prop, 0.0)
+    prop = prop / np.clip(prop.sum(axis=1, keepdims=True), 1e-12, None)
+    e_obs = np.clip(prop[np.arange(n), A], params.propensity_clip, 1.0)
+    churn_corr = np.zeros(K)
+    sat_corr = np.zeros(K)
+    diag: dict = {}
+    if params.dr_correction:
+        progress("doubly robust correction")
+        churn_corr, d1 = dr_correction(oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index)
+        w_obs = answered / np.clip(p_answer, 0.05, 1.0)
+        sat_corr, d2 = dr_correction(
+            oof_sat, np.nan_to_num(y_sat), A, e_obs, eligible,
+            catalog.baseline_index, weight=w_obs,
+        )
+        diag = {"churn_dr": d1, "sat_dr": d2}
+    engine = Engine(
+        params=params,
+        spec=feats.spec,
+        action_ids=list(catalog.ids),
+        sat_models=sat_models,
+        churn_models=churn_models,
+        prop_models=prop_models,
+        churn_correction=churn_corr,
+        sat_correction=sat_corr,
+        diagnostics=diag,
+    )
+    oof = {
+        "propensity": prop,
+        "satisfaction": np.clip(oof_sat + sat_corr, 0, 10),
+        "churn_prob": np.clip(oof_churn + churn_corr, 1e-4, 1 - 1e-4),
+        "p_answer": p_answer,
+        "X": X,
+        "action": A,
+        "eligible": eligible,
+    }
+    return FitResult(engine, signals, oof)
+
+
+def dr_correction(
+    mu: np.ndarray,
+    y: np.ndarray,
+    action: np.ndarray,
+    e_obs: np.ndarray,
+    eligible: np.ndarray,
+    baseline: int,
+    *,
+    weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Per-action additive correction of an outcome model by AIPW.
+
+    For action k the AIPW score of unit i is
+    ``psi_ik = mu_ik + 1{A_i = k} w_i (y_i - mu_ik) / e_i`` (w: response weight, 1 if none).
+    The bias of the model's mean effect of k against the baseline, over units where k is
+    eligible, is ``d_k = mean(psi_k - psi_b) - mean(mu_k - mu_b)``; the correction is
+    ``d_k * max(0, 1 - se_k^2 / d_k^2)`` (shrunk to 0 when not distinguishable from noise).
+    Returns the (K,) corrections and a diagnostic dict.
+    """
+    n, K = mu.shape
+    w = np.ones(n) if weight is None else weight
+    rows = np.arange(n)
+    resid = w * (y - mu[rows, action]) / e_obs
+    corr = np.zeros(K)
+    info = {}
+    for k in range(K):
+        if k == baseline:
+            continue
+        m = eligible[:, k]
+        if m.sum() < 50:
+            continue
+        term = np.where(action == k, resid, 0.0) - np.where(action == baseline, resid, 0.0)
+        t = term[m]
+        d = float(t.mean())
+        se = float(t.std(ddof=1) / np.sqrt(len(t)))
+        shrink = max(0.0, 1.0 - (se * se) / (d * d)) if d != 0 else 0.0
+        corr[k] = d * shrink
+        info[str(k)] = {"bias": d, "se": se, "applied": corr[k]}
+    return corr, info

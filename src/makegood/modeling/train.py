@@ -1,0 +1,290 @@
+"""Training: time-based holdout metrics, off-policy evaluation, final fit, bundle, MLflow.
+
+Only this module (and ``modeling/registry.py``) talks to MLflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from makegood.catalog import Catalog
+from makegood.features import memory as memory_mod
+from makegood.modeling.bundle import Bundle
+from makegood.modeling.engine import EngineParams, FitResult, assemble, fit_engine, prepare
+from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
+from makegood.policy.budget import allocate
+from makegood.policy.value import net_value
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+EXPERIMENT = "makegood"
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    """A stable sha256 of a frame's contents (order and values)."""
+    h = hashlib.sha256()
+    h.update(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def git_commit() -> str:
+    """The current git commit of the code, or "unknown" outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced: the bundle, its metrics, where it went."""
+
+    bundle: Bundle
+    metrics: dict[str, float]
+    bundle_path: Path | None
+    run_id: str | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def holdout_split(df: pd.DataFrame, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, holdout): the latest ``fraction`` of complaints by opened_at."""
+    if not 0 < fraction < 1:
+        return np.ones(len(df), bool), np.zeros(len(df), bool)
+    cutoff = df["opened_at"].quantile(1 - fraction)
+    hold = (df["opened_at"] > cutoff).to_numpy()
+    return ~hold, hold
+
+
+def _evaluate_holdout(
+    fit: FitResult,
+    prep: pd.DataFrame,
+    mem: pd.DataFrame | None,
+    hold: np.ndarray,
+    catalog: Catalog,
+) -> dict[str, float]:
+    eng = fit.engine
+    ph = prep[hold].reset_index(drop=True)
+    scores, names = None, []
+    if fit.text_signals is not None:
+        scores = fit.text_signals.transform(ph["complaint_text"].tolist())
+        names = list(fit.text_signals.feature_names_)
+    mh = mem[hold].reset_index(drop=True) if mem is not None else None
+    X = assemble(ph, mh, scores, names, eng.spec).X
+    pred = eng.predict(X)
+    A = np.array([catalog.index(r) for r in ph["resolution"]])
+    rows = np.arange(len(ph))
+    y_churn = ph["churned_90d"].to_numpy(float)
+    y_sat = ph["satisfaction"].to_numpy(float)
+    metrics = outcome_metrics(y_churn, pred["churn_prob"][rows, A], y_sat, pred["satisfaction"][rows, A])
+    eligible = catalog.eligibility_matrix(ph["issue_type"].to_numpy(), ph["severity"].to_numpy())
+    prop = eng.predict_propensity(X, eligible)
+    metrics["propensity_logloss"] = float(-np.mean(np.log(np.clip(prop[rows, A], 1e-6, 1))))
+    # off-policy: makegood at the budget the agents actually spent, against the agents
+    ltv = ph["lifetime_value"].to_numpy(float)
+    comp = catalog.compensation_matrix(ph["disputed_amount"].to_numpy(float))
+    hc = catalog.handling_costs
+    q = net_value(ltv, pred["churn_prob"], comp, hc)
+    spent = float(ph["compensation"].sum())
+    alloc = allocate(q, comp, eligible, spent)
+    reward = realized_reward(ltv, y_churn, ph["compensation"].to_numpy(float), hc[A])
+    e_obs = ph["logging_propensity"].to_numpy(float)
+    e_obs = np.where(np.isnan(e_obs), prop[rows, A], e_obs)
+    est = off_policy_estimates(reward, A, alloc.choice, e_obs, q)
+    for name, e in est.items():
+        metrics[f"ope_{name}_value"] = e.value
+        metrics[f"ope_{name}_lo"] = e.lo
+        metrics[f"ope_{name}_hi"] = e.hi
+    metrics["ope_dr_gain_per_complaint"] = est["dr"].value - est["logged"].value
+    metrics["holdout_rows"] = float(len(ph))
+    return metrics
+
+
+def train(
+    history: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    params: EngineParams | None = None,
+    holdout_fraction: float = 0.2,
+    models_dir: str | Path | None = "models",
+    tracking_uri: str | None = DEFAULT_TRACKING_URI,
+    experiment: str = EXPERIMENT,
+    run_name: str | None = None,
+    source: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Fit makegood's models on a normalized history frame and save/log them.
+
+    Returns a :class:`TrainResult`. With ``models_dir=None`` nothing is written; with
+    ``tracking_uri=None`` nothing is logged to MLflow.
+    """
+    params = params or EngineParams()
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    df = history.sort_values("opened_at", kind="stable").reset_index(drop=True)
+    say("preparing features (emotion from text, customer memory)")
+    prep = prepare(df)
+    mem = memory_mod.customer_memory(prep) if params.use_memory else None
+    timings["prepare_s"] = time.perf_counter() - t0
+
+    metrics: dict[str, float] = {}
+    tr, hold = holdout_split(prep, holdout_fraction)
+    if hold.sum() >= 50 and tr.sum() >= 200:
+        t1 = time.perf_counter()
+        say(f"holdout fit: {int(tr.sum())} earlier rows, evaluating on {int(hold.sum())} later rows")
+        fit_h = fit_engine(
+            prep[tr].reset_index(drop=True),
+            catalog,
+            params,
+            mem=mem[tr].reset_index(drop=True) if mem is not None else None,
+            progress=lambda m: say(f"holdout {m}"),
+        )
+        metrics.update(_evaluate_holdout(fit_h, prep, mem, hold, catalog))
+        timings["holdout_s"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    say(f"final fit on all {len(prep)} rows")
+    fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
+    timings["final_fit_s"] = time.perf_counter() - t2
+    memory = memory_mod.CustomerMemoryStore.from_history(df) if params.use_memory else None
+    trained_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    dhash = data_hash(history)
+    meta = {
+        "trained_at": trained_at,
+        "data_hash": dhash,
+        "git_commit": git_commit(),
+        "source": source,
+        "n_rows": len(df),
+        "data_range": [str(df["opened_at"].min()), str(df["opened_at"].max())],
+        "metrics": metrics,
+        "holdout_fraction": holdout_fraction,
+    }
+    bundle = Bundle(fit.engine, catalog, fit.text_signals, memory, meta)
+    version = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{dhash[:8]}"
+
+    run_id = None
+    if tracking_uri is not None:
+        say("logging to MLflow")
+        t3 = time.perf_counter()
+        run_id = _log_mlflow(
+            bundle, fit, params, metrics, meta, tracking_uri, experiment, run_name, version
+        )
+        bundle.meta["mlflow_run_id"] = run_id
+        bundle.meta["tracking_uri"] = tracking_uri
+        timings["mlflow_s"] = time.perf_counter() - t3
+    bundle_path = None
+    if models_dir is not None:
+        bundle_path = bundle.save(models_dir, version)
+        if run_id is not None:
+            _log_bundle_artifacts(bundle_path, run_id, tracking_uri)
+    timings["total_s"] = time.perf_counter() - t0
+    return TrainResult(bundle, metrics, bundle_path, run_id, timings)
+
+
+def resolve_tracking_uri(uri: str) -> str:
+    """Make sure a local SQLite store's folder exists (MLflow does not create it)."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+def artifact_location(uri: str) -> str | None:
+    """Artifacts beside a local SQLite store: ``<store folder>/artifacts``."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///") :]).resolve()
+        return (path.parent / "artifacts").as_uri()
+    return None
+
+
+def get_or_create_experiment(mlflow, name: str, uri: str) -> str:
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
+
+
+def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, version) -> str:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+    import mlflow.lightgbm
+    from mlflow.models import infer_signature
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(uri))
+    exp_id = get_or_create_experiment(mlflow, experiment, uri)
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name or version) as run:
+        mlflow.log_params({f"engine.{k}": v for k, v in vars(params).items()})
+        mlflow.log_params(
+            {"holdout_fraction": meta["holdout_fraction"], "n_rows": meta["n_rows"]}
+        )
+        mlflow.set_tags(
+            {
+                "data_hash": meta["data_hash"],
+                "git_commit": meta["git_commit"],
+                "bundle_version": version,
+                "source": str(meta.get("source")),
+                "data_range": " .. ".join(meta["data_range"]),
+            }
+        )
+        finite = {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
+        if finite:
+            mlflow.log_metrics(finite)
+        X = fit.oof["X"]
+        A = fit.oof["action"]
+        n_ex = min(5, len(X))
+        eng = fit.engine
+        # the fold-0 models, as MLflow LightGBM models with signature and input example
+        from makegood.modeling.engine import with_action
+
+        xa = with_action(X[:200], A[:200])
+        names = [*eng.spec.names, "resolution_code"]
+        ex = pd.DataFrame(xa[:n_ex], columns=names)
+        mlflow.lightgbm.log_model(
+            eng.sat_models[0],
+            name="satisfaction_model",
+            signature=infer_signature(ex, eng.sat_models[0].predict(xa[:n_ex])),
+            input_example=ex,
+        )
+        s_hat = eng.sat_models[0].predict(xa)
+        xc = with_action(X[:200], A[:200], s_hat) if params.mediated else xa
+        cnames = [*names, "expected_satisfaction"] if params.mediated else names
+        exc = pd.DataFrame(xc[:n_ex], columns=cnames)
+        mlflow.lightgbm.log_model(
+            eng.churn_models[0],
+            name="churn_model",
+            signature=infer_signature(exc, eng.churn_models[0].predict(xc[:n_ex])),
+            input_example=exc,
+        )
+        exp_ = pd.DataFrame(X[:n_ex], columns=eng.spec.names)
+        mlflow.lightgbm.log_model(
+            eng.prop_models[0],
+            name="propensity_model",
+            signature=infer_signature(exp_, eng.prop_models[0].predict(X[:n_ex])),
+            input_example=exp_,
+        )
+        return run.info.run_id
+
+
+def _log_bundle_artifacts(bundle_path: Path, run_id: str, uri: str) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_artifacts(str(bundle_path), artifact_path="bundle")

@@ -241,6 +241,25 @@ def evaluate(
         typer.echo(f"figures written to {output}")
 
 
+# Commands of the outer layers live beside their code and register on ``app`` when
+# imported; those modules import their heavy dependencies inside the commands.
+_EXTENSIONS = ("makegood.serving.cli", "makegood.reporting.cli", "makegood.modeling.registry_cli")
+
+
+def _register_extensions() -> None:
+    import importlib
+
+    for name in _EXTENSIONS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,125 @@
+"""The package API for notebooks and scripts: load, train, recommend, evaluate.
+
+>>> import makegood                                          # doctest: +SKIP
+>>> history = makegood.load_history("data/raw/history.csv")  # doctest: +SKIP
+>>> catalog = makegood.load_catalog("data/raw/catalog.yaml") # doctest: +SKIP
+>>> model = makegood.train(history, catalog, n_estimators=200)  # doctest: +SKIP
+>>> model.metrics["churn_auc"]                              # doctest: +SKIP
+>>> recs = model.recommend(makegood.load_complaints("data/raw/new_complaints.csv"), budget=20_000)  # doctest: +SKIP
+>>> recs.frame.head()                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from makegood.catalog import Catalog
+from makegood.catalog import load_catalog as _load_catalog
+
+
+def load_history(path: str | Path, **kwargs) -> pd.DataFrame:
+    """Read and validate a complaint history file (CSV or Parquet) into a normalized frame.
+
+    Keyword arguments go to :func:`makegood.contract.read_history` (``quarantine``,
+    ``max_errors``, ``catalog``). Raises ContractError listing every violation.
+    """
+    from makegood.contract import read_history
+
+    return read_history(path, **kwargs)
+
+
+def load_complaints(path: str | Path, **kwargs) -> pd.DataFrame:
+    """Read and validate new complaints (no outcome columns). Raises ContractError."""
+    from makegood.contract import read_complaints
+
+    return read_complaints(path, **kwargs)
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a resolution catalog YAML. Raises CatalogError."""
+    return _load_catalog(path)
+
+
+@dataclass
+class TrainedModel:
+    """A trained makegood model: its bundle, metrics and where it was saved/logged."""
+
+    bundle: object
+    metrics: dict
+    run_id: str | None = None
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.bundle.catalog
+
+    def score(self, complaints: pd.DataFrame):
+        """Per-candidate predictions (satisfaction, churn, net value with intervals)."""
+        from makegood.modeling.predict import score
+
+        return score(self.bundle, complaints)
+
+    def recommend(self, complaints: pd.DataFrame, budget: float, *, conservative: bool = False):
+        """Choose one eligible resolution per complaint under ``budget``.
+
+        Returns a :class:`makegood.modeling.predict.Recommendations` (``.frame`` is the
+        contract's output table, ``.rankings()`` every complaint's full ranking).
+        """
+        from makegood.modeling.predict import recommend
+
+        return recommend(self.bundle, complaints, budget, conservative=conservative)
+
+    def off_policy(self, history: pd.DataFrame, budget: float | None = None) -> dict:
+        """IPS / SNIPS / DR value per complaint of this model's policy on logged complaints."""
+        from makegood.modeling.evaluation_runner import off_policy_table
+
+        return off_policy_table(self.bundle, history, self.catalog, budget).ope
+
+
+def train(
+    history: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    models_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    experiment: str = "makegood",
+    run_name: str | None = None,
+    holdout_fraction: float = 0.2,
+    progress=None,
+    **params,
+) -> TrainedModel:
+    """Train on a normalized history; ``params`` are :class:`EngineParams` fields.
+
+    Nothing is written unless ``models_dir`` is given, nothing logged unless
+    ``tracking_uri`` is (e.g. ``"sqlite:///mlruns/mlflow.db"``).
+    """
+    from makegood.modeling.engine import EngineParams
+    from makegood.modeling.train import train as _train
+
+    res = _train(
+        history,
+        catalog,
+        params=EngineParams(**params),
+        holdout_fraction=holdout_fraction,
+        models_dir=models_dir,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        run_name=run_name,
+        progress=progress,
+    )
+    return TrainedModel(res.bundle, res.metrics, res.run_id, res.bundle_path)
+
+
+def load_model(models_dir: str | Path = "models", version: str | None = None) -> TrainedModel:
+    """Load a saved bundle (the latest in ``models_dir`` unless ``version``)."""
+    from makegood.modeling.bundle import load_bundle
+
+    b = load_bundle(models_dir, version)
+    return TrainedModel(b, b.meta.get("metrics", {}), b.meta.get("mlflow_run_id"), b.path)

@@ -396,7 +396,8 @@ def allocate(
     Optimality: the LP relaxation takes this prefix plus a fraction of the next upgrade,
     so ``value >= optimum - (dv of that upgrade) >= optimum - max_i (max_a value[i, a]
     - min_a value[i, a])`` (up to the rounding guard below); it is exactly optimal when
-    all upgrades fit, or when the budget is the minimum spend. Options below a complaint's hull are never chosen.
+    all upgrades fit, or when the budget is the minimum spend. Options below a
+    complaint's hull are never chosen.
 
     Monotone in the budget: the list does not depend on the budget, and the spend of a
     prefix grows with its length, so the prefix taken for budget B only grows with B;

@@ -1,0 +1,141 @@
+"""``makegood report budget``: the finance budget-impact report from the command line.
+
+Registered on ``makegood.cli.app`` when imported (cli.py imports it); heavy libraries are
+imported inside the command so ``makegood --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from makegood.cli import app
+from makegood.errors import BudgetError, MakegoodError
+
+report_app = typer.Typer(
+    help="Reports for finance: what the compensation budget buys.",
+    no_args_is_help=True,
+)
+app.add_typer(report_app, name="report")
+
+
+def parse_budgets(budgets: str | None, budget_range: str | None) -> list[float] | None:
+    """Budgets from ``"10000,20000"`` and/or ``"start:stop:step"`` (stop included).
+
+    >>> parse_budgets("20000,10000", "0:10000:5000")
+    [0.0, 5000.0, 10000.0, 20000.0]
+
+    Raises:
+        BudgetError: a malformed list or range.
+    """
+    out: set[float] = set()
+    if budgets:
+        for part in budgets.split(","):
+            try:
+                out.add(float(part.replace("_", "").strip()))
+            except ValueError:
+                raise BudgetError(
+                    f"--budgets must be numbers separated by commas. Got {budgets!r} instead."
+                ) from None
+    if budget_range:
+        try:
+            start, stop, step = (float(x.replace("_", "")) for x in budget_range.split(":"))
+        except ValueError:
+            raise BudgetError(
+                f"--budget-range must be START:STOP:STEP. Got {budget_range!r} instead."
+            ) from None
+        if step <= 0 or stop < start:
+            raise BudgetError(
+                f"--budget-range needs STEP > 0 and STOP >= START. Got {budget_range!r} instead."
+            )
+        n = int((stop - start) / step + 1e-9)
+        if n > 200:
+            raise BudgetError(f"--budget-range gives {n + 1} budgets; at most 201 are allowed.")
+        out.update(round(start + j * step, 2) for j in range(n + 1))
+    return sorted(out) if out else None
+
+
+@report_app.command("budget")
+def budget(
+    out: Annotated[Path, typer.Option(help="Folder for budget_report.html/.json/.*.csv/.pdf.")] = Path("reports"),
+    complaints: Annotated[Path | None, typer.Option(help="A forecast batch of new complaints (CSV or Parquet).")] = None,
+    history: Annotated[Path | None, typer.Option(help="Complaint history: replayed when no --complaints is given; current practice to compare with.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Resolution catalog YAML (default: the model's own).")] = None,
+    models_dir: Annotated[Path, typer.Option(help="Folder of model bundles (or one bundle).")] = Path("models"),
+    budgets: Annotated[str | None, typer.Option(help="Chosen budgets, comma separated, e.g. 10000,20000.")] = None,
+    budget_range: Annotated[str | None, typer.Option(help="Chosen budgets as START:STOP:STEP, e.g. 0:50000:5000.")] = None,
+    period_days: Annotated[int | None, typer.Option(help="Days in the budget period, for pacing (default: the data's span).")] = None,
+    period_start: Annotated[str | None, typer.Option(help="First day of the period, YYYY-MM-DD (default: the data's first day).")] = None,
+    frontier_points: Annotated[int, typer.Option(help="Budgets on the frontier from the minimum to the unconstrained spend.")] = 30,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write budget_report.pdf (headless Chromium, else matplotlib).")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+) -> None:
+    """Budget-impact report: the efficient frontier, what each chosen budget buys (by issue
+    type, segment, resolution), what another $10,000 would buy, pacing per day, and, with a
+    history, current practice against makegood at the same spend.
+
+    Example: makegood report budget --history data/raw/history.csv
+    --catalog data/raw/catalog.yaml --budgets 10000,20000 --out reports/ --pdf
+    """
+    from makegood.cli import _fail, _Stages
+
+    try:
+        with _Stages(quiet) as say:
+            if complaints is None and history is None:
+                raise BudgetError("give --complaints (a forecast batch) or --history (replayed)")
+            chosen = parse_budgets(budgets, budget_range)
+            if frontier_points < 2 or frontier_points > 500:
+                raise BudgetError(
+                    f"--frontier-points must be in 2..500. Got {frontier_points} instead."
+                )
+            from makegood.catalog import load_catalog
+            from makegood.contract import read_complaints, read_history
+            from makegood.modeling.bundle import load_bundle
+            from makegood.reporting.budget import budget_report
+            from makegood.reporting.export import write_report
+
+            bundle = load_bundle(models_dir)
+            if catalog is not None:
+                bundle = bundle.with_catalog(load_catalog(catalog))
+            say(f"model {bundle.version}")
+            hist_df = None
+            if history is not None:
+                say(f"reading {history}")
+                hist_df = read_history(history, catalog=bundle.catalog)
+            if complaints is not None:
+                say(f"reading {complaints}")
+                df, source = read_complaints(complaints), str(complaints)
+            else:
+                df, source, hist_df = hist_df, str(history), None
+            say(f"scoring {len(df)} complaints and building the report")
+            report = budget_report(
+                bundle,
+                df,
+                chosen,
+                history_df=hist_df,
+                period_days=period_days,
+                period_start=period_start,
+                n_frontier=frontier_points,
+                source=source,
+            )
+            say("writing " + ("HTML, JSON, CSV and PDF" if pdf else "HTML, JSON and CSV"))
+            written = write_report(report, out, pdf=pdf)
+    except MakegoodError as e:
+        _fail(e)
+    except ValueError as e:  # e.g. an unreadable --period-start
+        print(f"makegood: error: {e}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    d = report.to_dict()
+    for c in d["chosen"]:
+        e = c["extra"]
+        typer.echo(
+            f"budget {c['budget']:,.2f}: spend {c['spend']:,.2f}, retained value "
+            f"{c['retained_value']:,.2f}, churn avoided {c['vs_baseline']['churn_avoided']:.1f}; "
+            f"another {e['amount']:,.0f} buys retained value +{e['extra_retained_value']:,.2f} "
+            f"and {e['churners_avoided']:.1f} fewer churners"
+        )
+    for name, path in written.items():
+        typer.echo(f"{name:24s} {path}")

@@ -1,0 +1,169 @@
+"""Write a :class:`BudgetReport` as HTML, JSON, CSV and (optionally) PDF, all from one dict.
+
+PDF: headless Chromium prints the very HTML page (``--print-to-pdf``) when
+``/usr/bin/chromium`` (or ``$MAKEGOOD_CHROMIUM``) exists; otherwise matplotlib's
+``PdfPages`` writes the figures and the main tables (same numbers, plainer layout).
+The method used is returned and recorded in the JSON's ``meta.pdf_method``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from makegood.reporting.budget import BudgetReport
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a quiet, offline, throw-away headless run (no sandbox: containers run as root).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
+STEM = "budget_report"
+
+
+def chromium_path() -> str | None:
+    """The Chromium binary to use, or None when there is none."""
+    path = os.environ.get("MAKEGOOD_CHROMIUM", CHROMIUM)
+    return path if Path(path).is_file() and os.access(path, os.X_OK) else None
+
+
+def run_chromium(args: list[str], *, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """Run headless Chromium with the standard flags and a fresh, deleted profile."""
+    exe = chromium_path()
+    if exe is None:
+        raise FileNotFoundError(f"no Chromium at {CHROMIUM} (install the Debian package)")
+    profile = tempfile.mkdtemp(prefix="makegood-chromium-")
+    try:
+        return subprocess.run(
+            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(report: BudgetReport, out_dir: str | Path, *, pdf: bool = False) -> dict[str, Path]:
+    """Write ``budget_report.{html,json}``, one CSV per table and, with ``pdf``, the PDF.
+
+    Returns:
+        name -> path of every file written.
+    """
+    from makegood.reporting.figures import all_figures, svg
+    from makegood.reporting.html import render_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = report.to_dict()
+    figs = all_figures(d)
+    written: dict[str, Path] = {}
+
+    html_path = out / f"{STEM}.html"
+    _atomic_write(html_path, render_html(d, figures={k: svg(f) for k, f in figs.items()}))
+    written["html"] = html_path
+    for name, frame in report.to_frames().items():
+        path = out / f"{STEM}.{name}.csv"
+        tmp = path.with_name(f".{path.name}.tmp")
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+        written[f"csv:{name}"] = path
+    if pdf:
+        pdf_path = out / f"{STEM}.pdf"
+        d["meta"]["pdf_method"] = write_pdf(html_path, pdf_path, d, figs)
+        written["pdf"] = pdf_path
+    json_path = out / f"{STEM}.json"
+    _atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
+    written["json"] = json_path
+    return written
+
+
+def write_pdf(html_path: Path, pdf_path: Path, d: dict, figs: dict | None = None) -> str:
+    """Print the report to PDF; returns ``"chromium"`` or ``"matplotlib"`` (the method used)."""
+    if chromium_path() is not None:
+        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
+        res = run_chromium(
+            ["--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+        )
+        if res.returncode == 0 and tmp.exists() and tmp.stat().st_size > 0:
+            os.replace(tmp, pdf_path)
+            return "chromium"
+        tmp.unlink(missing_ok=True)  # fall back to matplotlib below
+    _pdf_matplotlib(pdf_path, d, figs)
+    return "matplotlib"
+
+
+def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    from makegood.reporting.figures import all_figures
+    from makegood.reporting.html import fmt
+
+    cur = d["meta"]["currency"]
+    figs = figs if figs is not None else all_figures(d)
+    tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
+    with PdfPages(tmp) as pages:
+        m = d["meta"]
+        lines = [
+            m["title"],
+            "",
+            f"model {m['model_version']} (trained {m['model_trained_at']})",
+            f"MLflow run {m['mlflow_run_id']} at {m['mlflow_tracking_uri']}",
+            f"training data {m['training_data_range']}",
+            f"{m['n_complaints']} complaints ({m['complaint_set']}), "
+            f"{m['complaints_from']} to {m['complaints_to']}",
+            "",
+        ]
+        for c in d["chosen"]:
+            e = c["extra"]
+            lines += [
+                f"budget {fmt(c['budget'], 'money', cur)}: spend {fmt(c['spend'], 'money', cur)}, "
+                f"retained value {fmt(c['retained_value'], 'money', cur)}, churn avoided "
+                f"{fmt(c['vs_baseline']['churn_avoided'], 'churners')}",
+                f"  another {fmt(e['amount'], 'money', cur)}: retained value "
+                f"+{fmt(e['extra_retained_value'], 'money', cur)}, churners avoided "
+                f"{fmt(e['churners_avoided'], 'churners')}",
+            ]
+        lines += ["", "Assumptions:"] + [f"- {a}" for a in d["assumptions"]]
+        page = Figure(figsize=(8.27, 11.69))
+        page.text(0.05, 0.97, "\n".join(_wrap(lines, 105)), va="top", family="monospace", size=7)
+        pages.savefig(page)
+        for fig in figs.values():
+            pages.savefig(fig)
+        cols = ["budget", "spend", "retained_value", "net_value", "shadow_price"]
+        kinds = ["money", "money", "money", "money", "ratio"]
+        rows = [[fmt(r[c], k, cur) for c, k in zip(cols, kinds, strict=True)] for r in d["frontier"]]
+        table = Figure(figsize=(8.27, 11.69))
+        ax = table.subplots()
+        ax.axis("off")
+        ax.set_title("Efficient frontier")
+        ax.table(cellText=rows, colLabels=cols, loc="upper center").set_fontsize(7)
+        pages.savefig(table)
+    os.replace(tmp, pdf_path)
+
+
+def _wrap(lines: list[str], width: int) -> list[str]:
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        out += textwrap.wrap(line, width, subsequent_indent="  ") or [""]
+    return out

@@ -58,20 +58,36 @@ def parse_budgets(budgets: str | None, budget_range: str | None) -> list[float] 
     return sorted(out) if out else None
 
 
+_HELP = {
+    "out": "Folder for budget_report.html/.json/.*.csv/.pdf.",
+    "complaints": "A forecast batch of new complaints (CSV or Parquet).",
+    "history": "Complaint history: replayed without --complaints; current practice to compare.",
+    "catalog": "Resolution catalog YAML (default: the model's own).",
+    "models_dir": "Folder of model bundles (or one bundle).",
+    "budgets": "Chosen budgets, comma separated, e.g. 10000,20000.",
+    "budget_range": "Chosen budgets as START:STOP:STEP, e.g. 0:50000:5000.",
+    "period_days": "Days in the budget period, for pacing (default: the data's span).",
+    "period_start": "First day of the period, YYYY-MM-DD (default: the data's first day).",
+    "frontier_points": "Budgets on the frontier from the minimum to the unconstrained spend.",
+    "pdf": "Also write budget_report.pdf (headless Chromium, else matplotlib).",
+    "quiet": "No progress display.",
+}
+
+
 @report_app.command("budget")
 def budget(
-    out: Annotated[Path, typer.Option(help="Folder for budget_report.html/.json/.*.csv/.pdf.")] = Path("reports"),
-    complaints: Annotated[Path | None, typer.Option(help="A forecast batch of new complaints (CSV or Parquet).")] = None,
-    history: Annotated[Path | None, typer.Option(help="Complaint history: replayed when no --complaints is given; current practice to compare with.")] = None,
-    catalog: Annotated[Path | None, typer.Option(help="Resolution catalog YAML (default: the model's own).")] = None,
-    models_dir: Annotated[Path, typer.Option(help="Folder of model bundles (or one bundle).")] = Path("models"),
-    budgets: Annotated[str | None, typer.Option(help="Chosen budgets, comma separated, e.g. 10000,20000.")] = None,
-    budget_range: Annotated[str | None, typer.Option(help="Chosen budgets as START:STOP:STEP, e.g. 0:50000:5000.")] = None,
-    period_days: Annotated[int | None, typer.Option(help="Days in the budget period, for pacing (default: the data's span).")] = None,
-    period_start: Annotated[str | None, typer.Option(help="First day of the period, YYYY-MM-DD (default: the data's first day).")] = None,
-    frontier_points: Annotated[int, typer.Option(help="Budgets on the frontier from the minimum to the unconstrained spend.")] = 30,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also write budget_report.pdf (headless Chromium, else matplotlib).")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    out: Annotated[Path, typer.Option(help=_HELP["out"])] = Path("reports"),
+    complaints: Annotated[Path | None, typer.Option(help=_HELP["complaints"])] = None,
+    history: Annotated[Path | None, typer.Option(help=_HELP["history"])] = None,
+    catalog: Annotated[Path | None, typer.Option(help=_HELP["catalog"])] = None,
+    models_dir: Annotated[Path, typer.Option(help=_HELP["models_dir"])] = Path("models"),
+    budgets: Annotated[str | None, typer.Option(help=_HELP["budgets"])] = None,
+    budget_range: Annotated[str | None, typer.Option(help=_HELP["budget_range"])] = None,
+    period_days: Annotated[int | None, typer.Option(help=_HELP["period_days"])] = None,
+    period_start: Annotated[str | None, typer.Option(help=_HELP["period_start"])] = None,
+    frontier_points: Annotated[int, typer.Option(help=_HELP["frontier_points"])] = 30,
+    pdf: Annotated[bool, typer.Option("--pdf", help=_HELP["pdf"])] = False,
+    quiet: Annotated[bool, typer.Option(help=_HELP["quiet"])] = False,
 ) -> None:
     """Budget-impact report: the efficient frontier, what each chosen budget buys (by issue
     type, segment, resolution), what another $10,000 would buy, pacing per day, and, with a

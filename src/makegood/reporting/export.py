@@ -61,7 +61,9 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_report(report: BudgetReport, out_dir: str | Path, *, pdf: bool = False) -> dict[str, Path]:
+def write_report(
+    report: BudgetReport, out_dir: str | Path, *, pdf: bool = False
+) -> dict[str, Path]:
     """Write ``budget_report.{html,json}``, one CSV per table and, with ``pdf``, the PDF.
 
     Returns:
@@ -150,7 +152,9 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
             pages.savefig(fig)
         cols = ["budget", "spend", "retained_value", "net_value", "shadow_price"]
         kinds = ["money", "money", "money", "money", "ratio"]
-        rows = [[fmt(r[c], k, cur) for c, k in zip(cols, kinds, strict=True)] for r in d["frontier"]]
+        rows = [
+            [fmt(r[c], k, cur) for c, k in zip(cols, kinds, strict=True)] for r in d["frontier"]
+        ]
         table = Figure(figsize=(8.27, 11.69))
         ax = table.subplots()
         ax.axis("off")

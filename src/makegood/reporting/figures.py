@@ -123,7 +123,8 @@ def resolution_figure(d: dict) -> Figure:
     for j, c in enumerate(d["chosen"]):
         counts = [r["n"] for r in c["by_resolution"]]
         xs = [i + (j - (len(d["chosen"]) - 1) / 2) * width for i in range(len(ids))]
-        ax.bar(xs, counts, width=width, color=_COLORS[j % len(_COLORS)], label=f"{c['budget']:,.0f}")
+        color = _COLORS[j % len(_COLORS)]
+        ax.bar(xs, counts, width=width, color=color, label=f"{c['budget']:,.0f}")
     ax.set_xticks(range(len(ids)), ids, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("complaints")
     ax.set_title("Resolutions given, by budget")
@@ -140,7 +141,8 @@ def pacing_figure(d: dict) -> Figure:
         p = c["pacing"]
         days = list(range(1, len(p["daily"]) + 1))
         color = _COLORS[j % len(_COLORS)]
-        ax.plot(days, _vals(p["daily"], "cumulative_spend"), color=color, label=f"{c['budget']:,.0f}")
+        label = f"{c['budget']:,.0f}"
+        ax.plot(days, _vals(p["daily"], "cumulative_spend"), color=color, label=label)
         ax.plot(days, _vals(p["daily"], "budget_line"), color=color, ls=":", lw=1)
     ax.set_xlabel(f"day of the period (from {d['chosen'][0]['pacing']['period_start']})")
     ax.set_ylabel(f"cumulative spend ({d['meta']['currency']})")

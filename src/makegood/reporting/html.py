@@ -87,6 +87,4 @@ def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None =
     )
     env.globals.update(num=num, fmt=lambda v, k: fmt(v, k, currency))
     page = env.get_template("budget_report.html.j2")
-    return page.render(
-        d=d, figures={k: Markup(v) for k, v in figures.items()}, currency=currency
-    )
+    return page.render(d=d, figures={k: Markup(v) for k, v in figures.items()}, currency=currency)

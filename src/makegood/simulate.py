@@ -189,6 +189,7 @@ _EMOTION_PHRASES = {
     ],
     "angry": ["This is OUTRAGEOUS!!", "Absolutely unacceptable!", "I am FURIOUS!"],
 }
+_SHOW_MOTIVE = {"money": 0.9, "recognition": 0.8, "hurry": 0.8, "confused": 0.8, "leaving": 0.95}
 _FILLER = [
     "I called last week as well.",
     "My account number is on file.",
@@ -245,38 +246,51 @@ def expected_satisfaction(lat: pd.DataFrame, catalog: Catalog) -> np.ndarray:
         - 0.5 * money_issue * at_stake
         + lat["sat_shift"].to_numpy()
     )
+    tenure = np.log1p(lat["tenure_months"].to_numpy().astype(float) / 12.0)
+    prior = np.minimum(lat["prior_complaints_12m"].to_numpy(), 4).astype(float)
+    premium = (lat["segment"].to_numpy() == "premium").astype(float)
+    frustrated = (emo == "frustrated").astype(float)
     effects = {
         "apology": 0.25 * m["confused"] + 0.15 * m["recognition"],
         "quick_fix": (
-            0.4
-            + 1.6 * m["hurry"]
-            + 0.7 * m["confused"] * (1 - low)
+            0.3
+            + 1.2 * m["hurry"]
+            + 0.5 * m["confused"] * (1 - low)
             + 0.9 * fixable
-            + 0.7 * high
-            - 1.4 * low
+            + 1.0 * high
+            - 1.8 * low
             - 0.3 * angry
         ),
         "specialist_callback": (
-            0.5
-            + 1.7 * low
-            + 1.6 * m["recognition"]
-            + 1.1 * m["confused"]
-            - 1.6 * m["hurry"]
-            + 0.6 * angry
+            0.4
+            + 2.0 * low
+            + 0.9 * m["recognition"]
+            + 0.7 * m["confused"]
+            - 1.2 * m["hurry"]
+            + 0.8 * angry
             + 0.5 * anxious
-            + 0.2 * (sev - 3)
+            + 0.25 * (sev - 3)
+            + 0.3 * premium
+            + 0.15 * prior
         ),
-        "credit_25": 0.3 + 0.9 * m["recognition"] + 0.8 * m["money"] * (disputed < 30) - 0.2 * angry,
-        "credit_75": (
-            0.5
-            + 1.4 * m["recognition"]
-            + 1.6 * m["money"] * (disputed < 90)
-            + 0.4 * m["leaving"]
+        "credit_25": (
+            0.3
+            + 0.6 * m["recognition"]
+            + 0.5 * m["money"] * (disputed < 30)
+            + 0.3 * tenure
             - 0.2 * angry
         ),
-        "refund_half": 0.2 + m["money"] * (1.0 + 1.6 * at_stake) + 0.3 * angry * money_issue,
+        "credit_75": (
+            0.5
+            + 0.9 * m["recognition"]
+            + 1.0 * m["money"] * (disputed < 90)
+            + 0.4 * m["leaving"]
+            + 0.4 * tenure
+            + 0.3 * frustrated
+        ),
+        "refund_half": 0.2 + at_stake * (1.0 + 1.0 * m["money"]) + 0.3 * angry * money_issue,
         "refund_disputed": (
-            0.3 + m["money"] * (1.2 + 3.0 * at_stake) + 0.3 * m["leaving"] + 0.6 * angry * m["money"]
+            0.3 + at_stake * (1.6 + 2.0 * m["money"]) + 0.3 * m["leaving"] + 0.4 * angry * money_issue
         ),
         "retention_offer": 0.2 + 0.9 * m["leaving"] + 0.3 * m["money"] - 0.3 * m["hurry"],
     }
@@ -419,9 +433,11 @@ def _texts(df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     n = len(df)
     motive = df["motive"].to_numpy()
     chatty = df["chattiness"].to_numpy()
-    show_motive = rng.random(n) < 0.55 * chatty + 0.15
+    # leavers and the money-minded say so more often; chatty customers say more
+    p_show = pd.Series(_SHOW_MOTIVE).reindex(motive).to_numpy()
+    show_motive = rng.random(n) < np.clip(p_show * (0.75 + 0.3 * chatty), 0, 0.97)
     show_emotion = rng.random(n) < 0.6
-    empty = (rng.random(n) < 0.12) | ((df["channel"].to_numpy() == "phone") & (rng.random(n) < 0.3))
+    empty = (rng.random(n) < 0.05) | ((df["channel"].to_numpy() == "phone") & (rng.random(n) < 0.1))
     out = np.empty(n, dtype=object)
     issue = df["issue_type"].to_numpy()
     emo = df["emotion_true"].to_numpy()

@@ -53,7 +53,7 @@ class EngineParams:
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 40
-    propensity_estimators: int = 120
+    propensity_estimators: int = 60
     n_folds: int = 4
     use_text: bool = True
     use_memory: bool = True
@@ -318,7 +318,7 @@ def fit_engine(
         progress(f"fold {f + 1}/{params.n_folds}: propensity and satisfaction")
         tr, te = fold != f, fold == f
         pm = _train(
-            params.lgb_params("multiclass", num_class=K, learning_rate=0.08),
+            params.lgb_params("multiclass", num_class=K, learning_rate=0.1, num_leaves=15),
             X[tr], A[tr], params.propensity_estimators, cat_base,
         )
         prop_models.append(pm)

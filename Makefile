@@ -57,3 +57,8 @@ demo: venv
 	@echo "  MLflow store       mlruns/mlflow.db (artifacts in mlruns/artifacts); browse: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db"
 	@echo "  recommendations    $(DEMO_OUT)/recommendations.csv (+ .rankings.jsonl)"
 	@echo "  evaluation         $(DEMO_OUT)/evaluation.json"
+
+# --- headless Chromium for the report's browser tests (tests/e2e/test_report_browser.py) ---
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)

@@ -187,15 +187,16 @@ def frontier_rows(cands: Candidates, budgets: ArrayLike) -> list[dict]:
         BudgetError: a budget below :attr:`Candidates.min_spend`, or invalid arrays.
     """
     allocs = cands.allocations(budgets)
-    rows = []
+    rows: list[dict] = []
+    raw: list[dict[str, float]] = []
     for b, a in allocs.items():
         t = cands.totals(a.choice)
         t["spend"], t["net_value"] = a.spend, a.value
         rows.append({"budget": _r(b), **_rounded(t), "shadow_price": _r(a.shadow_price, 6)})
-        rows[-1]["_raw"] = t
+        raw.append(t)
     for j, row in enumerate(rows):
-        nxt = rows[j + 1]["_raw"] if j + 1 < len(rows) else None
-        cur = row["_raw"]
+        cur = raw[j]
+        nxt = raw[j + 1] if j + 1 < len(raw) else None
         d_spend = (nxt["spend"] - cur["spend"]) if nxt else 0.0
         if nxt and d_spend > 1e-9:
             row["marginal_net_per_dollar"] = _r((nxt["net_value"] - cur["net_value"]) / d_spend, 6)
@@ -205,8 +206,6 @@ def frontier_rows(cands: Candidates, budgets: ArrayLike) -> list[dict]:
         else:
             row["marginal_net_per_dollar"] = None
             row["marginal_retained_per_dollar"] = None
-    for row in rows:
-        del row["_raw"]
     return rows
 
 
@@ -357,6 +356,7 @@ def budget_report(
         BudgetError: a budget is negative, not a number, or below the minimum spend.
     """
     chosen_in = _check_budgets(budgets)
+    chosen: list[float]
     if complaints_df.empty:
         raise BudgetError("the complaint set is empty: nothing to report on")
     replay = history_df is None and _has_outcomes(complaints_df)
@@ -374,7 +374,7 @@ def budget_report(
     if chosen_in is None:
         if practice is not None:
             per = practice.spend / practice.n
-            chosen = [_r(max(per * cands.n, min_spend))]
+            chosen = [_cents(max(per * cands.n, min_spend))]
         else:
             chosen = sorted({max(_nice(f * u_spend), min_spend) for f in (0.25, 0.5)})
     else:
@@ -393,8 +393,8 @@ def budget_report(
     top = max(u_spend + max(0.01, u_spend * 1e-6), min_spend)
     lo_cents = math.ceil(min_spend * 100 - 1e-6)
     n_grid = max(int(n_frontier), 2)
-    grid = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, n_grid)
-    grid = [max(_cents(x), min_spend) for x in grid]
+    even = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, n_grid)
+    grid = [max(_cents(x), min_spend) for x in even]
     extras = [_cents(b + extra_budget) for b in chosen]
     pacing_budgets = [max(_cents(pacing_in.batch_budget(b, cands.n)), min_spend) for b in chosen]
     same_spend = [_cents(practice.same_spend_budget(cands.n))] if practice is not None else []
@@ -447,7 +447,7 @@ def budget_report(
         frontier=rows,
         chosen=sections,
         current_practice=current,
-        extra_budget=_r(extra_budget),
+        extra_budget=_cents(extra_budget),
     )
 
 

@@ -146,12 +146,13 @@ def budget(
         raise typer.Exit(code=1) from None
     d = report.to_dict()
     for c in d["chosen"]:
-        e = c["extra"]
+        extra = c["extra"]
         typer.echo(
             f"budget {c['budget']:,.2f}: spend {c['spend']:,.2f}, retained value "
             f"{c['retained_value']:,.2f}, churn avoided {c['vs_baseline']['churn_avoided']:.1f}; "
-            f"another {e['amount']:,.0f} buys retained value +{e['extra_retained_value']:,.2f} "
-            f"and {e['churners_avoided']:.1f} fewer churners"
+            f"another {extra['amount']:,.0f} buys retained value "
+            f"+{extra['extra_retained_value']:,.2f} and "
+            f"{extra['churners_avoided']:.1f} fewer churners"
         )
     for name, path in written.items():
         typer.echo(f"{name:24s} {path}")

@@ -1,0 +1,466 @@
+"""Contrastive explanations: why the recommended resolution rather than the runner-up.
+
+The net value of resolution ``a`` for a complaint is
+``lifetime_value * (1 - churn(a)) - compensation(a) - handling_cost(a)``, so the
+difference between the recommended resolution ``r`` and the runner-up ``u`` is::
+
+    NV_r - NV_u = LTV * (churn_u - churn_r) - (comp_r - comp_u) - (hc_r - hc_u)
+
+:func:`contrast_attribution` splits the churn part over the model's inputs with
+LightGBM's exact TreeSHAP contributions (``pred_contrib``) of the two rows ``(x, r)``
+and ``(x, u)``, computed for those two rows only. The churn model reads the predicted
+satisfaction (a mediator); its share is passed back to the inputs through the
+satisfaction model's contributions to the satisfaction difference. Log-odds are turned
+into money with the secant slope of the logistic between the two predictions, and what
+the fold-averaged, corrected ensemble adds beyond the explained folds is credited to
+the resolution itself. :func:`sayable_reasons` groups the inputs into plain reasons an
+agent can say ("third complaint in a year", "the customer's words ask for their money
+back").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ACTION",
+    "MEDIATOR",
+    "Attribution",
+    "Reason",
+    "contrast_attribution",
+    "group_of",
+    "sayable_reasons",
+]
+
+ACTION = "__resolution__"  # the resolution code itself
+MEDIATOR = "__satisfaction__"  # predicted satisfaction, when not passed back to inputs
+_MIN_SAT_GAP = 0.05  # below this satisfaction gap the mediator stays one term
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The net-value difference ``NV_r - NV_u`` split into money terms.
+
+    ``terms`` maps a model input (or :data:`ACTION`, :data:`MEDIATOR`) to its share of
+    ``LTV * (churn_u - churn_r)``; positive favours the recommended resolution.
+    ``compensation`` is ``comp_u - comp_r`` and ``handling_cost`` ``hc_u - hc_r``.
+    ``sum(terms) + compensation + handling_cost == total`` (up to rounding).
+    """
+
+    terms: dict[str, float]
+    compensation: float
+    handling_cost: float
+    total: float
+    satisfaction_gap: float  # sat_r - sat_u of the explained folds
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def difference_model(booster: Any, features: set[int]) -> Any:
+    """A booster holding only the trees of ``booster`` that split on ``features``.
+
+    Two rows that differ only in ``features`` follow the same path through every other
+    tree, so those trees give both rows the same TreeSHAP contributions: the
+    *difference* of the rows' ``pred_contrib`` is the same under this smaller model,
+    and cheaper to compute. Returns ``booster`` itself when every tree is kept.
+    """
+    import lightgbm as lgb
+
+    text = booster.model_to_string()
+    start = text.index("\nTree=")
+    end = text.index("end of trees")
+    header, body, tail = text[: start + 1], text[start + 1 : end], text[end:]
+    blocks = [b for b in body.split("\n\n") if b.strip().startswith("Tree=")]
+    kept = []
+    for block in blocks:
+        used: set[int] = set()
+        for line in block.splitlines():
+            if line.startswith("split_feature="):
+                used = {int(v) for v in line.split("=", 1)[1].split()}
+        if used & features:
+            kept.append(block)
+    if len(kept) == len(blocks):
+        return booster
+    renumbered = []
+    for i, block in enumerate(kept):
+        first, rest = block.strip().split("\n", 1)
+        renumbered.append(f"Tree={i}\n{rest}")
+    header = "\n".join(line for line in header.splitlines() if not line.startswith("tree_sizes="))
+    if not kept:  # a constant model: one single-leaf tree of value 0
+        renumbered.append("Tree=0\nnum_leaves=1\nnum_cat=0\nshrinkage=1\nleaf_value=0\n")
+    model = header + "\n\n" + "\n\n".join(renumbered) + "\n\n\n" + tail
+    return lgb.Booster(model_str=model)
+
+
+def contrast_attribution(
+    engine: Any,
+    x: np.ndarray,
+    action_r: int,
+    action_u: int,
+    *,
+    lifetime_value: float,
+    churn_r: float,
+    churn_u: float,
+    compensation_r: float,
+    compensation_u: float,
+    handling_cost_r: float,
+    handling_cost_u: float,
+    n_folds: int = 1,
+    difference_models: Sequence[tuple[Any, Any]] | None = None,
+) -> Attribution:
+    """Attribute ``NV_r - NV_u`` of one complaint to its inputs (see the module docstring).
+
+    ``engine`` is a fitted :class:`makegood.modeling.engine.Engine`; ``x`` its base row
+    (1, p); ``action_r``/``action_u`` model action codes; ``churn_r``/``churn_u`` the
+    served (fold-averaged, corrected) churn probabilities. ``n_folds`` fold models are
+    explained and averaged (1 is enough: the folds are near-copies, and each costs two
+    TreeSHAP rows per model). ``difference_models[f]`` may give fold ``f``'s
+    (satisfaction, churn) models reduced by :func:`difference_model` to the trees that
+    split on the action (and mediator): same result, faster.
+
+    Returns:
+        An :class:`Attribution`.
+    """
+    from makegood.modeling.engine import with_action
+
+    names = list(engine.spec.names)
+    p = len(names)
+    rows = np.vstack([x, x]).astype(np.float32)
+    acts = np.array([action_r, action_u], dtype=np.float32)
+    n_folds = max(1, min(n_folds, len(engine.churn_models)))
+    money = np.zeros(p + 2)  # inputs, action, mediator
+    explained = 0.0
+    sat_gap = 0.0
+    mediated = bool(engine.params.mediated)
+    for f in range(n_folds):
+        sat_model, churn_model = engine.sat_models[f], engine.churn_models[f]
+        sat_expl, churn_expl = sat_model, churn_model
+        if difference_models is not None:
+            sat_expl, churn_expl = difference_models[f]
+        sat_in = with_action(rows, acts)
+        sat_pred = np.asarray(sat_model.predict(sat_in), dtype=np.float64)
+        sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
+        churn_in = with_action(rows, acts, sat_pred if mediated else None)
+        z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)
+        churn_c = np.asarray(churn_expl.predict(churn_in, pred_contrib=True))
+        z_r, z_u = float(z[0]), float(z[1])
+        p_r, p_u = _sigmoid(z_r), _sigmoid(z_u)
+        slope = (p_u - p_r) / (z_u - z_r) if abs(z_u - z_r) > 1e-9 else p_r * (1.0 - p_r)
+        d = (churn_c[1] - churn_c[0]) * slope * lifetime_value  # >0: u churns more
+        d[-1] = 0.0  # the expected value cancels
+        fold_money = np.zeros(p + 2)
+        fold_money[: p + 1] = d[: p + 1]
+        if mediated:
+            d_sat = sat_c[0] - sat_c[1]  # >0: r more satisfying
+            gap = float(sat_pred[0] - sat_pred[1])
+            if abs(gap) >= _MIN_SAT_GAP:
+                fold_money[: p + 1] += d[p + 1] * d_sat[: p + 1] / gap
+            else:
+                fold_money[p + 1] += d[p + 1]
+            sat_gap += gap / n_folds
+        money += fold_money / n_folds
+        explained += lifetime_value * (p_u - p_r) / n_folds
+    terms = {name: float(money[j]) for j, name in enumerate(names) if money[j] != 0.0}
+    served = lifetime_value * (churn_u - churn_r)
+    terms[ACTION] = float(money[p]) + (served - explained)
+    if money[p + 1]:
+        terms[MEDIATOR] = float(money[p + 1])
+    comp = compensation_u - compensation_r
+    hc = handling_cost_u - handling_cost_r
+    return Attribution(terms, comp, hc, served + comp + hc, sat_gap)
+
+
+# --------------------------------------------------------------------------- reasons
+
+#: Inputs that make one reason together (e.g. an amount and its logarithm).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "resolution": (ACTION,),
+    "satisfaction": (MEDIATOR,),
+    "money_words": ("text_money",),
+    "leave_words": ("text_churn",),
+    "tone": ("text_compound", "text_neg", "text_pos"),
+    "shouting": ("text_n_exclaim", "text_upper_share"),
+    "questions": ("text_n_question",),
+    "length": ("text_log_chars",),
+    "emotion": ("emotion", "emotion_detected"),
+    "disputed": ("disputed_amount", "log_disputed_amount"),
+    "value": ("lifetime_value", "log_lifetime_value", "annual_value"),
+    "tenure": ("tenure_months",),
+    "severity": ("severity",),
+    "complaints_this_year": ("prior_complaints_12m", "mem_n_prior_365d", "mem_n_prior"),
+    "repeat_issue": ("mem_repeat_issue", "mem_n_same_issue"),
+    "last_rating": ("mem_last_satisfaction", "mem_mean_satisfaction", "mem_n_answered"),
+    "last_resolution": ("mem_last_resolution", "mem_last_compensation"),
+    "compensated_recently": ("mem_total_compensation_365d",),
+    "recency": ("mem_days_since_last",),
+    "channel": ("channel", "mem_last_channel", "mem_n_channels"),
+    "issue": ("issue_type",),
+    "segment": ("segment",),
+    "skill": ("digital_skill",),
+    "timing": ("hour_of_day", "day_of_week"),
+    "last_severity": ("mem_last_severity",),
+    "last_emotion": ("mem_last_emotion",),
+}
+_GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
+
+
+def group_of(feature: str) -> str:
+    """The reason group of a model input (``text_sat*`` inputs read the words' wishes)."""
+    if feature in _GROUP_OF:
+        return _GROUP_OF[feature]
+    if feature.startswith("text_sat"):
+        return "satisfaction_words"
+    return feature
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One plain reason: ``amount`` (money) > 0 favours the recommended resolution."""
+
+    group: str
+    text: str
+    amount: float
+    features: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def favours(self) -> str:
+        return "recommended" if self.amount >= 0 else "runner_up"
+
+
+def _money(amount: float, currency: str) -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    value = f"{abs(amount):,.0f}" if abs(amount) >= 100 else f"{abs(amount):,.2f}"
+    return f"{symbol}{value}" if symbol else f"{value} {currency}"
+
+
+def _ordinal(n: int) -> str:
+    words = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+    if n in words:
+        return words[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _num(values: Mapping[str, Any], name: str) -> float:
+    v = values.get(name)
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _phrase(
+    group: str,
+    v: Mapping[str, Any],
+    *,
+    rec: str,
+    runner_up: str,
+    currency: str,
+    labels: Mapping[str, str],
+    base_rates: Mapping[str, float],
+    sat_r: float,
+    sat_u: float,
+    amount: float,
+    words: Callable[[str], Sequence[str]],
+) -> str:
+    """The sayable fact behind one reason group (neutral: the caller says which side)."""
+    better, worse = (rec, runner_up) if amount >= 0 else (runner_up, rec)
+    if group == "resolution":
+        return f"customers in this situation tend to stay more often after {better} than {worse}"
+    if group == "satisfaction":
+        return (
+            f"expected satisfaction {sat_r:.1f}/10 with {rec} "
+            f"against {sat_u:.1f}/10 with {runner_up}"
+        )
+    if group == "money_words":
+        asks = _num(v, "text_money") >= base_rates.get("text_money", 0.5)
+        terms = words("money") if asks else []
+        said = f" ({', '.join(repr(t) for t in terms)})" if terms else ""
+        return (
+            f"the customer's words ask for their money back{said}"
+            if asks
+            else "the customer's words do not ask for money"
+        )
+    if group == "leave_words":
+        leaving = _num(v, "text_churn") >= base_rates.get("text_churn", 0.5)
+        terms = words("churn") if leaving else []
+        said = f" ({', '.join(repr(t) for t in terms)})" if terms else ""
+        return (
+            f"the customer's words say they may leave{said}"
+            if leaving
+            else "the customer's words show no wish to leave"
+        )
+    if group == "satisfaction_words":
+        return f"what the customer wrote suggests {better} will satisfy them more"
+    if group == "tone":
+        c = _num(v, "text_compound")
+        if math.isnan(c):
+            return "there is no message to read the tone from"
+        tone = "negative" if c <= -0.3 else "positive" if c >= 0.3 else "neutral"
+        return f"the message is {tone} in tone"
+    if group == "shouting":
+        loud = _num(v, "text_n_exclaim") >= 2 or _num(v, "text_upper_share") >= 0.3
+        return (
+            "the customer is shouting (capitals, exclamation marks)"
+            if loud
+            else "the customer writes calmly"
+        )
+    if group == "questions":
+        n = int(_num(v, "text_n_question") or 0)
+        return (
+            f"the customer asks {n} question{'s' if n != 1 else ''}"
+            if n
+            else "the customer asks no questions"
+        )
+    if group == "length":
+        return (
+            "a long, detailed message"
+            if _num(v, "text_log_chars") >= math.log1p(300)
+            else "a short message"
+        )
+    if group == "emotion":
+        e = v.get("emotion")
+        if not e:
+            return "the customer's mood is unknown"
+        return f"the customer is {e}" + (
+            " (read from their words)" if v.get("emotion_detected") else ""
+        )
+    if group == "disputed":
+        d = _num(v, "disputed_amount")
+        return f"{_money(d, currency)} is in dispute" if d > 0 else "no money is in dispute"
+    if group == "value":
+        return f"the customer's lifetime value is {_money(_num(v, 'lifetime_value'), currency)}"
+    if group == "tenure":
+        m = int(_num(v, "tenure_months"))
+        return f"a customer for {m // 12} years" if m >= 24 else f"a customer for {m} months"
+    if group == "severity":
+        return f"severity {int(_num(v, 'severity'))} of 5"
+    if group == "complaints_this_year":
+        counts = [_num(v, "prior_complaints_12m"), _num(v, "mem_n_prior_365d")]
+        n = int(max([c for c in counts if not math.isnan(c)], default=0))
+        return f"{_ordinal(n + 1)} complaint in a year"
+    if group == "repeat_issue":
+        n = int(_num(v, "mem_n_same_issue") or 0)
+        issue = str(v.get("issue_type", "")).replace("_", " ")
+        if n > 0:
+            return f"the same {issue} problem came up {n} time{'s' if n > 1 else ''} before"
+        return f"a first {issue} problem for this customer"
+    if group == "last_rating":
+        s = _num(v, "mem_last_satisfaction")
+        return (
+            f"last time they rated us {s:.0f}/10"
+            if not math.isnan(s)
+            else "no rating from earlier complaints"
+        )
+    if group == "last_resolution":
+        last = v.get("mem_last_resolution")
+        return (
+            f"last time they were given {labels.get(last, last)}"
+            if last
+            else "no earlier resolution on record"
+        )
+    if group == "compensated_recently":
+        c = _num(v, "mem_total_compensation_365d")
+        return (
+            f"already received {_money(c, currency)} in the past year"
+            if c > 0
+            else "no compensation in the past year"
+        )
+    if group == "recency":
+        d = _num(v, "mem_days_since_last")
+        return f"last complaint {d:.0f} days ago" if not math.isnan(d) else "no earlier complaint"
+    if group == "channel":
+        return f"contacted us by {v.get('channel')}"
+    if group == "issue":
+        return f"a {str(v.get('issue_type', '')).replace('_', ' ')} issue"
+    if group == "segment":
+        return f"a {str(v.get('segment', '')).replace('_', ' ')} customer"
+    if group == "skill":
+        s = v.get("digital_skill")
+        return f"{s} digital skill" if s else "digital skill unknown"
+    if group == "timing":
+        return "the time of contact"
+    if group == "last_severity":
+        s = _num(v, "mem_last_severity")
+        return (
+            f"the last complaint had severity {s:.0f}"
+            if not math.isnan(s)
+            else "no earlier complaint"
+        )
+    if group == "last_emotion":
+        e = v.get("mem_last_emotion")
+        return f"they were {e} last time" if e else "their mood last time is unknown"
+    value = v.get(group)
+    return f"{group.replace('_', ' ')} is {value}"
+
+
+def sayable_reasons(
+    attribution: Attribution,
+    values: Mapping[str, Any],
+    *,
+    rec: str,
+    runner_up: str,
+    currency: str = "USD",
+    labels: Mapping[str, str] | None = None,
+    base_rates: Mapping[str, float] | None = None,
+    sat_r: float = math.nan,
+    sat_u: float = math.nan,
+    words: Callable[[str], Sequence[str]] | None = None,
+    min_amount: float = 0.01,
+) -> list[Reason]:
+    """Plain reasons for ``rec`` over ``runner_up``, largest money effect first.
+
+    Model inputs are grouped (:data:`GROUPS`), compensation and handling cost are
+    reasons of their own; groups moving less than ``min_amount`` are dropped.
+    ``words(target)`` may return the customer's own terms that drive a text signal.
+    """
+    by_group: dict[str, list[str]] = {}
+    amounts: dict[str, float] = {}
+    for name, amount in attribution.terms.items():
+        g = group_of(name)
+        amounts[g] = amounts.get(g, 0.0) + amount
+        by_group.setdefault(g, []).append(name)
+    out = []
+    for g, amount in amounts.items():
+        if abs(amount) < min_amount:
+            continue
+        text = _phrase(
+            g,
+            values,
+            rec=rec,
+            runner_up=runner_up,
+            currency=currency,
+            labels=labels or {},
+            base_rates=base_rates or {},
+            sat_r=sat_r,
+            sat_u=sat_u,
+            amount=amount,
+            words=words or (lambda _t: []),
+        )
+        out.append(Reason(g, text, amount, tuple(by_group[g])))
+    comp = attribution.compensation
+    if abs(comp) >= min_amount:
+        text = (
+            f"{rec} costs {_money(-comp, currency)} more in compensation"
+            if comp < 0
+            else f"{rec} saves {_money(comp, currency)} in compensation"
+        )
+        out.append(Reason("compensation", text, comp, ()))
+    hc = attribution.handling_cost
+    if abs(hc) >= min_amount:
+        text = (
+            f"{rec} costs {_money(-hc, currency)} more to carry out"
+            if hc < 0
+            else f"{rec} costs {_money(hc, currency)} less to carry out"
+        )
+        out.append(Reason("handling_cost", text, hc, ()))
+    out.sort(key=lambda r: -abs(r.amount))
+    return out

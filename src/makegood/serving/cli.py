@@ -1,0 +1,123 @@
+"""``makegood serve`` and ``makegood export-history`` (registered on the main CLI).
+
+FastAPI and uvicorn are imported inside the commands so ``makegood --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from makegood.cli import _fail, app
+from makegood.errors import MakegoodError
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+    database_url: Annotated[
+        str, typer.Option(help="Ledger database: sqlite:///PATH or postgresql+psycopg://...")
+    ] = "sqlite:///data/makegood.db",
+    database_schema: Annotated[
+        str | None, typer.Option(help="PostgreSQL schema for the ledger tables.")
+    ] = None,
+    models_dir: Annotated[
+        Path, typer.Option(help="Folder of model bundles (or one bundle).")
+    ] = Path("models"),
+    model_version: Annotated[
+        str | None, typer.Option(help="Bundle version to serve (default: the latest).")
+    ] = None,
+    api_keys_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="API keys: JSON {key: role} or key:role lines (also env MAKEGOOD_API_KEYS)."
+        ),
+    ] = None,
+    exploration: Annotated[
+        float | None,
+        typer.Option(help="Near-tie window in currency for exploration (0: deterministic)."),
+    ] = None,
+    shadow_price: Annotated[
+        float | None, typer.Option(help="Base shadow price of the budget (paced up or down).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Serve the agents' next-best-resolution API (FastAPI on uvicorn).
+
+    Example: MAKEGOOD_API_KEYS=secret:agent makegood serve --workers 2 --port 8000
+    """
+    try:
+        import uvicorn
+
+        from makegood.ledger import Ledger
+        from makegood.serving.models import ModelHolder
+        from makegood.serving.security import ApiKeys
+        from makegood.serving.settings import Settings
+
+        settings = Settings.from_env(
+            database_url=database_url,
+            database_schema=database_schema,
+            models_dir=models_dir,
+            model_version=model_version,
+            api_keys_file=api_keys_file,
+            exploration=exploration,
+            shadow_price=shadow_price,
+            log_level=log_level,
+        )
+        if not len(ApiKeys.load(settings.api_keys, settings.api_keys_file)):
+            raise MakegoodError(
+                "no API keys configured: set MAKEGOOD_API_KEYS=key:role,... or --api-keys-file"
+            )
+        # Create the tables once, before several workers race to do it.
+        with Ledger(settings.database_url, schema=settings.database_schema) as ledger:
+            ledger.create_all()
+        holder = ModelHolder(settings)
+        holder.create_table()
+        holder.close()
+        os.environ.update(settings.to_env())
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(settings.num_threads, 1)))
+    except MakegoodError as e:
+        _fail(e)
+    uvicorn.run(
+        "makegood.serving.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+        access_log=False,  # the app logs route templates, never paths with identifiers
+    )
+
+
+@app.command("export-history")
+def export_history(
+    output: Annotated[
+        Path, typer.Option(help="CSV or Parquet file of the history (contract form).")
+    ],
+    database_url: Annotated[
+        str, typer.Option(help="Ledger database URL.")
+    ] = "sqlite:///data/makegood.db",
+    database_schema: Annotated[
+        str | None, typer.Option(help="PostgreSQL schema of the ledger.")
+    ] = None,
+) -> None:
+    """Write served decisions that have an outcome as complaint history (with
+    logging_propensity), ready for `makegood train`.
+
+    Example: makegood export-history --database-url sqlite:///data/makegood.db
+    --output data/raw/served.csv
+    """
+    try:
+        from makegood.serving.export import export_history as run
+
+        n, skipped = run(database_url, output, schema=database_schema)
+    except MakegoodError as e:
+        _fail(e)
+    typer.echo(
+        f"history        {output} ({n} decisions; {skipped} without outcome or final action)"
+    )

@@ -1,0 +1,77 @@
+"""Dependencies of the routes, as ``Annotated`` aliases that tests can override."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from makegood.serving.models import ModelHolder
+from makegood.serving.scorer import Scorer
+from makegood.serving.security import ApiKeys, Principal, Role
+from makegood.serving.service import Service
+from makegood.serving.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def get_models(request: Request) -> ModelHolder:
+    return request.app.state.models
+
+
+def get_api_keys(request: Request) -> ApiKeys:
+    return request.app.state.api_keys
+
+
+def get_scorer(models: Annotated[ModelHolder, Depends(get_models)]) -> Scorer:
+    """The model this request is served with, taken once (a reload cannot change it)."""
+    scorer = models.current
+    if scorer is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded")
+    return scorer
+
+
+def get_principal(
+    keys: Annotated[ApiKeys, Depends(get_api_keys)],
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    presented = x_api_key
+    if presented is None and authorization and authorization.lower().startswith("bearer "):
+        presented = authorization[7:].strip()
+    principal = keys.check(presented)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API key is required (header X-API-Key or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require(*roles: Role):
+    """A dependency admitting callers whose key has one of ``roles`` (or admin)."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.allows(*roles):
+            needed = " or ".join(r.value for r in (*roles, Role.ADMIN))
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {needed}")
+        return principal
+
+    return check
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServiceDep = Annotated[Service, Depends(get_service)]
+ModelsDep = Annotated[ModelHolder, Depends(get_models)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+AnyRole = Annotated[Principal, Depends(require(Role.AGENT, Role.FINANCE))]
+Agent = Annotated[Principal, Depends(require(Role.AGENT))]
+Finance = Annotated[Principal, Depends(require(Role.FINANCE))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

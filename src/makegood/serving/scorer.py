@@ -1,0 +1,201 @@
+"""One complaint's candidates, predicted the way ``modeling.predict.score`` does, fast.
+
+A :class:`Scorer` wraps a loaded bundle for serving: the boosters are pinned to
+``num_threads`` (1 in the server: several workers share the cores), the model row is
+built by :class:`~makegood.serving.features.RowFeatures`, and the per-candidate
+arrays follow :func:`makegood.modeling.predict.score` exactly (tested) without a frame.
+A scorer never changes after construction, so a request keeps the one it started
+with while a reload swaps in another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from makegood.explain import Attribution, contrast_attribution, difference_model
+from makegood.modeling.predict import THIN_EVIDENCE, Z95
+from makegood.policy.value import net_value, retention_lift
+from makegood.serving.features import RowFeatures, store_complaints
+
+__all__ = ["THIN_EVIDENCE", "Candidates", "Scorer"]
+
+
+class _Pinned:
+    """A LightGBM booster whose predictions use a fixed number of threads."""
+
+    __slots__ = ("booster", "num_threads")
+
+    def __init__(self, booster: Any, num_threads: int) -> None:
+        self.booster = booster
+        self.num_threads = num_threads
+
+    def predict(self, data: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("num_threads", self.num_threads)
+        return self.booster.predict(data, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.booster, name)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Predictions for every resolution of the catalog (arrays (K,), catalog order)."""
+
+    ids: list[str]
+    eligible: np.ndarray
+    compensation: np.ndarray
+    handling_cost: np.ndarray
+    satisfaction: np.ndarray
+    churn_prob: np.ndarray
+    churn_lo: np.ndarray
+    churn_hi: np.ndarray
+    retention_lift: np.ndarray
+    net_value: np.ndarray
+    net_value_lo: np.ndarray
+    net_value_hi: np.ndarray
+    propensity: np.ndarray
+    lifetime_value: float
+    baseline_index: int
+    X: np.ndarray
+    values: dict[str, Any]
+
+    @property
+    def value_at_risk(self) -> float:
+        """``lifetime_value * churn(baseline)``: what is lost if the do-minimum fails."""
+        return self.lifetime_value * float(self.churn_prob[self.baseline_index])
+
+
+class Scorer:
+    """A bundle ready for one-complaint requests.
+
+    Parameters:
+        bundle: a loaded :class:`~makegood.modeling.bundle.Bundle`.
+        num_threads: LightGBM threads per prediction.
+        explain_folds: fold models explained per contrast (each costs 2 TreeSHAP rows
+            per model).
+        self_check: compare the fast feature row with ``features_for`` at start-up.
+    """
+
+    def __init__(
+        self,
+        bundle: Any,
+        *,
+        num_threads: int = 1,
+        explain_folds: int = 1,
+        self_check: bool = True,
+    ) -> None:
+        eng = bundle.engine
+        self.engine = dataclasses.replace(
+            eng,
+            sat_models=[_Pinned(m, num_threads) for m in eng.sat_models],
+            churn_models=[_Pinned(m, num_threads) for m in eng.churn_models],
+            prop_models=[_Pinned(m, num_threads) for m in eng.prop_models],
+        )
+        self.bundle = bundle
+        self.catalog = bundle.catalog
+        self.version = bundle.version
+        self.meta = dict(bundle.meta)
+        self.action_index = bundle.action_index
+        self.labels = {r.id: r.label for r in self.catalog.resolutions}
+        self.explain_folds = max(1, min(explain_folds, len(eng.churn_models)))
+        p = len(eng.spec.names)
+        self.difference_models = [
+            (
+                _Pinned(difference_model(eng.sat_models[f], {p}), num_threads),
+                _Pinned(difference_model(eng.churn_models[f], {p, p + 1}), num_threads),
+            )
+            for f in range(self.explain_folds)
+        ]
+        self._eligible: dict[tuple[str, int], np.ndarray] = {}
+        self.features = RowFeatures(_with_engine(bundle, self.engine))
+        self.fast_features = (
+            self.features.self_check(store_complaints(bundle)) if self_check else True
+        )
+        signals = bundle.text_signals
+        self.base_rates: dict[str, float] = {}
+        if signals is not None:
+            self.base_rates = {
+                name: float(rate)
+                for name, rate in zip(signals.feature_names_, signals.base_rates_, strict=True)
+            }
+        self.loaded_at = time.time()
+
+    def score(self, complaint: Mapping[str, Any]) -> Candidates:
+        """Every candidate of one normalized complaint (see ``predict.score``)."""
+        X, values = self.features.row(complaint)
+        cat = self.catalog
+        idx = self.action_index
+        pred = {k: v[:, idx] for k, v in self.engine.predict(X).items()}
+        key = (complaint["issue_type"], int(complaint["severity"]))
+        eligible = self._eligible.get(key)
+        if eligible is None:
+            eligible = cat.eligibility_matrix(np.array([key[0]], dtype=object), np.array([key[1]]))
+            if len(self._eligible) < 10_000:
+                self._eligible[key] = eligible
+        comp = cat.compensation_matrix(np.array([float(complaint["disputed_amount"])]))
+        ltv = np.array([float(complaint["lifetime_value"])])
+        hc = cat.handling_costs
+        churn = pred["churn_prob"]
+        lo = np.clip(churn - Z95 * pred["churn_sd"], 0.0, 1.0)
+        hi = np.clip(churn + Z95 * pred["churn_sd"], 0.0, 1.0)
+        prop = np.where(eligible, self.engine.predict_propensity(X)[:, idx], 0.0)
+        prop = prop / np.clip(prop.sum(axis=1, keepdims=True), 1e-12, None)
+        return Candidates(
+            ids=list(cat.ids),
+            eligible=eligible[0],
+            compensation=comp[0],
+            handling_cost=hc,
+            satisfaction=pred["satisfaction"][0],
+            churn_prob=churn[0],
+            churn_lo=lo[0],
+            churn_hi=hi[0],
+            retention_lift=retention_lift(churn, cat.baseline_index)[0],
+            net_value=net_value(ltv, churn, comp, hc)[0],
+            net_value_lo=net_value(ltv, hi, comp, hc)[0],
+            net_value_hi=net_value(ltv, lo, comp, hc)[0],
+            propensity=prop[0],
+            lifetime_value=float(ltv[0]),
+            baseline_index=cat.baseline_index,
+            X=X,
+            values=values,
+        )
+
+    def contrast(self, c: Candidates, r: int, u: int) -> Attribution:
+        """Attribute ``NV_r - NV_u`` (catalog indices) to the complaint's inputs."""
+        return contrast_attribution(
+            self.engine,
+            c.X,
+            int(self.action_index[r]),
+            int(self.action_index[u]),
+            lifetime_value=c.lifetime_value,
+            churn_r=float(c.churn_prob[r]),
+            churn_u=float(c.churn_prob[u]),
+            compensation_r=float(c.compensation[r]),
+            compensation_u=float(c.compensation[u]),
+            handling_cost_r=float(c.handling_cost[r]),
+            handling_cost_u=float(c.handling_cost[u]),
+            n_folds=self.explain_folds,
+            difference_models=self.difference_models,
+        )
+
+    def words(self, text: str, target: str, n: int = 3) -> list[str]:
+        """The customer's own terms that raise a text signal most (for a reason)."""
+        signals = self.bundle.text_signals
+        if signals is None or not text:
+            return []
+        try:
+            pairs = signals.term_contributions(text, target, n=n)
+        except (KeyError, RuntimeError):
+            return []
+        return [term for term, w in pairs if w > 0 and not math.isnan(w)]
+
+
+def _with_engine(bundle: Any, engine: Any) -> Any:
+    return dataclasses.replace(bundle, engine=engine)

@@ -1,0 +1,592 @@
+"""What the endpoints do: score, choose within the budget, reserve, explain, settle.
+
+The served policy for one complaint, with ``lam`` the paced shadow price of the
+budget (:func:`makegood.ledger.pacing_shadow_price`)::
+
+    policy_value(a) = net_value(a) - lam * compensation(a)     over eligible a that fit
+
+The best candidate is recommended; when others are within ``exploration`` (money) of
+it, one of those near-ties is drawn with probability
+``softmax(policy_value / exploration_temperature)`` so the logged decisions keep some
+overlap for the next training. The probability of the recommended choice is stored
+with the decision (its ``logging_propensity``). If the reservation is declined (the
+budget moved since it was read), the choice is made again among what still fits.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+
+from makegood.errors import BudgetError
+from makegood.explain import Reason, sayable_reasons
+from makegood.ledger import (
+    BudgetState,
+    Decision,
+    DecisionRecord,
+    Ledger,
+    LedgerError,
+    pacing_shadow_price,
+)
+from makegood.serving.scorer import THIN_EVIDENCE, Candidates, Scorer
+from makegood.serving.settings import Settings
+
+log = logging.getLogger("makegood.serving")
+
+PROFILE_FIELDS = (
+    "tenure_months",
+    "annual_value",
+    "lifetime_value",
+    "segment",
+    "prior_complaints_12m",
+    "digital_skill",
+)
+_REQUIRED_PROFILE = PROFILE_FIELDS[:-1]
+_CENT = Decimal("0.01")
+
+
+class FieldError(LedgerError):
+    """A request field is missing or invalid (answered with 422 naming the field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _cents(amount: float) -> Decimal:
+    return Decimal(str(float(amount))).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def current_period(now: datetime) -> str:
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def choose(
+    policy_value: np.ndarray,
+    compensation: np.ndarray,
+    allowed: np.ndarray,
+    *,
+    epsilon: float,
+    temperature: float,
+    rng: random.Random,
+) -> tuple[int, float]:
+    """The served choice among ``allowed`` candidates and its probability.
+
+    Deterministic (probability 1) unless other allowed candidates are within
+    ``epsilon`` of the best ``policy_value``; then one of them is drawn with
+    probability proportional to ``exp((v - v_best) / temperature)``. Ties in value go
+    to the cheaper candidate, then the lower index.
+
+    >>> choose(np.array([10.0, 9.5, 3.0]), np.zeros(3), np.ones(3, bool),
+    ...        epsilon=0.0, temperature=1.0, rng=random.Random(0))
+    (0, 1.0)
+    """
+    idx = np.flatnonzero(allowed)
+    if not len(idx):
+        raise BudgetError("no candidate is allowed")
+    order = idx[np.lexsort((idx, compensation[idx], -policy_value[idx]))]
+    best = int(order[0])
+    if epsilon <= 0:
+        return best, 1.0
+    near = [int(k) for k in order if policy_value[best] - policy_value[k] <= epsilon]
+    if len(near) == 1:
+        return best, 1.0
+    w = np.exp((policy_value[near] - policy_value[best]) / temperature)
+    p = w / w.sum()
+    pick = rng.choices(range(len(near)), weights=p.tolist())[0]
+    return near[pick], float(p[pick])
+
+
+class Service:
+    """The service's work, independent of HTTP (the routes are thin)."""
+
+    def __init__(self, settings: Settings, ledger: Ledger) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.rng = random.Random()
+
+    # ------------------------------------------------------------------ complaint
+    def complaint(self, scorer: Scorer, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The normalized contract fields of a request's complaint (profile filled in).
+
+        Raises:
+            FieldError: a profile field is missing for a customer the store does not know.
+        """
+        c = dict(body)
+        c["opened_at"] = _naive_utc(c["opened_at"]) if c.get("opened_at") else _now()
+        c["complaint_text"] = c.get("complaint_text") or ""
+        missing = [f for f in PROFILE_FIELDS if c.get(f) is None]
+        if missing:
+            memory = scorer.bundle.memory
+            profile = memory.profile(c["customer_id"]) if memory is not None else None
+            for f in missing:
+                if profile is not None and profile.get(f) is not None:
+                    c[f] = profile[f]
+        for f in _REQUIRED_PROFILE:
+            if c.get(f) is None:
+                raise FieldError(
+                    f"complaint.{f}",
+                    "required for a customer without stored history (field missing)",
+                )
+        c["digital_skill"] = c.get("digital_skill")
+        return c
+
+    # ------------------------------------------------------------------ recommend
+    def recommend(
+        self,
+        scorer: Scorer,
+        body: Mapping[str, Any],
+        *,
+        top_k: int | None,
+        period: str | None,
+        team: str | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        complaint = self.complaint(scorer, body)
+        now = _now()
+        period = period or current_period(now)
+        cand = scorer.score(complaint)
+        state = self._budget_state(period, team)
+        available = state.available if state is not None else Decimal(0)
+        lam = self._price(state, now)
+        comp_cents = [_cents(x) for x in cand.compensation]
+        policy_value = cand.net_value - lam * cand.compensation
+        eligible = cand.eligible.copy()
+        ranking = self._ranking(scorer, cand, policy_value, comp_cents, available)
+        stored_complaint = {k: complaint.get(k) for k in _CONTRACT_FIELDS}
+        excluded = np.zeros_like(eligible)
+        avail_now = available
+        while True:
+            fits = eligible & ~excluded & np.array([c <= avail_now or c == 0 for c in comp_cents])
+            allowed = (
+                fits
+                if fits.any()
+                else eligible & (cand.compensation == cand.compensation[eligible].min())
+            )
+            choice, propensity = choose(
+                policy_value,
+                cand.compensation,
+                allowed,
+                epsilon=self.settings.exploration,
+                temperature=self.settings.exploration_temperature,
+                rng=self.rng,
+            )
+            record = DecisionRecord(
+                period=period,
+                team=team,
+                complaint_id=complaint["complaint_id"],
+                customer_id=complaint["customer_id"],
+                recommended_resolution=cand.ids[choice],
+                recommended_propensity=propensity,
+                model_version=scorer.version,
+                ranking=ranking,
+                complaint=stored_complaint,
+            )
+            result = self.ledger.reserve(
+                record,
+                comp_cents[choice],
+                idempotency_key=idempotency_key,
+                ttl_seconds=self.settings.reservation_ttl_seconds,
+            )
+            if result.ok or result.replayed:
+                break
+            excluded[choice] = True
+            avail_now = result.available
+            if not (eligible & ~excluded).any():
+                break
+        decision = result.decision
+        chosen = cand.ids.index(decision.recommended_resolution)
+        out = self._response(
+            scorer,
+            cand,
+            complaint,
+            decision,
+            chosen,
+            policy_value,
+            comp_cents,
+            available=avail_now,
+            lam=lam,
+            top_k=top_k,
+            replayed=result.replayed,
+            period=period,
+            team=team,
+            available_before=available,
+        )
+        log.info(
+            "recommendation decision=%s status=%s resolution=%s propensity=%.3f model=%s "
+            "replayed=%s ms=%.1f",
+            decision.decision_id,
+            decision.status.value,
+            decision.recommended_resolution,
+            decision.recommended_propensity,
+            scorer.version,
+            result.replayed,
+            (time.perf_counter() - t0) * 1e3,
+        )
+        return out
+
+    def _budget_state(self, period: str, team: str | None) -> BudgetState | None:
+        try:
+            return self.ledger.get_budget(period, team)
+        except BudgetError:
+            return None
+
+    def _price(self, state: BudgetState | None, now: datetime) -> float:
+        if state is None:
+            return self.settings.shadow_price
+        return pacing_shadow_price(
+            self.settings.shadow_price, state, now, gain=self.settings.pacing_gain
+        )
+
+    def _ranking(
+        self,
+        scorer: Scorer,
+        c: Candidates,
+        policy_value: np.ndarray,
+        comp_cents: list[Decimal],
+        available: Decimal,
+    ) -> list[dict[str, Any]]:
+        ks = np.flatnonzero(c.eligible)
+        order = ks[np.argsort(-c.net_value[ks], kind="stable")]
+        return [
+            {
+                "rank": r + 1,
+                "resolution": c.ids[k],
+                "label": scorer.labels[c.ids[k]],
+                "compensation": float(comp_cents[k]),
+                "expected_satisfaction": round(float(c.satisfaction[k]), 3),
+                "churn_probability": round(float(c.churn_prob[k]), 5),
+                "retention_lift": round(float(c.retention_lift[k]), 5),
+                "net_value": round(float(c.net_value[k]), 2),
+                "net_value_interval": (
+                    round(float(c.net_value_lo[k]), 2),
+                    round(float(c.net_value_hi[k]), 2),
+                ),
+                "fits_budget": bool(comp_cents[k] == 0 or comp_cents[k] <= available),
+                "thin_evidence": bool(c.propensity[k] < THIN_EVIDENCE),
+                "policy_value": round(float(policy_value[k]), 2),
+            }
+            for r, k in enumerate(order)
+        ]
+
+    # ------------------------------------------------------------------ response
+    def _response(
+        self,
+        scorer: Scorer,
+        c: Candidates,
+        complaint: Mapping[str, Any],
+        decision: Decision,
+        chosen: int,
+        policy_value: np.ndarray,
+        comp_cents: list[Decimal],
+        *,
+        available: Decimal,
+        lam: float,
+        top_k: int | None,
+        replayed: bool,
+        period: str,
+        team: str | None,
+        available_before: Decimal,
+    ) -> dict[str, Any]:
+        ranking = self._ranking(scorer, c, policy_value, comp_cents, available_before)
+        by_id = {row["resolution"]: row for row in ranking}
+        recommended = by_id[c.ids[chosen]]
+        explanation = self._explain(scorer, c, complaint, chosen, by_id, lam)
+        customer = self.customer(scorer, complaint["customer_id"])
+        return {
+            "decision_id": decision.decision_id,
+            "replayed": replayed,
+            "status": decision.status.value,
+            "model_version": decision.model_version,
+            "complaint_id": complaint["complaint_id"],
+            "recommended": recommended,
+            "logging_propensity": decision.recommended_propensity,
+            "candidates": ranking[:top_k] if top_k else ranking,
+            "explanation": explanation,
+            "priority": {
+                "value_at_risk": round(c.value_at_risk, 2),
+                "baseline_churn_probability": round(float(c.churn_prob[c.baseline_index]), 5),
+                "lifetime_value": c.lifetime_value,
+            },
+            "customer": customer,
+            "handover": self._handover(scorer, c, complaint, customer, recommended, explanation),
+            "budget": {
+                "period": period,
+                "team": team,
+                "available_before": float(available_before),
+                "shadow_price": lam,
+                "reserved": float(decision.compensation)
+                if decision.status.value in ("reserved", "committed")
+                else 0.0,
+            },
+        }
+
+    def _explain(
+        self,
+        scorer: Scorer,
+        c: Candidates,
+        complaint: Mapping[str, Any],
+        r: int,
+        by_id: Mapping[str, Mapping[str, Any]],
+        lam: float,
+    ) -> dict[str, Any]:
+        rec_id = c.ids[r]
+        rec_label = scorer.labels[rec_id]
+        others = [k for k in np.flatnonzero(c.eligible) if k != r]
+        if not others:
+            return {
+                "recommended": rec_id,
+                "runner_up": None,
+                "summary": f"Offer {rec_label}: the only resolution available for this complaint.",
+                "value_difference": 0.0,
+                "reasons": [],
+                "against": [],
+            }
+        u = int(max(others, key=lambda k: (c.net_value[k], -k)))
+        ru_id = c.ids[u]
+        ru_label = scorer.labels[ru_id]
+        attribution = scorer.contrast(c, r, u)
+        text = complaint.get("complaint_text") or ""
+        reasons = sayable_reasons(
+            attribution,
+            c.values,
+            rec=rec_label,
+            runner_up=ru_label,
+            currency=scorer.catalog.currency,
+            labels=scorer.labels,
+            base_rates=scorer.base_rates,
+            sat_r=float(c.satisfaction[r]),
+            sat_u=float(c.satisfaction[u]),
+            words=lambda target: scorer.words(text, target),
+        )
+        total = attribution.total
+        why_not: list[Reason] = []
+        if not by_id[ru_id]["fits_budget"]:
+            why_not.append(
+                Reason("budget", f"{ru_label} does not fit the remaining budget", -total, ())
+            )
+        elif total < 0 and lam > 0 and c.compensation[u] > c.compensation[r]:
+            why_not.append(
+                Reason(
+                    "pacing",
+                    f"the budget is priced at {lam:.2f} per unit of compensation to last the "
+                    f"period, which makes {ru_label} too dear",
+                    -total,
+                    (),
+                )
+            )
+        elif total < 0:
+            why_not.append(
+                Reason("exploration", "a close call between near-equal options", -total, ())
+            )
+        pro = why_not + [x for x in reasons if x.amount > 0]
+        con = [x for x in reasons if x.amount < 0]
+        said = "; ".join(x.text for x in pro[:3]) or "it has the higher expected net value"
+        summary = f"Offer {rec_label} rather than {ru_label}: {said}."
+        return {
+            "recommended": rec_id,
+            "runner_up": ru_id,
+            "summary": summary,
+            "value_difference": round(total, 2),
+            "reasons": [_reason(x) for x in pro[:5]],
+            "against": [_reason(x) for x in con[:3]],
+        }
+
+    def _handover(
+        self,
+        scorer: Scorer,
+        c: Candidates,
+        complaint: Mapping[str, Any],
+        customer: Mapping[str, Any],
+        recommended: Mapping[str, Any],
+        explanation: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        issue_name = str(complaint["issue_type"]).replace("_", " ")
+        disputed = float(complaint["disputed_amount"])
+        issue = (
+            f"{issue_name}, severity {complaint['severity']} of 5, via {complaint['channel']}"
+            + (f", {disputed:,.2f} {scorer.catalog.currency} in dispute" if disputed > 0 else "")
+        )
+        tried = [
+            f"{str(h['opened_at'])[:10]}: {scorer.labels.get(h['resolution'], h['resolution'])}"
+            + (f" (rated {h['satisfaction']:.0f}/10)" if h.get("satisfaction") is not None else "")
+            for h in customer["recent"]
+        ]
+        v = c.values
+        wants = []
+        if v.get("text_money", 0.0) >= scorer.base_rates.get("text_money", 1.0):
+            wants.append("their money back")
+        if v.get("text_churn", 0.0) >= scorer.base_rates.get("text_churn", 1.0):
+            wants.append("a reason to stay (their words suggest they may leave)")
+        best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
+        wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
+        emotion = v.get("emotion")
+        customer_wants = ("; ".join(wants)) + (f" (customer is {emotion})" if emotion else "")
+        summary = (
+            f"Issue: {issue}. "
+            f"Tried before: {'; '.join(tried) if tried else 'nothing (first complaint)'}. "
+            f"Customer wants: {customer_wants}. Recommended: {recommended['label']} "
+            f"({explanation['summary']})"
+        )
+        return {
+            "issue": issue,
+            "tried": tried,
+            "customer_wants": customer_wants,
+            "recommended": recommended["resolution"],
+            "summary": summary,
+        }
+
+    # ------------------------------------------------------------------ customers
+    def customer(self, scorer: Scorer, customer_id: str) -> dict[str, Any]:
+        memory = scorer.bundle.memory
+        recent = memory.recent(customer_id, self.settings.history_items) if memory else []
+        profile = memory.profile(customer_id) if memory else None
+        items = [_plain_item(h, scorer) for h in recent]
+        if items:
+            last = items[0]
+            greeting = (
+                f"Returning customer: {len(items)} recent complaint(s); the last on "
+                f"{str(last['opened_at'])[:10]} about {str(last['issue_type']).replace('_', ' ')}, "
+                f"resolved with {last['resolution_label']}"
+                + (
+                    f" and rated {last['satisfaction']:.0f}/10."
+                    if last.get("satisfaction") is not None
+                    else "."
+                )
+            )
+        else:
+            greeting = "No earlier complaints on record."
+        return {
+            "customer_id": customer_id,
+            "known": profile is not None,
+            "profile": None if profile is None else _jsonable(profile),
+            "recent": items,
+            "greeting": greeting,
+        }
+
+    # ------------------------------------------------------------------ decisions
+    def decide(self, scorer: Scorer | None, decision_id: str, body: Mapping[str, Any]) -> Decision:
+        action = body["action"]
+        if action == "accepted":
+            return self.ledger.commit(decision_id)
+        reason = body.get("reason")
+        if action == "declined":
+            return self.ledger.release(decision_id, reason or "declined by the customer")
+        resolution = body.get("resolution")
+        if not resolution:
+            raise FieldError("resolution", "required for an override")
+        if not reason:
+            raise FieldError("reason", "required for an override")
+        compensation = body.get("compensation")
+        if compensation is None:
+            if scorer is None or resolution not in scorer.catalog.ids:
+                raise FieldError(
+                    "resolution",
+                    "must be a resolution id of the catalog"
+                    + (f" ({list(scorer.catalog.ids)})" if scorer is not None else ""),
+                )
+            stored = self.ledger.get_decision(decision_id)
+            disputed = float(stored.complaint.get("disputed_amount") or 0.0)
+            k = scorer.catalog.index(resolution)
+            compensation = float(scorer.catalog.compensation_matrix(np.array([disputed]))[0, k])
+        elif scorer is not None and resolution not in scorer.catalog.ids:
+            raise FieldError("resolution", "must be a resolution id of the catalog")
+        return self.ledger.release(
+            decision_id,
+            reason,
+            final_resolution=resolution,
+            final_compensation=_cents(compensation),
+        )
+
+    def budget(self, period: str, team: str | None) -> dict[str, Any]:
+        state = self.ledger.get_budget(period, team)  # raises BudgetError
+        return self.budget_view(state)
+
+    def budget_view(self, state: BudgetState) -> dict[str, Any]:
+        now = _now()
+        return {
+            "period": state.period,
+            "team": state.team,
+            "amount": float(state.amount),
+            "committed": float(state.committed),
+            "reserved": float(state.reserved),
+            "available": float(state.available),
+            "spent_fraction": state.spent_fraction,
+            "elapsed_fraction": state.elapsed_fraction(now),
+            "shadow_price": self._price(state, now),
+            "base_shadow_price": self.settings.shadow_price,
+            "period_start": state.period_start,
+            "period_end": state.period_end,
+        }
+
+
+_CONTRACT_FIELDS = (
+    "complaint_id",
+    "customer_id",
+    "opened_at",
+    "channel",
+    "issue_type",
+    "severity",
+    "emotion",
+    "complaint_text",
+    "disputed_amount",
+    "tenure_months",
+    "annual_value",
+    "lifetime_value",
+    "segment",
+    "prior_complaints_12m",
+    "digital_skill",
+)
+
+
+def _reason(r: Reason) -> dict[str, Any]:
+    return {"text": r.text, "favours": r.favours, "amount": round(r.amount, 2), "group": r.group}
+
+
+def _jsonable(d: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and math.isnan(v):
+            v = None
+        elif isinstance(v, datetime):
+            v = v.isoformat()
+        out[k] = v
+    return out
+
+
+def _plain_item(h: Mapping[str, Any], scorer: Scorer) -> dict[str, Any]:
+    item = _jsonable(h)
+    item["resolution_label"] = scorer.labels.get(item.get("resolution"), item.get("resolution"))
+    return item
+
+
+def decision_view(d: Decision) -> dict[str, Any]:
+    return {
+        "decision_id": d.decision_id,
+        "status": d.status.value,
+        "recommended_resolution": d.recommended_resolution,
+        "final_resolution": d.final_resolution,
+        "compensation": float(d.compensation),
+        "final_compensation": None if d.final_compensation is None else float(d.final_compensation),
+        "override_reason": d.override_reason,
+        "model_version": d.model_version,
+        "logging_propensity": d.recommended_propensity,
+    }

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: venv
+test: venv browser
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test-fast: venv
@@ -61,4 +61,15 @@ demo: venv
 # --- headless Chromium for the report's browser tests (tests/e2e/test_report_browser.py) ---
 .PHONY: browser
 browser:
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed (not root?): the browser tests will skip"
+
+bench-batch: venv
+	$(PY) benchmarks/bench_batch.py --n-new 100000
+
+# --- decision-quality benchmark (issue 3): makegood vs EconML DRLearner and references ----
+BENCH_ARGS ?=
+
+bench-quality: venv
+	$(PY) -m pip install -q 'econml==0.17.0'
+	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)

@@ -47,7 +47,9 @@ def bare_predict(bundle, X: np.ndarray) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n-history", type=int, default=50_000)
     ap.add_argument("--n-new", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
@@ -63,7 +65,9 @@ def main() -> None:
     from makegood.simulate import oracle_unconstrained_spend, simulate
 
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    print(f"simulating {args.n_history} history rows and {args.n_new} new complaints ...", flush=True)
+    print(
+        f"simulating {args.n_history} history rows and {args.n_new} new complaints ...", flush=True
+    )
     world = simulate(args.n_history, n_new=args.n_new, seed=args.seed)
     complaints_csv = work / "new_complaints.csv"
     write_frame(world.complaints, complaints_csv)
@@ -73,7 +77,9 @@ def main() -> None:
         print("training ...", flush=True)
         t = time.perf_counter()
         hist = validate_history(world.history, catalog=world.catalog)
-        res = train(hist, world.catalog, models_dir=work / "models", tracking_uri=None, holdout_fraction=0)
+        train(
+            hist, world.catalog, models_dir=work / "models", tracking_uri=None, holdout_fraction=0
+        )
         print(f"trained in {time.perf_counter() - t:.1f}s", flush=True)
         models_dir = work / "models"
     else:
@@ -91,14 +97,20 @@ def main() -> None:
         assert recs.frame["compensation"].sum() <= budget
         X = features_for(bundle, df)
         bare_times.append(bare_predict(bundle, X))
-        print(f"run {r + 1}: recommend {rec_times[-1]:.2f}s, bare predict {bare_times[-1]:.2f}s", flush=True)
+        print(
+            f"run {r + 1}: recommend {rec_times[-1]:.2f}s, bare predict {bare_times[-1]:.2f}s",
+            flush=True,
+        )
     rec, bare = statistics.median(rec_times), statistics.median(bare_times)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     k = len(bundle.catalog.ids)
     print()
-    print(f"| what | median (s) | note |")
-    print(f"|---|---|---|")
-    print(f"| recommend, {args.n_new} complaints x {k} candidates | {rec:.2f} | read, features, predict, allocate, write |")
+    print("| what | median (s) | note |")
+    print("|---|---|---|")
+    print(
+        f"| recommend, {args.n_new} complaints x {k} candidates | {rec:.2f} "
+        "| read, features, predict, allocate, write |"
+    )
     print(f"| bare predict, same candidates and models | {bare:.2f} | LightGBM from numpy only |")
     print(f"| ratio recommend / bare predict | {rec / bare:.2f} | target <= 1.5 |")
     print(f"| peak memory (max RSS) | {peak_mb:.0f} MB | |")

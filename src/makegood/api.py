@@ -5,7 +5,8 @@
 >>> catalog = makegood.load_catalog("data/raw/catalog.yaml") # doctest: +SKIP
 >>> model = makegood.train(history, catalog, n_estimators=200)  # doctest: +SKIP
 >>> model.metrics["churn_auc"]                              # doctest: +SKIP
->>> recs = model.recommend(makegood.load_complaints("data/raw/new_complaints.csv"), budget=20_000)  # doctest: +SKIP
+>>> complaints = makegood.load_complaints("data/raw/new_complaints.csv")  # doctest: +SKIP
+>>> recs = model.recommend(complaints, budget=20_000)          # doctest: +SKIP
 >>> recs.frame.head()                                        # doctest: +SKIP
 """
 

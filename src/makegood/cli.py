@@ -72,17 +72,25 @@ def _fail(err: Exception) -> None:
 
 @app.command()
 def simulate(
-    out: Annotated[Path, typer.Option(help="Folder for history.csv, new_complaints.csv, catalog.yaml, truth.csv.")] = Path("data/raw"),
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for history.csv, new_complaints.csv, catalog.yaml, truth.csv."),
+    ] = Path("data/raw"),
     n: Annotated[int, typer.Option(help="Closed complaints in the history.")] = 50_000,
-    n_new: Annotated[int | None, typer.Option(help="New complaints to score (default n/5).")] = None,
+    n_new: Annotated[
+        int | None, typer.Option(help="New complaints to score (default n/5).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 0,
-    log_propensity: Annotated[bool, typer.Option(help="Fill logging_propensity with the agents' true choice probability.")] = False,
+    log_propensity: Annotated[
+        bool, typer.Option(help="Fill logging_propensity with the agents' true choice probability.")
+    ] = False,
 ) -> None:
     """Write a synthetic complaint world with known ground truth (demo and test data).
 
     Example: makegood simulate --n 50000 --seed 0 --out data/raw/
     """
-    from makegood.simulate import simulate as run, write_world
+    from makegood.simulate import simulate as run
+    from makegood.simulate import write_world
 
     try:
         with _Stages() as say:
@@ -98,24 +106,45 @@ def simulate(
 
 @app.command()
 def train(
-    history: Annotated[Path, typer.Option(help="Closed complaints, CSV or Parquet (CONTRACT.md section 1).")],
+    history: Annotated[
+        Path, typer.Option(help="Closed complaints, CSV or Parquet (CONTRACT.md section 1).")
+    ],
     catalog: Annotated[Path, typer.Option(help="Resolution catalog YAML (CONTRACT.md section 2).")],
-    models_dir: Annotated[Path, typer.Option(help="Where the versioned model bundle is written.")] = Path("models"),
-    tracking_uri: Annotated[str, typer.Option(help="MLflow tracking URI, e.g. sqlite:///runs/mlflow.db.")] = "sqlite:///mlruns/mlflow.db",
-    quarantine: Annotated[Path | None, typer.Option(help="Write bad rows here and train on the rest (default: reject the whole file).")] = None,
-    holdout_fraction: Annotated[float, typer.Option(help="Latest share of complaints held out for metrics.")] = 0.2,
+    models_dir: Annotated[
+        Path, typer.Option(help="Where the versioned model bundle is written.")
+    ] = Path("models"),
+    tracking_uri: Annotated[
+        str, typer.Option(help="MLflow tracking URI, e.g. sqlite:///runs/mlflow.db.")
+    ] = "sqlite:///mlruns/mlflow.db",
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write bad rows here and train on the rest (default: reject the whole file)."
+        ),
+    ] = None,
+    holdout_fraction: Annotated[
+        float, typer.Option(help="Latest share of complaints held out for metrics.")
+    ] = 0.2,
     n_estimators: Annotated[int, typer.Option(help="Trees per outcome model.")] = 300,
     learning_rate: Annotated[float, typer.Option(help="LightGBM learning rate.")] = 0.05,
     num_leaves: Annotated[int, typer.Option(help="LightGBM leaves per tree.")] = 31,
-    n_folds: Annotated[int, typer.Option(help="Cross-fitting folds (also the jackknife for intervals).")] = 4,
+    n_folds: Annotated[
+        int, typer.Option(help="Cross-fitting folds (also the jackknife for intervals).")
+    ] = 4,
     text: Annotated[bool, typer.Option(help="Learn signals from complaint_text.")] = True,
     memory: Annotated[bool, typer.Option(help="Use the customer's earlier complaints.")] = True,
-    mediated: Annotated[bool, typer.Option(help="Model churn through predicted satisfaction.")] = True,
-    dr_correction: Annotated[bool, typer.Option(help="Doubly robust correction of each resolution's average effect.")] = True,
+    mediated: Annotated[
+        bool, typer.Option(help="Model churn through predicted satisfaction.")
+    ] = True,
+    dr_correction: Annotated[
+        bool, typer.Option(help="Doubly robust correction of each resolution's average effect.")
+    ] = True,
     threads: Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "makegood",
-    run_name: Annotated[str | None, typer.Option(help="MLflow run name (default: the bundle version).")] = None,
+    run_name: Annotated[
+        str | None, typer.Option(help="MLflow run name (default: the bundle version).")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Fit satisfaction, churn and propensity models; log to MLflow; write a model bundle.
@@ -134,14 +163,28 @@ def train(
             say(f"reading {history}")
             df = read_history(history, quarantine=quarantine, catalog=cat)
             params = EngineParams(
-                n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
-                n_folds=n_folds, use_text=text, use_memory=memory, mediated=mediated,
-                dr_correction=dr_correction, num_threads=threads, random_state=seed,
+                n_estimators=n_estimators,
+                learning_rate=learning_rate,
+                num_leaves=num_leaves,
+                n_folds=n_folds,
+                use_text=text,
+                use_memory=memory,
+                mediated=mediated,
+                dr_correction=dr_correction,
+                num_threads=threads,
+                random_state=seed,
             )
             res = run(
-                df, cat, params=params, holdout_fraction=holdout_fraction,
-                models_dir=models_dir, tracking_uri=tracking_uri, experiment=experiment,
-                run_name=run_name, source=str(history), progress=say,
+                df,
+                cat,
+                params=params,
+                holdout_fraction=holdout_fraction,
+                models_dir=models_dir,
+                tracking_uri=tracking_uri,
+                experiment=experiment,
+                run_name=run_name,
+                source=str(history),
+                progress=say,
             )
     except MakegoodError as e:
         _fail(e)
@@ -160,10 +203,22 @@ def recommend(
     catalog: Annotated[Path, typer.Option(help="Resolution catalog YAML.")],
     budget: Annotated[float, typer.Option(help="Total compensation budget for this batch.")],
     output: Annotated[Path, typer.Option(help="CSV of the chosen resolution per complaint.")],
-    models_dir: Annotated[Path, typer.Option(help="Folder of model bundles (or one bundle).")] = Path("models"),
-    rankings: Annotated[Path | None, typer.Option(help="JSON-lines file of each complaint's full ranking (default: <output>.rankings.jsonl).")] = None,
-    conservative: Annotated[bool, typer.Option(help="Rank by the lower end of each net value's 95% interval.")] = False,
-    quarantine: Annotated[Path | None, typer.Option(help="Write bad rows here and score the rest.")] = None,
+    models_dir: Annotated[
+        Path, typer.Option(help="Folder of model bundles (or one bundle).")
+    ] = Path("models"),
+    rankings: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON-lines file of each complaint's full ranking "
+            "(default: <output>.rankings.jsonl)."
+        ),
+    ] = None,
+    conservative: Annotated[
+        bool, typer.Option(help="Rank by the lower end of each net value's 95% interval.")
+    ] = False,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Write bad rows here and score the rest.")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Choose one eligible resolution per complaint, maximising net value under the budget.
@@ -173,13 +228,14 @@ def recommend(
     """
     try:
         with _Stages(quiet) as say:
+            import math
+
             from makegood.catalog import load_catalog
             from makegood.contract import read_complaints, write_frame
             from makegood.errors import BudgetError
             from makegood.modeling.bundle import load_bundle
-            from makegood.modeling.predict import recommend as run, write_rankings
-
-            import math
+            from makegood.modeling.predict import recommend as run
+            from makegood.modeling.predict import write_rankings
 
             if not math.isfinite(budget) or budget < 0:
                 raise BudgetError(f"--budget must be a finite amount >= 0. Got {budget} instead.")
@@ -206,15 +262,35 @@ def recommend(
 
 @app.command()
 def evaluate(
-    complaints: Annotated[Path, typer.Option(help="New complaints scored (with --truth) .")] = Path("data/raw/new_complaints.csv"),
-    catalog: Annotated[Path, typer.Option(help="Resolution catalog YAML.")] = Path("data/raw/catalog.yaml"),
-    history: Annotated[Path, typer.Option(help="History (trains the reference policies; OPE data without --truth).")] = Path("data/raw/history.csv"),
-    truth: Annotated[Path | None, typer.Option(help="Simulator truth (truth.csv): compute capture against the oracle.")] = None,
-    budget: Annotated[float | None, typer.Option(help="Compensation budget (default: --budget-fraction of the oracle's unconstrained spend).")] = None,
-    budget_fraction: Annotated[float, typer.Option(help="Budget as a share of the oracle's unconstrained spend.")] = 0.25,
+    complaints: Annotated[Path, typer.Option(help="New complaints scored (with --truth) .")] = Path(
+        "data/raw/new_complaints.csv"
+    ),
+    catalog: Annotated[Path, typer.Option(help="Resolution catalog YAML.")] = Path(
+        "data/raw/catalog.yaml"
+    ),
+    history: Annotated[
+        Path,
+        typer.Option(help="History (trains the reference policies; OPE data without --truth)."),
+    ] = Path("data/raw/history.csv"),
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Simulator truth (truth.csv): compute capture against the oracle."),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            help="Compensation budget "
+            "(default: --budget-fraction of the oracle's unconstrained spend)."
+        ),
+    ] = None,
+    budget_fraction: Annotated[
+        float, typer.Option(help="Budget as a share of the oracle's unconstrained spend.")
+    ] = 0.25,
     models_dir: Annotated[Path, typer.Option(help="Folder of model bundles.")] = Path("models"),
     output: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
-    tracking_uri: Annotated[str | None, typer.Option(help="Log the figures to this MLflow store (the bundle's run).")] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="Log the figures to this MLflow store (the bundle's run).")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Capture against the oracle on simulated data (--truth), or off-policy estimates.
@@ -228,9 +304,15 @@ def evaluate(
             from makegood.modeling.evaluation_runner import run_evaluation
 
             result = run_evaluation(
-                complaints=complaints, catalog=catalog, history=history, truth=truth,
-                budget=budget, budget_fraction=budget_fraction, models_dir=models_dir,
-                tracking_uri=tracking_uri, progress=say,
+                complaints=complaints,
+                catalog=catalog,
+                history=history,
+                truth=truth,
+                budget=budget,
+                budget_fraction=budget_fraction,
+                models_dir=models_dir,
+                tracking_uri=tracking_uri,
+                progress=say,
             )
     except MakegoodError as e:
         _fail(e)

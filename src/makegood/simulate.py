@@ -290,7 +290,10 @@ def expected_satisfaction(lat: pd.DataFrame, catalog: Catalog) -> np.ndarray:
         ),
         "refund_half": 0.2 + at_stake * (1.0 + 1.0 * m["money"]) + 0.3 * angry * money_issue,
         "refund_disputed": (
-            0.3 + at_stake * (1.6 + 2.0 * m["money"]) + 0.3 * m["leaving"] + 0.4 * angry * money_issue
+            0.3
+            + at_stake * (1.6 + 2.0 * m["money"])
+            + 0.3 * m["leaving"]
+            + 0.4 * angry * money_issue
         ),
         "retention_offer": 0.2 + 0.9 * m["leaving"] + 0.3 * m["money"] - 0.3 * m["hurry"],
     }

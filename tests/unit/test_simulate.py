@@ -21,7 +21,9 @@ def test_frames_pass_the_contract_and_seed_is_deterministic():
 def test_truth_covers_every_eligible_candidate_and_is_consistent():
     w = simulate(500, n_new=200, seed=1)
     cat = w.catalog
-    elig = cat.eligibility_matrix(w.complaints["issue_type"].to_numpy(), w.complaints["severity"].to_numpy())
+    elig = cat.eligibility_matrix(
+        w.complaints["issue_type"].to_numpy(), w.complaints["severity"].to_numpy()
+    )
     assert len(w.truth) == elig.sum()
     t = w.truth
     assert t["true_churn_prob"].between(0, 1).all()

@@ -156,7 +156,9 @@ def assemble(
     return Features(spec.matrix(frame), spec)
 
 
-def with_action(X: np.ndarray, action: np.ndarray | int, extra: np.ndarray | None = None) -> np.ndarray:
+def with_action(
+    X: np.ndarray, action: np.ndarray | int, extra: np.ndarray | None = None
+) -> np.ndarray:
     """[X, action code, (extra)] as float32: the outcome models' input."""
     n = X.shape[0]
     a = np.broadcast_to(np.asarray(action, dtype=np.float32), (n,))
@@ -246,7 +248,11 @@ def _folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
 
 def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None) -> lgb.Booster:
     ds = lgb.Dataset(
-        X, label=y, weight=weight, categorical_feature=cat_idx, free_raw_data=True,
+        X,
+        label=y,
+        weight=weight,
+        categorical_feature=cat_idx,
+        free_raw_data=True,
         params={"max_bin": 127, "verbose": -1},
     )
     return lgb.train(params, ds, num_boost_round=n_rounds)
@@ -296,16 +302,16 @@ def fit_engine(
     y_churn = prep["churned_90d"].to_numpy(dtype=float)
     y_sat = prep["satisfaction"].to_numpy(dtype=float)
     answered = ~np.isnan(y_sat)
-    eligible = catalog.eligibility_matrix(prep["issue_type"].to_numpy(), prep["severity"].to_numpy())
+    eligible = catalog.eligibility_matrix(
+        prep["issue_type"].to_numpy(), prep["severity"].to_numpy()
+    )
     n = len(prep)
     cat_base = feats.spec.categorical_indices
     cat_a = [*cat_base, X.shape[1]]
 
     progress("survey response model")
     xa_obs = with_action(X, A)
-    resp = _train(
-        params.lgb_params("binary"), xa_obs, answered.astype(float), 150, cat_a
-    )
+    resp = _train(params.lgb_params("binary"), xa_obs, answered.astype(float), 150, cat_a)
     p_answer = np.clip(resp.predict(xa_obs), 0.05, 1.0)
 
     oof_prop = np.zeros((n, K))
@@ -319,13 +325,20 @@ def fit_engine(
         tr, te = fold != f, fold == f
         pm = _train(
             params.lgb_params("multiclass", num_class=K, learning_rate=0.1, num_leaves=15),
-            X[tr], A[tr], params.propensity_estimators, cat_base,
+            X[tr],
+            A[tr],
+            params.propensity_estimators,
+            cat_base,
         )
         prop_models.append(pm)
         oof_prop[te] = pm.predict(X[te]).reshape(-1, K)
         trs = tr & answered
         sm = _train(
-            params.lgb_params("regression"), xa_obs[trs], y_sat[trs], params.n_estimators, cat_a,
+            params.lgb_params("regression"),
+            xa_obs[trs],
+            y_sat[trs],
+            params.n_estimators,
+            cat_a,
             weight=1.0 / p_answer[trs],
         )
         sat_models.append(sm)
@@ -338,8 +351,11 @@ def fit_engine(
         tr, te = fold != f, fold == f
         extra = sat_obs_oof[tr] if params.mediated else None
         cm = _train(
-            params.lgb_params("binary"), with_action(X[tr], A[tr], extra), y_churn[tr],
-            params.n_estimators, cat_a,
+            params.lgb_params("binary"),
+            with_action(X[tr], A[tr], extra),
+            y_churn[tr],
+            params.n_estimators,
+            cat_a,
         )
         churn_models.append(cm)
         for k in range(K):
@@ -354,11 +370,18 @@ def fit_engine(
     diag: dict = {}
     if params.dr_correction:
         progress("doubly robust correction")
-        churn_corr, d1 = dr_correction(oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index)
+        churn_corr, d1 = dr_correction(
+            oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index
+        )
         w_obs = answered / np.clip(p_answer, 0.05, 1.0)
         sat_corr, d2 = dr_correction(
-            oof_sat, np.nan_to_num(y_sat), A, e_obs, eligible,
-            catalog.baseline_index, weight=w_obs,
+            oof_sat,
+            np.nan_to_num(y_sat),
+            A,
+            e_obs,
+            eligible,
+            catalog.baseline_index,
+            weight=w_obs,
         )
         diag = {"churn_dr": d1, "sat_dr": d2}
     engine = Engine(

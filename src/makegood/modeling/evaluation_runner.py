@@ -41,7 +41,10 @@ def load_truth(path: str | Path, complaints: pd.DataFrame, catalog: Catalog) -> 
     missing = need - set(t.columns)
     if missing:
         raise ContractError(
-            [Violation(str(path), None, None, c, "required truth column is missing") for c in sorted(missing)]
+            [
+                Violation(str(path), None, None, c, "required truth column is missing")
+                for c in sorted(missing)
+            ]
         )
     n, K = len(complaints), len(catalog.ids)
     pos = pd.Series(np.arange(n), index=complaints["complaint_id"].to_numpy())
@@ -55,7 +58,9 @@ def load_truth(path: str | Path, complaints: pd.DataFrame, catalog: Catalog) -> 
     nv[i, k] = t["true_net_value"].to_numpy()[ok]
     sat[i, k] = t["true_satisfaction"].to_numpy()[ok]
     churn[i, k] = t["true_churn_prob"].to_numpy()[ok]
-    elig = catalog.eligibility_matrix(complaints["issue_type"].to_numpy(), complaints["severity"].to_numpy())
+    elig = catalog.eligibility_matrix(
+        complaints["issue_type"].to_numpy(), complaints["severity"].to_numpy()
+    )
     elig &= np.isfinite(nv)
     return TruthMatrices(np.where(elig, nv, -1e12), sat, churn, elig)
 
@@ -89,7 +94,8 @@ class EvaluationResult:
                 )
         for name, e in self.ope.items():
             lines.append(
-                f"OPE {name:8s} {e['value']:10.2f} per complaint  95% CI [{e['lo']:.2f}, {e['hi']:.2f}]"
+                f"OPE {name:8s} {e['value']:10.2f} per complaint  "
+                f"95% CI [{e['lo']:.2f}, {e['hi']:.2f}]"
             )
         return "\n".join(lines)
 
@@ -117,7 +123,9 @@ def capture_table(
     res.model_version = bundle.version
 
     def cap(choice: np.ndarray) -> CaptureResult:
-        return capture(choice, truth.net_value, truth.satisfaction, comp, truth.eligible, base, budget)
+        return capture(
+            choice, truth.net_value, truth.satisfaction, comp, truth.eligible, base, budget
+        )
 
     progress("makegood recommendations")
     recs = recommend(bundle, complaints, budget, scores=scores)
@@ -183,7 +191,13 @@ def run_evaluation(
         comp = read_complaints(complaints)
         tm = load_truth(truth, comp, cat)
         result = capture_table(
-            bundle, hist, comp, tm, cat, budget=budget, budget_fraction=budget_fraction,
+            bundle,
+            hist,
+            comp,
+            tm,
+            cat,
+            budget=budget,
+            budget_fraction=budget_fraction,
             progress=progress,
         )
     else:

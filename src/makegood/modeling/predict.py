@@ -182,9 +182,7 @@ def recommend(
             "net_value_hi": np.round(s.net_value_hi[rows, c], 2),
             "propensity": np.round(s.propensity[rows, c], 4),
             "thin_evidence": s.propensity[rows, c] < THIN_EVIDENCE,
-            "value_at_risk": np.round(
-                s.lifetime_value * s.churn_prob[:, s.baseline_index], 2
-            ),
+            "value_at_risk": np.round(s.lifetime_value * s.churn_prob[:, s.baseline_index], 2),
         }
     )
     # rounding must not push the written total over the budget

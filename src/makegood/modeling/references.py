@@ -69,7 +69,9 @@ class NaiveSLearner:
         churn = np.column_stack([self.churn_.predict(with_action(X, k)) for k in range(K)])
         sat = np.column_stack([self.sat_.predict(with_action(X, k)) for k in range(K)])
         comp = self.catalog_.compensation_matrix(df["disputed_amount"].to_numpy(float))
-        nv = net_value(df["lifetime_value"].to_numpy(float), churn, comp, self.catalog_.handling_costs)
+        nv = net_value(
+            df["lifetime_value"].to_numpy(float), churn, comp, self.catalog_.handling_costs
+        )
         return {"churn_prob": churn.reshape(n, K), "satisfaction": sat, "net_value": nv}
 
 

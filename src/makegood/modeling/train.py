@@ -92,7 +92,9 @@ def _evaluate_holdout(
     rows = np.arange(len(ph))
     y_churn = ph["churned_90d"].to_numpy(float)
     y_sat = ph["satisfaction"].to_numpy(float)
-    metrics = outcome_metrics(y_churn, pred["churn_prob"][rows, A], y_sat, pred["satisfaction"][rows, A])
+    metrics = outcome_metrics(
+        y_churn, pred["churn_prob"][rows, A], y_sat, pred["satisfaction"][rows, A]
+    )
     eligible = catalog.eligibility_matrix(ph["issue_type"].to_numpy(), ph["severity"].to_numpy())
     prop = eng.predict_propensity(X, eligible)
     metrics["propensity_logloss"] = float(-np.mean(np.log(np.clip(prop[rows, A], 1e-6, 1))))
@@ -148,7 +150,9 @@ def train(
     tr, hold = holdout_split(prep, holdout_fraction)
     if hold.sum() >= 50 and tr.sum() >= 200:
         t1 = time.perf_counter()
-        say(f"holdout fit: {int(tr.sum())} earlier rows, evaluating on {int(hold.sum())} later rows")
+        say(
+            f"holdout fit: {int(tr.sum())} earlier rows, evaluating on {int(hold.sum())} later rows"
+        )
         fit_h = fit_engine(
             prep[tr].reset_index(drop=True),
             catalog,
@@ -231,9 +235,7 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
     exp_id = get_or_create_experiment(mlflow, experiment, uri)
     with mlflow.start_run(experiment_id=exp_id, run_name=run_name or version) as run:
         mlflow.log_params({f"engine.{k}": v for k, v in vars(params).items()})
-        mlflow.log_params(
-            {"holdout_fraction": meta["holdout_fraction"], "n_rows": meta["n_rows"]}
-        )
+        mlflow.log_params({"holdout_fraction": meta["holdout_fraction"], "n_rows": meta["n_rows"]})
         mlflow.set_tags(
             {
                 "data_hash": meta["data_hash"],

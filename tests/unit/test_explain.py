@@ -1,0 +1,91 @@
+"""Contrastive explanations: the attribution adds up; reasons are plain and sayable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from makegood.explain import (
+    ACTION,
+    Attribution,
+    contrast_attribution,
+    difference_model,
+    group_of,
+    sayable_reasons,
+)
+
+
+@pytest.fixture(scope="module")
+def engine_and_rows(trained):
+    from makegood.modeling.predict import features_for
+
+    model = trained["model"]
+    X = features_for(model.bundle, trained["history"].head(20))
+    return model.bundle.engine, X
+
+
+def test_difference_model_keeps_the_contribution_difference(engine_and_rows):
+    from makegood.modeling.engine import with_action
+
+    engine, X = engine_and_rows
+    p = X.shape[1]
+    full = engine.sat_models[0]
+    small = difference_model(full, {p})
+    assert small.num_trees() <= full.num_trees()
+    rows = with_action(np.vstack([X[:1], X[:1]]), np.array([0, 3]))
+    d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
+    d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
+    np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
+
+
+def test_attribution_adds_up_to_the_net_value_difference(engine_and_rows):
+    engine, X = engine_and_rows
+    pred = engine.predict(X[:5])
+    for i in range(5):
+        churn = pred["churn_prob"][i]
+        a = contrast_attribution(
+            engine, X[i : i + 1], 1, 0,
+            lifetime_value=800.0, churn_r=churn[1], churn_u=churn[0],
+            compensation_r=0.0, compensation_u=0.0, handling_cost_r=5.0, handling_cost_u=2.0,
+        )  # fmt: skip
+        expected = 800.0 * (churn[0] - churn[1]) - 3.0
+        assert a.total == pytest.approx(expected)
+        assert sum(a.terms.values()) + a.compensation + a.handling_cost == pytest.approx(expected)
+        assert ACTION in a.terms
+
+
+def test_reasons_are_grouped_sorted_and_sayable():
+    a = Attribution(
+        terms={
+            "prior_complaints_12m": 30.0,
+            "mem_n_prior_365d": 5.0,
+            "text_money": 20.0,
+            "disputed_amount": -4.0,
+            "log_disputed_amount": -1.0,
+            ACTION: 2.0,
+        },
+        compensation=-25.0,
+        handling_cost=0.0,
+        total=27.0,
+        satisfaction_gap=1.0,
+    )
+    values = {"prior_complaints_12m": 2, "mem_n_prior_365d": 1, "text_money": 0.9,
+              "disputed_amount": 120.0}  # fmt: skip
+    reasons = sayable_reasons(
+        a, values, rec="Refund", runner_up="Apology", base_rates={"text_money": 0.3},
+        words=lambda target: ["money back"] if target == "money" else [],
+    )  # fmt: skip
+    texts = [r.text for r in reasons]
+    assert texts[0] == "third complaint in a year"
+    assert "the customer's words ask for their money back ('money back')" in texts
+    assert "Refund costs $25.00 more in compensation" in texts
+    assert "$120 is in dispute" in texts
+    amounts = [abs(r.amount) for r in reasons]
+    assert amounts == sorted(amounts, reverse=True)
+    assert next(r for r in reasons if r.group == "disputed").favours == "runner_up"
+
+
+def test_group_of():
+    assert group_of("log_lifetime_value") == "value"
+    assert group_of("text_sat_credit_25") == "satisfaction_words"
+    assert group_of("something_new") == "something_new"

@@ -145,3 +145,16 @@ def test_cli_models_list_register_promote(registered, tracking_uri):
         ["models", "promote", "--version", "999", "--name", NAME, "--tracking-uri", tracking_uri],
     )
     assert out.exit_code == 1
+
+
+def test_registered_pyfunc_recommends_under_a_budget(registered, tracking_uri, small_world):
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(tracking_uri)
+    policy = mlflow.pyfunc.load_model(f"models:/{NAME}/{registered['version']}")
+    raw = pd.read_csv(small_world["complaints"], dtype=str, keep_default_na=False).head(40)
+    out = policy.predict(raw, params={"budget": 100.0})
+    assert len(out) == 40
+    assert out["compensation"].sum() <= 100.0
+    assert set(out["resolution"]) <= set(registered["catalog"].ids)

@@ -311,7 +311,10 @@ def sentiment_features(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndar
     arr = _as_texts(texts)
     if arr.shape[0] == 0:
         return np.empty((0, len(SENTIMENT_FEATURE_NAMES)))
-    c = _text_cues(arr)
+    return _sentiment_from_cues(_text_cues(arr))
+
+
+def _sentiment_from_cues(c: pd.DataFrame) -> np.ndarray:
     empty = ~c["nonempty"].to_numpy()
     n_words = c["n_words"].to_numpy()
     upper_share = np.divide(
@@ -667,3 +670,30 @@ class TextSignals:
             f"alpha={self.alpha}, n_splits={self.n_splits}, "
             f"min_labelled={self.min_labelled}, random_state={self.random_state})"
         )
+
+
+def emotion_and_sentiment(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`fill_emotion` and :func:`sentiment_features` of ``df`` with one VADER pass.
+
+    Returns the filled copy and the ``(n, len(SENTIMENT_FEATURE_NAMES))`` array; equal to
+    calling the two functions separately, at about half the cost.
+    """
+    out = df.copy()
+    if "emotion" not in out.columns:
+        out["emotion"] = pd.Series(np.nan, index=out.index, dtype="str")
+    text = (
+        _as_texts(out["complaint_text"].to_numpy(dtype=object))
+        if "complaint_text" in out.columns
+        else np.full(len(out), "", dtype=object)
+    )
+    if len(out) == 0:
+        out["emotion_detected"] = np.zeros(0, dtype=np.int64)
+        return out, np.empty((0, len(SENTIMENT_FEATURE_NAMES)))
+    cues = _text_cues(text)
+    fill = out["emotion"].isna().to_numpy() & cues["nonempty"].to_numpy()
+    if fill.any():
+        emotion = np.array(out["emotion"].astype(object), dtype=object)
+        emotion[fill] = _emotion_from_cues(cues[fill].reset_index(drop=True))
+        out["emotion"] = pd.Series(emotion, index=out.index).astype("str")
+    out["emotion_detected"] = fill.astype(np.int64)
+    return out, _sentiment_from_cues(cues)

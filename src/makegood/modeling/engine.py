@@ -106,9 +106,12 @@ def text_targets(df: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
-    """Structured columns plus detected emotion (text) for a normalized frame (a copy)."""
-    out = text_mod.fill_emotion(df)
-    return base_columns(out)
+    """Structured columns, detected emotion and sentiment for a normalized frame (a copy)."""
+    out, sent = text_mod.emotion_and_sentiment(df)
+    out = base_columns(out)
+    for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES):
+        out[name] = sent[:, j]
+    return out
 
 
 def _memory_categoricals(mem: pd.DataFrame) -> list[str]:
@@ -134,14 +137,13 @@ def assemble(
     frame = prepared
     extra_num: list[str] = []
     extra_cat: list[str] = []
-    sent = text_mod.sentiment_features(prepared["complaint_text"].tolist())
-    cols = {name: sent[:, j] for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES)}
+    cols: dict[str, np.ndarray] = {}
     if text_scores is not None:
         for j, name in enumerate(text_names):
             cols[name] = text_scores[:, j]
     add = pd.DataFrame(cols, index=prepared.index)
     parts = [frame, add]
-    extra_num += list(cols)
+    extra_num += [*text_mod.SENTIMENT_FEATURE_NAMES, *cols]
     if "emotion_detected" in prepared:
         extra_num.append("emotion_detected")
     if mem is not None:
@@ -345,13 +347,17 @@ def fit_engine(
         for k in range(K):
             oof_sat[te, k] = sm.predict(with_action(X[te], k))
         sat_obs_oof[te] = oof_sat[te, A[te]]
-    # pass 2: churn, with the cross-fitted satisfaction as mediator
+    # pass 2: churn, with the cross-fitted satisfaction as mediator; a happier customer
+    # never churns more (monotone in the mediator), which steadies the contrasts
+    churn_params = params.lgb_params("binary")
+    if params.mediated:
+        churn_params["monotone_constraints"] = [0] * (X.shape[1] + 1) + [-1]
     for f in range(params.n_folds):
         progress(f"fold {f + 1}/{params.n_folds}: churn")
         tr, te = fold != f, fold == f
         extra = sat_obs_oof[tr] if params.mediated else None
         cm = _train(
-            params.lgb_params("binary"),
+            churn_params,
             with_action(X[tr], A[tr], extra),
             y_churn[tr],
             params.n_estimators,

@@ -81,19 +81,21 @@ def _mlflow(tracking_uri: str | None):
     return mlflow, mlflow.MlflowClient(tracking_uri=uri)
 
 
-class BundlePolicy:
+def bundle_policy():
     """The pyfunc face of a bundle: ``predict(complaints)`` -> one resolution each.
 
     ``complaints`` is a frame in the contract's complaint form; ``params={"budget": x}``
     caps the total compensation (default: no cap). Returns the recommendation table.
-    Created lazily so importing this module does not import MLflow.
+    Built in a function so importing this module does not import MLflow; the logged model
+    holds only a three-line script calling this (MLflow's "models from code"), not a pickle.
     """
+    import mlflow.pyfunc
 
-    @staticmethod
-    def python_model():
-        import mlflow.pyfunc
+    # input is checked by the contract, not by type hints: MLflow's hint warning is noise
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="(?s).*type hints")
 
-        class _BundlePolicy(mlflow.pyfunc.PythonModel):
+        class BundlePolicy(mlflow.pyfunc.PythonModel):
             def load_context(self, context):
                 from makegood.modeling.bundle import load_bundle
 
@@ -112,7 +114,16 @@ class BundlePolicy:
                     budget = float(comp.max(axis=1).sum()) + 1.0
                 return recommend(self.bundle, df, float(budget)).frame
 
-        return _BundlePolicy()
+    return BundlePolicy()
+
+
+_POLICY_SCRIPT = """\
+import mlflow.models
+
+from makegood.modeling.registry import bundle_policy
+
+mlflow.models.set_model(bundle_policy())
+"""
 
 
 def _pip_requirements() -> list[str]:
@@ -160,12 +171,14 @@ def register_bundle(run_id: str, tracking_uri: str | None = None, name: str = DE
             ) from e
         if not (Path(local) / "bundle.json").exists():
             raise ModelNotFoundError(f"run {run_id!r} logged no bundle.json under 'bundle'")
+        script = Path(tmp) / "makegood_policy.py"
+        script.write_text(_POLICY_SCRIPT)
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             # the policy validates its input itself (the contract), not by type hints
-            warnings.filterwarnings("ignore", message=".*(type hints|input example).*")
+            warnings.filterwarnings("ignore", message="(?s).*(type hints|input example)")
             info = mlflow.pyfunc.log_model(
                 name=PYFUNC_NAME,
-                python_model=BundlePolicy.python_model(),
+                python_model=str(script),
                 artifacts={"bundle": local},
                 signature=_signature(),
                 pip_requirements=_pip_requirements(),

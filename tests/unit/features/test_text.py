@@ -223,3 +223,16 @@ def test_text_signals_validate_inputs():
         TextSignals().fit(["a"], {"y": [1.0]}, sample_weight=[1.0, 2.0])
     with pytest.raises(RuntimeError, match="not fitted"):
         TextSignals().transform(["a"])
+
+
+def test_emotion_and_sentiment_equals_the_two_separate_calls():
+    from makegood.features import text
+    from makegood.contract import validate_complaints
+    from makegood.simulate import simulate
+
+    c = validate_complaints(simulate(300, n_new=300, seed=5).complaints)
+    filled, sent = text.emotion_and_sentiment(c)
+    alone = text.fill_emotion(c)
+    assert filled["emotion"].fillna("?").equals(alone["emotion"].fillna("?"))
+    assert (filled["emotion_detected"] == alone["emotion_detected"]).all()
+    np.testing.assert_allclose(sent, text.sentiment_features(c["complaint_text"].tolist()))

@@ -226,8 +226,8 @@ def test_text_signals_validate_inputs():
 
 
 def test_emotion_and_sentiment_equals_the_two_separate_calls():
-    from makegood.features import text
     from makegood.contract import validate_complaints
+    from makegood.features import text
     from makegood.simulate import simulate
 
     c = validate_complaints(simulate(300, n_new=300, seed=5).complaints)

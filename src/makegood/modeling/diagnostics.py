@@ -18,7 +18,12 @@ from makegood.catalog import Catalog
 
 # --- settings --------------------------------------------------------------------------
 # a small, quick model for notebooks run in CI (MAKEGOOD_NB_FAST=1)
-FAST_TRAIN_PARAMS = {"n_estimators": 80, "n_folds": 2, "propensity_estimators": 40}
+FAST_TRAIN_PARAMS = {
+    "n_estimators": 80,
+    "n_folds": 2,
+    "propensity_estimators": 40,
+    "num_threads": 1,
+}
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,14 @@ BENCH_ARGS ?=
 bench-quality: venv
 	$(PY) -m pip install -q 'econml==0.17.0'
 	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)
+
+# --- notebooks (issue 6): run them as CI does, or strip outputs before committing -------
+.PHONY: notebooks notebooks-strip
+notebooks: venv
+	$(BIN)/pytest -q tests/notebooks
+
+notebooks-strip: venv
+	$(PY) -c 'import glob, nbformat as nbf; \
+	nbs = {p: nbf.read(p, as_version=4) for p in glob.glob("notebooks/*.ipynb")}; \
+	[c.update(outputs=[], execution_count=None) for nb in nbs.values() for c in nb.cells if c.cell_type == "code"]; \
+	[nbf.write(nb, p) for p, nb in nbs.items()]'

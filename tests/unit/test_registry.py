@@ -9,8 +9,6 @@ import pytest
 from makegood.errors import ModelNotFoundError
 from makegood.modeling import registry
 
-pytestmark = pytest.mark.slow
-
 NAME = "makegood-test-registry"
 
 
@@ -21,6 +19,7 @@ def registered(trained, tracking_uri) -> dict:
     return {"version": version, **trained}
 
 
+@pytest.mark.slow
 def test_register_promote_champion_info(registered, tracking_uri):
     info = registry.champion_info(NAME, tracking_uri=tracking_uri)
     assert info.version == registered["version"]
@@ -30,12 +29,14 @@ def test_register_promote_champion_info(registered, tracking_uri):
     assert "churn_auc" in info.metrics
 
 
+@pytest.mark.slow
 def test_list_versions_shows_the_alias(registered, tracking_uri):
     versions = registry.list_versions(NAME, tracking_uri)
     champ = [v for v in versions if v.version == registered["version"]]
     assert champ and champ[0].aliases == ("champion",)
 
 
+@pytest.mark.slow
 def test_resolve_models_dir_downloads_the_champion_bundle(registered, tracking_uri, tmp_path):
     from makegood.modeling.bundle import load_bundle
 
@@ -78,6 +79,7 @@ def test_plain_path_passes_through(tmp_path):
     assert registry.resolve_models_dir("models") == Path("models")
 
 
+@pytest.mark.slow
 def test_unknown_alias_and_version_name_the_problem(registered, tracking_uri, tmp_path):
     with pytest.raises(ModelNotFoundError, match="alias 'nope'"):
         registry.resolve_models_dir(f"models:/{NAME}@nope", tracking_uri, cache_dir=tmp_path)
@@ -85,6 +87,7 @@ def test_unknown_alias_and_version_name_the_problem(registered, tracking_uri, tm
         registry.promote(NAME, 999, tracking_uri=tracking_uri)
 
 
+@pytest.mark.slow
 def test_register_unknown_run_raises(tracking_uri):
     with pytest.raises(ModelNotFoundError, match="not found"):
         registry.register_bundle("0" * 32, tracking_uri, name=NAME)
@@ -98,6 +101,7 @@ def test_parse_model_uri_rejects(spec):
         registry.parse_model_uri(spec)
 
 
+@pytest.mark.slow
 def test_cli_models_list_register_promote(registered, tracking_uri):
     from typer.testing import CliRunner
 
@@ -147,6 +151,7 @@ def test_cli_models_list_register_promote(registered, tracking_uri):
     assert out.exit_code == 1
 
 
+@pytest.mark.slow
 def test_registered_pyfunc_recommends_under_a_budget(registered, tracking_uri, small_world):
     import mlflow
     import pandas as pd

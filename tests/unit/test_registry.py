@@ -59,6 +59,7 @@ def test_resolve_models_dir_downloads_the_champion_bundle(registered, tracking_u
     assert by_version == folder
 
 
+@pytest.mark.slow
 def test_resolved_champion_recommends_like_the_trained_model(
     registered, tracking_uri, tmp_path, small_world
 ):

@@ -204,7 +204,11 @@ def recommend(
     budget: Annotated[float, typer.Option(help="Total compensation budget for this batch.")],
     output: Annotated[Path, typer.Option(help="CSV of the chosen resolution per complaint.")],
     models_dir: Annotated[
-        Path, typer.Option(help="Folder of model bundles (or one bundle).")
+        Path,
+        typer.Option(
+            help="Folder of model bundles, one bundle, or a registry URI such as "
+            "models:/makegood@champion."
+        ),
     ] = Path("models"),
     rankings: Annotated[
         Path | None,
@@ -240,7 +244,9 @@ def recommend(
             if not math.isfinite(budget) or budget < 0:
                 raise BudgetError(f"--budget must be a finite amount >= 0. Got {budget} instead.")
             cat = load_catalog(catalog)
-            bundle = load_bundle(models_dir).with_catalog(cat)
+            from makegood.modeling.registry import resolve_models_dir
+
+            bundle = load_bundle(resolve_models_dir(models_dir)).with_catalog(cat)
             say(f"model {bundle.version}; reading {complaints}")
             df = read_complaints(complaints, quarantine=quarantine)
             say(f"scoring {len(df)} complaints x {len(cat.ids)} resolutions")
@@ -286,7 +292,9 @@ def evaluate(
     budget_fraction: Annotated[
         float, typer.Option(help="Budget as a share of the oracle's unconstrained spend.")
     ] = 0.25,
-    models_dir: Annotated[Path, typer.Option(help="Folder of model bundles.")] = Path("models"),
+    models_dir: Annotated[
+        Path, typer.Option(help="Folder of model bundles, or models:/makegood@champion.")
+    ] = Path("models"),
     output: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
     tracking_uri: Annotated[
         str | None, typer.Option(help="Log the figures to this MLflow store (the bundle's run).")

@@ -6,7 +6,6 @@ All three run once, in order, in one temporary work folder (02 registers the cha
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -18,12 +17,6 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 ORDER = ("01-explore-history", "02-train-and-compare", "03-evaluate-policy")
 SMALL_ENV = {"MAKEGOOD_NB_N": "3000", "MAKEGOOD_NB_FAST": "1", "MAKEGOOD_NB_SEED": "3"}
-
-
-def _cli_resolves_model_uris() -> bool:
-    import makegood.cli
-
-    return "resolve_models_dir" in inspect.getsource(makegood.cli)
 
 
 def test_notebooks_are_named_and_stored_without_outputs():
@@ -90,12 +83,6 @@ def test_01_explore_history_runs(executed):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    not _cli_resolves_model_uris(),
-    reason="`makegood recommend` does not resolve --models-dir models:/... yet "
-    "(cli.py must call makegood.modeling.registry.resolve_models_dir)",
-    strict=True,
-)
 def test_02_train_and_compare_runs(executed):
     _assert_ran(executed, "02-train-and-compare")
 

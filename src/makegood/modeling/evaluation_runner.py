@@ -183,7 +183,9 @@ def run_evaluation(
 ) -> EvaluationResult:
     """What ``makegood evaluate`` runs; see its help."""
     cat = load_catalog(catalog)
-    bundle = load_bundle(models_dir).with_catalog(cat)
+    from makegood.modeling.registry import resolve_models_dir
+
+    bundle = load_bundle(resolve_models_dir(models_dir, tracking_uri)).with_catalog(cat)
     progress(f"reading {history}")
     hist = read_history(history, catalog=cat)
     if truth is not None:

@@ -248,6 +248,8 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
         finite = {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
         if finite:
             mlflow.log_metrics(finite)
+        # pinned from what is installed: MLflow's own inference costs ~3 s per model
+        reqs = _pip_requirements()
         X = fit.oof["X"]
         A = fit.oof["action"]
         n_ex = min(5, len(X))
@@ -263,6 +265,7 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
             name="satisfaction_model",
             signature=infer_signature(ex, eng.sat_models[0].predict(xa[:n_ex])),
             input_example=ex,
+            pip_requirements=reqs,
         )
         s_hat = eng.sat_models[0].predict(xa)
         xc = with_action(X[:200], A[:200], s_hat) if params.mediated else xa
@@ -273,6 +276,7 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
             name="churn_model",
             signature=infer_signature(exc, eng.churn_models[0].predict(xc[:n_ex])),
             input_example=exc,
+            pip_requirements=reqs,
         )
         exp_ = pd.DataFrame(X[:n_ex], columns=eng.spec.names)
         mlflow.lightgbm.log_model(
@@ -280,8 +284,15 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
             name="propensity_model",
             signature=infer_signature(exp_, eng.prop_models[0].predict(X[:n_ex])),
             input_example=exp_,
+            pip_requirements=reqs,
         )
         return run.info.run_id
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("lightgbm", "numpy", "pandas", "scikit-learn")]
 
 
 def _log_bundle_artifacts(bundle_path: Path, run_id: str, uri: str) -> None:

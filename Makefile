@@ -74,6 +74,9 @@ bench-quality: venv
 	$(PY) -m pip install -q 'econml==0.17.0'
 	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)
 
+bench-serve: venv
+	$(PY) benchmarks/bench_serve.py
+
 # --- notebooks (issue 6): run them as CI does, or strip outputs before committing -------
 .PHONY: notebooks notebooks-strip
 notebooks: venv

@@ -1,0 +1,243 @@
+"""Latency and throughput of POST /v1/recommendations over loopback, next to the floor.
+
+Trains (or reuses) a bundle on simulated data, starts `makegood serve --workers 2` on a
+free port with a fresh SQLite ledger and a budget large enough that every request
+reserves, and measures p50/p99 latency at 1 and 16 concurrent clients and the
+throughput at 16, over a few repetitions (medians quoted). The floor is measured in
+the same run: the bare LightGBM predictions (satisfaction and churn, every fold) of the
+same complaints' candidates in process, one complaint at a time, one thread.
+
+Clients are threads with keep-alive connections (``http.client``: the lightest client
+in the standard library, so the client takes as little as possible of the cores it
+shares with the server).
+
+    .venv/bin/python benchmarks/bench_serve.py [--n 10000] [--reps 3] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "bench-agent-key"
+ADMIN = "bench-admin-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(work: Path, n: int) -> tuple[Path, list[dict]]:
+    """The bundle (trained once, reused) and the complaints to send, as JSON bodies."""
+    from makegood.api import load_catalog, load_complaints, load_history, train
+    from makegood.simulate import simulate, write_world
+
+    raw, models = work / "raw", work / "models"
+    if not (raw / "new_complaints.csv").exists():
+        print(f"simulating {n} complaints ...", flush=True)
+        write_world(simulate(n, n_new=2000, seed=11), raw)
+    if not (models / "LATEST").exists():
+        print("training (default settings; reused next time) ...", flush=True)
+        t0 = time.perf_counter()
+        catalog = load_catalog(raw / "catalog.yaml")
+        train(load_history(raw / "history.csv", catalog=catalog), catalog, models_dir=models)
+        print(f"trained in {time.perf_counter() - t0:.0f}s", flush=True)
+    df = load_complaints(raw / "new_complaints.csv")
+    bodies = []
+    for rec in df.to_dict("records"):
+        body = {k: v for k, v in rec.items() if not (isinstance(v, float) and v != v)}
+        body["opened_at"] = rec["opened_at"].isoformat()
+        bodies.append(body)
+    return models, bodies
+
+
+def floor(models: Path, bodies: list[dict], n: int) -> list[float]:
+    """Seconds per complaint of the bare LightGBM predictions of its candidates."""
+    import pandas as pd
+
+    from makegood.contract import validate_complaints
+    from makegood.modeling.bundle import load_bundle
+    from makegood.modeling.engine import with_action
+
+    bundle = load_bundle(models)
+    eng = bundle.engine
+    X = __import__("makegood.modeling.predict", fromlist=["features_for"]).features_for(
+        bundle, validate_complaints(pd.DataFrame(bodies[:n]))
+    )
+    K = eng.n_actions
+    acts = np.arange(K, dtype=np.float32)
+    times = []
+    for i in range(len(X)):
+        x = np.repeat(X[i : i + 1], K, axis=0)
+        t0 = time.perf_counter()
+        xa = with_action(x, acts)
+        sats = [m.predict(xa, num_threads=1) for m in eng.sat_models]
+        for f, m in enumerate(eng.churn_models):
+            m.predict(with_action(x, acts, sats[f]), num_threads=1)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+class Server:
+    def __init__(self, models: Path, work: Path, workers: int) -> None:
+        self.port = _free_port()
+        self.db = work / "ledger.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.db}{suffix}").unlink(missing_ok=True)
+        env = {
+            **os.environ,
+            "MAKEGOOD_API_KEYS": f"{KEY}:agent,{ADMIN}:admin",
+            "MAKEGOOD_RELOAD_POLL_SECONDS": "0",
+        }
+        cmd = [
+            str(Path(sys.executable).parent / "makegood"), "serve",
+            "--workers", str(workers), "--port", str(self.port),
+            "--database-url", f"sqlite:///{self.db}", "--models-dir", str(models),
+            "--log-level", "warning",
+        ]  # fmt: skip
+        self.log = (work / "server.log").open("w")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                status, body = self.request("GET", "/health")
+                if status == 200 and json.loads(body)["status"] == "ok":
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((work / "server.log").read_text()[-3000:])
+            time.sleep(0.3)
+
+    def request(self, method: str, path: str, body: dict | None = None, key: str = KEY):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            data = None if body is None else json.dumps(body)
+            headers = {"X-API-Key": key, "Content-Type": "application/json"}
+            conn.request(method, path, body=data, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def run_clients(port: int, bodies: list[dict], n_clients: int, per_client: int, tag: str):
+    """Latencies (s) of every request and the wall time of the whole run."""
+    latencies: list[list[float]] = [[] for _ in range(n_clients)]
+    failures: list[str] = []
+    barrier = threading.Barrier(n_clients + 1)
+
+    def client(c: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
+        payloads = []
+        for i in range(per_client):
+            b = dict(bodies[(c * per_client + i) % len(bodies)])
+            b["complaint_id"] = f"{b['complaint_id']}-{tag}-{c}-{i}"
+            payloads.append(json.dumps({"complaint": b}))
+        barrier.wait()
+        for p in payloads:
+            t0 = time.perf_counter()
+            conn.request("POST", "/v1/recommendations", body=p, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            latencies[c].append(time.perf_counter() - t0)
+            if r.status != 200:
+                failures.append(str(r.status))
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(n_clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed: {failures[:5]}")
+    return [x for lat in latencies for x in lat], wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000, help="simulated history rows")
+    ap.add_argument("--work", type=Path, default=ROOT / "data" / "bench_serve")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--single", type=int, default=300, help="requests at 1 client")
+    ap.add_argument("--per-client", type=int, default=60, help="requests per client at 16")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    models, bodies = prepare(args.work, args.n)
+    print("floor: bare LightGBM predictions in process ...", flush=True)
+    floor_s = floor(models, bodies, 500)
+    run_dir = Path(tempfile.mkdtemp(prefix="bench_serve_", dir=args.work))
+    server = Server(models, run_dir, args.workers)
+    try:
+        period = datetime.now(UTC).strftime("%Y-%m")
+        status, body = server.request(
+            "PUT", "/v1/budget", {"period": period, "amount": 1e9}, key=ADMIN
+        )
+        assert status == 200, body
+        run_clients(server.port, bodies, 16, 10, "warm")  # both workers warm
+        one, sixteen = [], []
+        for rep in range(args.reps):
+            lat, _ = run_clients(server.port, bodies, 1, args.single, f"one{rep}")
+            one.append((np.percentile(lat, 50), np.percentile(lat, 99)))
+            lat, wall = run_clients(server.port, bodies, 16, args.per_client, f"many{rep}")
+            sixteen.append((np.percentile(lat, 50), np.percentile(lat, 99), len(lat) / wall))
+            print(
+                f"rep {rep + 1}: 1 client p50 {one[-1][0] * 1e3:.1f} ms p99 {one[-1][1] * 1e3:.1f}"
+                f" ms | 16 clients p50 {sixteen[-1][0] * 1e3:.1f} ms p99 "
+                f"{sixteen[-1][1] * 1e3:.1f} ms {sixteen[-1][2]:.0f} req/s",
+                flush=True,
+            )
+    finally:
+        server.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
+    med = np.median
+    f50, f99 = np.percentile(floor_s, 50), np.percentile(floor_s, 99)
+    p50_1, p99_1 = med([x[0] for x in one]), med([x[1] for x in one])
+    p50_16, p99_16 = med([x[0] for x in sixteen]), med([x[1] for x in sixteen])
+    rps = med([x[2] for x in sixteen])
+    load = os.getloadavg()[0]
+    print()
+    print(f"POST /v1/recommendations, {args.workers} workers, medians of {args.reps} reps "
+          f"(load average {load:.1f} on {os.cpu_count()} cores)")  # fmt: skip
+    print(f"{'':34s}{'p50 ms':>9s}{'p99 ms':>9s}{'req/s':>9s}")
+    print(f"{'floor: bare LightGBM, in process':34s}{f50 * 1e3:9.2f}{f99 * 1e3:9.2f}{1 / f50:9.0f}")
+    print(f"{'1 client':34s}{p50_1 * 1e3:9.2f}{p99_1 * 1e3:9.2f}{1 / p50_1:9.0f}")
+    print(f"{'16 clients':34s}{p50_16 * 1e3:9.2f}{p99_16 * 1e3:9.2f}{rps:9.0f}")
+    print(f"ratio 1-client p50 / floor p50: {p50_1 / f50:.1f}x")
+    print(f"targets: p99 at 1 client <= 20 ms: {'met' if p99_1 <= 0.020 else 'NOT met'}; "
+          f">= 150 req/s at 16 clients: {'met' if rps >= 150 else 'NOT met'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

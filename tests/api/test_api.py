@@ -195,9 +195,16 @@ def test_an_exhausted_budget_falls_back_to_cheaper_resolutions(make_client, comp
     assert Decimal(str(state["reserved"])) == spent
 
 
-def test_a_declined_reservation_falls_back_to_a_cheaper_candidate(client, complaints):
+def test_a_declined_reservation_falls_back_to_a_cheaper_candidate(make_client, complaints):
     """The budget is read as large (a stale view) but is nearly spent: the ledger
     declines the reservation and the service recommends what still fits."""
+    client = make_client(exploration=0.0, shadow_price=0.0)
+    bounds = {"period_start": "2000-01-01T00:00:00", "period_end": "2100-01-01T00:00:00"}
+    r = client.put("/v1/budget", json={"period": "probe", "amount": 1e6, **bounds}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    probe = [(b, _recommend(client, unique(b), period="probe").json()) for b in complaints[:60]]
+    costly = [b for b, o in probe if o["recommended"]["compensation"] > 1][:8]
+    assert costly, "some complaints are worth compensating"
     _budget(client, 1)
     app = client.app
     real = app.state.service
@@ -213,15 +220,20 @@ def test_a_declined_reservation_falls_back_to_a_cheaper_candidate(client, compla
         def __getattr__(self, name):
             return getattr(self._ledger, name)
 
-    stale = Service(real.settings.model_copy(update={"exploration": 0.0}), StaleLedger(real.ledger))
+    stale = Service(real.settings, StaleLedger(real.ledger))
     app.dependency_overrides[get_service] = lambda: stale
     try:
-        outs = [_recommend(client, unique(b)).json() for b in complaints[:15]]
+        outs = [_recommend(client, unique(b)).json() for b in costly]
     finally:
         app.dependency_overrides.clear()
-    assert any(o["candidates"][0]["compensation"] > 1 for o in outs)
     for o in outs:
         assert o["status"] == "reserved" and o["recommended"]["compensation"] <= 1
+    declined = [
+        d.decision
+        for d in real.ledger.iter_decisions_with_outcomes()
+        if d.decision.status.value == "declined"
+    ]
+    assert len(declined) >= len(outs)  # each first choice was declined, then replaced
     state = client.get("/v1/budget", headers=FINANCE).json()
     assert state["committed"] + state["reserved"] <= 1
 

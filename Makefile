@@ -71,7 +71,7 @@ bench-batch: venv
 BENCH_ARGS ?=
 
 bench-quality: venv
-	$(PY) -m pip install -q 'econml==0.17.0'
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)
 
 bench-serve: venv

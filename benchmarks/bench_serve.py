@@ -110,7 +110,7 @@ class Server:
             str(Path(sys.executable).parent / "makegood"), "serve",
             "--workers", str(workers), "--port", str(self.port),
             "--database-url", f"sqlite:///{self.db}", "--models-dir", str(models),
-            "--log-level", "warning",
+            "--log-level", os.environ.get("BENCH_LOG_LEVEL", "warning"),
         ]  # fmt: skip
         self.log = (work / "server.log").open("w")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)

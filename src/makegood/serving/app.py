@@ -170,7 +170,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The application; ``settings`` default to the ``MAKEGOOD_*`` environment."""
     settings = settings or Settings.from_env()
     api_keys = ApiKeys.load(settings.api_keys, settings.api_keys_file)
-    logging.getLogger("makegood").setLevel(settings.log_level.upper())
+    package_log = logging.getLogger("makegood")
+    package_log.setLevel(settings.log_level.upper())
+    if not package_log.handlers and not logging.getLogger().handlers:
+        # Under uvicorn only its own loggers have handlers: give ours one too.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s %(message)s"))
+        package_log.addHandler(handler)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -257,7 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/outcomes", response_model=schemas.OutcomeOut)
     def outcomes(body: schemas.OutcomeIn, service: ServiceDep, _: Agent) -> dict[str, Any]:
-        o = service.ledger.record_outcome(
+        o = service.record_outcome(
             body.decision_id, satisfaction=body.satisfaction, churned_90d=body.churned_90d
         )
         return {

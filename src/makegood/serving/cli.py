@@ -83,7 +83,7 @@ def serve(
         os.environ.setdefault("OMP_NUM_THREADS", str(max(settings.num_threads, 1)))
     except MakegoodError as e:
         _fail(e)
-    uvicorn.run(
+    config = uvicorn.Config(
         "makegood.serving.app:create_app",
         factory=True,
         host=host,
@@ -92,6 +92,27 @@ def serve(
         log_level=log_level.lower(),
         access_log=False,  # the app logs route templates, never paths with identifiers
     )
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[_tcp_listener(config.bind_socket())]).run()
+
+
+def _tcp_listener(sock):
+    """The bound listener, re-wrapped so it reports ``proto == IPPROTO_TCP``.
+
+    uvicorn binds the shared socket of ``--workers N`` with proto 0; accepted sockets
+    inherit it and asyncio then leaves Nagle's algorithm on, so every keep-alive
+    response waits ~40 ms for the client's delayed ACK (Kludex/uvicorn#3149).
+    ``socket(fileno=...)`` reads the real protocol back from the kernel.
+    """
+    import socket
+
+    tcp = socket.socket(fileno=sock.detach())
+    tcp.set_inheritable(True)
+    return tcp
 
 
 @app.command("export-history")

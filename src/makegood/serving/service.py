@@ -15,9 +15,11 @@ budget moved since it was read), the choice is made again among what still fits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -121,6 +123,11 @@ class Service:
         self.settings = settings
         self.ledger = ledger
         self.rng = random.Random()
+        # SQLite has one writer at a time and its busy handler polls with sleeps of up
+        # to 100 ms; queueing this process's writers on a lock instead keeps the tail
+        # short (other processes still wait on the database lock).
+        sqlite = str(getattr(ledger, "url", "")).startswith("sqlite")
+        self._writes = threading.Lock() if sqlite else contextlib.nullcontext()
 
     # ------------------------------------------------------------------ complaint
     def complaint(self, scorer: Scorer, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,12 +207,13 @@ class Service:
                 ranking=ranking,
                 complaint=stored_complaint,
             )
-            result = self.ledger.reserve(
-                record,
-                comp_cents[choice],
-                idempotency_key=idempotency_key,
-                ttl_seconds=self.settings.reservation_ttl_seconds,
-            )
+            with self._writes:
+                result = self.ledger.reserve(
+                    record,
+                    comp_cents[choice],
+                    idempotency_key=idempotency_key,
+                    ttl_seconds=self.settings.reservation_ttl_seconds,
+                )
             if result.ok or result.replayed:
                 break
             excluded[choice] = True
@@ -484,6 +492,17 @@ class Service:
 
     # ------------------------------------------------------------------ decisions
     def decide(self, scorer: Scorer | None, decision_id: str, body: Mapping[str, Any]) -> Decision:
+        """Settle a decision: commit (accepted), release (declined), or an override
+        (release, committing the override's compensation). Raises FieldError, and the
+        ledger's DecisionNotFoundError, DecisionStateError, BudgetExceededError."""
+        with self._writes:
+            return self._decide(scorer, decision_id, body)
+
+    def record_outcome(self, decision_id: str, **outcome: Any) -> Any:
+        with self._writes:
+            return self.ledger.record_outcome(decision_id, **outcome)
+
+    def _decide(self, scorer: Scorer | None, decision_id: str, body: Mapping[str, Any]) -> Decision:
         action = body["action"]
         if action == "accepted":
             return self.ledger.commit(decision_id)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from makegood.ledger import make_engine
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
+from makegood.modeling.registry import resolve_models_dir
 from makegood.serving.scorer import Scorer
 from makegood.serving.settings import Settings
 
@@ -85,7 +86,10 @@ class ModelHolder:
             if version is None:
                 version = self.pinned() if not pin else None
             version = version or self.settings.model_version
-            path = resolve_bundle_dir(self.settings.models_dir, version)
+            # a registry URI (models:/makegood@champion) is resolved at every load, so a
+            # reload follows the alias when it moves
+            root = resolve_models_dir(self.settings.models_dir)
+            path = resolve_bundle_dir(root, version)
             current = self._current
             if current is not None and current.bundle.path == path:
                 scorer = current

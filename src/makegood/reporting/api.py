@@ -78,6 +78,9 @@ def _run(request: Request, body: BudgetReportRequest, fmt: str) -> JSONResponse 
     from makegood.reporting.budget import budget_report
 
     bundle = _state(request, "bundle")
+    models = _state(request, "models")  # the agents' service: its live (reloadable) model
+    if bundle is None and models is not None and getattr(models, "current", None) is not None:
+        bundle = models.current.bundle
     if bundle is None:
         raise HTTPException(503, "no model is loaded")
     history = _state(request, "report_history") if body.use_history else None

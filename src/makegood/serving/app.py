@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,9 +41,10 @@ from makegood.serving.deps import (
     ModelsDep,
     ScorerDep,
     ServiceDep,
+    require,
 )
 from makegood.serving.models import ModelHolder, describe
-from makegood.serving.security import ApiKeys
+from makegood.serving.security import ApiKeys, Role
 from makegood.serving.service import FieldError, Service, decision_view
 from makegood.serving.settings import Settings
 
@@ -218,6 +219,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (time.perf_counter() - t0) * 1e3,
         )
         return response
+
+    from makegood.reporting.api import make_router
+
+    # the finance report over HTTP; it reports on the live model, for finance (and admin)
+    app.include_router(make_router(dependencies=[Depends(require(Role.FINANCE))]))
 
     @app.get("/health")
     def health(request: Request) -> dict[str, Any]:

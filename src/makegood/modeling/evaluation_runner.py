@@ -37,6 +37,14 @@ class TruthMatrices:
 def load_truth(path: str | Path, complaints: pd.DataFrame, catalog: Catalog) -> TruthMatrices:
     """Read a simulator ``truth.csv`` (long form) into matrices; raises ContractError."""
     t = pd.read_csv(path, dtype={"complaint_id": str, "resolution": str})
+    return load_truth_frame(t, complaints, catalog, source=str(path))
+
+
+def load_truth_frame(
+    t: pd.DataFrame, complaints: pd.DataFrame, catalog: Catalog, *, source: str = "<truth>"
+) -> TruthMatrices:
+    """The simulator's long-form truth frame as matrices aligned with complaints/catalog."""
+    path = source
     need = {"complaint_id", "resolution", "true_net_value", "true_satisfaction", "true_churn_prob"}
     missing = need - set(t.columns)
     if missing:

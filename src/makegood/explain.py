@@ -34,6 +34,7 @@ __all__ = [
     "Reason",
     "contrast_attribution",
     "group_of",
+    "pair_difference_models",
     "sayable_reasons",
 ]
 
@@ -71,26 +72,88 @@ def difference_model(booster: Any, features: set[int]) -> Any:
     *difference* of the rows' ``pred_contrib`` is the same under this smaller model,
     and cheaper to compute. Returns ``booster`` itself when every tree is kept.
     """
+    blocks = _tree_blocks(booster.model_to_string())[1]
+    kept = [i for i, block in enumerate(blocks) if _split_features(block) & features]
+    return _subset_model(booster, kept)
+
+
+def pair_difference_models(
+    booster: Any, action_feature: int, actions: Sequence[int], also: set[int] = frozenset()
+) -> dict[tuple[int, int], Any]:
+    """Per pair of action codes ``(a, b)`` (``a < b``), a booster holding only the trees
+    where the two rows ``(x, a)`` and ``(x, b)`` can differ: those with a split on the
+    action that sends ``a`` and ``b`` different ways, or a split on a feature of ``also``
+    (e.g. a mediator whose value differs between the rows).
+
+    In every other tree both rows take the same direction at each action split and
+    agree on every other feature, so every coalition's conditional expectation, and
+    hence every TreeSHAP contribution, is the same for both rows: the difference of
+    their ``pred_contrib`` is unchanged (like :func:`difference_model`, but narrower,
+    so cheaper). Numerical splits on the action are assumed to separate any pair.
+    Pairs with the same trees share one booster.
+    """
+    model = booster.model_to_string()
+    blocks = _tree_blocks(model)[1]
+    # per tree: for each split on the action, the codes sent left (None: numerical)
+    action_splits: list[list[frozenset[int] | None]] = [[] for _ in blocks]
+    needed_always = [bool(_split_features(block) & set(also)) for block in blocks]
+
+    def walk(tree: int, node: Mapping[str, Any]) -> None:
+        if "split_index" not in node:
+            return
+        if node["split_feature"] == action_feature:
+            if node["decision_type"] == "==":
+                left = frozenset(int(v) for v in str(node["threshold"]).split("||"))
+                action_splits[tree].append(left)
+            else:
+                action_splits[tree].append(None)
+        walk(tree, node["left_child"])
+        walk(tree, node["right_child"])
+
+    for i, info in enumerate(booster.dump_model()["tree_info"]):
+        walk(i, info["tree_structure"])
+    by_kept: dict[tuple[int, ...], Any] = {}
+    out: dict[tuple[int, int], Any] = {}
+    codes = sorted({int(a) for a in actions})
+    for j, a in enumerate(codes):
+        for b in codes[j + 1 :]:
+            kept = tuple(
+                i
+                for i, splits in enumerate(action_splits)
+                if needed_always[i] or any(s is None or ((a in s) != (b in s)) for s in splits)
+            )
+            if kept not in by_kept:
+                by_kept[kept] = _subset_model(booster, list(kept), model)
+            out[(a, b)] = by_kept[kept]
+    return out
+
+
+def _tree_blocks(model: str) -> tuple[str, list[str], str]:
+    """(header, tree blocks in order, tail) of a LightGBM model string."""
+    start = model.index("\nTree=")
+    end = model.index("end of trees")
+    header, body, tail = model[: start + 1], model[start + 1 : end], model[end:]
+    blocks = [b for b in body.split("\n\n") if b.strip().startswith("Tree=")]
+    return header, blocks, tail
+
+
+def _split_features(block: str) -> set[int]:
+    for line in block.splitlines():
+        if line.startswith("split_feature="):
+            return {int(v) for v in line.split("=", 1)[1].split()}
+    return set()
+
+
+def _subset_model(booster: Any, kept: Sequence[int], model: str | None = None) -> Any:
+    """A booster of the trees ``kept`` (indices) of ``booster``; itself if all are kept."""
     import lightgbm as lgb
 
-    text = booster.model_to_string()
-    start = text.index("\nTree=")
-    end = text.index("end of trees")
-    header, body, tail = text[: start + 1], text[start + 1 : end], text[end:]
-    blocks = [b for b in body.split("\n\n") if b.strip().startswith("Tree=")]
-    kept = []
-    for block in blocks:
-        used: set[int] = set()
-        for line in block.splitlines():
-            if line.startswith("split_feature="):
-                used = {int(v) for v in line.split("=", 1)[1].split()}
-        if used & features:
-            kept.append(block)
+    header, blocks, tail = _tree_blocks(model or booster.model_to_string())
     if len(kept) == len(blocks):
         return booster
     renumbered = []
-    for i, block in enumerate(kept):
-        first, rest = block.strip().split("\n", 1)
+    for i, k in enumerate(kept):
+        _first, rest = blocks[k].strip().split("\n", 1)
         renumbered.append(f"Tree={i}\n{rest}")
     header = "\n".join(line for line in header.splitlines() if not line.startswith("tree_sizes="))
     if not kept:  # a constant model: one single-leaf tree of value 0
@@ -123,7 +186,8 @@ def contrast_attribution(
     explained and averaged (1 is enough: the folds are near-copies, and each costs two
     TreeSHAP rows per model). ``difference_models[f]`` may give fold ``f``'s
     (satisfaction, churn) models reduced by :func:`difference_model` to the trees that
-    split on the action (and mediator): same result, faster.
+    split on the action (and mediator), or by :func:`pair_difference_models` to those
+    that can tell ``action_r`` from ``action_u``: same result, faster.
 
     Returns:
         An :class:`Attribution`.

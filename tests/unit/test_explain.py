@@ -11,6 +11,7 @@ from makegood.explain import (
     contrast_attribution,
     difference_model,
     group_of,
+    pair_difference_models,
     sayable_reasons,
 )
 
@@ -36,6 +37,27 @@ def test_difference_model_keeps_the_contribution_difference(engine_and_rows):
     d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
     d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
     np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
+
+
+def test_pair_difference_models_keep_every_pairs_contribution_difference(engine_and_rows):
+    from makegood.modeling.engine import with_action
+
+    engine, X = engine_and_rows
+    p = X.shape[1]
+    codes = list(range(engine.n_actions))
+    for full, also in ((engine.sat_models[0], set()), (engine.churn_models[0], {p + 1})):
+        pairs = pair_difference_models(full, p, codes, also=also)
+        assert set(pairs) == {(a, b) for a in codes for b in codes if a < b}
+        smaller = [m for m in pairs.values() if m.num_trees() < full.num_trees()]
+        assert smaller  # some pair needs fewer trees
+        for (a, b), small in pairs.items():
+            for i in range(3):
+                base = np.vstack([X[i : i + 1], X[i : i + 1]])
+                sat = np.array([6.5, 3.0]) if also else None  # the mediator differs too
+                rows = with_action(base, np.array([a, b]), sat)
+                d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
+                d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
+                np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
 
 
 def test_attribution_adds_up_to_the_net_value_difference(engine_and_rows):

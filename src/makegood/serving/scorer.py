@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from makegood.explain import Attribution, contrast_attribution, difference_model
+from makegood.explain import Attribution, contrast_attribution, pair_difference_models
 from makegood.modeling.predict import THIN_EVIDENCE, Z95
 from makegood.policy.value import net_value, retention_lift
 from makegood.serving.features import RowFeatures, store_complaints
@@ -106,13 +106,19 @@ class Scorer:
         self.labels = {r.id: r.label for r in self.catalog.resolutions}
         self.explain_folds = max(1, min(explain_folds, len(eng.churn_models)))
         p = len(eng.spec.names)
-        self.difference_models = [
-            (
-                _Pinned(difference_model(eng.sat_models[f], {p}), num_threads),
-                _Pinned(difference_model(eng.churn_models[f], {p, p + 1}), num_threads),
+        codes = [int(a) for a in self.action_index]
+        # per explained fold, per pair of action codes: the (satisfaction, churn) trees
+        # that can tell the pair apart (the same contribution difference, fewer trees)
+        self.pair_models: list[dict[tuple[int, int], tuple[_Pinned, _Pinned]]] = []
+        for f in range(self.explain_folds):
+            sat = pair_difference_models(eng.sat_models[f], p, codes)
+            churn = pair_difference_models(eng.churn_models[f], p, codes, also={p + 1})
+            self.pair_models.append(
+                {
+                    pair: (_Pinned(sat[pair], num_threads), _Pinned(churn[pair], num_threads))
+                    for pair in sat
+                }
             )
-            for f in range(self.explain_folds)
-        ]
         self._eligible: dict[tuple[str, int], np.ndarray] = {}
         self.features = RowFeatures(_with_engine(bundle, self.engine))
         self.fast_features = (
@@ -169,11 +175,13 @@ class Scorer:
 
     def contrast(self, c: Candidates, r: int, u: int) -> Attribution:
         """Attribute ``NV_r - NV_u`` (catalog indices) to the complaint's inputs."""
+        a_r, a_u = int(self.action_index[r]), int(self.action_index[u])
+        pair = (min(a_r, a_u), max(a_r, a_u))
         return contrast_attribution(
             self.engine,
             c.X,
-            int(self.action_index[r]),
-            int(self.action_index[u]),
+            a_r,
+            a_u,
             lifetime_value=c.lifetime_value,
             churn_r=float(c.churn_prob[r]),
             churn_u=float(c.churn_prob[u]),
@@ -182,7 +190,7 @@ class Scorer:
             handling_cost_r=float(c.handling_cost[r]),
             handling_cost_u=float(c.handling_cost[u]),
             n_folds=self.explain_folds,
-            difference_models=self.difference_models,
+            difference_models=[models[pair] for models in self.pair_models],
         )
 
     def words(self, text: str, target: str, n: int = 3) -> list[str]:

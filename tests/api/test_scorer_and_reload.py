@@ -55,6 +55,30 @@ def test_fast_rows_equal_features_for(bundle, frames):
         assert np.array_equal(X, fast, equal_nan=True)
 
 
+def test_shared_text_vectorization_equals_the_signals_methods(bundle, frames):
+    rf = RowFeatures(bundle)
+    signals = bundle.text_signals
+    if signals is None:
+        pytest.skip("bundle trained without text signals")
+    for text in frames[1]["complaint_text"].head(40):
+        text = text or ""
+        np.testing.assert_array_equal(rf.signal_scores(text), signals.transform([text])[0])
+        for target in signals.target_names_:
+            assert rf.term_contributions(text, target, 3) == signals.term_contributions(
+                text, target, n=3
+            )
+
+
+def test_memoized_customer_memory_equals_the_store(bundle, frames):
+    scorer = Scorer(bundle, self_check=False)
+    memory = bundle.memory
+    for cid in [*frames[1]["customer_id"].head(30), "nobody-knows-me"]:
+        for _ in range(2):  # the second look-up is a cache hit
+            profile, recent = scorer.customer_memory(str(cid), 5)
+            assert profile == memory.profile(str(cid))
+            assert list(recent) == memory.recent(str(cid), 5)
+
+
 def test_non_ascii_text_takes_the_exact_path(bundle, frames):
     rf = RowFeatures(bundle)
     df = frames[0].head(20).copy()

@@ -119,6 +119,27 @@ def complaint_frame(complaint: Mapping[str, Any]) -> pd.DataFrame:
     return frame
 
 
+class _Column(np.ndarray):
+    """A one-value column that answers ``to_numpy()`` like a pandas Series."""
+
+    def to_numpy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+class _OneRow:
+    """The one-row cues frame ``text._emotion_from_cues`` reads (``c[name]``, ``len``),
+    without building a DataFrame (about 1 ms); same dtypes, same function."""
+
+    def __init__(self, cues: Mapping[str, Any]) -> None:
+        self._cues = cues
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, name: str) -> _Column:
+        return np.asarray([self._cues[name]]).view(_Column)
+
+
 @dataclass
 class _Customer:
     """One customer's stored complaints in store order (time, complaint_id)."""
@@ -154,6 +175,12 @@ class RowFeatures:
         self.use_memory = bool(bundle.engine.params.use_memory and bundle.memory is not None)
         self.signals = bundle.text_signals
         self.signal_names = list(self.signals.feature_names_) if self.signals is not None else []
+        # the text signals' vectorization is shared by the row and the reasons (one
+        # sklearn transform per request instead of three); the public methods otherwise
+        self._vectors: dict[str, Any] = {}
+        self._fast_signals = all(
+            hasattr(self.signals, name) for name in ("_vectorize", "_score", "_target_index")
+        )
         self._customers: dict[str, tuple[int, int]] = {}
         self._rows: pd.DataFrame | None = None
         if self.use_memory:
@@ -267,6 +294,34 @@ class RowFeatures:
             "mem_last_emotion": label(c.emotion),
         }
 
+    # ------------------------------------------------------------------ text
+    def _vector(self, text: str) -> Any:
+        """The text signals' TF-IDF row of ``text`` (sparse), vectorized once per text."""
+        hit = self._vectors.get(text)
+        if hit is None:
+            hit = self.signals._vectorize(text_mod._as_texts([text]))
+            if len(self._vectors) >= 256:
+                self._vectors.clear()
+            self._vectors[text] = hit
+        return hit
+
+    def signal_scores(self, text: str) -> np.ndarray:
+        """``signals.transform([text])[0]`` (shares the vectorization with the reasons)."""
+        if not self._fast_signals:
+            return self.signals.transform([text])[0]
+        return self.signals._score(self._vector(text))[0]
+
+    def term_contributions(self, text: str, target: str, n: int) -> list[tuple[str, float]]:
+        """``signals.term_contributions(text, target, n)`` on the shared vectorization."""
+        signals = self.signals
+        if not self._fast_signals:
+            return signals.term_contributions(text, target, n=n)
+        j = signals._target_index(target)
+        x = self._vector(text)
+        contrib = x.data * signals.coef_[x.indices, j]
+        order = np.argsort(-np.abs(contrib), kind="stable")[:n]
+        return [(str(signals.terms_[x.indices[i]]), float(contrib[i])) for i in order]
+
     # ------------------------------------------------------------------ rows
     def values(self, complaint: Mapping[str, Any]) -> dict[str, Any] | None:
         """Every named input of the model row, or None when only the exact path applies."""
@@ -279,7 +334,7 @@ class RowFeatures:
         emotion = complaint.get("emotion")
         detected = 0
         if emotion is None and cues["nonempty"]:
-            emotion = text_mod._emotion_from_cues(pd.DataFrame([cues]))[0]
+            emotion = text_mod._emotion_from_cues(_OneRow(cues))[0]
             detected = 1
         opened: datetime = complaint["opened_at"]
         t_ns = _ns(opened)
@@ -303,7 +358,7 @@ class RowFeatures:
         }
         v.update(zip(text_mod.SENTIMENT_FEATURE_NAMES, sentiment_row(cues), strict=True))
         if self.signals is not None:
-            scores = self.signals.transform([text])[0]
+            scores = self.signal_scores(text)
             v.update(zip(self.signal_names, scores.tolist(), strict=True))
         if self.use_memory:
             v.update(self.memory_row(str(complaint["customer_id"]), complaint["issue_type"], t_ns))

@@ -11,6 +11,7 @@ with while a reload swaps in another.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from makegood.policy.value import net_value, retention_lift
 from makegood.serving.features import RowFeatures, store_complaints
 
 __all__ = ["THIN_EVIDENCE", "Candidates", "Scorer"]
+
+CUSTOMER_CACHE_SIZE = 20_000  # customers whose memory look-ups a worker keeps
 
 
 class _Pinned:
@@ -131,7 +134,21 @@ class Scorer:
                 name: float(rate)
                 for name, rate in zip(signals.feature_names_, signals.base_rates_, strict=True)
             }
+        # The bundle's customer memory never changes while this scorer serves, so its
+        # (pandas) look-ups are memoized per worker: one per customer, not three per request.
+        self.customer_memory = functools.lru_cache(maxsize=CUSTOMER_CACHE_SIZE)(self._memory)
         self.loaded_at = time.time()
+
+    def _memory(
+        self, customer_id: str, n: int
+    ) -> tuple[dict[str, Any] | None, tuple[dict[str, Any], ...]]:
+        """``(profile, recent n complaints)`` of a customer from the bundle's memory (None
+        and ``()`` when unknown). Shared between requests: treat as read-only."""
+        memory = self.bundle.memory
+        if memory is None:
+            return None, ()
+        recent = tuple(memory.recent(customer_id, n)) if n > 0 else ()
+        return memory.profile(customer_id), recent
 
     def score(self, complaint: Mapping[str, Any]) -> Candidates:
         """Every candidate of one normalized complaint (see ``predict.score``)."""
@@ -199,7 +216,7 @@ class Scorer:
         if signals is None or not text:
             return []
         try:
-            pairs = signals.term_contributions(text, target, n=n)
+            pairs = self.features.term_contributions(text, target, n)
         except (KeyError, RuntimeError):
             return []
         return [term for term, w in pairs if w > 0 and not math.isnan(w)]

@@ -141,8 +141,7 @@ class Service:
         c["complaint_text"] = c.get("complaint_text") or ""
         missing = [f for f in PROFILE_FIELDS if c.get(f) is None]
         if missing:
-            memory = scorer.bundle.memory
-            profile = memory.profile(c["customer_id"]) if memory is not None else None
+            profile = scorer.customer_memory(c["customer_id"], self.settings.history_items)[0]
             for f in missing:
                 if profile is not None and profile.get(f) is not None:
                     c[f] = profile[f]
@@ -464,9 +463,7 @@ class Service:
 
     # ------------------------------------------------------------------ customers
     def customer(self, scorer: Scorer, customer_id: str) -> dict[str, Any]:
-        memory = scorer.bundle.memory
-        recent = memory.recent(customer_id, self.settings.history_items) if memory else []
-        profile = memory.profile(customer_id) if memory else None
+        profile, recent = scorer.customer_memory(customer_id, self.settings.history_items)
         items = [_plain_item(h, scorer) for h in recent]
         if items:
             last = items[0]

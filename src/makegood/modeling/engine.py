@@ -209,18 +209,21 @@ class Engine:
         """
         n, K = X.shape[0], self.n_actions
         F = len(self.sat_models)
-        big = np.repeat(X, K, axis=0) if K > 1 else X
-        acts = np.tile(np.arange(K, dtype=np.float32), n)
-        xa = with_action(big, acts)
+        p = X.shape[1]
+        # one contiguous candidate matrix [X, action] (LightGBM copies non-contiguous input)
+        xa = np.empty((n * K, p + 1), dtype=np.float32)
+        xa[:, :p].reshape(n, K, p)[:] = X[:, None, :]
+        xa[:, p] = np.tile(np.arange(K, dtype=np.float32), n)
         sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
         sat_mean = sat_f.mean(axis=0)
         if self.params.mediated:
-            churn_f = np.stack(
-                [
-                    m.predict(with_action(big, acts, sat_f[f]))
-                    for f, m in enumerate(self.churn_models)
-                ]
-            )
+            xc = np.empty((n * K, p + 2), dtype=np.float32)
+            xc[:, : p + 1] = xa
+            churn_list = []
+            for f, m in enumerate(self.churn_models):
+                xc[:, p + 1] = sat_f[f]
+                churn_list.append(m.predict(xc))
+            churn_f = np.stack(churn_list)
         else:
             churn_f = np.stack([m.predict(xa) for m in self.churn_models])
         churn_mean = churn_f.mean(axis=0)

@@ -99,3 +99,15 @@ def test_conservative_mode_ranks_by_lower_bound(trained, small_world):
 def test_missing_bundle_raises(tmp_path):
     with pytest.raises(ModelNotFoundError, match="makegood train"):
         load_bundle(tmp_path)
+
+
+def test_ranking_lines_equal_json_of_rankings(trained, small_world):
+    import json
+
+    from makegood.contract import read_complaints
+    from makegood.modeling.predict import ranking_lines
+
+    b = load_bundle(trained["models_dir"])
+    complaints = read_complaints(small_world["complaints"]).head(200)
+    recs = recommend(b, complaints, budget=2000.0)
+    assert ranking_lines(recs) == [json.dumps(r) for r in recs.rankings()]

@@ -227,8 +227,7 @@ class Service:
             complaint,
             decision,
             chosen,
-            policy_value,
-            comp_cents,
+            ranking,
             available=avail_now,
             lam=lam,
             top_k=top_k,
@@ -302,8 +301,7 @@ class Service:
         complaint: Mapping[str, Any],
         decision: Decision,
         chosen: int,
-        policy_value: np.ndarray,
-        comp_cents: list[Decimal],
+        ranking: list[dict[str, Any]],
         *,
         available: Decimal,
         lam: float,
@@ -313,7 +311,6 @@ class Service:
         team: str | None,
         available_before: Decimal,
     ) -> dict[str, Any]:
-        ranking = self._ranking(scorer, c, policy_value, comp_cents, available_before)
         by_id = {row["resolution"]: row for row in ranking}
         recommended = by_id[c.ids[chosen]]
         explanation = self._explain(scorer, c, complaint, chosen, by_id, lam)

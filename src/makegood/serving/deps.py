@@ -1,4 +1,9 @@
-"""Dependencies of the routes, as ``Annotated`` aliases that tests can override."""
+"""Dependencies of the routes, as ``Annotated`` aliases that tests can override.
+
+They are ``async def`` on purpose: they only read attributes and hash a key, and FastAPI
+runs every plain ``def`` dependency through the thread pool (a hand-off each, about as
+costly as the work of several of them together).
+"""
 
 from __future__ import annotations
 
@@ -13,23 +18,23 @@ from makegood.serving.service import Service
 from makegood.serving.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def get_models(request: Request) -> ModelHolder:
+async def get_models(request: Request) -> ModelHolder:
     return request.app.state.models
 
 
-def get_api_keys(request: Request) -> ApiKeys:
+async def get_api_keys(request: Request) -> ApiKeys:
     return request.app.state.api_keys
 
 
-def get_scorer(models: Annotated[ModelHolder, Depends(get_models)]) -> Scorer:
+async def get_scorer(models: Annotated[ModelHolder, Depends(get_models)]) -> Scorer:
     """The model this request is served with, taken once (a reload cannot change it)."""
     scorer = models.current
     if scorer is None:
@@ -37,7 +42,7 @@ def get_scorer(models: Annotated[ModelHolder, Depends(get_models)]) -> Scorer:
     return scorer
 
 
-def get_principal(
+async def get_principal(
     keys: Annotated[ApiKeys, Depends(get_api_keys)],
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
@@ -58,7 +63,7 @@ def get_principal(
 def require(*roles: Role):
     """A dependency admitting callers whose key has one of ``roles`` (or admin)."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.allows(*roles):
             needed = " or ".join(r.value for r in (*roles, Role.ADMIN))
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {needed}")

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from makegood.explain import Attribution, contrast_attribution, pair_difference_models
+from makegood.features import memory as _memory_mod
 from makegood.modeling.predict import THIN_EVIDENCE, Z95
 from makegood.policy.value import net_value, retention_lift
 from makegood.serving.features import RowFeatures, store_complaints
@@ -137,6 +138,20 @@ class Scorer:
         # The bundle's customer memory never changes while this scorer serves, so its
         # (pandas) look-ups are memoized per worker: one per customer, not three per request.
         self.customer_memory = functools.lru_cache(maxsize=CUSTOMER_CACHE_SIZE)(self._memory)
+        self._memory_columns: dict[str, Any] | None = None
+        rows = getattr(bundle.memory, "_rows", None)
+        needed = (
+            set(getattr(_memory_mod, "_RECENT_KEYS", ()))
+            | set(getattr(_memory_mod, "_PROFILE_COLUMNS", ()))
+            | {"opened_at"}
+        )
+        if (
+            rows is not None
+            and hasattr(_memory_mod, "_plain")
+            and len(needed) > 1
+            and needed <= set(rows.columns)
+        ):
+            self._memory_columns = {name: rows[name].array for name in sorted(needed)}
         self.loaded_at = time.time()
 
     def _memory(
@@ -147,8 +162,36 @@ class Scorer:
         memory = self.bundle.memory
         if memory is None:
             return None, ()
+        fast = self._memory_fast(customer_id, n)
+        if fast is not None:
+            return fast
         recent = tuple(memory.recent(customer_id, n)) if n > 0 else ()
         return memory.profile(customer_id), recent
+
+    def _memory_fast(
+        self, customer_id: str, n: int
+    ) -> tuple[dict[str, Any] | None, tuple[dict[str, Any], ...]] | None:
+        """``memory.profile``/``memory.recent`` from column slices of the customer's rows
+        (found by the row builder's index) instead of frame indexing: the same values
+        (tested), a fraction of the cost on a cache miss. None: use the store's methods."""
+        spans = self.features._customers
+        cols = self._memory_columns
+        if cols is None or not spans:
+            return None
+        span = spans.get(customer_id)
+        if span is None:
+            return None, ()
+        start, end = span
+        vals = {name: arr[start:end].tolist() for name, arr in cols.items()}
+        last = end - start - 1
+        plain = _memory_mod._plain
+        profile = {key: plain(vals[key][last]) for key in _memory_mod._PROFILE_COLUMNS}
+        profile["as_of"] = plain(vals["opened_at"][last])
+        recent = tuple(
+            {key: plain(vals[key][i]) for key in _memory_mod._RECENT_KEYS}
+            for i in range(last, max(last - n, -1), -1)
+        )
+        return profile, recent
 
     def score(self, complaint: Mapping[str, Any]) -> Candidates:
         """Every candidate of one normalized complaint (see ``predict.score``)."""

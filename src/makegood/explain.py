@@ -31,6 +31,7 @@ __all__ = [
     "ACTION",
     "MEDIATOR",
     "Attribution",
+    "MediatorRangeModel",
     "Reason",
     "contrast_attribution",
     "group_of",
@@ -78,7 +79,12 @@ def difference_model(booster: Any, features: set[int]) -> Any:
 
 
 def pair_difference_models(
-    booster: Any, action_feature: int, actions: Sequence[int], also: set[int] = frozenset()
+    booster: Any,
+    action_feature: int,
+    actions: Sequence[int],
+    also: set[int] = frozenset(),
+    *,
+    mediator: int | None = None,
 ) -> dict[tuple[int, int], Any]:
     """Per pair of action codes ``(a, b)`` (``a < b``), a booster holding only the trees
     where the two rows ``(x, a)`` and ``(x, b)`` can differ: those with a split on the
@@ -90,13 +96,19 @@ def pair_difference_models(
     hence every TreeSHAP contribution, is the same for both rows: the difference of
     their ``pred_contrib`` is unchanged (like :func:`difference_model`, but narrower,
     so cheaper). Numerical splits on the action are assumed to separate any pair.
-    Pairs with the same trees share one booster.
+    Pairs with the same trees share one model.
+
+    With ``mediator`` (a numerical feature whose value differs between the two rows),
+    the trees kept only for their splits on it are narrowed per call instead: see
+    :class:`MediatorRangeModel`.
     """
     model = booster.model_to_string()
     blocks = _tree_blocks(model)[1]
     # per tree: for each split on the action, the codes sent left (None: numerical)
     action_splits: list[list[frozenset[int] | None]] = [[] for _ in blocks]
     needed_always = [bool(_split_features(block) & set(also)) for block in blocks]
+    thresholds: list[list[float]] = [[] for _ in blocks]  # numerical mediator splits
+    categorical_mediator = [False] * len(blocks)
 
     def walk(tree: int, node: Mapping[str, Any]) -> None:
         if "split_index" not in node:
@@ -107,6 +119,11 @@ def pair_difference_models(
                 action_splits[tree].append(left)
             else:
                 action_splits[tree].append(None)
+        elif node["split_feature"] == mediator:
+            if node["decision_type"] == "<=":
+                thresholds[tree].append(float(node["threshold"]))
+            else:
+                categorical_mediator[tree] = True
         walk(tree, node["left_child"])
         walk(tree, node["right_child"])
 
@@ -120,12 +137,97 @@ def pair_difference_models(
             kept = tuple(
                 i
                 for i, splits in enumerate(action_splits)
-                if needed_always[i] or any(s is None or ((a in s) != (b in s)) for s in splits)
+                if needed_always[i]
+                or categorical_mediator[i]
+                or any(s is None or ((a in s) != (b in s)) for s in splits)
             )
-            if kept not in by_kept:
-                by_kept[kept] = _subset_model(booster, list(kept), model)
-            out[(a, b)] = by_kept[kept]
+            by_mediator = sorted(
+                (max(thresholds[i]), min(thresholds[i]), i)
+                for i in range(len(blocks))
+                if thresholds[i] and i not in set(kept)
+            )
+            key = kept + (-1,) + tuple(i for *_, i in by_mediator)
+            if key not in by_kept:
+                order = [*kept, *(i for *_, i in by_mediator)]
+                sub = _subset_model(booster, order, model)
+                by_kept[key] = (
+                    MediatorRangeModel(
+                        sub,
+                        mediator,
+                        n_fixed=len(kept),
+                        max_threshold=[t for t, _, _ in by_mediator],
+                        min_threshold=[t for _, t, _ in by_mediator],
+                    )
+                    if mediator is not None and by_mediator
+                    else sub
+                )
+            out[(a, b)] = by_kept[key]
     return out
+
+
+class MediatorRangeModel:
+    """A booster whose trees are ``n_fixed`` trees followed by trees that split on the
+    numerical feature ``mediator`` only (as far as two rows can differ), sorted by their
+    largest threshold; for ``pred_contrib`` of rows that differ in ``mediator`` only
+    (and in what the fixed trees cover) it runs the fixed trees and just the range of
+    mediator trees with a threshold between the rows' values.
+
+    A tree whose every mediator threshold lies outside ``[lo, hi)`` (the rows' smallest
+    and largest values) sends all rows the same way at each of its splits, so it gives
+    them the same contributions (see :func:`pair_difference_models`). The range taken
+    is a superset of the trees with a threshold in ``[lo, hi)`` (widened by a relative
+    1e-9 for rounding); a value of exactly zero (LightGBM's missing-as-zero) takes all
+    trees. Only the *difference* of the rows' contributions is kept exact, so other
+    predictions use every tree.
+    """
+
+    def __init__(
+        self,
+        booster: Any,
+        mediator: int,
+        *,
+        n_fixed: int,
+        max_threshold: Sequence[float],
+        min_threshold: Sequence[float],
+    ) -> None:
+        self.booster = booster
+        self.mediator = mediator
+        self.n_fixed = n_fixed
+        self.max_threshold = np.asarray(max_threshold, dtype=np.float64)
+        self.min_threshold = np.asarray(min_threshold, dtype=np.float64)
+        self.n_trees = n_fixed + len(self.max_threshold)
+
+    def num_trees(self) -> int:
+        return self.n_trees
+
+    def trees_for(self, lo: float, hi: float) -> tuple[int, int]:
+        """``[start, end)`` of the mediator trees (0-based among them) to run."""
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0.0 <= hi:
+            return 0, len(self.max_threshold)
+        eps = 1e-9 * max(1.0, abs(lo), abs(hi))
+        start = int(np.searchsorted(self.max_threshold, lo - eps, side="left"))
+        below = np.flatnonzero(self.min_threshold[start:] < hi + eps)
+        end = start + int(below[-1]) + 1 if len(below) else start
+        return start, end
+
+    def predict(self, data: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("pred_contrib"):
+            return self.booster.predict(data, **kwargs)
+        values = np.asarray(data, dtype=np.float64)[:, self.mediator]
+        start, end = self.trees_for(float(values.min()), float(values.max()))
+        out = None
+        for first, count in ((0, self.n_fixed), (self.n_fixed + start, end - start)):
+            if count > 0:
+                part = self.booster.predict(
+                    data, start_iteration=first, num_iteration=count, **kwargs
+                )
+                out = part if out is None else out + part
+        if out is None:  # nothing can differ: the rows' contributions are equal
+            out = np.zeros((len(values), self.booster.num_feature() + 1))
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.booster, name)
 
 
 def _tree_blocks(model: str) -> tuple[str, list[str], str]:

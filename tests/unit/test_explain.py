@@ -8,6 +8,7 @@ import pytest
 from makegood.explain import (
     ACTION,
     Attribution,
+    MediatorRangeModel,
     contrast_attribution,
     difference_model,
     group_of,
@@ -58,6 +59,33 @@ def test_pair_difference_models_keep_every_pairs_contribution_difference(engine_
                 d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
                 d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
                 np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
+
+
+def test_mediator_range_models_keep_the_contribution_difference(engine_and_rows):
+    from makegood.modeling.engine import with_action
+
+    engine, X = engine_and_rows
+    p = X.shape[1]
+    full = engine.churn_models[0]
+    codes = list(range(engine.n_actions))
+    pairs = pair_difference_models(full, p, codes, mediator=p + 1)
+    sats = [(6.5, 3.0), (5.0, 5.1), (5.5, 5.5), (0.0, 4.0), (9.9, 0.2), (2.0, 2.0001)]
+    for (a, b), small in pairs.items():
+        for i in range(2):
+            for sat in sats:
+                base = np.vstack([X[i : i + 1], X[i : i + 1]])
+                rows = with_action(base, np.array([a, b]), np.array(sat))
+                d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
+                d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
+                np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
+    assert any(isinstance(m, MediatorRangeModel) for m in pairs.values()) or not (
+        engine.params.mediated
+    )
+    if any(isinstance(m, MediatorRangeModel) for m in pairs.values()):
+        m = next(m for m in pairs.values() if isinstance(m, MediatorRangeModel))
+        n = len(m.max_threshold)
+        assert m.trees_for(5.0, 5.0)[1] - m.trees_for(5.0, 5.0)[0] <= n
+        assert m.trees_for(0.0, 3.0) == (0, n)  # exact zero: LightGBM's missing value
 
 
 def test_attribution_adds_up_to_the_net_value_difference(engine_and_rows):

@@ -116,7 +116,7 @@ class Scorer:
         self.pair_models: list[dict[tuple[int, int], tuple[_Pinned, _Pinned]]] = []
         for f in range(self.explain_folds):
             sat = pair_difference_models(eng.sat_models[f], p, codes)
-            churn = pair_difference_models(eng.churn_models[f], p, codes, also={p + 1})
+            churn = pair_difference_models(eng.churn_models[f], p, codes, mediator=p + 1)
             self.pair_models.append(
                 {
                     pair: (_Pinned(sat[pair], num_threads), _Pinned(churn[pair], num_threads))

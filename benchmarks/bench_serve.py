@@ -9,7 +9,11 @@ same complaints' candidates in process, one complaint at a time, one thread.
 
 Clients are threads with keep-alive connections (``http.client``: the lightest client
 in the standard library, so the client takes as little as possible of the cores it
-shares with the server).
+shares with the server), in this process; the server runs in its own processes. Each
+repetition sends complaints the workers have not seen yet, as far as the simulated
+complaints go (per-worker caches of customer memory start cold), after a warm-up of both
+workers. Besides latency, the server's CPU time per request (all its processes, from
+/proc) is reported: unlike latency it hardly depends on what else the machine is doing.
 
     .venv/bin/python benchmarks/bench_serve.py [--n 10000] [--reps 3] [--workers 2]
 """
@@ -137,6 +141,10 @@ class Server:
         finally:
             conn.close()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its worker processes so far."""
+        return sum(_proc_cpu(pid) for pid in [self.proc.pid, *_children(self.proc.pid)])
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
         try:
@@ -146,7 +154,29 @@ class Server:
         self.log.close()
 
 
-def run_clients(port: int, bodies: list[dict], n_clients: int, per_client: int, tag: str):
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def run_clients(
+    port: int, bodies: list[dict], n_clients: int, per_client: int, tag: str, offset: int = 0
+):
     """Latencies (s) of every request and the wall time of the whole run."""
     latencies: list[list[float]] = [[] for _ in range(n_clients)]
     failures: list[str] = []
@@ -157,7 +187,7 @@ def run_clients(port: int, bodies: list[dict], n_clients: int, per_client: int, 
         headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
         payloads = []
         for i in range(per_client):
-            b = dict(bodies[(c * per_client + i) % len(bodies)])
+            b = dict(bodies[(offset + c * per_client + i) % len(bodies)])
             b["complaint_id"] = f"{b['complaint_id']}-{tag}-{c}-{i}"
             payloads.append(json.dumps({"complaint": b}))
         barrier.wait()
@@ -194,6 +224,7 @@ def main() -> None:
     ap.add_argument("--per-client", type=int, default=60, help="requests per client at 16")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    load_start = os.getloadavg()[0]
     models, bodies = prepare(args.work, args.n)
     print("floor: bare LightGBM predictions in process ...", flush=True)
     floor_s = floor(models, bodies, 500)
@@ -206,16 +237,24 @@ def main() -> None:
         )
         assert status == 200, body
         run_clients(server.port, bodies, 16, 10, "warm")  # both workers warm
-        one, sixteen = [], []
+        one, sixteen, cpu = [], [], []
+        offset = 160  # past the warm-up's complaints: every rep sends new ones
         for rep in range(args.reps):
-            lat, _ = run_clients(server.port, bodies, 1, args.single, f"one{rep}")
+            c0 = server.cpu_seconds()
+            lat, _ = run_clients(server.port, bodies, 1, args.single, f"one{rep}", offset)
+            offset += args.single
             one.append((np.percentile(lat, 50), np.percentile(lat, 99)))
-            lat, wall = run_clients(server.port, bodies, 16, args.per_client, f"many{rep}")
+            c1 = server.cpu_seconds()
+            lat, wall = run_clients(server.port, bodies, 16, args.per_client, f"many{rep}", offset)
+            offset += 16 * args.per_client
+            c2 = server.cpu_seconds()
             sixteen.append((np.percentile(lat, 50), np.percentile(lat, 99), len(lat) / wall))
+            cpu.append(((c1 - c0) / args.single, (c2 - c1) / (16 * args.per_client)))
             print(
                 f"rep {rep + 1}: 1 client p50 {one[-1][0] * 1e3:.1f} ms p99 {one[-1][1] * 1e3:.1f}"
                 f" ms | 16 clients p50 {sixteen[-1][0] * 1e3:.1f} ms p99 "
-                f"{sixteen[-1][1] * 1e3:.1f} ms {sixteen[-1][2]:.0f} req/s",
+                f"{sixteen[-1][1] * 1e3:.1f} ms {sixteen[-1][2]:.0f} req/s | server CPU "
+                f"{cpu[-1][0] * 1e3:.1f} / {cpu[-1][1] * 1e3:.1f} ms per request",
                 flush=True,
             )
     finally:
@@ -226,14 +265,19 @@ def main() -> None:
     p50_1, p99_1 = med([x[0] for x in one]), med([x[1] for x in one])
     p50_16, p99_16 = med([x[0] for x in sixteen]), med([x[1] for x in sixteen])
     rps = med([x[2] for x in sixteen])
+    cpu_1, cpu_16 = med([x[0] for x in cpu]), med([x[1] for x in cpu])
     load = os.getloadavg()[0]
     print()
     print(f"POST /v1/recommendations, {args.workers} workers, medians of {args.reps} reps "
-          f"(load average {load:.1f} on {os.cpu_count()} cores)")  # fmt: skip
-    print(f"{'':34s}{'p50 ms':>9s}{'p99 ms':>9s}{'req/s':>9s}")
+          f"(load average {load_start:.1f} at start, {load:.1f} at end, on "
+          f"{os.cpu_count()} cores)")  # fmt: skip
+    print(f"{'':34s}{'p50 ms':>9s}{'p99 ms':>9s}{'req/s':>9s}{'CPU ms':>9s}")
     print(f"{'floor: bare LightGBM, in process':34s}{f50 * 1e3:9.2f}{f99 * 1e3:9.2f}{1 / f50:9.0f}")
-    print(f"{'1 client':34s}{p50_1 * 1e3:9.2f}{p99_1 * 1e3:9.2f}{1 / p50_1:9.0f}")
-    print(f"{'16 clients':34s}{p50_16 * 1e3:9.2f}{p99_16 * 1e3:9.2f}{rps:9.0f}")
+    print(f"{'1 client':34s}{p50_1 * 1e3:9.2f}{p99_1 * 1e3:9.2f}{1 / p50_1:9.0f}"
+          f"{cpu_1 * 1e3:9.2f}")  # fmt: skip
+    print(f"{'16 clients':34s}{p50_16 * 1e3:9.2f}{p99_16 * 1e3:9.2f}{rps:9.0f}"
+          f"{cpu_16 * 1e3:9.2f}")  # fmt: skip
+    print("(CPU ms: server CPU time per request, all processes)")
     print(f"ratio 1-client p50 / floor p50: {p50_1 / f50:.1f}x")
     print(f"targets: p99 at 1 client <= 20 ms: {'met' if p99_1 <= 0.020 else 'NOT met'}; "
           f">= 150 req/s at 16 clients: {'met' if rps >= 150 else 'NOT met'}")  # fmt: skip

@@ -80,9 +80,11 @@ class EvaluationResult:
     policies: dict[str, CaptureResult] = field(default_factory=dict)
     ope: dict[str, dict[str, float]] = field(default_factory=dict)
     model_version: str = ""
+    in_sample: bool = False
 
     def as_dict(self) -> dict:
         return {
+            "in_sample": self.in_sample,
             "model_version": self.model_version,
             "budget": self.budget,
             "oracle_unconstrained_spend": self.oracle_unconstrained_spend,
@@ -100,6 +102,12 @@ class EvaluationResult:
                 lines.append(
                     f"{name:18s} {r.capture:8.3f} {r.spend:12,.2f} {r.mean_satisfaction:9.2f}"
                 )
+        if self.in_sample and self.ope:
+            lines.append(
+                "warning: these complaints are the model's own training data, so the outcome "
+                "model is in-sample and the intervals optimistic; prefer the holdout figures "
+                "logged at training (ope_* metrics) or newer complaints"
+            )
         for name, e in self.ope.items():
             lines.append(
                 f"OPE {name:8s} {e['value']:10.2f} per complaint  "
@@ -213,6 +221,9 @@ def run_evaluation(
     else:
         progress("off-policy evaluation on the history")
         result = off_policy_table(bundle, hist, cat, budget)
+        from makegood.modeling.train import data_hash
+
+        result.in_sample = data_hash(hist) == bundle.meta.get("data_hash")
     if tracking_uri is not None and bundle.meta.get("mlflow_run_id"):
         _log(result, bundle.meta["mlflow_run_id"], tracking_uri)
     return result

@@ -283,6 +283,14 @@ def fill_emotion(df: pd.DataFrame) -> pd.DataFrame:
     those rows and 0 elsewhere. Rows with neither keep NaN. A frame without an
     ``emotion`` (or ``complaint_text``) column is treated as all-unknown (all-empty).
     """
+    out, text = _emotion_frame(df)
+    fill = out["emotion"].isna().to_numpy() & _nonempty(text)
+    labels = detect_emotion(text[fill]) if fill.any() else None
+    return _filled(out, fill, labels)
+
+
+def _emotion_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """A copy of ``df`` sure to have an emotion column, and its texts ("" where none)."""
     out = df.copy()
     if "emotion" not in out.columns:
         out["emotion"] = pd.Series(np.nan, index=out.index, dtype="str")
@@ -291,10 +299,14 @@ def fill_emotion(df: pd.DataFrame) -> pd.DataFrame:
         if "complaint_text" in out.columns
         else np.full(len(out), "", dtype=object)
     )
-    fill = out["emotion"].isna().to_numpy() & _nonempty(text)
-    if fill.any():
+    return out, text
+
+
+def _filled(out: pd.DataFrame, fill: np.ndarray, labels: np.ndarray | None) -> pd.DataFrame:
+    """``out`` with ``labels`` written where ``fill`` and the ``emotion_detected`` flag."""
+    if labels is not None and fill.any():
         emotion = np.array(out["emotion"].astype(object), dtype=object)
-        emotion[fill] = detect_emotion(text[fill])
+        emotion[fill] = labels
         out["emotion"] = pd.Series(emotion, index=out.index).astype("str")
     out["emotion_detected"] = fill.astype(np.int64)
     return out
@@ -678,22 +690,11 @@ def emotion_and_sentiment(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     Returns the filled copy and the ``(n, len(SENTIMENT_FEATURE_NAMES))`` array; equal to
     calling the two functions separately, at about half the cost.
     """
-    out = df.copy()
-    if "emotion" not in out.columns:
-        out["emotion"] = pd.Series(np.nan, index=out.index, dtype="str")
-    text = (
-        _as_texts(out["complaint_text"].to_numpy(dtype=object))
-        if "complaint_text" in out.columns
-        else np.full(len(out), "", dtype=object)
-    )
+    out, text = _emotion_frame(df)
     if len(out) == 0:
         out["emotion_detected"] = np.zeros(0, dtype=np.int64)
         return out, np.empty((0, len(SENTIMENT_FEATURE_NAMES)))
     cues = _text_cues(text)
     fill = out["emotion"].isna().to_numpy() & cues["nonempty"].to_numpy()
-    if fill.any():
-        emotion = np.array(out["emotion"].astype(object), dtype=object)
-        emotion[fill] = _emotion_from_cues(cues[fill].reset_index(drop=True))
-        out["emotion"] = pd.Series(emotion, index=out.index).astype("str")
-    out["emotion_detected"] = fill.astype(np.int64)
-    return out, _sentiment_from_cues(cues)
+    labels = _emotion_from_cues(cues[fill].reset_index(drop=True)) if fill.any() else None
+    return _filled(out, fill, labels), _sentiment_from_cues(cues)

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from makegood.catalog import Catalog
 from makegood.catalog import load_catalog as _load_catalog
+
+if TYPE_CHECKING:
+    from makegood.modeling.bundle import Bundle
 
 
 def load_history(path: str | Path, **kwargs) -> pd.DataFrame:
@@ -48,7 +52,7 @@ def load_catalog(path: str | Path) -> Catalog:
 class TrainedModel:
     """A trained makegood model: its bundle, metrics and where it was saved/logged."""
 
-    bundle: object
+    bundle: Bundle
     metrics: dict
     run_id: str | None = None
     path: Path | None = None

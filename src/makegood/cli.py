@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,12 +41,13 @@ class _Stages:
         self.quiet = quiet
         self.t0 = time.perf_counter()
         self.console = _console()
-        self.status = None
+        self.status: Any = None
 
     def __enter__(self) -> _Stages:
         if not self.quiet:
-            self.status = self.console.status("starting")
-            self.status.__enter__()
+            status = self.console.status("starting")
+            status.__enter__()
+            self.status = status
         return self
 
     def __call__(self, msg: str) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +83,7 @@ def pair_difference_models(
     booster: Any,
     action_feature: int,
     actions: Sequence[int],
-    also: set[int] = frozenset(),
+    also: AbstractSet[int] = frozenset(),
     *,
     mediator: int | None = None,
 ) -> dict[tuple[int, int], Any]:
@@ -550,8 +551,8 @@ def _phrase(
     if group == "segment":
         return f"a {str(v.get('segment', '')).replace('_', ' ')} customer"
     if group == "skill":
-        s = v.get("digital_skill")
-        return f"{s} digital skill" if s else "digital skill unknown"
+        skill = v.get("digital_skill")
+        return f"{skill} digital skill" if skill else "digital skill unknown"
     if group == "timing":
         return "the time of contact"
     if group == "last_severity":

@@ -760,7 +760,7 @@ class Ledger:
         # (no read-back): a reservation is four statements between BEGIN and COMMIT.
         budget = _applicable_budget(conn, values["period"], values["team"], lock=True)
         budget_id = None if budget is None else budget.budget_id
-        if budget is not None and _expire_overdue(conn, now, budget_id):
+        if budget_id is not None and _expire_overdue(conn, now, budget_id):
             budget = _budget_row(conn, budget_id)  # its reserved total changed
         fits = cents == 0 or (
             budget is not None

@@ -31,6 +31,7 @@ from makegood.catalog import Catalog, parse_catalog
 from makegood.errors import CatalogError, ModelNotFoundError
 from makegood.features.memory import CustomerMemoryStore
 from makegood.features.structured import FeatureSpec
+from makegood.features.text import TextSignals
 from makegood.modeling.engine import Engine, EngineParams
 
 FORMAT_VERSION = 1
@@ -42,7 +43,7 @@ class Bundle:
 
     engine: Engine
     catalog: Catalog
-    text_signals: object | None
+    text_signals: TextSignals | None
     memory: CustomerMemoryStore | None
     meta: dict = field(default_factory=dict)
     path: Path | None = None

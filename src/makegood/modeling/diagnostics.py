@@ -214,7 +214,7 @@ def cross_fitted_propensity(
     groups = history["customer_id"].to_numpy()
     for tr, te in GroupKFold(n_splits=n_folds).split(X, y, groups):
         m = lgb.train(params, lgb.Dataset(X.iloc[tr], y[tr]), num_boost_round=n_estimators)
-        out[te] = m.predict(X.iloc[te]).reshape(-1, K)
+        out[te] = np.asarray(m.predict(X.iloc[te])).reshape(-1, K)
     eligible = catalog.eligibility_matrix(
         history["issue_type"].to_numpy(), history["severity"].to_numpy()
     )

@@ -266,7 +266,7 @@ def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None) -> lgb.Boost
 @dataclass
 class FitResult:
     engine: Engine
-    text_signals: object | None
+    text_signals: text_mod.TextSignals | None
     oof: dict[str, np.ndarray]  # cross-fitted per-candidate predictions on the training rows
 
 
@@ -336,7 +336,7 @@ def fit_engine(
             cat_base,
         )
         prop_models.append(pm)
-        oof_prop[te] = pm.predict(X[te]).reshape(-1, K)
+        oof_prop[te] = np.asarray(pm.predict(X[te])).reshape(-1, K)
         trs = tr & answered
         sm = _train(
             params.lgb_params("regression"),

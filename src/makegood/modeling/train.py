@@ -196,7 +196,7 @@ def train(
     bundle_path = None
     if models_dir is not None:
         bundle_path = bundle.save(models_dir, version)
-        if run_id is not None:
+        if run_id is not None and tracking_uri is not None:
             _log_bundle_artifacts(bundle_path, run_id, tracking_uri)
     timings["total_s"] = time.perf_counter() - t0
     return TrainResult(bundle, metrics, bundle_path, run_id, timings)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -399,7 +399,7 @@ class RowFeatures:
                 v[name] = x
         return X, v
 
-    def self_check(self, complaints: list[Mapping[str, Any]]) -> bool:
+    def self_check(self, complaints: Sequence[Mapping[str, Any]]) -> bool:
         """True when the fast rows equal ``features_for``'s on ``complaints``; otherwise
         (or on any error) the builder switches to the exact path and returns False."""
         from makegood.modeling.predict import features_for

@@ -24,6 +24,7 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format src tests benchmarks

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from makegood.contract import COMPLAINT_COLUMNS
 from makegood.errors import BudgetError
 from makegood.explain import Reason, sayable_reasons
 from makegood.ledger import (
@@ -551,23 +552,7 @@ class Service:
         }
 
 
-_CONTRACT_FIELDS = (
-    "complaint_id",
-    "customer_id",
-    "opened_at",
-    "channel",
-    "issue_type",
-    "severity",
-    "emotion",
-    "complaint_text",
-    "disputed_amount",
-    "tenure_months",
-    "annual_value",
-    "lifetime_value",
-    "segment",
-    "prior_complaints_12m",
-    "digital_skill",
-)
+_CONTRACT_FIELDS = COMPLAINT_COLUMNS
 
 
 def _reason(r: Reason) -> dict[str, Any]:

@@ -184,8 +184,8 @@ def test_bad_history_fails_with_one_line_reason_and_writes_nothing(small_world, 
     assert not (tmp_path / "m.db").exists()
 
 
-def test_recommend_rejects_negative_budget(small_world, tmp_path):
-    res = runner.invoke(
+def _recommend_without_model(small_world, tmp_path, budget: str):
+    return runner.invoke(
         app,
         [
             "recommend",
@@ -194,33 +194,23 @@ def test_recommend_rejects_negative_budget(small_world, tmp_path):
             "--catalog",
             str(small_world["catalog"]),
             "--budget",
-            "-5",
+            budget,
             "--output",
             str(tmp_path / "r.csv"),
             "--models-dir",
             str(tmp_path / "none"),
         ],
     )
+
+
+def test_recommend_rejects_negative_budget(small_world, tmp_path):
+    res = _recommend_without_model(small_world, tmp_path, "-5")
     assert res.exit_code != 0
+    assert "budget" in res.output
     assert not (tmp_path / "r.csv").exists()
 
 
 def test_recommend_without_model_says_train_first(small_world, tmp_path):
-    res = runner.invoke(
-        app,
-        [
-            "recommend",
-            "--complaints",
-            str(small_world["complaints"]),
-            "--catalog",
-            str(small_world["catalog"]),
-            "--budget",
-            "100",
-            "--output",
-            str(tmp_path / "r.csv"),
-            "--models-dir",
-            str(tmp_path / "none"),
-        ],
-    )
+    res = _recommend_without_model(small_world, tmp_path, "100")
     assert res.exit_code == 1
     assert "makegood train" in res.output

@@ -259,33 +259,22 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
 
         xa = with_action(X[:200], A[:200])
         names = [*eng.spec.names, "resolution_code"]
-        ex = pd.DataFrame(xa[:n_ex], columns=names)
-        mlflow.lightgbm.log_model(
-            eng.sat_models[0],
-            name="satisfaction_model",
-            signature=infer_signature(ex, eng.sat_models[0].predict(xa[:n_ex])),
-            input_example=ex,
-            pip_requirements=reqs,
-        )
         s_hat = eng.sat_models[0].predict(xa)
         xc = with_action(X[:200], A[:200], s_hat) if params.mediated else xa
         cnames = [*names, "expected_satisfaction"] if params.mediated else names
-        exc = pd.DataFrame(xc[:n_ex], columns=cnames)
-        mlflow.lightgbm.log_model(
-            eng.churn_models[0],
-            name="churn_model",
-            signature=infer_signature(exc, eng.churn_models[0].predict(xc[:n_ex])),
-            input_example=exc,
-            pip_requirements=reqs,
-        )
-        exp_ = pd.DataFrame(X[:n_ex], columns=eng.spec.names)
-        mlflow.lightgbm.log_model(
-            eng.prop_models[0],
-            name="propensity_model",
-            signature=infer_signature(exp_, eng.prop_models[0].predict(X[:n_ex])),
-            input_example=exp_,
-            pip_requirements=reqs,
-        )
+        for name, model, inputs, columns in (
+            ("satisfaction_model", eng.sat_models[0], xa, names),
+            ("churn_model", eng.churn_models[0], xc, cnames),
+            ("propensity_model", eng.prop_models[0], X, eng.spec.names),
+        ):
+            example = pd.DataFrame(inputs[:n_ex], columns=columns)
+            mlflow.lightgbm.log_model(
+                model,
+                name=name,
+                signature=infer_signature(example, model.predict(inputs[:n_ex])),
+                input_example=example,
+                pip_requirements=reqs,
+            )
         return run.info.run_id
 
 

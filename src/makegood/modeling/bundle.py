@@ -101,7 +101,9 @@ class Bundle:
                     "engine_params": vars(eng.params),
                     "churn_correction": eng.churn_correction.tolist(),
                     "sat_correction": eng.sat_correction.tolist(),
-                    "n_folds": len(eng.sat_models),
+                    "n_folds": len(eng.churn_models),
+                    "n_sat_models": len(eng.sat_models),
+                    "action_counts": eng.action_counts,
                     "diagnostics": eng.diagnostics,
                 }
             )
@@ -151,20 +153,21 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         )
     n_folds = int(meta["n_folds"])
 
-    def boosters(prefix: str) -> list[lgb.Booster]:
-        return [lgb.Booster(model_file=str(path / f"{prefix}_{f}.txt")) for f in range(n_folds)]
+    def boosters(prefix: str, n: int = n_folds) -> list[lgb.Booster]:
+        return [lgb.Booster(model_file=str(path / f"{prefix}_{f}.txt")) for f in range(n)]
 
     ep = EngineParams(**meta["engine_params"])
     engine = Engine(
         params=ep,
         spec=FeatureSpec.from_dict(meta["feature_spec"]),
         action_ids=list(meta["action_ids"]),
-        sat_models=boosters("sat"),
+        sat_models=boosters("sat", int(meta.get("n_sat_models", n_folds))),
         churn_models=boosters("churn"),
         prop_models=boosters("prop"),
         churn_correction=np.asarray(meta["churn_correction"], dtype=float),
         sat_correction=np.asarray(meta["sat_correction"], dtype=float),
         diagnostics=meta.get("diagnostics", {}),
+        action_counts=meta.get("action_counts"),
     )
     signals = None
     if (path / "text_signals.joblib").exists():

@@ -27,7 +27,7 @@ Why these choices (see docs/modeling.md):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
@@ -39,6 +39,9 @@ from makegood.features import text as text_mod
 from makegood.features.structured import CATEGORICAL_BASE, NUMERIC_BASE, FeatureSpec, base_columns
 
 Progress = Callable[[str], None]
+
+MIN_SURVEYS = 100  # answered surveys needed to model satisfaction (and mediate churn by it)
+MIN_ACTION_ROWS = 20  # a resolution given fewer times than this has no evidence to score
 
 
 def _noop(_: str) -> None:
@@ -184,6 +187,18 @@ class Engine:
     churn_correction: np.ndarray  # (K,) additive, probability scale
     sat_correction: np.ndarray  # (K,)
     diagnostics: dict = field(default_factory=dict)
+    action_counts: list[int] | None = None  # training rows per action
+
+    @property
+    def has_satisfaction(self) -> bool:
+        """False when the history had too few answered surveys to model satisfaction."""
+        return bool(self.sat_models)
+
+    def supported_actions(self) -> np.ndarray:
+        """(K,) bool: actions given often enough in the history to be scored."""
+        if self.action_counts is None:
+            return np.ones(self.n_actions, dtype=bool)
+        return np.asarray(self.action_counts) >= MIN_ACTION_ROWS
 
     @property
     def n_actions(self) -> int:
@@ -208,15 +223,18 @@ class Engine:
         with the DR correction when ``corrected``) and ``churn_sd``, ``sat_sd`` (jackknife).
         """
         n, K = X.shape[0], self.n_actions
-        F = len(self.sat_models)
+        F = len(self.churn_models)
         p = X.shape[1]
         # one contiguous candidate matrix [X, action] (LightGBM copies non-contiguous input)
         xa = np.empty((n * K, p + 1), dtype=np.float32)
         xa[:, :p].reshape(n, K, p)[:] = X[:, None, :]
         xa[:, p] = np.tile(np.arange(K, dtype=np.float32), n)
-        sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
+        if self.sat_models:
+            sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
+        else:  # no surveys to learn from: satisfaction is unknown, churn not mediated
+            sat_f = np.full((F, n * K), np.nan)
         sat_mean = sat_f.mean(axis=0)
-        if self.params.mediated:
+        if self.params.mediated and self.sat_models:
             xc = np.empty((n * K, p + 2), dtype=np.float32)
             xc[:, : p + 1] = xa
             churn_list = []
@@ -314,10 +332,18 @@ def fit_engine(
     cat_base = feats.spec.categorical_indices
     cat_a = [*cat_base, X.shape[1]]
 
-    progress("survey response model")
     xa_obs = with_action(X, A)
-    resp = _train(params.lgb_params("binary"), xa_obs, answered.astype(float), 150, cat_a)
-    p_answer = np.clip(resp.predict(xa_obs), 0.05, 1.0)
+    fold_answers = [int((answered & (fold != f)).sum()) for f in range(params.n_folds)]
+    has_sat = answered.sum() >= MIN_SURVEYS and min(fold_answers) >= MIN_SURVEYS // 2
+    if not has_sat:
+        progress(f"only {int(answered.sum())} answered surveys: satisfaction is not modelled")
+        params = replace(params, mediated=False)
+    if 0 < answered.sum() < n:
+        progress("survey response model")
+        resp = _train(params.lgb_params("binary"), xa_obs, answered.astype(float), 150, cat_a)
+        p_answer = np.clip(resp.predict(xa_obs), 0.05, 1.0)
+    else:
+        p_answer = np.ones(n)
 
     oof_prop = np.zeros((n, K))
     oof_sat = np.zeros((n, K))
@@ -337,6 +363,9 @@ def fit_engine(
         )
         prop_models.append(pm)
         oof_prop[te] = np.asarray(pm.predict(X[te])).reshape(-1, K)
+        if not has_sat:
+            oof_sat[te] = np.nan
+            continue
         trs = tr & answered
         sm = _train(
             params.lgb_params("regression"),
@@ -382,17 +411,19 @@ def fit_engine(
         churn_corr, d1 = dr_correction(
             oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index
         )
-        w_obs = answered / np.clip(p_answer, 0.05, 1.0)
-        sat_corr, d2 = dr_correction(
-            oof_sat,
-            np.nan_to_num(y_sat),
-            A,
-            e_obs,
-            eligible,
-            catalog.baseline_index,
-            weight=w_obs,
-        )
-        diag = {"churn_dr": d1, "sat_dr": d2}
+        diag = {"churn_dr": d1}
+        if has_sat:
+            w_obs = answered / np.clip(p_answer, 0.05, 1.0)
+            sat_corr, d2 = dr_correction(
+                oof_sat,
+                np.nan_to_num(y_sat),
+                A,
+                e_obs,
+                eligible,
+                catalog.baseline_index,
+                weight=w_obs,
+            )
+            diag["sat_dr"] = d2
     engine = Engine(
         params=params,
         spec=feats.spec,
@@ -403,6 +434,7 @@ def fit_engine(
         churn_correction=churn_corr,
         sat_correction=sat_corr,
         diagnostics=diag,
+        action_counts=np.bincount(A, minlength=K).tolist(),
     )
     oof = {
         "propensity": prop,

@@ -74,6 +74,10 @@ def score(bundle: Bundle, complaints: pd.DataFrame, *, X: np.ndarray | None = No
     eligible = cat.eligibility_matrix(
         complaints["issue_type"].to_numpy(), complaints["severity"].to_numpy()
     )
+    # a resolution (almost) never given in the history has no evidence: not a candidate
+    supported = bundle.engine.supported_actions()[idx]
+    supported[cat.baseline_index] = True
+    eligible &= supported[None, :]
     comp = cat.compensation_matrix(complaints["disputed_amount"].to_numpy(dtype=float))
     ltv = complaints["lifetime_value"].to_numpy(dtype=float)
     hc = cat.handling_costs

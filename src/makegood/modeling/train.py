@@ -259,14 +259,16 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
 
         xa = with_action(X[:200], A[:200])
         names = [*eng.spec.names, "resolution_code"]
-        s_hat = eng.sat_models[0].predict(xa)
-        xc = with_action(X[:200], A[:200], s_hat) if params.mediated else xa
-        cnames = [*names, "expected_satisfaction"] if params.mediated else names
-        for name, model, inputs, columns in (
-            ("satisfaction_model", eng.sat_models[0], xa, names),
+        mediated = eng.params.mediated  # off when the history had too few surveys
+        xc = with_action(X[:200], A[:200], eng.sat_models[0].predict(xa)) if mediated else xa
+        cnames = [*names, "expected_satisfaction"] if mediated else names
+        logged = [
             ("churn_model", eng.churn_models[0], xc, cnames),
             ("propensity_model", eng.prop_models[0], X, eng.spec.names),
-        ):
+        ]
+        if eng.sat_models:
+            logged.insert(0, ("satisfaction_model", eng.sat_models[0], xa, names))
+        for name, model, inputs, columns in logged:
             example = pd.DataFrame(inputs[:n_ex], columns=columns)
             mlflow.lightgbm.log_model(
                 model,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from makegood.errors import ModelNotFoundError
 from makegood.explain import Attribution, contrast_attribution, pair_difference_models
 from makegood.features import memory as _memory_mod
 from makegood.modeling.predict import THIN_EVIDENCE, Z95
@@ -96,6 +97,14 @@ class Scorer:
         self_check: bool = True,
     ) -> None:
         eng = bundle.engine
+        if not eng.sat_models:
+            # the agents' answer explains through expected satisfaction; a model trained
+            # on a history without surveys can serve batch `recommend`, not this service
+            raise ModelNotFoundError(
+                f"model {bundle.version} was trained without satisfaction surveys (too few "
+                "answered); the service needs a model with a satisfaction model: retrain "
+                "on a history with survey answers"
+            )
         self.engine = dataclasses.replace(
             eng,
             sat_models=[_Pinned(m, num_threads) for m in eng.sat_models],

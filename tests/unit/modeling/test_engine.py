@@ -111,3 +111,44 @@ def test_ranking_lines_equal_json_of_rankings(trained, small_world):
     complaints = read_complaints(small_world["complaints"]).head(200)
     recs = recommend(b, complaints, budget=2000.0)
     assert ranking_lines(recs) == [json.dumps(r) for r in recs.rankings()]
+
+
+def _small_history(seed: int = 21):
+    from makegood.contract import validate_complaints, validate_history
+    from makegood.simulate import simulate
+
+    w = simulate(1500, n_new=120, seed=seed)
+    return w, validate_history(w.history, catalog=w.catalog), validate_complaints(w.complaints)
+
+
+FAST = {"n_estimators": 30, "n_folds": 2, "propensity_estimators": 15, "num_threads": 1}
+
+
+def test_history_without_surveys_trains_and_recommends_without_satisfaction(tmp_path):
+    from makegood.api import train
+
+    w, hist, comp = _small_history()
+    hist = hist.assign(satisfaction=np.nan)
+    model = train(hist, w.catalog, models_dir=tmp_path, **FAST)
+    assert not model.bundle.engine.has_satisfaction
+    assert model.bundle.engine.params.mediated is False
+    recs = load_bundle(tmp_path)
+    out = recommend(recs, comp, budget=500.0)
+    assert out.frame["expected_satisfaction"].isna().all()
+    assert out.frame["churn_probability"].between(0, 1).all()
+    assert out.frame["compensation"].sum() <= 500.0
+
+
+def test_resolution_never_given_is_not_a_candidate(tmp_path):
+    from makegood.api import train
+
+    w, hist, comp = _small_history(22)
+    hist = hist[hist["resolution"] != "credit_75"].reset_index(drop=True)
+    model = train(hist, w.catalog, models_dir=None, **FAST)
+    k = w.catalog.index("credit_75")
+    assert not model.bundle.engine.supported_actions()[k]
+    s = score(model.bundle, comp)
+    assert not s.eligible[:, k].any()
+    assert s.eligible[:, w.catalog.baseline_index].all()
+    recs = recommend(model.bundle, comp, budget=1e6, scores=s)
+    assert "credit_75" not in set(recs.frame["resolution"])

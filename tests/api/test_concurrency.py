@@ -22,24 +22,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apihelpers import ADMIN, AGENT, KEYS, PG_URL, period_now, unique
+from apihelpers import ADMIN, AGENT, KEYS, period_now, unique
 
-from makegood.ledger import DecisionStatus, Ledger, make_engine
+from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
+from makegood.ledger import DecisionStatus, Ledger
 
 N_CLIENTS = 16
 N_REQUESTS = 8  # per client
 BUDGET = Decimal("400.00")
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not PG_URL, reason="MAKEGOOD_TEST_DATABASE_URL is not set"),
-        ],
-    ),
-]
 
 
 def _free_port() -> int:
@@ -53,12 +43,9 @@ def location(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}", None
         return
-    schema = f"makegood_api_{uuid.uuid4().hex[:12]}"
+    schema = fresh_schema("makegood_api")
     yield PG_URL, schema
-    engine = make_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    engine.dispose()
+    drop_schema(PG_URL, schema)
 
 
 @pytest.fixture

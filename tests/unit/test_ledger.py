@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import doctest
 import math
-import os
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 import makegood.ledger as ledger_module
+from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetError, BudgetExceededError, ConfigError
 from makegood.ledger import (
     BudgetState,
@@ -38,20 +38,6 @@ from makegood.ledger import (
     make_engine,
     pacing_shadow_price,
 )
-
-PG_URL = os.environ.get("MAKEGOOD_TEST_DATABASE_URL")
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(
-                not PG_URL, reason="MAKEGOOD_TEST_DATABASE_URL is not set (PostgreSQL URL)"
-            ),
-        ],
-    ),
-]
 
 T0 = datetime(2026, 11, 10, 12, 0, 0)
 NOV_START, NOV_END = datetime(2026, 11, 1), datetime(2026, 12, 1)
@@ -70,7 +56,7 @@ class LedgerFactory:
             ledger = Ledger(f"sqlite:///{self.tmp_dir / f'ledger-{uuid.uuid4().hex[:8]}.db'}")
         else:
             assert PG_URL is not None
-            ledger = Ledger(PG_URL, schema=f"makegood_test_{uuid.uuid4().hex[:12]}")
+            ledger = Ledger(PG_URL, schema=fresh_schema())
         ledger.create_all()
         self._made.append(ledger)
         return ledger
@@ -79,10 +65,7 @@ class LedgerFactory:
         for ledger in self._made:
             ledger.close()
             if ledger.schema is not None:
-                engine = make_engine(ledger.url)
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{ledger.schema}" CASCADE')
-                engine.dispose()
+                drop_schema(ledger.url, ledger.schema)
 
 
 @pytest.fixture(params=BACKENDS)

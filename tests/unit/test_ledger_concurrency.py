@@ -11,10 +11,8 @@ and committed money equal to what the clients were told they committed.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import traceback
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -22,22 +20,9 @@ from decimal import Decimal
 
 import pytest
 
+from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetExceededError
-from makegood.ledger import DecisionRecord, DecisionStatus, Ledger, make_engine
-
-PG_URL = os.environ.get("MAKEGOOD_TEST_DATABASE_URL")
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(
-                not PG_URL, reason="MAKEGOOD_TEST_DATABASE_URL is not set (PostgreSQL URL)"
-            ),
-        ],
-    ),
-]
+from makegood.ledger import DecisionRecord, DecisionStatus, Ledger
 
 N_PROCESSES = 4
 N_THREADS = 4
@@ -53,17 +38,14 @@ def ledger_location(request, tmp_path):
     if request.param == "sqlite":
         url, schema = f"sqlite:///{tmp_path / 'ledger.db'}", None
     else:
-        url, schema = PG_URL, f"makegood_test_{uuid.uuid4().hex[:12]}"
+        url, schema = PG_URL, fresh_schema()
     ledger = Ledger(url, schema=schema)
     ledger.create_all()
     ledger.set_budget(PERIOD, BUDGET)
     ledger.close()
     yield url, schema
     if schema is not None:
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        engine.dispose()
+        drop_schema(url, schema)
 
 
 def _record(pair: int, i: int, resolution: str) -> DecisionRecord:

@@ -156,6 +156,23 @@ def _error(code: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=code)
 
 
+_ERROR_STATUS: dict[type[Exception], int] = {
+    DecisionNotFoundError: 404,
+    ModelNotFoundError: 404,
+    DecisionStateError: 409,
+    BudgetExceededError: 409,
+    LedgerError: 422,
+    MakegoodError: 422,
+}
+
+
+def _status_handler(code: int) -> Any:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return _error(code, str(exc))
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -171,29 +188,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _field_error(_: Request, exc: FieldError) -> JSONResponse:
         return _error(422, str(exc), errors=[{"field": exc.field, "message": exc.message}])
 
-    @app.exception_handler(DecisionNotFoundError)
-    async def _not_found(_: Request, exc: DecisionNotFoundError) -> JSONResponse:
-        return _error(404, str(exc))
-
-    @app.exception_handler(DecisionStateError)
-    async def _state(_: Request, exc: DecisionStateError) -> JSONResponse:
-        return _error(409, str(exc))
-
-    @app.exception_handler(BudgetExceededError)
-    async def _exceeded(_: Request, exc: BudgetExceededError) -> JSONResponse:
-        return _error(409, str(exc))
-
-    @app.exception_handler(ModelNotFoundError)
-    async def _no_model(_: Request, exc: ModelNotFoundError) -> JSONResponse:
-        return _error(404, str(exc))
-
-    @app.exception_handler(LedgerError)
-    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
-        return _error(422, str(exc))
-
-    @app.exception_handler(MakegoodError)
-    async def _makegood(_: Request, exc: MakegoodError) -> JSONResponse:
-        return _error(422, str(exc))
+    # Starlette picks the handler of the nearest class in the exception's MRO, so the
+    # specific errors win over their MakegoodError base whatever the order here.
+    for error, code in _ERROR_STATUS.items():
+        app.add_exception_handler(error, _status_handler(code))
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(_: Request, exc: SQLAlchemyError) -> JSONResponse:

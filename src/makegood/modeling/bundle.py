@@ -177,9 +177,3 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         memory = CustomerMemoryStore.load(path / "memory.parquet")
     catalog = parse_catalog(meta["catalog"], source=str(path / "bundle.json"))
     return Bundle(engine, catalog, signals, memory, meta, path)
-
-
-def set_num_threads(bundle: Bundle, n: int) -> None:
-    """Pin every model's prediction threads (1 in the server: see NOTES.md)."""
-    for m in [*bundle.engine.sat_models, *bundle.engine.churn_models, *bundle.engine.prop_models]:
-        m.params["num_threads"] = n

@@ -204,10 +204,6 @@ class Engine:
     def n_actions(self) -> int:
         return len(self.action_ids)
 
-    def _cat_idx(self, mediated: bool) -> list[int]:
-        p = len(self.spec.names)
-        return [*self.spec.categorical_indices, p]
-
     def predict_propensity(self, X: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
         """P(historical agents chose a | x), averaged over folds, renormalized over eligible."""
         p = np.mean([m.predict(X) for m in self.prop_models], axis=0).reshape(len(X), -1)

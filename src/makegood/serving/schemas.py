@@ -45,7 +45,6 @@ def _utc(moment: datetime) -> datetime:
 
 Emotion = Annotated[Literal[EMOTIONS], BeforeValidator(_lower)]  # type: ignore[valid-type]
 DigitalSkill = Annotated[Literal[SKILLS], BeforeValidator(_lower)]  # type: ignore[valid-type]
-Status = Literal[tuple(s.value for s in DecisionStatus)]  # type: ignore[valid-type]
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 """A timestamp answered with its time zone (UTC); naive values are read as UTC."""
 
@@ -178,7 +177,7 @@ class BudgetUse(BaseModel):
 class RecommendationOut(BaseModel):
     decision_id: str
     replayed: bool
-    status: Status
+    status: DecisionStatus
     model_version: str
     complaint_id: str
     recommended: CandidateOut
@@ -205,7 +204,7 @@ class DecisionIn(BaseModel):
 
 class DecisionOut(BaseModel):
     decision_id: str
-    status: Status
+    status: DecisionStatus
     recommended_resolution: str
     final_resolution: str | None
     compensation: float

@@ -277,7 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Response:
         out = service.recommend(
             scorer,
-            body.complaint.model_dump(),
+            body.complaint.model_dump(exclude_unset=True),
             top_k=body.top_k,
             period=body.period,
             team=body.team,

@@ -135,13 +135,19 @@ class Service:
     def complaint(self, scorer: Scorer, body: Mapping[str, Any]) -> dict[str, Any]:
         """The normalized contract fields of a request's complaint (profile filled in).
 
+        A profile field left out of the request is filled from the customer's stored
+        profile; so is a required one sent as null. ``digital_skill`` sent as null means
+        unknown (as an empty cell in a contract file) and stays unknown.
+
         Raises:
             FieldError: a profile field is missing for a customer the store does not know.
         """
         c = dict(body)
         c["opened_at"] = _naive_utc(c["opened_at"]) if c.get("opened_at") else _now()
         c["complaint_text"] = c.get("complaint_text") or ""
-        missing = [f for f in PROFILE_FIELDS if c.get(f) is None]
+        missing = [
+            f for f in PROFILE_FIELDS if c.get(f) is None and (f in _REQUIRED_PROFILE or f not in c)
+        ]
         if missing:
             profile = scorer.customer_memory(c["customer_id"], self.settings.history_items)[0]
             for f in missing:

@@ -11,18 +11,33 @@ import io
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-_COLORS = ("#1f5f8b", "#c8553d", "#2a9d8f", "#8d6a9f", "#e9a03b", "#5c677d")
+# Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, reddish
+# purple, sky blue, yellow, black): distinct under the common colour-vision deficiencies and
+# in greyscale print, where the line styles and markers also tell the series apart.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+_COLORS = OKABE_ITO
 
 
-def _money_axis(ax, axis: str = "y") -> None:
-    def f(x, _pos):
-        if abs(x) >= 1e6:
-            return f"{x / 1e6:,.2f}M"
-        if abs(x) >= 1e3:
-            return f"{x / 1e3:,.0f}k"
-        return f"{x:,.0f}"
+def money_formatter(currency: str = "USD") -> FuncFormatter:
+    """Axis ticks as money: ``$1.25M``, ``$40k``, ``$500`` (the currency's symbol)."""
+    from makegood.reporting.html import currency_symbol
 
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(f))
+    sym = currency_symbol(currency)
+
+    def f(x: float, _pos: object = None) -> str:
+        sign = "-" if x < 0 else ""
+        a = abs(x)
+        if a >= 1e6:
+            return f"{sign}{sym}{a / 1e6:,.2f}M"
+        if a >= 1e3:
+            return f"{sign}{sym}{a / 1e3:,.0f}k"
+        return f"{sign}{sym}{a:,.0f}"
+
+    return FuncFormatter(f)
+
+
+def _money_axis(ax, axis: str = "y", currency: str = "USD") -> None:
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(currency))
 
 
 def _vals(rows: list[dict], key: str) -> list[float]:
@@ -30,58 +45,75 @@ def _vals(rows: list[dict], key: str) -> list[float]:
 
 
 def frontier_figure(d: dict) -> Figure:
-    """Spend against net and retained value (with bands), and against mean satisfaction."""
-    fr, cur = d["frontier"], d["meta"]["currency"]
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    ax, ax2 = fig.subplots(1, 2, width_ratios=(3, 2))
+    """The first page's chart: the frontier (net and retained value against spend, with
+    their bands), today's practice (or the baseline), the chosen and the headline budgets."""
+    fr, cur, h = d["frontier"], d["meta"]["currency"], d["headline"]
+    fig = Figure(figsize=(8.0, 3.6), layout="constrained")
+    ax = fig.subplots()
     x = _vals(fr, "spend")
-    for key, label, color in (
-        ("retained_value", "retained lifetime value", _COLORS[0]),
-        ("net_value", "net value", _COLORS[1]),
+    for key, label, color, ls in (
+        ("retained_value", "retained lifetime value", _COLORS[0], "-"),
+        ("net_value", "net value (after compensation and handling)", _COLORS[1], "--"),
     ):
-        ax.plot(x, _vals(fr, key), color=color, label=label, marker=".", lw=1.5)
-        ax.fill_between(x, _vals(fr, key + "_lo"), _vals(fr, key + "_hi"), color=color, alpha=0.12)
+        ax.plot(x, _vals(fr, key), color=color, label=label, ls=ls, lw=1.6)
+        ax.fill_between(x, _vals(fr, key + "_lo"), _vals(fr, key + "_hi"), color=color, alpha=0.06)
     for c in d["chosen"]:
-        ax.plot([c["spend"]], [c["net_value"]], "o", color="black", ms=6)
+        ax.plot([c["spend"]], [c["net_value"]], "o", color=_COLORS[7], ms=5)
         ax.annotate(
-            f"budget {c['budget']:,.0f}",
+            f"chosen {money_formatter(cur)(c['budget'])}",
             (c["spend"], c["net_value"]),
             textcoords="offset points",
-            xytext=(4, -12),
-            fontsize=8,
+            xytext=(5, -11),
+            fontsize=7.5,
         )
-    th = d["thresholds"]
-    for key, label, ls in (
-        ("shadow_price_below_one_budget", "shadow price < 1", ":"),
-        ("unconstrained_spend", "unconstrained optimum", "--"),
-    ):
-        if th.get(key) is not None:
-            ax.axvline(th[key], color="grey", ls=ls, lw=1, label=label)
-    cp = d.get("current_practice")
-    if cp and cp["source"].startswith("the complaint set"):
-        r = cp["logged"]["realized_net_value"]
-        ax.errorbar(
-            [cp["spend"]],
-            [r["value"]],
-            yerr=[[r["value"] - r["lo"]], [r["hi"] - r["value"]]],
-            fmt="s",
-            color=_COLORS[4],
-            label="current practice (realized)",
+    ax.plot(
+        [h["spend"]],
+        [h["net_value"]],
+        marker="*",
+        ls="none",
+        ms=13,
+        color=_COLORS[3],
+        markeredgecolor=_COLORS[7],
+        label=f"{h['basis']} budget {money_formatter(cur)(h['budget'])}",
+    )
+    p = h["comparison"]["practice"]
+    practice = h["comparison"]["versus"] == "current practice"
+    who = "today's practice (realized)" if practice else "baseline for everyone (model)"
+    for key, color in (("retained_value", _COLORS[0]), ("net_value", _COLORS[1])):
+        ax.plot(
+            [p["spend"]],
+            [p[key]],
+            marker="s",
+            ls="none",
+            ms=7,
+            color=color,
+            markeredgecolor=_COLORS[7],
+            label=who if key == "net_value" else None,
         )
+    ax.set_xlim(left=0)
     ax.set_xlabel(f"compensation spend ({cur})")
     ax.set_ylabel(f"expected value ({cur})")
-    ax.set_title("Efficient frontier")
-    _money_axis(ax)
-    _money_axis(ax, "x")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("What each budget buys: the efficient frontier", fontsize=11)
+    _money_axis(ax, "y", cur)
+    _money_axis(ax, "x", cur)
+    ax.legend(fontsize=7.5, loc="lower right")
     ax.grid(alpha=0.3)
+    return fig
 
-    ax2.plot(x, _vals(fr, "mean_satisfaction"), color=_COLORS[2], marker=".")
-    ax2.set_xlabel(f"compensation spend ({cur})")
-    ax2.set_ylabel("mean expected satisfaction (0-10)")
-    ax2.set_title("Satisfaction")
-    _money_axis(ax2, "x")
-    ax2.grid(alpha=0.3)
+
+def satisfaction_figure(d: dict) -> Figure:
+    """Mean expected satisfaction against spend (from zero: the scale is 0-10)."""
+    fr, cur = d["frontier"], d["meta"]["currency"]
+    fig = Figure(figsize=(9, 2.8), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(_vals(fr, "spend"), _vals(fr, "mean_satisfaction"), color=_COLORS[2], marker=".")
+    ax.set_ylim(0, 10)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"compensation spend ({cur})")
+    ax.set_ylabel("mean expected satisfaction (0-10)")
+    ax.set_title("Satisfaction along the frontier")
+    _money_axis(ax, "x", cur)
+    ax.grid(alpha=0.3)
     return fig
 
 
@@ -106,7 +138,7 @@ def marginal_figure(d: dict) -> Figure:
     ax.set_xlabel(f"budget ({cur})")
     ax.set_ylabel(f"net value per extra {cur}")
     ax.set_title("Marginal value of one more dollar")
-    _money_axis(ax, "x")
+    _money_axis(ax, "x", cur)
     top = max((v for v in _vals(fr, "shadow_price") if v == v), default=1.0)
     ax.set_ylim(-0.1, min(max(top, 1.5), 10.0) * 1.05)  # a huge first slope hides the rest
     ax.legend(fontsize=7)
@@ -124,8 +156,15 @@ def resolution_figure(d: dict) -> Figure:
         counts = [r["n"] for r in c["by_resolution"]]
         xs = [i + (j - (len(d["chosen"]) - 1) / 2) * width for i in range(len(ids))]
         color = _COLORS[j % len(_COLORS)]
-        ax.bar(xs, counts, width=width, color=color, label=f"{c['budget']:,.0f}")
+        ax.bar(
+            xs,
+            counts,
+            width=width,
+            color=color,
+            label=money_formatter(d["meta"]["currency"])(c["budget"]),
+        )
     ax.set_xticks(range(len(ids)), ids, rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("complaints")
     ax.set_title("Resolutions given, by budget")
     ax.legend(fontsize=7, title="budget", title_fontsize=7)
@@ -141,13 +180,14 @@ def pacing_figure(d: dict) -> Figure:
         p = c["pacing"]
         days = list(range(1, len(p["daily"]) + 1))
         color = _COLORS[j % len(_COLORS)]
-        label = f"{c['budget']:,.0f}"
+        label = money_formatter(d["meta"]["currency"])(c["budget"])
         ax.plot(days, _vals(p["daily"], "cumulative_spend"), color=color, label=label)
         ax.plot(days, _vals(p["daily"], "budget_line"), color=color, ls=":", lw=1)
     ax.set_xlabel(f"day of the period (from {d['chosen'][0]['pacing']['period_start']})")
     ax.set_ylabel(f"cumulative spend ({d['meta']['currency']})")
     ax.set_title("Pacing: expected cumulative spend (dotted: budget spread evenly)")
-    _money_axis(ax)
+    ax.set_ylim(bottom=0)
+    _money_axis(ax, "y", d["meta"]["currency"])
     ax.legend(fontsize=7, title="period budget", title_fontsize=7)
     ax.grid(alpha=0.3)
     return fig
@@ -155,6 +195,7 @@ def pacing_figure(d: dict) -> Figure:
 
 FIGURES = {
     "frontier": frontier_figure,
+    "satisfaction": satisfaction_figure,
     "marginal": marginal_figure,
     "resolutions": resolution_figure,
     "pacing": pacing_figure,

@@ -123,10 +123,9 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
     figs = figs if figs is not None else all_figures(d)
     tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
     with PdfPages(tmp) as pages:
+        pages.savefig(_first_page(d))
         m = d["meta"]
         lines = [
-            m["title"],
-            "",
             f"model {m['model_version']} (trained {m['model_trained_at']})",
             f"MLflow run {m['mlflow_run_id']} at {m['mlflow_tracking_uri']}",
             f"training data {m['training_data_range']}",
@@ -162,6 +161,47 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
         ax.table(cellText=rows, colLabels=cols, loc="upper center").set_fontsize(7)
         pages.savefig(table)
     os.replace(tmp, pdf_path)
+
+
+def _first_page(d: dict):
+    """Page one without a browser: the headline in words above the frontier chart."""
+    from matplotlib.figure import Figure
+
+    from makegood.reporting.figures import draw_frontier
+    from makegood.reporting.html import fmt
+
+    cur, h = d["meta"]["currency"], d["headline"]
+    c = h["comparison"]
+    g = c["gain"]
+
+    def iv(x: dict, kind: str = "money") -> str:
+        return (
+            f"{fmt(x['value'], kind, cur)} ({fmt(x['lo'], kind, cur)} to {fmt(x['hi'], kind, cur)})"
+        )
+
+    e = h["extra"]
+    lines = [
+        f"{'Recommended' if h['basis'] == 'recommended' else 'Chosen'} budget: "
+        f"{fmt(h['budget'], 'money', cur)} (makegood spends {fmt(h['spend'], 'money', cur)})",
+        "",
+        f"Against {c['versus']} (95% intervals):",
+        f"  retained value gained  {iv(g['retained_value'])}",
+        f"  churned customers avoided  {iv(g['churn_avoided'], 'churners')}",
+        f"  net value gained  {iv(g['net_value'])}",
+        f"  estimates: {c['method']}",
+        "",
+        f"Another {fmt(e['amount'], 'money', cur)}: retained value "
+        f"+{fmt(e['extra_retained_value'], 'money', cur)}, "
+        f"{fmt(e['churners_avoided'], 'churners')} fewer churned customers, net value "
+        f"{fmt(e['extra_net_value'], 'money', cur)}",
+        "",
+        f"Model {h['model_version']}; MLflow run {h['mlflow_run_id'] or 'not logged'}",
+    ]
+    page = Figure(figsize=(8.27, 11.69))
+    page.text(0.06, 0.96, d["meta"]["title"], va="top", size=16, weight="bold")
+    page.text(0.06, 0.92, "\n".join(_wrap(lines, 95)), va="top", size=9)
+    draw_frontier(page.add_axes((0.1, 0.12, 0.85, 0.42)), d)
+    return page
 
 
 def _wrap(lines: list[str], width: int) -> list[str]:

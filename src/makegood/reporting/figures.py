@@ -47,9 +47,14 @@ def _vals(rows: list[dict], key: str) -> list[float]:
 def frontier_figure(d: dict) -> Figure:
     """The first page's chart: the frontier (net and retained value against spend, with
     their bands), today's practice (or the baseline), the chosen and the headline budgets."""
-    fr, cur, h = d["frontier"], d["meta"]["currency"], d["headline"]
     fig = Figure(figsize=(8.0, 3.6), layout="constrained")
-    ax = fig.subplots()
+    draw_frontier(fig.subplots(), d)
+    return fig
+
+
+def draw_frontier(ax, d: dict) -> None:
+    """Draw the first page's frontier chart on ``ax`` (see :func:`frontier_figure`)."""
+    fr, cur, h = d["frontier"], d["meta"]["currency"], d["headline"]
     x = _vals(fr, "spend")
     for key, label, color, ls in (
         ("retained_value", "retained lifetime value", _COLORS[0], "-"),
@@ -98,7 +103,6 @@ def frontier_figure(d: dict) -> Figure:
     _money_axis(ax, "x", cur)
     ax.legend(fontsize=7.5, loc="lower right")
     ax.grid(alpha=0.3)
-    return fig
 
 
 def satisfaction_figure(d: dict) -> Figure:

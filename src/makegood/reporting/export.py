@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from makegood.reporting.budget import BudgetReport
 
@@ -29,6 +30,7 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
 )
 STEM = "budget_report"
+PERIOD_STEM = "period_report"
 
 
 def chromium_path() -> str | None:
@@ -97,19 +99,73 @@ def write_report(
     return written
 
 
+def print_pdf(html_path: Path, pdf_path: Path) -> bool:
+    """Print an HTML page to PDF with headless Chromium; False when there is none or it fails."""
+    if chromium_path() is None:
+        return False
+    tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
+    res = run_chromium(
+        ["--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+    )
+    if res.returncode == 0 and tmp.exists() and tmp.stat().st_size > 0:
+        os.replace(tmp, pdf_path)
+        return True
+    tmp.unlink(missing_ok=True)
+    return False
+
+
 def write_pdf(html_path: Path, pdf_path: Path, d: dict, figs: dict | None = None) -> str:
     """Print the report to PDF; returns ``"chromium"`` or ``"matplotlib"`` (the method used)."""
-    if chromium_path() is not None:
-        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
-        res = run_chromium(
-            ["--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
-        )
-        if res.returncode == 0 and tmp.exists() and tmp.stat().st_size > 0:
-            os.replace(tmp, pdf_path)
-            return "chromium"
-        tmp.unlink(missing_ok=True)  # fall back to matplotlib below
+    if print_pdf(html_path, pdf_path):
+        return "chromium"
     _pdf_matplotlib(pdf_path, d, figs)
     return "matplotlib"
+
+
+def write_period_report(report: Any, out_dir: str | Path, *, pdf: bool = False) -> dict[str, Path]:
+    """Write ``period_report.{html,json}``, CSVs of the tables and, with ``pdf`` (needs
+    Chromium), the PDF of a :class:`~makegood.reporting.period.PeriodReport`.
+
+    Returns:
+        name -> path of every file written.
+
+    Raises:
+        ConfigError: ``pdf`` was asked for and Chromium cannot print it.
+    """
+    import pandas as pd
+
+    from makegood.errors import ConfigError
+    from makegood.reporting.html import render_period_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = report.to_dict()
+    written: dict[str, Path] = {}
+    html_path = out / f"{PERIOD_STEM}.html"
+    _atomic_write(html_path, render_period_html(d))
+    written["html"] = html_path
+    tables = {
+        "by_team": d["by_team"],
+        "by_resolution": d["by_resolution"],
+        "daily": d["daily"],
+        "overrides_by_reason": d["overrides"]["by_reason"],
+        "overrides_by_resolution": d["overrides"]["by_resolution"],
+    }
+    for name, rows in tables.items():
+        path = out / f"{PERIOD_STEM}.{name}.csv"
+        tmp = path.with_name(f".{path.name}.tmp")
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+        os.replace(tmp, path)
+        written[f"csv:{name}"] = path
+    if pdf:
+        pdf_path = out / f"{PERIOD_STEM}.pdf"
+        if not print_pdf(html_path, pdf_path):
+            raise ConfigError(f"cannot print {pdf_path}: no working Chromium at {CHROMIUM}")
+        written["pdf"] = pdf_path
+    json_path = out / f"{PERIOD_STEM}.json"
+    _atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
+    written["json"] = json_path
+    return written
 
 
 def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:

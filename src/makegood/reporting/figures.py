@@ -44,6 +44,11 @@ def _vals(rows: list[dict], key: str) -> list[float]:
     return [float("nan") if r.get(key) is None else r[key] for r in rows]
 
 
+def _legend_cols(d: dict) -> int:
+    """Legend columns for one entry per chosen budget (many budgets: a wide legend)."""
+    return max(1, -(-len(d["chosen"]) // 6))
+
+
 def frontier_figure(d: dict) -> Figure:
     """The first page's chart: the frontier (net and retained value against spend, with
     their bands), today's practice (or the baseline), the chosen and the headline budgets."""
@@ -171,7 +176,7 @@ def resolution_figure(d: dict) -> Figure:
     ax.set_ylim(bottom=0)
     ax.set_ylabel("complaints")
     ax.set_title("Resolutions given, by budget")
-    ax.legend(fontsize=7, title="budget", title_fontsize=7)
+    ax.legend(fontsize=6, title="budget", title_fontsize=7, ncols=_legend_cols(d))
     ax.grid(alpha=0.3, axis="y")
     return fig
 
@@ -192,7 +197,7 @@ def pacing_figure(d: dict) -> Figure:
     ax.set_title("Pacing: expected cumulative spend (dotted: budget spread evenly)")
     ax.set_ylim(bottom=0)
     _money_axis(ax, "y", d["meta"]["currency"])
-    ax.legend(fontsize=7, title="period budget", title_fontsize=7)
+    ax.legend(fontsize=6, title="period budget", title_fontsize=7, ncols=_legend_cols(d))
     ax.grid(alpha=0.3)
     return fig
 
@@ -217,3 +222,113 @@ def svg(fig: Figure) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg") :]
+
+
+# ------------------------------------------------------------------------ the live period
+
+
+def period_spend_figure(d: dict) -> Figure:
+    """Cumulative committed spend by day against the plan, with what is held now and the
+    forecast at period end (its 95% interval as an error bar)."""
+    cur, fc, t = d["meta"]["currency"], d["forecast"], d["totals"]
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax = fig.subplots()
+    days = list(range(1, len(d["daily"]) + 1))
+    ax.plot(days, _vals(d["daily"], "plan_cumulative"), color=_COLORS[7], ls=":", label="plan")
+    ax.plot(
+        days,
+        _vals(d["daily"], "cumulative_committed"),
+        color=_COLORS[0],
+        marker=".",
+        label="committed",
+    )
+    today = d["meta"]["days_elapsed"] or 0.0
+    ax.plot(
+        [max(today, 1.0)],
+        [t["committed_and_held"]],
+        "D",
+        color=_COLORS[3],
+        markeredgecolor=_COLORS[7],
+        label="committed + held now",
+    )
+    ax.errorbar(
+        [days[-1] if days else 1],
+        [fc["expected"]],
+        yerr=[[fc["expected"] - fc["lo"]], [fc["hi"] - fc["expected"]]],
+        fmt="s",
+        color=_COLORS[1],
+        capsize=4,
+        label="forecast at period end (95%)",
+    )
+    ax.axhline(d["budget"]["amount"], color=_COLORS[4], lw=1, ls="--", label="budget")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(0.5, max(len(days), 1) + 0.5)
+    ax.set_xlabel(f"day of the period (from {d['meta']['period_start'][:10]})")
+    ax.set_ylabel(f"cumulative spend ({cur})")
+    ax.set_title(f"Spend in {d['meta']['period']} against the plan")
+    _money_axis(ax, "y", cur)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def period_split_figure(d: dict) -> Figure:
+    """Committed and held money by team and by resolution (bars from zero)."""
+    cur = d["meta"]["currency"]
+    fig = Figure(figsize=(9, 3.0), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, rows, key, title in (
+        (axes[0], d["by_team"], "team", "by team"),
+        (axes[1], d["by_resolution"], "resolution", "by resolution"),
+    ):
+        names = [r[key] for r in rows]
+        ys = list(range(len(rows)))
+        committed = _vals(rows, "committed")
+        ax.barh(ys, committed, color=_COLORS[0], label="committed")
+        ax.barh(ys, _vals(rows, "held"), left=committed, color=_COLORS[3], label="held")
+        ax.set_yticks(ys, names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(left=0)
+        ax.set_title(f"Spend {title}", fontsize=10)
+        _money_axis(ax, "x", cur)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def calibration_figure(d: dict) -> Figure:
+    """Observed churn rate against the predicted one, by bin of prediction (with the
+    observed rate's 95% interval); the diagonal is perfect calibration."""
+    fig = Figure(figsize=(4.5, 3.4), layout="constrained")
+    ax = fig.subplots()
+    bins = d["calibration"]["bins"]
+    top = max([0.1] + [b["observed_hi"] or 0 for b in bins] + [b["predicted"] for b in bins])
+    ax.plot([0, top], [0, top], color=_COLORS[7], ls=":", lw=1, label="perfect")
+    if bins:
+        ax.errorbar(
+            _vals(bins, "predicted"),
+            _vals(bins, "observed"),
+            yerr=[
+                [b["observed"] - b["observed_lo"] for b in bins],
+                [b["observed_hi"] - b["observed"] for b in bins],
+            ],
+            fmt="o",
+            color=_COLORS[1],
+            capsize=3,
+            label="observed (95%)",
+        )
+    ax.set_xlim(0, top * 1.05)
+    ax.set_ylim(0, top * 1.05)
+    ax.set_xlabel("predicted churn probability")
+    ax.set_ylabel("observed churn rate")
+    ax.set_title("Live calibration: churn", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+PERIOD_FIGURES = {
+    "spend": period_spend_figure,
+    "split": period_split_figure,
+    "calibration": calibration_figure,
+}

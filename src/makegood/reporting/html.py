@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from makegood.reporting.budget import BudgetReport
 
-KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "text")
+KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "text")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
@@ -32,10 +32,11 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
 
     ``money`` whole units with thousands separators, ``money_c`` with cents, ``count``
     an integer, ``churners`` expected customers (1 decimal), ``ratio`` per-dollar figures
-    (2 decimals), ``sat`` satisfaction (2 decimals), ``text`` as is; None prints "n/a".
+    (2 decimals), ``sat`` satisfaction (2 decimals), ``prob`` a probability as a percentage
+    (1 decimal), ``text`` as is; None prints "n/a".
 
-    >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio")
-    ('$12,346', '-$3.50', '1.81')
+    >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio"), fmt(0.1234, "prob")
+    ('$12,346', '-$3.50', '1.81', '12.3%')
     """
     if value is None:
         return "n/a"
@@ -53,6 +54,8 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
         return f"{x:,.1f}"
     if kind in ("ratio", "sat"):
         return f"{x:,.2f}"
+    if kind == "prob":
+        return f"{100 * x:.1f}%"
     raise ValueError(f"kind must be one of {KINDS}. Got {kind!r} instead.")
 
 
@@ -161,3 +164,15 @@ def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None =
         whatif_num=whatif_num,
         whatif_json=_script_json(whatif_data(d)),
     )
+
+
+def render_period_html(report: Any, *, figures: dict[str, str] | None = None) -> str:
+    """The live period's page (a :class:`~makegood.reporting.period.PeriodReport` or its
+    dict); ``figures`` (name -> inline SVG) are drawn when not given."""
+    from makegood.reporting.figures import PERIOD_FIGURES, svg
+
+    d = report if isinstance(report, dict) else report.to_dict()
+    if figures is None:
+        figures = {name: svg(make(d)) for name, make in PERIOD_FIGURES.items()}
+    page = page_environment(d).get_template("period_report.html.j2")
+    return page.render(d=d, figures={k: Markup(v) for k, v in figures.items()})

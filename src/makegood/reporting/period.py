@@ -210,6 +210,7 @@ def period_report(
         "committed_and_held": _r(committed + held),
         "plan_to_date": _r(plan_now),
         "ahead_of_plan": _r(committed + held - plan_now),
+        "plan_gap": _r(abs(committed + held - plan_now)),
         "elapsed_fraction": _r(elapsed_days / total_days, 4),
         "spent_fraction": _r((committed + held) / budget["amount"], 4)
         if budget["amount"] > 0

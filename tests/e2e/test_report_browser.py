@@ -68,11 +68,18 @@ def test_report_opens_without_console_errors_and_draws_the_plots(report_dir):
     assert res.returncode == 0, res.stderr[-2000:]
     assert _console_errors(res.stderr) == []
     dom = res.stdout
-    for fig in ("fig-frontier", "fig-marginal", "fig-resolutions", "fig-pacing"):
+    for fig in (
+        "fig-frontier",
+        "fig-marginal",
+        "fig-satisfaction",
+        "fig-resolutions",
+        "fig-pacing",
+    ):
         m = re.search(rf'<figure class="plot" id="{fig}">\s*<svg', dom)
         assert m, f"plot {fig} missing from the rendered DOM"
     assert dom.count("<svg") >= 4
-    assert "What would another" in dom and "How does this compare" in dom
+    assert "budget:" in dom and "against today's practice" in dom and "Another" in dom
+    assert "What if: move the budget" in dom
 
 
 def test_report_screenshot_is_a_real_page(report_dir, tmp_path):
@@ -86,3 +93,87 @@ def test_report_screenshot_is_a_real_page(report_dir, tmp_path):
     assert _png_size(data) == (1200, 3000)
     # a blank or unstyled page compresses to a few kB; text, tables and plots do not
     assert len(data) > 150_000
+
+
+# ------------------------------------------------------------------ the what-if slider
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser_page(report_dir):
+    """The report opened in Chromium by Playwright, offline, with its console recorded."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((report_dir / "budget_report.html").as_uri())
+        yield page, errors, requests
+        browser.close()
+
+
+def _shown(page) -> dict[str, dict]:
+    return page.eval_on_selector_all(
+        "[data-whatif]",
+        """els => Object.fromEntries(els.map(e => [e.getAttribute("data-whatif"),
+            {key: e.getAttribute("data-key"), value: JSON.parse(e.getAttribute("data-value")),
+             text: e.textContent}]))""",
+    )
+
+
+def test_slider_shows_the_frontier_values_at_two_positions(browser_page, report_dir):
+    import json
+
+    from makegood.reporting.html import WHATIF_KEYS, fmt
+
+    page, errors, requests = browser_page
+    d = json.loads((report_dir / "budget_report.json").read_text())
+    slider = page.locator("#whatif-budget")
+    n = len(d["frontier"])
+    assert int(slider.get_attribute("max")) == n - 1
+    # it opens on the first page's budget
+    start = int(slider.input_value())
+    assert d["frontier"][start]["budget"] == d["headline"]["budget"]
+    cur = d["meta"]["currency"]
+    seen = []
+    for i in (2, n - 4):
+        slider.fill(str(i))
+        shown = _shown(page)
+        for name, kind in WHATIF_KEYS:
+            value = d["frontier"][i][name]
+            assert shown[name] == {
+                "key": f"frontier.{i}.{name}",
+                "value": value,
+                "text": fmt(value, kind, cur),
+            }, name
+        for k, count in enumerate(d["frontier_mix"][i]):
+            assert shown[f"mix-{k}"]["text"] == fmt(count, "count", cur)
+        assert sum(d["frontier_mix"][i]) == d["meta"]["n_complaints"]
+        seen.append(shown["spend"]["text"])
+    assert seen[0] != seen[1]  # the two positions show different budgets
+    assert errors == []
+    assert all(u.startswith("file://") for u in requests), requests  # nothing from outside
+
+
+def test_slider_is_hidden_in_print_and_page_one_keeps_the_chart(browser_page):
+    page, _errors, _requests = browser_page
+    assert page.locator("#whatif").is_visible()
+    page.emulate_media(media="print")
+    try:
+        assert not page.locator("#whatif").is_visible()
+        assert page.locator("#first-page #fig-frontier svg").is_visible()
+    finally:
+        page.emulate_media(media="screen")

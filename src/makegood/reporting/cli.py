@@ -145,6 +145,14 @@ def budget(
         print(f"makegood: error: {e}", file=sys.stderr)
         raise typer.Exit(code=1) from None
     d = report.to_dict()
+    h = d["headline"]
+    g = h["comparison"]["gain"]
+    typer.echo(
+        f"{h['basis']} budget {h['budget']:,.2f}: against {h['comparison']['versus']}, "
+        f"net value {g['net_value']['value']:+,.2f} ({g['net_value']['lo']:,.2f} to "
+        f"{g['net_value']['hi']:,.2f}), churn avoided {g['churn_avoided']['value']:.1f} "
+        f"({g['churn_avoided']['lo']:.1f} to {g['churn_avoided']['hi']:.1f})"
+    )
     for c in d["chosen"]:
         extra = c["extra"]
         typer.echo(

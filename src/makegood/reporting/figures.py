@@ -52,30 +52,43 @@ def _legend_cols(d: dict) -> int:
 def frontier_figure(d: dict) -> Figure:
     """The first page's chart: the frontier (net and retained value against spend, with
     their bands), today's practice (or the baseline), the chosen and the headline budgets."""
-    fig = Figure(figsize=(8.0, 3.6), layout="constrained")
+    fig = Figure(figsize=(8.0, 4.3), layout="constrained")
     draw_frontier(fig.subplots(), d)
     return fig
 
 
 def draw_frontier(ax, d: dict) -> None:
-    """Draw the first page's frontier chart on ``ax`` (see :func:`frontier_figure`)."""
+    """Draw the first page's frontier chart on ``ax`` (see :func:`frontier_figure`).
+
+    No bands: the summed per-complaint bounds are far wider than the paired intervals of
+    page one's table and would hide the curve (appendix A lists them)."""
     fr, cur, h = d["frontier"], d["meta"]["currency"], d["headline"]
+    money = money_formatter(cur)
     x = _vals(fr, "spend")
     for key, label, color, ls in (
         ("retained_value", "retained lifetime value", _COLORS[0], "-"),
         ("net_value", "net value (after compensation and handling)", _COLORS[1], "--"),
     ):
-        ax.plot(x, _vals(fr, key), color=color, label=label, ls=ls, lw=1.6)
-        ax.fill_between(x, _vals(fr, key + "_lo"), _vals(fr, key + "_hi"), color=color, alpha=0.06)
-    for c in d["chosen"]:
-        ax.plot([c["spend"]], [c["net_value"]], "o", color=_COLORS[7], ms=5)
+        ax.plot(x, _vals(fr, key), color=color, label=label, ls=ls, lw=1.8)
+    for j, c in enumerate(d["chosen"][:12]):  # labels for a dozen at most: they would overlap
+        ax.plot(
+            [c["spend"]],
+            [c["net_value"]],
+            "o",
+            color=_COLORS[7],
+            ms=5,
+            label="chosen budgets" if j == 0 else None,
+        )
         ax.annotate(
-            f"chosen {money_formatter(cur)(c['budget'])}",
+            money(c["budget"]),
             (c["spend"], c["net_value"]),
             textcoords="offset points",
-            xytext=(5, -11),
+            xytext=(0, -13 if j % 2 == 0 else 7),
+            ha="center",
             fontsize=7.5,
         )
+    for c in d["chosen"][12:]:
+        ax.plot([c["spend"]], [c["net_value"]], "o", color=_COLORS[7], ms=4)
     ax.plot(
         [h["spend"]],
         [h["net_value"]],
@@ -84,11 +97,12 @@ def draw_frontier(ax, d: dict) -> None:
         ms=13,
         color=_COLORS[3],
         markeredgecolor=_COLORS[7],
-        label=f"{h['basis']} budget {money_formatter(cur)(h['budget'])}",
+        label=f"{h['basis']} budget {money(h['budget'])}",
     )
     p = h["comparison"]["practice"]
     practice = h["comparison"]["versus"] == "current practice"
-    who = "today's practice (realized)" if practice else "baseline for everyone (model)"
+    who = "today" if practice else "baseline for everyone"
+    how = "realized" if practice else "model"
     for key, color in (("retained_value", _COLORS[0]), ("net_value", _COLORS[1])):
         ax.plot(
             [p["spend"]],
@@ -98,7 +112,7 @@ def draw_frontier(ax, d: dict) -> None:
             ms=7,
             color=color,
             markeredgecolor=_COLORS[7],
-            label=who if key == "net_value" else None,
+            label=f"{who}: {key.replace('_', ' ')} ({how})",
         )
     ax.set_xlim(left=0)
     ax.set_xlabel(f"compensation spend ({cur})")
@@ -106,7 +120,7 @@ def draw_frontier(ax, d: dict) -> None:
     ax.set_title("What each budget buys: the efficient frontier", fontsize=11)
     _money_axis(ax, "y", cur)
     _money_axis(ax, "x", cur)
-    ax.legend(fontsize=7.5, loc="lower right")
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
     ax.grid(alpha=0.3)
 
 

@@ -22,13 +22,21 @@ TEAMS = ("billing", "retention", None)
 REASONS = ("customer asked for a refund", "goodwill after an outage")
 
 
-def simulate_day(client: TestClient, complaints: list[dict], period: str) -> dict:
+def simulate_day(
+    client: TestClient,
+    complaints: list[dict],
+    period: str,
+    bounds: dict | None = None,
+    amounts: tuple[float, float] = (4000, 900),
+) -> dict:
     """A day of traffic: budgets set, recommendations served to three teams, most applied,
-    some overridden or declined, some still held; outcomes recorded for half the settled."""
-    client.put("/v1/budget", json={"period": period, "amount": 4000}, headers=ADMIN)
-    client.put(
-        "/v1/budget", json={"period": period, "amount": 900, "team": "billing"}, headers=ADMIN
-    ).raise_for_status()
+    some overridden or declined, some still held; outcomes recorded for half the settled.
+    ``bounds`` (``period_start``/``period_end``, ISO) set the period's days; ``amounts``
+    are the company-wide budget and the billing team's."""
+    bounds = bounds or {}
+    for budget in ({"amount": amounts[0]}, {"amount": amounts[1], "team": "billing"}):
+        r = client.put("/v1/budget", json={"period": period, **budget, **bounds}, headers=ADMIN)
+        r.raise_for_status()
     seen = {"overrides": 0, "held": 0, "outcomes": 0}
     for j, body in enumerate(complaints):
         team = TEAMS[j % len(TEAMS)]
@@ -40,7 +48,7 @@ def simulate_day(client: TestClient, complaints: list[dict], period: str) -> dic
         rec = r.json()
         if rec["status"] != "reserved":
             continue
-        did, step = rec["decision_id"], j % 6
+        did, step = rec["decision_id"], (j // len(TEAMS)) % 6  # every team, every step
         if step == 5:
             seen["held"] += 1
             continue
@@ -55,13 +63,13 @@ def simulate_day(client: TestClient, complaints: list[dict], period: str) -> dic
                 "resolution": other[-1]["resolution"],
                 "reason": REASONS[j % 2],
             }
-            seen["overrides"] += 1
         else:
             decision = {"action": "accepted"}
         r = client.post(f"/v1/decisions/{did}", json=decision, headers=AGENT)
         if r.status_code == 409:  # an override that no longer fits the budget
             continue
         assert r.status_code == 200, r.text
+        seen["overrides"] += step == 3
         if j % 2 == 0 and step != 4:
             outcome = {"decision_id": did, "churned_90d": j % 4 == 0, "satisfaction": j % 11}
             client.post("/v1/outcomes", json=outcome, headers=AGENT).raise_for_status()
@@ -171,6 +179,7 @@ def test_period_report_matches_sql_after_a_day_of_traffic(backend, trained, comp
     # one team against its own budget
     assert team["budget"]["amount"] == 900.0 and not team["budget"]["shared"]
     assert team["by_team"] == [by_team["billing"]]
+    assert 0 < team["overrides"]["n"] < rep["overrides"]["n"]
     assert direct["by_team"] == rep["by_team"] and direct["overrides"] == rep["overrides"]
     parsed = check_numbers(render_period_html(direct), direct)
     assert len(parsed.cells) > 60

@@ -19,18 +19,26 @@ _COLORS = OKABE_ITO
 
 
 def money_formatter(currency: str = "USD") -> FuncFormatter:
-    """Axis ticks as money: ``$1.25M``, ``$40k``, ``$500`` (the currency's symbol)."""
+    """Axis ticks as money (the currency's symbol), trailing zeros dropped.
+
+    >>> f = money_formatter("USD")
+    >>> f(1_250_000), f(65_000_000), f(1_500), f(40_000), f(500), f(-2_000)
+    ('$1.25M', '$65M', '$1.5k', '$40k', '$500', '-$2k')
+    """
     from makegood.reporting.html import currency_symbol
 
     sym = currency_symbol(currency)
+
+    def short(v: float, digits: int) -> str:
+        return f"{v:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{v:,.0f}"
 
     def f(x: float, _pos: object = None) -> str:
         sign = "-" if x < 0 else ""
         a = abs(x)
         if a >= 1e6:
-            return f"{sign}{sym}{a / 1e6:,.2f}M"
+            return f"{sign}{sym}{short(a / 1e6, 2)}M"
         if a >= 1e3:
-            return f"{sign}{sym}{a / 1e3:,.0f}k"
+            return f"{sign}{sym}{short(a / 1e3, 1)}k"
         return f"{sign}{sym}{a:,.0f}"
 
     return FuncFormatter(f)
@@ -247,18 +255,24 @@ def period_spend_figure(d: dict) -> Figure:
     cur, fc, t = d["meta"]["currency"], d["forecast"], d["totals"]
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     ax = fig.subplots()
-    days = list(range(1, len(d["daily"]) + 1))
-    ax.plot(days, _vals(d["daily"], "plan_cumulative"), color=_COLORS[7], ls=":", label="plan")
+    today = d["meta"]["days_elapsed"] or 0.0
+    days = list(range(1, len(d["daily"]) + 1))  # each day's end, in days since the start
     ax.plot(
-        days,
-        _vals(d["daily"], "cumulative_committed"),
+        [0, *days],
+        [0, *_vals(d["daily"], "plan_cumulative")],
+        color=_COLORS[7],
+        ls=":",
+        label="plan",
+    )
+    ax.plot(
+        [0] + [min(j, today) for j in days],
+        [0, *_vals(d["daily"], "cumulative_committed")],
         color=_COLORS[0],
         marker=".",
         label="committed",
     )
-    today = d["meta"]["days_elapsed"] or 0.0
     ax.plot(
-        [max(today, 1.0)],
+        [today],
         [t["committed_and_held"]],
         "D",
         color=_COLORS[3],
@@ -276,8 +290,8 @@ def period_spend_figure(d: dict) -> Figure:
     )
     ax.axhline(d["budget"]["amount"], color=_COLORS[4], lw=1, ls="--", label="budget")
     ax.set_ylim(bottom=0)
-    ax.set_xlim(0.5, max(len(days), 1) + 0.5)
-    ax.set_xlabel(f"day of the period (from {d['meta']['period_start'][:10]})")
+    ax.set_xlim(0, max(len(days), 1) + 0.5)
+    ax.set_xlabel(f"days since the period began ({d['meta']['period_start'][:10]})")
     ax.set_ylabel(f"cumulative spend ({cur})")
     ax.set_title(f"Spend in {d['meta']['period']} against the plan")
     _money_axis(ax, "y", cur)

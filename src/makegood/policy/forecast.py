@@ -19,6 +19,9 @@ from makegood.errors import BudgetError
 __all__ = ["SpendForecast", "forecast_spend"]
 
 Z95 = 1.959963984540054
+# The arrival rate is measured over at least an hour: a few decisions in the first
+# seconds of a period must not extrapolate to an absurd rate.
+MIN_RATE_WINDOW_DAYS = 1.0 / 24.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def forecast_spend(
 ) -> SpendForecast:
     """Forecast the spend at the end of a period from the ``amounts`` committed so far.
 
-    With ``n`` committed amounts ``x`` over ``elapsed_days``, ``rate = n / elapsed_days``,
+    With ``n`` committed amounts ``x`` over ``elapsed_days``, ``rate = n / max(elapsed_days,
+    1 hour)``,
     ``R = total_days - elapsed_days`` days to go, ``m1 = mean(x)``, ``m2 = mean(x**2)``,
     holds ``h`` committing with probability ``c = commit_rate``::
 
@@ -79,7 +83,7 @@ def forecast_spend(
     committed = math.fsum(x.tolist())
     n = len(x)
     remaining = max(total_days - elapsed_days, 0.0)
-    rate = n / elapsed_days if elapsed_days > 0 else 0.0
+    rate = n / max(elapsed_days, MIN_RATE_WINDOW_DAYS) if n else 0.0
     m1 = float(x.mean()) if n else 0.0
     m2 = float((x**2).mean()) if n else 0.0
     to_come = rate * remaining * m1

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -270,7 +271,7 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
     if not rows:
         scope = f"team {team!r} nor company-wide" if team else "any team"
         raise BudgetError(f"no budget for period {period!r} ({scope}): set one first")
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "team": r.team or None,
             "amount": _money(r.amount_cents),
@@ -286,10 +287,12 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
         if shared
         else (f"team {team}" if team else "all budgets of the period"),
         "shared": shared,
-        "amount": _r(sum(b["amount"] for b in items)),
-        "committed": _r(sum(b["committed"] for b in items)),
-        "held": _r(sum(b["held"] for b in items)),
-        "available": _r(sum(b["available"] for b in items)),
+        "amount": _money(sum(r.amount_cents for r in rows)),
+        "committed": _money(sum(r.committed_cents for r in rows)),
+        "held": _money(sum(r.reserved_cents for r in rows)),
+        "available": _money(
+            sum(r.amount_cents - r.committed_cents - r.reserved_cents for r in rows)
+        ),
         "budgets": items,
         "_start": min(r.period_start for r in rows),
         "_end": max(r.period_end for r in rows),
@@ -410,7 +413,7 @@ def _ranked(ranking: Any) -> dict[str, dict]:
     return {row["resolution"]: row for row in ranking or [] if isinstance(row, dict)}
 
 
-def _overrides(rows: list[Any]) -> dict:
+def _overrides(rows: Sequence[Any]) -> dict:
     """What the decisions agents overrode (gave another resolution than recommended) cost:
     the compensation they gave beyond what was
     recommended, and the net value the model expected to lose (recommended minus given,
@@ -474,7 +477,7 @@ def _wilson(k: int, n: int) -> tuple[float | None, float | None]:
     return centre - half, centre + half
 
 
-def _calibration(rows: list[Any]) -> dict:
+def _calibration(rows: Sequence[Any]) -> dict:
     """Predicted (for the resolution given, as served) against observed churn and
     satisfaction, over the decisions with an outcome recorded."""
     p_churn, y_churn, p_sat, y_sat = [], [], [], []

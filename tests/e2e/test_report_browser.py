@@ -9,7 +9,9 @@ with the reason when it is missing. Dependency-free: Chromium's own ``--dump-dom
 from __future__ import annotations
 
 import re
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -172,8 +174,51 @@ def test_slider_is_hidden_in_print_and_page_one_keeps_the_chart(browser_page):
     page, _errors, _requests = browser_page
     assert page.locator("#whatif").is_visible()
     page.emulate_media(media="print")
+    # a Letter page with the report's 12 mm margins, at 96 CSS pixels an inch
+    page.set_viewport_size({"width": round((8.5 - 2 * 12 / 25.4) * 96), "height": 900})
     try:
         assert not page.locator("#whatif").is_visible()
         assert page.locator("#first-page #fig-frontier svg").is_visible()
+        height = page.evaluate(
+            "() => document.getElementById('first-page').getBoundingClientRect().height"
+        )
+        assert height <= (11 - 2 * 12 / 25.4) * 96, height  # page one fits one page
     finally:
         page.emulate_media(media="screen")
+        page.set_viewport_size({"width": 1100, "height": 900})
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
+def test_pdf_page_one_has_at_most_300_words_and_the_chart(report_dir, tmp_path):
+    import json
+
+    from makegood.reporting.export import write_pdf
+
+    d = json.loads((report_dir / "budget_report.json").read_text())
+    pdf = tmp_path / "r.pdf"
+    assert write_pdf(report_dir / "budget_report.html", pdf, d) == "chromium"
+
+    def page_text(n: int) -> str:
+        res = subprocess.run(
+            ["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return res.stdout
+
+    first = page_text(1)
+    assert 60 < len(first.split()) <= 300, first
+    assert "budget:" in first and d["headline"]["model_version"] in first
+    assert "What if" not in first  # the slider is screen only
+    assert "1. The efficient frontier" in page_text(2)
+    # the chart is on page one: its net-value line is the only vermillion on the page
+    if shutil.which("pdftoppm"):
+        from matplotlib.image import imread
+
+        subprocess.run(
+            ["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-png", str(pdf), str(tmp_path / "p")],
+            check=True,
+        )
+        (png,) = tmp_path.glob("p*.png")
+        rgb = imread(png)[..., :3]
+        vermillion = (abs(rgb - (0xD5 / 255, 0x5E / 255, 0x00)) < 0.12).all(axis=-1)
+        assert vermillion.sum() > 30

@@ -18,8 +18,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from makegood.policy.budget import allocate
-
-Z95 = 1.959963984540054
+from makegood.policy.forecast import Z95
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:

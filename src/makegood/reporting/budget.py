@@ -34,6 +34,7 @@ from makegood.modeling.bundle import Bundle
 from makegood.modeling.evaluate import Z95, dr_terms, off_policy_estimates, realized_reward
 from makegood.modeling.predict import Scores, score
 from makegood.policy.budget import Allocation, frontier, spend_at
+from makegood.reporting.numbers import report_round as _r
 
 __all__ = [
     "EXTRA_BUDGET",
@@ -52,16 +53,6 @@ _PACING_QUANTILES = (0.1, 0.9)
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _r(x: float | None, nd: int = 2) -> float | None:
-    """Round for the report; non-finite numbers become None (JSON null)."""
-    if x is None:
-        return None
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    return round(x, nd) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _fsum(x: np.ndarray) -> float:

@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from makegood.errors import BudgetError
 from makegood.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
 from makegood.policy.forecast import Z95, forecast_spend
+from makegood.reporting.numbers import report_round as _r
 
 __all__ = ["NO_TEAM", "PeriodReport", "period_report"]
 
@@ -45,12 +46,6 @@ _RESERVED = DecisionStatus.RESERVED.value
 
 def _money(cents: int | float | None) -> float:
     return round(float(cents or 0) / 100.0, 2) + 0.0
-
-
-def _r(x: float | None, nd: int = 2) -> float | None:
-    if x is None or not math.isfinite(float(x)):
-        return None
-    return round(float(x), nd) + 0.0
 
 
 def _naive_utc(moment: datetime) -> datetime:

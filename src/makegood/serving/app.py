@@ -201,11 +201,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _create_tables(ledger: Ledger, models: ModelHolder) -> None:
+def _create_tables(ledger: Ledger) -> None:
     for attempt in range(3):  # workers starting together may race on CREATE TABLE
         try:
-            ledger.create_all()
-            models.create_table()
+            ledger.create_all()  # the migrations; a no-op at the newest revision
             return
         except SQLAlchemyError:
             if attempt == 2:
@@ -229,7 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(settings.database_url, schema=settings.database_schema)
         models = ModelHolder(settings)
-        _create_tables(ledger, models)
+        _create_tables(ledger)
         models.load()
         models.start_following()
         app.state.settings = settings

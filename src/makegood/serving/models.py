@@ -25,6 +25,7 @@ from makegood.serving.settings import Settings
 
 log = logging.getLogger("makegood.serving")
 
+# Created by the migrations (makegood.migrations, revision 0001).
 pin_metadata = MetaData()
 serving_model = Table(
     "serving_model",
@@ -52,9 +53,6 @@ class ModelHolder:
     @property
     def current(self) -> Scorer | None:
         return self._current
-
-    def create_table(self) -> None:
-        pin_metadata.create_all(self._engine)
 
     def pinned(self) -> str | None:
         try:

@@ -49,11 +49,11 @@ from sqlalchemy import (
     update,
 )
 
+from makegood.errors import CaseNotFoundError
 from makegood.ledger import (
     Decision,
     DecisionStatus,
     Ledger,
-    LedgerError,
     decisions,
     metadata,
     outcomes,
@@ -94,10 +94,6 @@ class ContactAction(StrEnum):
     ACCEPTED = "accepted"
     OVERRIDE = "override"
     DECLINED = "declined"
-
-
-class CaseNotFoundError(LedgerError, LookupError):
-    """No case with the given id (or not the customer's)."""
 
 
 # --------------------------------------------------------------------------- schema

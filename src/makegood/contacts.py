@@ -383,6 +383,12 @@ class ContactBook:
             row = conn.execute(_CONTACTS_QUERY.where(contacts.c.contact_id == contact_id)).first()
         return None if row is None else _contact(row)
 
+    def find_case(self, case_id: str) -> Case | None:
+        """The case (without its handovers), or None."""
+        with self._reader.connect() as conn:
+            row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
+        return None if row is None else _case(row, ())
+
     def iter_contacts(self, *, batch_size: int = 1000) -> Any:
         """Every stored contact, oldest first, in batches (no long transaction)."""
         offset = 0
@@ -458,6 +464,12 @@ class ContactBook:
         given = {k: v for k, v in record.profile.items() if k in PROFILE_FIELDS and v is not None}
         if given:
             self._remember_profile(conn, record.customer_id, given, now)
+
+    def record_alone(self, decision: Decision, record: ContactRecord) -> None:
+        """:meth:`record_contact` in a transaction of its own (for a decision the ledger
+        recorded without holding anything, e.g. declined: nothing fitted the budget)."""
+        with self._engine.begin() as conn:
+            self.record_contact(conn, decision, record, decision.created_at)
 
     def _remember_profile(
         self, conn: Connection, customer_id: str, given: Mapping[str, Any], now: datetime

@@ -267,3 +267,27 @@ def test_export_history_writes_live_contacts_in_contract_form(client, complaints
     assert Decimal(str(frame["compensation"].iloc[0])) == Decimal(
         str(out["recommended"]["compensation"])
     )
+
+
+def test_a_contact_a_minute_ago_counts_in_the_models_memory(client, complaints):
+    """The next contact's customer-memory features include the live contact (CORE's
+    memory function with the contacts as extra earlier rows)."""
+    _budget(client, 5_000)
+    opened = datetime.now(UTC).replace(microsecond=0, tzinfo=None) - timedelta(minutes=2)
+    body = {**unique(complaints[9]), "customer_id": f"mem-{time.time_ns()}",
+            "opened_at": opened.isoformat()}  # fmt: skip
+    first = _recommend(client, body).json()
+    client.post(f"/v1/decisions/{first['decision_id']}", json={"action": "accepted"},
+                headers=AGENT)  # fmt: skip
+    service, scorer = client.app.state.service, client.app.state.models.current
+    live = service.contacts.customer(body["customer_id"])
+    nxt = service.complaint(
+        scorer, {**body, "complaint_id": "next", "opened_at": opened + timedelta(minutes=1)}, live
+    )
+    cold = scorer.score(nxt).values
+    warm = scorer.score(nxt, earlier=live.history_rows()).values
+    assert (cold["mem_n_prior"], warm["mem_n_prior"]) == (0, 1)
+    assert warm["mem_days_since_last"] == pytest.approx(1 / 1440)
+    assert warm["mem_last_resolution"] == first["recommended"]["resolution"]
+    assert warm["mem_last_compensation"] == pytest.approx(first["recommended"]["compensation"])
+    assert warm["mem_repeat_issue"] == 1

@@ -35,6 +35,7 @@ from makegood.contract import COMPLAINT_COLUMNS
 from makegood.errors import BudgetNotFoundError, FieldError, IdempotencyKeyReusedError
 from makegood.explain import Reason, sayable_reasons
 from makegood.ledger import BudgetState, Decision, DecisionRecord, Ledger
+from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.policy.cases import top_up
 from makegood.policy.choice import allowed_candidates, choose_served
 from makegood.policy.pacing import pacing_shadow_price
@@ -48,7 +49,7 @@ from makegood.serving.cases import (
     merged_recent,
 )
 from makegood.serving.schemas import RecommendationOut
-from makegood.serving.scorer import THIN_EVIDENCE, Candidates, Scorer
+from makegood.serving.scorer import Candidates, Scorer
 from makegood.serving.settings import Settings
 from makegood.serving.writes import WriteQueue
 
@@ -262,7 +263,7 @@ class Service:
             now=now,
         )
         period = request.period or current_period(now)
-        cand = scorer.score(complaint)
+        cand = scorer.score(complaint, earlier=live.history_rows())
         state = self._budget_state(period, request.team, now)
         available = state.available if state is not None else Decimal(0)
         lam = self._price(state, now)
@@ -426,27 +427,23 @@ class Service:
         """The eligible candidates by net value; ``fits_budget`` on what each takes
         from the budget (``cost``, integer cents: its top-up beyond the case)."""
         avail_cents = int(available * 100)
-        ks = np.flatnonzero(c.eligible)
-        order = ks[np.argsort(-c.net_value[ks], kind="stable")]
+        cols = {name: values[0] for name, values in candidate_columns(c.scores).items()}
         return [
             {
                 "rank": r + 1,
                 "resolution": c.ids[k],
                 "label": scorer.labels[c.ids[k]],
                 "compensation": float(comp_cents[k]),
-                "expected_satisfaction": round(float(c.satisfaction[k]), 3),
-                "churn_probability": round(float(c.churn_prob[k]), 5),
-                "retention_lift": round(float(c.retention_lift[k]), 5),
-                "net_value": round(float(c.net_value[k]), 2),
-                "net_value_interval": (
-                    round(float(c.net_value_lo[k]), 2),
-                    round(float(c.net_value_hi[k]), 2),
-                ),
+                "expected_satisfaction": cols["expected_satisfaction"][k],
+                "churn_probability": cols["churn_probability"][k],
+                "retention_lift": cols["retention_lift"][k],
+                "net_value": cols["net_value"][k],
+                "net_value_interval": (cols["net_value_lo"][k], cols["net_value_hi"][k]),
                 "fits_budget": bool(cost[k] == 0 or cost[k] <= avail_cents),
-                "thin_evidence": bool(c.propensity[k] < THIN_EVIDENCE),
+                "thin_evidence": cols["thin_evidence"][k],
                 "policy_value": round(float(policy_value[k]), 2),
             }
-            for r, k in enumerate(order)
+            for r, k in enumerate(ranking_order(c.scores)[0])
         ]
 
     # ------------------------------------------------------------------ response
@@ -486,6 +483,7 @@ class Service:
             else decision.recommended_propensity,
             "candidates": plan.ranking[:top_k] if top_k else plan.ranking,
             "explanation": explanation,
+            "note": scorer.note,
             "priority": {
                 "value_at_risk": round(c.value_at_risk, 2),
                 "baseline_churn_probability": round(float(c.churn_prob[c.baseline_index]), 5),
@@ -608,10 +606,13 @@ class Service:
             wants.append("their money back")
         if v.get("text_churn", 0.0) >= scorer.base_rates.get("text_churn", 1.0):
             wants.append("a reason to stay (their words suggest they may leave)")
-        best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
-        wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
+        if c.has_satisfaction:
+            best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
+            wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
         emotion = v.get("emotion")
-        customer_wants = ("; ".join(wants)) + (f" (customer is {emotion})" if emotion else "")
+        customer_wants = ("; ".join(wants) or "not clear from what they said") + (
+            f" (customer is {emotion})" if emotion else ""
+        )
         summary = (
             f"Issue: {issue}. "
             f"Tried before: {'; '.join(tried) if tried else 'nothing (first complaint)'}. "

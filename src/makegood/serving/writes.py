@@ -8,10 +8,12 @@ anyway; a few for PostgreSQL), at most ``max_pending`` wait, and each has a dead
 
 * a write that waited ``wait_seconds`` in the queue is not started (the caller is
   answered 503 with Retry-After instead);
-* a started write waits for the database lock at most the ledger's ``lock_timeout``
-  (SQLite busy timeout, PostgreSQL ``lock_timeout``), then fails the same way.
+* a started write waits for the database lock only for what is left of its
+  ``wait_seconds`` (:func:`makegood.ledger.lock_wait_limit`: SQLite busy timeout,
+  PostgreSQL ``lock_timeout``), then fails the same way.
 
-So a write answers within about ``2 * wait_seconds``, and nothing else waits for it.
+So a write answers within about ``wait_seconds`` of being queued, and nothing else waits
+for it.
 The queue also keeps the ledger's health: lock timeouts in the last
 :data:`DEGRADED_FOR_SECONDS` make :meth:`WriteQueue.health` report degraded.
 """
@@ -33,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from makegood.errors import LedgerBusyError
-from makegood.ledger import Ledger
+from makegood.ledger import Ledger, lock_wait_limit
 
 log = logging.getLogger("makegood.serving")
 
@@ -98,18 +100,20 @@ class WriteQueue:
         deadline = time.monotonic() + self.wait_seconds
 
         def job() -> T:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise self._busy(
                     f"the ledger write waited more than {self.wait_seconds:g} s for its turn "
                     "(the database lock is held); retry"
                 )
             try:
-                return fn(*args)
+                with lock_wait_limit(left):
+                    return fn(*args)
             except OperationalError as exc:
                 if _is_lock_wait(exc):
                     raise self._busy(
                         f"the ledger's database lock was not free within "
-                        f"{self.ledger.lock_timeout:g} s (held by another connection); retry"
+                        f"{self.wait_seconds:g} s (held by another connection); retry"
                     ) from exc
                 raise
 
@@ -163,6 +167,7 @@ class WriteQueue:
                         raw.execute("ROLLBACK")
                     finally:
                         raw.execute(f"PRAGMA busy_timeout = {int(self.ledger.lock_timeout * 1000)}")
+                        conn.connection.info.pop("busy_ms", None)  # see ledger.make_engine
             else:
                 with self.ledger._reader.connect() as conn:
                     conn.execute(text("SELECT 1"))

@@ -8,6 +8,7 @@ is released the service writes again.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -21,6 +22,26 @@ pytestmark = pytest.mark.slow
 
 HOLD_SECONDS = 10
 N_RECOMMENDATIONS = 48
+
+# The reads run in a process of their own, so their timings are the server's, not the
+# wait for this process's GIL behind 48 client threads.
+_READER = """
+import json, sys, time, http.client
+host, port = sys.argv[1].removeprefix("http://").split(":")
+reads = json.loads(sys.argv[2])
+out = []
+for i in range(int(sys.argv[3])):
+    method, path, headers = reads[i % len(reads)]
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    t0 = time.perf_counter()
+    conn.request(method, path, headers=headers)
+    r = conn.getresponse()
+    body = r.read().decode()
+    out.append([path, time.perf_counter() - t0, r.status, body])
+    conn.close()
+    time.sleep(0.15)
+print(json.dumps(out))
+"""
 
 _HOLDER = """
 import sqlite3, sys, time
@@ -69,41 +90,37 @@ def test_a_held_write_lock_stalls_nothing(trained, complaints, tmp_path):
 
             reads = [
                 ("GET", "/health", {}),
-                ("GET", "/v1/model", {"headers": AGENT}),
-                ("GET", f"/v1/decisions/{decision_id}", {"headers": AGENT}),
-                ("GET", f"/v1/customers/{customer_id}", {"headers": AGENT}),
+                ("GET", "/v1/model", AGENT),
+                ("GET", f"/v1/decisions/{decision_id}", AGENT),
+                ("GET", f"/v1/customers/{customer_id}", AGENT),
             ]
-
-            def read(i: int) -> tuple[str, float, httpx.Response]:
-                time.sleep(0.15 * i)  # spread over the stall, while the writers wait
-                method, path, kwargs = reads[i % len(reads)]
-                with httpx.Client(base_url=base, timeout=30) as c:
-                    seconds, r = _timed(c, method, path, **kwargs)
-                return path, seconds, r
-
-            with ThreadPoolExecutor(N_RECOMMENDATIONS + 24) as pool:
-                recs = [pool.submit(recommend, i) for i in range(N_RECOMMENDATIONS)]
-                got = [pool.submit(read, i) for i in range(24)]
-                rec_results = [f.result() for f in recs]
-                read_results = [f.result() for f in got]
+            reader = subprocess.Popen(
+                [sys.executable, "-c", _READER, base, json.dumps(reads), "24"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            with ThreadPoolExecutor(N_RECOMMENDATIONS) as pool:
+                rec_results = list(pool.map(recommend, range(N_RECOMMENDATIONS)))
+            out, _ = reader.communicate(timeout=60)
+            read_results = [(p, s, code, json.loads(b)) for p, s, code, b in json.loads(out)]
             waited = time.monotonic() - t_locked
         finally:
             holder.wait(timeout=HOLD_SECONDS + 10)
 
         n_busy = sum(r.status_code == 503 for _, r in rec_results)
         print(
-            f"stall: reads max {max(s for _, s, _ in read_results):.2f} s, recommendations "
+            f"stall: reads max {max(s for _, s, _, _ in read_results):.2f} s, recommendations "
             f"max {max(s for s, _ in rec_results):.2f} s, {n_busy} of {len(rec_results)} "
             f"answered 503, all answered {waited:.1f} s after the lock was taken"
         )
-        slow_reads = [(p, round(s, 2)) for p, s, _ in read_results if s > 1.5]
+        slow_reads = [(p, round(s, 2)) for p, s, _, _ in read_results if s > 1.5]
         assert not slow_reads, slow_reads
-        for path, _, r in read_results:
+        for path, _, code, body in read_results:
             if path == "/health":
-                assert r.status_code == 503, r.text
-                assert r.json()["ledger"]["status"] == "degraded" and r.json()["ledger"]["reason"]
+                assert code == 503, body
+                assert body["ledger"]["status"] == "degraded" and body["ledger"]["reason"]
             else:
-                assert r.status_code == 200, (path, r.text)
+                assert code == 200, (path, body)
         slow_recs = [round(s, 2) for s, _ in rec_results if s > 5.0]
         assert not slow_recs, slow_recs
         for _, r in rec_results:

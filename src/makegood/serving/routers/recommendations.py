@@ -15,6 +15,7 @@ import anyio
 from fastapi import APIRouter, Header, HTTPException, status
 from fastapi.responses import Response
 
+from makegood.contacts import PROFILE_FIELDS
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
 from makegood.serving.schemas import RecommendationIn, RecommendationOut, validated_json
@@ -62,7 +63,7 @@ async def recommend(
             )
         team = principal.team
     request = RecommendationRequest(
-        complaint=body.complaint.model_dump(),
+        complaint=_complaint_fields(body),
         top_k=body.top_k,
         period=body.period,
         team=team,
@@ -87,3 +88,13 @@ async def recommend(
     if answer.get("replayed"):
         out.headers["Idempotent-Replayed"] = "true"
     return out
+
+
+def _complaint_fields(body: RecommendationIn) -> dict:
+    """The complaint's fields with their defaults, less the profile fields the request
+    left out (those are filled from the customer's profile; one sent as null is kept)."""
+    fields = body.complaint.model_dump()
+    for name in PROFILE_FIELDS:
+        if name not in body.complaint.model_fields_set:
+            fields.pop(name, None)
+    return fields

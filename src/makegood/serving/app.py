@@ -161,6 +161,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     models.load()
     models.start_following()
     service = Service(settings, ledger)
+    service.writes  # noqa: B018 - made here, in one thread, before any request
     app.state.ledger = ledger
     app.state.models = models
     app.state.service = service

@@ -49,6 +49,7 @@ from sqlalchemy import (
     update,
 )
 
+from makegood.contract import PROFILE_COLUMNS
 from makegood.errors import CaseNotFoundError
 from makegood.ledger import (
     Decision,
@@ -71,14 +72,7 @@ __all__ = [
     "LiveContact",
 ]
 
-PROFILE_FIELDS = (
-    "tenure_months",
-    "annual_value",
-    "lifetime_value",
-    "segment",
-    "prior_complaints_12m",
-    "digital_skill",
-)
+PROFILE_FIELDS = PROFILE_COLUMNS
 _CENTS = 100
 
 

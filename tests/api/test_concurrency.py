@@ -19,7 +19,7 @@ import httpx
 import pytest
 from apihelpers import ADMIN, AGENT, period_now, serve, unique
 
-from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
+from dbtesting import BACKENDS, database
 from makegood.ledger import DecisionStatus, Ledger
 
 N_CLIENTS = 16
@@ -29,12 +29,8 @@ BUDGET = Decimal("400.00")
 
 @pytest.fixture(params=BACKENDS)
 def location(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}", None
-        return
-    schema = fresh_schema("makegood_api")
-    yield PG_URL, schema
-    drop_schema(PG_URL, schema)
+    with database(request.param, tmp_path, "makegood_api") as where:
+        yield where
 
 
 @pytest.fixture

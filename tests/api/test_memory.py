@@ -15,7 +15,7 @@ import pytest
 from apihelpers import ADMIN, AGENT, FINANCE, KEYS, period_now, unique
 from fastapi.testclient import TestClient
 
-from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
+from dbtesting import BACKENDS, database
 from makegood.ledger import Ledger
 from makegood.serving.app import create_app
 
@@ -34,17 +34,13 @@ def _recommend(client, body, headers=AGENT, **extra):
 
 
 @pytest.fixture(params=BACKENDS)
-def db_client(request, settings):
+def db_client(request, settings, tmp_path):
     """A client on SQLite, or on PostgreSQL in a schema of its own."""
-    changes = {"exploration": 0.0, "shadow_price": 0.0}
-    schema = None
-    if request.param == "postgresql":
-        schema = fresh_schema("makegood_mem")
-        changes.update(database_url=PG_URL, database_schema=schema)
-    with TestClient(create_app(settings.model_copy(update=changes))) as client:
-        yield client
-    if schema:
-        drop_schema(PG_URL, schema)
+    with database(request.param, tmp_path, "makegood_mem") as (url, schema):
+        changes = {"exploration": 0.0, "shadow_price": 0.0, "database_url": url}
+        changes["database_schema"] = schema
+        with TestClient(create_app(settings.model_copy(update=changes))) as client:
+            yield client
 
 
 def _costly_contact(client, complaints, **body_changes):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
+from dbtesting import BACKENDS, database
 from makegood.contacts import CaseStatus, ContactAction, ContactBook, ContactRecord
 from makegood.ledger import DecisionRecord, DecisionStatus, Ledger
 
@@ -18,17 +18,11 @@ T0 = datetime(2026, 11, 3, 9, 0)
 
 @pytest.fixture(params=BACKENDS)
 def book(request, tmp_path):
-    if request.param == "sqlite":
-        ledger = Ledger(f"sqlite:///{tmp_path / 'c.db'}")
-        schema = None
-    else:
-        schema = fresh_schema("makegood_contacts")
-        ledger = Ledger(PG_URL, schema=schema)
-    ledger.create_all()
-    yield ContactBook(ledger)
-    ledger.close()
-    if schema:
-        drop_schema(PG_URL, schema)
+    with database(request.param, tmp_path, "makegood_contacts") as (url, schema):
+        ledger = Ledger(url, schema=schema)
+        ledger.create_all()
+        yield ContactBook(ledger)
+        ledger.close()
 
 
 def _serve(book, complaint_id, *, at, case_id, new_case, amount=89.99, channel="chat", **prof):

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
 
 import makegood.contacts  # noqa: F401 - declares its tables on the ledger's metadata
-from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
+from dbtesting import BACKENDS, database
 from makegood import migrations
 from makegood.ledger import Ledger, make_engine, metadata
 from makegood.serving.models import pin_metadata
@@ -18,12 +18,8 @@ from makegood.serving.models import pin_metadata
 
 @pytest.fixture(params=BACKENDS)
 def location(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.db'}", None
-        return
-    schema = fresh_schema("makegood_mig")
-    yield PG_URL, schema
-    drop_schema(PG_URL, schema)
+    with database(request.param, tmp_path, "makegood_mig") as where:
+        yield where
 
 
 def _declared(schema: str | None) -> MetaData:

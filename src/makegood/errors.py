@@ -75,3 +75,16 @@ class BudgetExceededError(BudgetError):
 
 class ConfigError(MakegoodError):
     """A setting or option is invalid."""
+
+
+class QueueError(MakegoodError):
+    """A queue operation is invalid."""
+
+
+class QueueEntryNotFoundError(QueueError, LookupError):
+    """No queue entry with the given id (for this team)."""
+
+
+class QueueStateError(QueueError):
+    """The queue entry is not in a state that allows the operation (taken by someone else,
+    already closed)."""

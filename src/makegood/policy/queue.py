@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -33,6 +34,7 @@ from numpy.typing import ArrayLike
 __all__ = [
     "QueueRules",
     "callback_offered",
+    "callback_slots",
     "expected_wait_seconds",
     "next_for_agent",
     "order",
@@ -179,3 +181,22 @@ def callback_offered(expected_wait: ArrayLike, *, rules: QueueRules) -> np.ndarr
     [False, True]
     """
     return np.asarray(expected_wait, dtype=float) > rules.callback_after_seconds
+
+
+def callback_slots(
+    now: datetime, *, lead_seconds: float, slot_minutes: int, n: int = 3
+) -> list[tuple[datetime, datetime]]:
+    """``n`` consecutive callback slots of ``slot_minutes``, the first starting on the
+    first slot boundary (whole multiples of ``slot_minutes`` since midnight) at least
+    ``lead_seconds`` from ``now``.
+
+    >>> [(a.strftime("%H:%M"), b.strftime("%H:%M")) for a, b in callback_slots(
+    ...     datetime(2026, 1, 5, 9, 7), lead_seconds=600, slot_minutes=30, n=2)]
+    [('09:30', '10:00'), ('10:00', '10:30')]
+    """
+    earliest = now + timedelta(seconds=lead_seconds)
+    midnight = earliest.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(minutes=slot_minutes)
+    k = -(-(earliest - midnight) // step)  # ceiling division of timedeltas
+    first = midnight + k * step
+    return [(first + i * step, first + (i + 1) * step) for i in range(n)]

@@ -31,8 +31,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from makegood.errors import BudgetError, BudgetExceededError, MakegoodError, ModelNotFoundError
+from makegood.errors import (
+    BudgetError,
+    BudgetExceededError,
+    MakegoodError,
+    ModelNotFoundError,
+    QueueEntryNotFoundError,
+    QueueStateError,
+)
 from makegood.ledger import DecisionNotFoundError, DecisionStateError, Ledger, LedgerError
+from makegood.queue_store import QueueStore
 from makegood.serving import schemas
 from makegood.serving.deps import (
     Admin,
@@ -45,6 +53,7 @@ from makegood.serving.deps import (
     require,
 )
 from makegood.serving.models import ModelHolder, describe
+from makegood.serving.queue_service import QueueService
 from makegood.serving.security import ApiKeys, Role
 from makegood.serving.service import FieldError, Service, decision_view
 from makegood.serving.settings import Settings
@@ -160,6 +169,8 @@ _ERROR_STATUS: dict[type[Exception], int] = {
     DecisionNotFoundError: 404,
     ModelNotFoundError: 404,
     DecisionStateError: 409,
+    QueueEntryNotFoundError: 404,
+    QueueStateError: 409,
     BudgetExceededError: 409,
     LedgerError: 422,
     MakegoodError: 422,
@@ -201,11 +212,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _create_tables(ledger: Ledger, models: ModelHolder) -> None:
+def _create_tables(ledger: Ledger, models: ModelHolder, queue: QueueStore) -> None:
     for attempt in range(3):  # workers starting together may race on CREATE TABLE
         try:
             ledger.create_all()
             models.create_table()
+            queue.create_all()
             return
         except SQLAlchemyError:
             if attempt == 2:
@@ -229,17 +241,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(settings.database_url, schema=settings.database_schema)
         models = ModelHolder(settings)
-        _create_tables(ledger, models)
+        queue = QueueStore(
+            settings.database_url,
+            schema=settings.database_schema,
+            claim_seconds=settings.queue_claim_seconds,
+        )
+        _create_tables(ledger, models, queue)
         models.load()
         models.start_following()
         app.state.settings = settings
         app.state.ledger = ledger
         app.state.models = models
         app.state.service = Service(settings, ledger)
+        app.state.queue = QueueService(settings, queue, app.state.service)
         app.state.api_keys = api_keys
         try:
             yield
         finally:
+            queue.close()
             models.close()
             ledger.close()
 
@@ -254,6 +273,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     from makegood.reporting.api import make_router
+    from makegood.serving.routers import console, queue
+
+    app.include_router(queue.router)
+    app.include_router(console.router)
+    console.mount_static(app)
 
     # the finance report over HTTP; it reports on the live model, for finance (and admin)
     app.include_router(make_router(dependencies=[Depends(require(Role.FINANCE))]))

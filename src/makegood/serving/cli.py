@@ -55,6 +55,7 @@ def serve(
         import uvicorn
 
         from makegood.ledger import Ledger
+        from makegood.queue_store import QueueStore
         from makegood.serving.models import ModelHolder
         from makegood.serving.security import ApiKeys
         from makegood.serving.settings import Settings
@@ -76,6 +77,9 @@ def serve(
         # Create the tables once, before several workers race to do it.
         with Ledger(settings.database_url, schema=settings.database_schema) as ledger:
             ledger.create_all()
+        queue = QueueStore(settings.database_url, schema=settings.database_schema)
+        queue.create_all()
+        queue.close()
         holder = ModelHolder(settings)
         holder.create_table()
         holder.close()

@@ -1,0 +1,357 @@
+"""What the queue's endpoints do: queue a contact, list, hand out the next case, settle it.
+
+A contact enters with its complaint, scored once with the serving scorer for its value
+at risk (``lifetime_value x churn(baseline)``). ``next`` claims the best case the agent
+may serve (:meth:`makegood.queue_store.QueueStore.claim_next`) and serves its
+recommendation in the same request (:meth:`Service.recommend`), with the case's earlier
+contacts and what was given in them, so the console shows the whole case from one answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from makegood.errors import BudgetError, ConfigError, MakegoodError, QueueStateError
+from makegood.ledger import DecisionStateError, DecisionStatus
+from makegood.policy.queue import QueueRules, callback_offered, callback_slots
+from makegood.policy.value import value_at_risk
+from makegood.queue_store import QueueEntry, QueueStore, Ranked
+from makegood.serving.schemas import ComplaintIn
+from makegood.serving.scorer import Scorer
+from makegood.serving.service import Service, _now, current_period, decision_view
+from makegood.serving.settings import Settings
+
+log = logging.getLogger("makegood.serving")
+
+
+def parse_skills(text: str | None) -> dict[str, str]:
+    """``issue_type:skill,...`` as a mapping (lower-cased). Raises ConfigError."""
+    out: dict[str, str] = {}
+    for n, item in enumerate((text or "").split(","), start=1):
+        item = item.strip()
+        if not item:
+            continue
+        issue, sep, skill = item.partition(":")
+        if not sep or not issue.strip() or not skill.strip():
+            raise ConfigError(
+                f"MAKEGOOD_QUEUE_SKILLS: entry {n} must be issue_type:skill. Got {item!r}."
+            )
+        out[issue.strip().lower()] = skill.strip().lower()
+    return out
+
+
+def rules_from(settings: Settings) -> QueueRules:
+    return QueueRules(
+        ageing_per_minute=settings.queue_ageing_per_minute,
+        backup_after_seconds=settings.queue_backup_after_seconds,
+        callback_after_seconds=settings.queue_callback_after_seconds,
+        handle_seconds=settings.queue_handle_seconds,
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+class QueueService:
+    """The queue's work, independent of HTTP."""
+
+    def __init__(self, settings: Settings, store: QueueStore, service: Service) -> None:
+        self.settings = settings
+        self.store = store
+        self.service = service
+        self.rules = rules_from(settings)
+        self.skills = parse_skills(settings.queue_skills)
+
+    # ------------------------------------------------------------------ views
+    def entry_view(self, e: QueueEntry, now: datetime, rank: Ranked | None = None) -> dict:
+        c = e.complaint
+        return {
+            "entry_id": e.entry_id,
+            "case_id": e.case_id,
+            "complaint_id": e.complaint_id,
+            "customer_id": e.customer_id,
+            "team": e.team,
+            "channel": e.channel,
+            "skill": e.skill,
+            "issue_type": str(c.get("issue_type", "")),
+            "severity": int(c.get("severity", 1)),
+            "complaint_text": str(c.get("complaint_text") or ""),
+            "value_at_risk": round(e.value_at_risk, 2),
+            "lifetime_value": round(e.lifetime_value, 2),
+            "baseline_churn_probability": round(e.baseline_churn, 5),
+            "status": e.status.value,
+            "arrived_at": _aware(e.arrived_at),
+            "waited_seconds": round(e.waited_seconds(now), 1),
+            "priority": None if rank is None else round(rank.priority, 2),
+            "position": None if rank is None else rank.position,
+            "expected_wait_seconds": None if rank is None else round(rank.expected_wait_seconds, 1),
+            "callback_due": e.callback_due(now),
+            "due_at": _aware(e.due_at),
+            "slot_end": _aware(e.slot_end),
+            "note": e.note,
+            "from_team": e.from_team,
+            "from_agent": e.from_agent,
+            "agent_name": e.agent_name,
+            "outcome": e.outcome,
+        }
+
+    def budget_view(self, team: str | None) -> dict[str, Any] | None:
+        """The budget this team spends from this month (None when there is none)."""
+        period = current_period(_now())
+        try:
+            state = self.service.ledger.get_budget(period, team)
+        except BudgetError:
+            return None
+        return {
+            "period": state.period,
+            "team": state.team,
+            "amount": float(state.amount),
+            "committed": float(state.committed),
+            "reserved": float(state.reserved),
+            "available": float(state.available),
+            "remaining": float(state.amount - state.committed),
+        }
+
+    def _callback(self, wait: float, now: datetime) -> dict[str, Any]:
+        offered = bool(callback_offered([wait], rules=self.rules)[0])
+        # the first slot no sooner than the customer would have been served (within 4 h)
+        slots = self._slots(now, n=3, lead_seconds=min(wait, 4 * 3600.0)) if offered else []
+        return {
+            "offered": offered,
+            "expected_wait_seconds": round(wait, 1),
+            "threshold_seconds": self.rules.callback_after_seconds,
+            "slots": slots,
+        }
+
+    # ------------------------------------------------------------------ contacts
+    def enter(
+        self, scorer: Scorer, complaint: ComplaintIn, *, team: str | None, skill: str | None
+    ) -> dict[str, Any]:
+        """Queue a contact: score it for value at risk, store it, say how long it waits."""
+        body = complaint.model_dump()
+        normal = self.service.complaint(scorer, body)  # fills a known customer's profile
+        cand = scorer.score(normal)
+        churn0 = float(cand.churn_prob[cand.baseline_index])
+        var = float(value_at_risk([cand.lifetime_value], [churn0])[0])
+        stored = ComplaintIn.model_validate(
+            {k: normal.get(k) for k in ComplaintIn.model_fields}
+        ).model_dump(mode="json")
+        issue = str(normal["issue_type"])
+        entry = self.store.add(
+            stored,
+            value_at_risk=var,
+            lifetime_value=float(cand.lifetime_value),
+            baseline_churn=churn0,
+            skill=skill or self.skills.get(issue, issue),
+            team=team,
+        )
+        now = _now()
+        rank = self._rank_of(entry.entry_id, team, now)
+        wait = rank.expected_wait_seconds if rank else self.rules.handle_seconds
+        log.info("queue entry=%s team=%s position=%s", entry.entry_id, team, rank and rank.position)
+        return {"entry": self.entry_view(entry, now, rank), "callback": self._callback(wait, now)}
+
+    def _rank_of(self, entry_id: str, team: str | None, now: datetime) -> Ranked | None:
+        ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
+        return next((r for r in ranked if r.entry.entry_id == entry_id), None)
+
+    def queue(self, team: str | None) -> dict[str, Any]:
+        now = _now()
+        ranked, later, capacity = self.store.ranked(team, rules=self.rules, now=now)
+        return {
+            "team": team,
+            "entries": [self.entry_view(r.entry, now, r) for r in ranked],
+            "callbacks": [self.entry_view(e, now) for e in later],
+            "n_waiting": len(ranked),
+            "n_callbacks_due": sum(r.entry.callback_due(now) for r in ranked),
+            "n_agents": int(capacity["n_agents"]),
+            "handle_seconds": round(capacity["handle_seconds"], 1),
+            "budget": self.budget_view(team),
+        }
+
+    # ------------------------------------------------------------------ next
+    def next(
+        self,
+        scorer: Scorer,
+        *,
+        agent: str,
+        team: str | None,
+        skills: list[str] | None,
+        backup_skills: list[str],
+        agent_name: str | None,
+    ) -> dict[str, Any]:
+        entry = self.store.claim_next(
+            team=team,
+            agent=agent,
+            agent_name=agent_name,
+            primary=skills,
+            backup=backup_skills,
+            rules=self.rules,
+        )
+        now = _now()
+        if entry is None:
+            ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
+            return {
+                "entry": None,
+                "recommendation": None,
+                "case": [],
+                "budget": self.budget_view(team),
+                "n_waiting": len(ranked),
+                "callback_slots": [],
+            }
+        try:
+            complaint = ComplaintIn.model_validate(entry.complaint).model_dump()
+            recommendation = self.service.recommend(
+                scorer,
+                complaint,
+                top_k=None,
+                period=None,
+                team=team,
+                idempotency_key=f"queue:{entry.entry_id}:{entry.n_claims}",
+            )
+            entry = self.store.set_decision(
+                entry.entry_id, recommendation["decision_id"], agent=agent
+            )
+        except Exception:
+            # the case goes back to the queue, in its place, for the next agent
+            self.store.release(entry.entry_id, agent=agent)
+            raise
+        log.info("queue entry=%s claimed decision=%s", entry.entry_id, entry.decision_id)
+        ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
+        return {
+            "entry": self.entry_view(entry, now),
+            "recommendation": recommendation,
+            "case": self.case_view(entry),
+            "budget": self.budget_view(team),
+            "n_waiting": len(ranked),
+            "callback_slots": self._slots(now, n=6),
+        }
+
+    def _slots(self, now: datetime, *, n: int, lead_seconds: float = 0.0) -> list[dict]:
+        slots = callback_slots(
+            now,
+            lead_seconds=lead_seconds,
+            slot_minutes=self.settings.queue_callback_slot_minutes,
+            n=n,
+        )
+        return [{"start": _aware(a), "end": _aware(b)} for a, b in slots]
+
+    def case_view(self, current: QueueEntry) -> list[dict[str, Any]]:
+        """The case's earlier contacts, oldest first, with what was offered or given."""
+        out = []
+        for e in self.store.case(current.case_id):
+            if e.entry_id == current.entry_id:
+                continue
+            given = None
+            if e.decision_id:
+                try:
+                    d = self.service.ledger.get_decision(e.decision_id)
+                except MakegoodError:
+                    d = None
+                if d is not None:
+                    v = decision_view(d)
+                    given = {k: v[k] for k in GIVEN_FIELDS}
+            out.append(
+                {
+                    "entry_id": e.entry_id,
+                    "channel": e.channel,
+                    "team": e.team,
+                    "status": e.status.value,
+                    "outcome": e.outcome,
+                    "enqueued_at": _aware(e.enqueued_at),
+                    "closed_at": _aware(e.closed_at),
+                    "agent_name": e.agent_name or e.claimed_by,
+                    "note": e.note,
+                    "given": given,
+                }
+            )
+        return out
+
+    # ------------------------------------------------------------------ settle
+    def decide(
+        self, scorer: Scorer | None, entry_id: str, body: Mapping[str, Any], *, agent: str
+    ) -> dict[str, Any]:
+        """Settle the case's recommendation (accept, override, decline) and close the entry."""
+        entry = self._own(entry_id, agent)
+        decision = self.service.decide(scorer, entry.decision_id or "", body)
+        closed = self.store.finish(entry_id, agent=agent, outcome=str(body["action"]))
+        return {
+            "entry": self.entry_view(closed, _now()),
+            "decision": decision_view(decision),
+            "budget": self.budget_view(entry.team),
+        }
+
+    def handover(
+        self, entry_id: str, *, agent: str, team: str | None, channel: str | None, note: str
+    ) -> dict[str, Any]:
+        entry = self._own(entry_id, agent)
+        target = team if team is not None else entry.team
+        self._release_hold(entry, f"handed over to {target or 'the company queue'}")
+        new = self.store.handover(entry_id, agent=agent, to_team=target, channel=channel, note=note)
+        log.info("queue entry=%s handed over as entry=%s", entry_id, new.entry_id)
+        return {"entry": self.entry_view(new, _now()), "closed_entry_id": entry_id}
+
+    def callback(
+        self,
+        entry_id: str,
+        *,
+        agent: str | None,
+        slot_start: datetime,
+        slot_end: datetime | None,
+        channel: str | None,
+        note: str | None,
+    ) -> dict[str, Any]:
+        if agent is not None:
+            self._release_hold(self._own(entry_id, agent), "callback scheduled")
+        entry = self.store.schedule_callback(
+            entry_id,
+            agent=agent,
+            slot_start=slot_start,
+            slot_end=slot_end,
+            channel=channel,
+            note=note,
+        )
+        return self.entry_view(entry, _now())
+
+    def release(self, entry_id: str, *, agent: str) -> dict[str, Any]:
+        entry = self._own(entry_id, agent)
+        self._release_hold(entry, "returned to the queue")
+        return self.entry_view(self.store.release(entry_id, agent=agent), _now())
+
+    def _own(self, entry_id: str, agent: str) -> QueueEntry:
+        entry = self.store.get(entry_id)
+        if entry.claimed_by != agent:
+            raise QueueStateError(
+                f"queue entry {entry_id} is {entry.status.value}"
+                + (" and handled by another agent" if entry.claimed_by else "")
+                + ": take it from the queue first"
+            )
+        return entry
+
+    def _release_hold(self, entry: QueueEntry, reason: str) -> None:
+        """Give back what the case's recommendation holds (the next agent re-decides)."""
+        if not entry.decision_id:
+            return
+        try:
+            d = self.service.ledger.get_decision(entry.decision_id)
+            if d.status == DecisionStatus.RESERVED:
+                self.service.decide(
+                    None, entry.decision_id, {"action": "declined", "reason": reason}
+                )
+        except DecisionStateError:
+            pass  # settled meanwhile: nothing held
+
+
+GIVEN_FIELDS = (
+    "decision_id",
+    "status",
+    "recommended_resolution",
+    "final_resolution",
+    "compensation",
+    "final_compensation",
+    "override_reason",
+)

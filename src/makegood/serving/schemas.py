@@ -1,17 +1,30 @@
 """Request and response bodies of the HTTP API (separate classes, as pydantic models).
 
 Field limits mirror CONTRACT.md section 1 and bound what one request may carry; a
-violation is answered with 422 naming the field.
+violation is answered with 422 naming the field (:class:`ValidationErrorOut`).
+Enumerated fields are enums in the OpenAPI document; every timestamp in a response is
+an aware UTC datetime (``...Z``/``+00:00``); naive timestamps in a request are read
+as UTC.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from fastapi.responses import Response
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from makegood.contract import EMOTIONS, SKILLS
+from makegood.ledger import DecisionStatus
 
 MAX_TEXT_CHARS = 10_000
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -20,6 +33,21 @@ Label = Annotated[
 ]
 Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Emotion = Annotated[Literal[EMOTIONS], BeforeValidator(_lower)]  # type: ignore[valid-type]
+DigitalSkill = Annotated[Literal[SKILLS], BeforeValidator(_lower)]  # type: ignore[valid-type]
+Status = Literal[tuple(s.value for s in DecisionStatus)]  # type: ignore[valid-type]
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""A timestamp answered with its time zone (UTC); naive values are read as UTC."""
 
 
 class ComplaintIn(BaseModel):
@@ -38,7 +66,7 @@ class ComplaintIn(BaseModel):
     channel: Label
     issue_type: Label
     severity: int = Field(ge=1, le=5)
-    emotion: Label | None = None
+    emotion: Emotion | None = None
     complaint_text: str = Field("", max_length=MAX_TEXT_CHARS)
     disputed_amount: Money = 0.0
     tenure_months: Count | None = None
@@ -46,21 +74,7 @@ class ComplaintIn(BaseModel):
     lifetime_value: Money | None = None
     segment: Label | None = None
     prior_complaints_12m: Count | None = None
-    digital_skill: Label | None = None
-
-    @field_validator("emotion")
-    @classmethod
-    def _emotion(cls, v: str | None) -> str | None:
-        if v is not None and v not in EMOTIONS:
-            raise ValueError(f"must be one of {list(EMOTIONS)} or null")
-        return v
-
-    @field_validator("digital_skill")
-    @classmethod
-    def _skill(cls, v: str | None) -> str | None:
-        if v is not None and v not in SKILLS:
-            raise ValueError(f"must be one of {list(SKILLS)} or null")
-        return v
+    digital_skill: DigitalSkill | None = None
 
 
 class RecommendationIn(BaseModel):
@@ -109,11 +123,39 @@ class PriorityOut(BaseModel):
     lifetime_value: float
 
 
+class ProfileOut(BaseModel):
+    """The customer's profile as of their latest stored complaint (``as_of``)."""
+
+    tenure_months: float | None
+    annual_value: float | None
+    lifetime_value: float | None
+    segment: str | None
+    digital_skill: DigitalSkill | None
+    prior_complaints_12m: float | None
+    as_of: UtcDatetime | None
+
+
+class RecentComplaintOut(BaseModel):
+    """One earlier complaint of the customer (text cut to its first 200 characters)."""
+
+    complaint_id: str
+    opened_at: UtcDatetime
+    channel: str | None
+    issue_type: str | None
+    severity: int | None
+    emotion: Emotion | None
+    resolution: str | None
+    resolution_label: str | None
+    compensation: float | None
+    satisfaction: float | None
+    complaint_text: str | None
+
+
 class CustomerOut(BaseModel):
     customer_id: str
     known: bool
-    profile: dict[str, Any] | None
-    recent: list[dict[str, Any]]
+    profile: ProfileOut | None
+    recent: list[RecentComplaintOut]
     greeting: str
 
 
@@ -136,7 +178,7 @@ class BudgetUse(BaseModel):
 class RecommendationOut(BaseModel):
     decision_id: str
     replayed: bool
-    status: str
+    status: Status
     model_version: str
     complaint_id: str
     recommended: CandidateOut
@@ -163,7 +205,7 @@ class DecisionIn(BaseModel):
 
 class DecisionOut(BaseModel):
     decision_id: str
-    status: str
+    status: Status
     recommended_resolution: str
     final_resolution: str | None
     compensation: float
@@ -185,7 +227,7 @@ class OutcomeOut(BaseModel):
     decision_id: str
     satisfaction: float | None
     churned_90d: bool | None
-    recorded_at: datetime
+    recorded_at: UtcDatetime
 
 
 class BudgetIn(BaseModel):
@@ -209,8 +251,8 @@ class BudgetOut(BaseModel):
     elapsed_fraction: float
     shadow_price: float
     base_shadow_price: float
-    period_start: datetime
-    period_end: datetime
+    period_start: UtcDatetime
+    period_end: UtcDatetime
 
 
 class ModelOut(BaseModel):
@@ -218,7 +260,7 @@ class ModelOut(BaseModel):
     trained_at: str | None
     metrics: dict[str, Any]
     resolutions: list[str]
-    loaded_at: datetime
+    loaded_at: UtcDatetime
     fast_features: bool
 
 
@@ -226,3 +268,36 @@ class ReloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str | None = Field(None, min_length=1, max_length=128)
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "no model"]
+    model_version: str | None
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="dotted path of the field, e.g. complaint.severity")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (401, 403, 404, 409, 413, 503)."""
+
+    detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """The body of a 422: a summary and one entry per invalid field (input not echoed)."""
+
+    detail: str
+    errors: list[FieldErrorOut]
+
+
+def validated_json(model: type[BaseModel], content: Mapping[str, Any]) -> Response:
+    """``content`` validated as ``model`` and serialized by pydantic, in the caller's thread.
+
+    A route returning a Response skips FastAPI's response validation, which for a plain
+    ``def`` route is another hop through the thread pool; the check is the same.
+    """
+    body = model.__pydantic_serializer__.to_json(model.model_validate(content))
+    return Response(body, media_type="application/json")

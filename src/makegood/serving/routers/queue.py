@@ -16,42 +16,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel
 
 from makegood.serving import queue_schemas as qs
 from makegood.serving.deps import Agent, ModelsDep, ScorerDep
+from makegood.serving.errors import responses
 from makegood.serving.queue_service import QueueService
 from makegood.serving.security import Principal
 
 
-class ErrorOut(BaseModel):
-    detail: str
-
-
-class FieldErrorItem(BaseModel):
-    field: str
-    message: str
-
-
-class ValidationErrorOut(BaseModel):
-    detail: str
-    errors: list[FieldErrorItem]
-
-
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        401: "no valid API key",
-        403: "the key may not do this (role, or another team's queue)",
-        404: "no such queue entry",
-        409: "the entry is not in a state that allows this (taken, closed), or the budget "
-        "cannot pay",
-        422: "a field is invalid (named in the answer)",
-        503: "no model loaded, or the database is unavailable: retry",
-    }
-    return {
-        c: {"model": ValidationErrorOut if c == 422 else ErrorOut, "description": text[c]}
-        for c in (401, 403, 422, 503, *codes)
-    }
+    return responses(401, 403, 413, 422, 503, *codes)
 
 
 router = APIRouter(tags=["queue"])

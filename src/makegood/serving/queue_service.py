@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from makegood.errors import BudgetError, ConfigError, MakegoodError, QueueStateError
+from makegood.errors import (
+    BudgetError,
+    ConfigError,
+    FieldError,
+    MakegoodError,
+    QueueStateError,
+)
 from makegood.ledger import DecisionStateError, DecisionStatus
 from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
@@ -25,6 +31,7 @@ from makegood.serving.service import Service, _now, current_period, decision_vie
 from makegood.serving.settings import Settings
 
 log = logging.getLogger("makegood.serving")
+MAX_CALLBACK_DAYS = 30
 
 
 def parse_skills(text: str | None) -> dict[str, str]:
@@ -50,6 +57,10 @@ def rules_from(settings: Settings) -> QueueRules:
         callback_after_seconds=settings.queue_callback_after_seconds,
         handle_seconds=settings.queue_handle_seconds,
     )
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -305,17 +316,26 @@ class QueueService:
         channel: str | None,
         note: str | None,
     ) -> dict[str, Any]:
+        now = _now()
+        start = _naive(slot_start)
+        end = None if slot_end is None else _naive(slot_end)
+        if start < now - timedelta(minutes=5):
+            raise FieldError("slot_start", "must not be in the past")
+        if start > now + timedelta(days=MAX_CALLBACK_DAYS):
+            raise FieldError("slot_start", f"must be within {MAX_CALLBACK_DAYS} days")
+        if end is not None and end <= start:
+            raise FieldError("slot_end", "must be after slot_start")
         if agent is not None:
             self._release_hold(self._own(entry_id, agent), "callback scheduled")
         entry = self.store.schedule_callback(
             entry_id,
             agent=agent,
-            slot_start=slot_start,
-            slot_end=slot_end,
+            slot_start=start,
+            slot_end=end,
             channel=channel,
             note=note,
         )
-        return self.entry_view(entry, _now())
+        return self.entry_view(entry, now)
 
     def release(self, entry_id: str, *, agent: str) -> dict[str, Any]:
         entry = self._own(entry_id, agent)

@@ -316,6 +316,7 @@ class QueueService:
         channel: str | None,
         note: str | None,
     ) -> dict[str, Any]:
+        self.store.get(entry_id)  # an unknown entry is a 404 before any field is judged
         now = _now()
         start = _naive(slot_start)
         end = None if slot_end is None else _naive(slot_end)

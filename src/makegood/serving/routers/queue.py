@@ -72,10 +72,7 @@ def list_queue(
 
 
 @router.post("/v1/queue/next", response_model=qs.NextOut, responses=_responses(409))
-def take_next(
-    queue: QueueDep, scorer: ScorerDep, who: Agent, body: qs.NextIn | None = None
-) -> dict[str, Any]:
-    body = body or qs.NextIn()
+def take_next(body: qs.NextIn, queue: QueueDep, scorer: ScorerDep, who: Agent) -> dict[str, Any]:
     return queue.next(
         scorer,
         agent=agent_of(who),

@@ -278,6 +278,8 @@
     state.next = out;
     drawCase(out);
     say("", "info");
+    // ready once the drawn case has been painted: the frame after the next one starts
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
     performance.mark("case-ready");
     document.body.dataset.caseReady = out.entry.entry_id;
     $("case").focus({ preventScroll: true });

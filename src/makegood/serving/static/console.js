@@ -67,11 +67,15 @@
   }
 
   // ------------------------------------------------------------------ messages
+  let sayTimer = null;
   function say(text, kind) {
     const box = $("message");
     box.textContent = text;
     box.className = "message " + (kind || "info");
     box.hidden = !text;
+    clearTimeout(sayTimer);
+    // a confirmation goes after a while; an error or a warning stays until the next action
+    if (text && (kind || "info") === "info") sayTimer = setTimeout(() => { box.hidden = true; }, 6000);
   }
 
   /** The API's answer in words an agent can act on. */
@@ -166,7 +170,7 @@
     await run(async () => {
       await loadQueue();
       showWorkspace();
-      say("Signed in.", "info");
+      say("", "info");
     });
     if (!$("workspace").hidden) $("take-next").focus();
   }
@@ -343,7 +347,8 @@
           el("time", { text: when(c.enqueued_at) }), el("span", { class: "chan", text: c.channel }),
           el("span", {}, "This case" + (c.agent_name ? ", " + c.agent_name : "") + ": " +
             label(c.outcome || c.status) + (what ? " \u2014 " + what : "")),
-          c.note ? el("p", { class: "note", text: "Note: " + c.note }) : null,
+          c.note ? el("p", { class: "note", title: c.note },
+            el("span", { class: "clamp2", text: "Note: " + c.note })) : null,
         ),
       });
     }
@@ -371,11 +376,12 @@
         el("dt", { text: "Compensation" }), el("dd", { class: "comp", text: money(c.compensation, true) }),
         el("dt", { text: "Fits budget" }), el("dd", { class: c.fits_budget ? "ok" : "bad", text: c.fits_budget ? "yes" : "no" }),
       ),
-      c.thin_evidence ? el("p", { class: "warn", role: "note", text: "Thin evidence: rarely given to complaints like this, so the estimate is uncertain." }) : null,
-      reasons.length ? el("ul", { class: "reasons", "aria-label": "Reasons" }, reasons.map((r) => el("li", { text: r.text }))) : null,
       el("button", { type: "button", class: isRec ? "primary accept" : "accept", "data-index": i,
         "aria-keyshortcuts": isRec ? "a" : null, onclick: () => acceptCard(i) },
         isRec ? "Accept" : "Give this instead", isRec ? el("kbd", { text: "A" }) : null),
+      c.thin_evidence ? el("p", { class: "warn", role: "note", text: "Thin evidence: rarely given to complaints like this, so the estimate is uncertain." }) : null,
+      reasons.length ? el("ul", { class: "reasons", "aria-label": "Reasons" },
+        reasons.slice(0, 3).map((r) => el("li", { text: r.text }))) : null,
     );
   }
 
@@ -400,7 +406,9 @@
     note.hidden = !e.note;
     note.textContent = e.note ? "Handover note" + (e.from_agent ? " from " + e.from_agent : "") + ": " + e.note : "";
     $("timeline").replaceChildren(...timeline(out));
-    $("summary").textContent = (rec.explanation && rec.explanation.summary) || "";
+    const summary = (rec.explanation && rec.explanation.summary) || "";
+    $("summary").textContent = summary;
+    $("summary").title = summary;
     $("cards").replaceChildren(...cardsOf(rec).map((c, i) => card(c, i, rec)));
     $("override-resolution").replaceChildren(...rec.candidates.map((c) =>
       el("option", { value: c.resolution, text: c.label + " (" + money(c.compensation, true) + ")" })));

@@ -17,8 +17,10 @@ claim in flight is skipped, not waited for), on SQLite ``BEGIN IMMEDIATE`` makes
 claim the only writer. Two agents never get the same entry. A claim older than
 ``claim_seconds`` (the agent went away) may be taken again.
 
-Ageing counts from ``arrived_at``, the customer's first arrival: a handover or a callback
-keeps the customer's place. Timestamps are naive UTC.
+The table is declared on the ledger's metadata (the migrations test compares the two)
+and created by migration 0003 (:mod:`makegood.migrations`). Ageing counts from
+``arrived_at``, the customer's first arrival: a handover or a callback keeps the
+customer's place. Timestamps are naive UTC.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    MetaData,
     Row,
     String,
     Table,
@@ -53,7 +54,7 @@ from sqlalchemy import (
 )
 
 from makegood.errors import ConfigError, QueueEntryNotFoundError, QueueStateError
-from makegood.ledger import make_engine
+from makegood.ledger import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine, metadata
 from makegood.policy.queue import (
     QueueRules,
     expected_wait_seconds,
@@ -62,7 +63,7 @@ from makegood.policy.queue import (
     priority,
 )
 
-__all__ = ["EntryStatus", "QueueEntry", "QueueStore", "metadata", "queue_entries"]
+__all__ = ["EntryStatus", "QueueEntry", "QueueStore", "queue_entries"]
 
 
 class EntryStatus(StrEnum):
@@ -73,16 +74,15 @@ class EntryStatus(StrEnum):
     HANDED_OVER = "handed_over"
 
 
-metadata = MetaData()
 _STATUSES = ", ".join(f"'{s.value}'" for s in EntryStatus)
 
 queue_entries = Table(
     "queue_entries",
     metadata,
     Column("entry_id", String(36), primary_key=True),
-    Column("case_id", String(64), nullable=False, index=True),
+    Column("case_id", String(64), nullable=False),
     Column("complaint_id", String(255), nullable=False),
-    Column("customer_id", String(255), nullable=False, index=True),
+    Column("customer_id", String(255), nullable=False),
     # "" is no team (the company-wide queue)
     Column("team", String(128), nullable=False),
     Column("channel", String(64), nullable=False),
@@ -111,6 +111,8 @@ queue_entries = Table(
     CheckConstraint(f"status IN ({_STATUSES})", name="ck_queue_entries_status"),
     CheckConstraint("value_at_risk >= 0", name="ck_queue_entries_var_nonnegative"),
     Index("ix_queue_entries_team_status", "team", "status"),
+    Index("ix_queue_entries_case", "case_id"),
+    Index("ix_queue_entries_customer", "customer_id"),
 )
 
 
@@ -195,9 +197,14 @@ class QueueStore:
     """
 
     def __init__(
-        self, url: str, *, schema: str | None = None, claim_seconds: float = 1800.0
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        claim_seconds: float = 1800.0,
+        lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
     ) -> None:
-        self._base_engine = make_engine(url)
+        self._base_engine = make_engine(url, lock_timeout=lock_timeout)
         engine = self._base_engine
         if schema is not None:
             if engine.dialect.name != "postgresql":
@@ -214,11 +221,10 @@ class QueueStore:
         self._base_engine.dispose()
 
     def create_all(self) -> None:
-        with self._engine.begin() as conn:
-            if self.schema is not None:
-                quoted = conn.dialect.identifier_preparer.quote_schema(self.schema)
-                conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
-            metadata.create_all(conn)
+        """Bring the database to the newest migration (the queue's table is 0003)."""
+        from makegood import migrations
+
+        migrations.upgrade(self._base_engine, schema=self.schema)
 
     # ------------------------------------------------------------------ writes
     def add(
@@ -316,15 +322,24 @@ class QueueStore:
                     return _entry(self._row(conn, entry_id))
         return None
 
-    def set_decision(self, entry_id: str, decision_id: str, *, agent: str) -> QueueEntry:
-        """Attach the recommendation served for this claim."""
+    def set_decision(
+        self, entry_id: str, decision_id: str, *, agent: str, case_id: str | None = None
+    ) -> QueueEntry:
+        """Attach the recommendation served for this claim (and the service's case of it,
+        which every entry of this queue case then shares)."""
         with self._engine.begin() as conn:
-            self._claimed_by(conn, entry_id, agent)
+            row = self._claimed_by(conn, entry_id, agent)
             conn.execute(
                 update(queue_entries)
                 .where(queue_entries.c.entry_id == entry_id)
                 .values(decision_id=decision_id, updated_at=_utc(None))
             )
+            if case_id and case_id != row.case_id:
+                conn.execute(
+                    update(queue_entries)
+                    .where(queue_entries.c.case_id == row.case_id)
+                    .values(case_id=case_id)
+                )
             return _entry(self._row(conn, entry_id))
 
     def release(self, entry_id: str, *, agent: str, now: datetime | None = None) -> QueueEntry:

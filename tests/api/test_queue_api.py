@@ -61,6 +61,7 @@ def test_next_claims_serves_and_settles_and_the_budget_follows(qclient, complain
     rec = out["recommendation"]
     assert rec["complaint_id"] == top["complaint_id"] and rec["candidates"]
     assert out["budget"]["team"] == "care" and len(out["callback_slots"]) == 6
+    assert rec["case"]["new"] is True
     other = qclient.post("/v1/queue/next", json={"team": "care"}, headers=SECOND).json()
     assert other["entry"]["entry_id"] != top["entry_id"]
     # the second agent may not settle the first one's case
@@ -82,30 +83,37 @@ def test_next_claims_serves_and_settles_and_the_budget_follows(qclient, complain
 
 
 def test_handover_reaches_the_other_team_with_the_note_and_the_case(qclient, complaints):
+    _budget(qclient, team="care")
+    _budget(qclient, team="billing")
     _enter(qclient, complaints[0])
-    first = qclient.post("/v1/queue/next", json={"team": "care"}, headers=AGENT).json()
+    first = qclient.post(
+        "/v1/queue/next", json={"team": "care", "agent_name": "Alex"}, headers=AGENT
+    ).json()
+    rec = first["recommendation"]
+    note = "refund offered; wants a call"
     r = qclient.post(
         f"/v1/queue/{first['entry']['entry_id']}/handover",
-        json={"team": "billing", "channel": "phone", "note": "refund offered; wants a call"},
+        json={"team": "billing", "channel": "phone", "note": note, "next_step": "confirm by phone"},
         headers=AGENT,
     )
     assert r.status_code == 200, r.text
-    # nothing stays held for the handed-over recommendation
-    d = qclient.get(f"/v1/decisions/{first['recommendation']['decision_id']}", headers=AGENT)
-    assert d.json()["status"] == "released"
     q = qclient.get("/v1/queue", params={"team": "billing"}, headers=SECOND).json()
-    assert [e["note"] for e in q["entries"]] == ["refund offered; wants a call"]
+    assert [e["note"] for e in q["entries"]] == [note]
     nxt = qclient.post("/v1/queue/next", json={"team": "billing"}, headers=SECOND).json()
-    assert nxt["entry"]["note"] == "refund offered; wants a call"
-    assert nxt["entry"]["channel"] == "phone" and nxt["entry"]["from_team"] == "care"
-    assert nxt["entry"]["case_id"] == first["entry"]["case_id"]
-    assert [(c["outcome"], c["note"]) for c in nxt["case"]] == [
-        ("handed_over", "refund offered; wants a call")
-    ]
-    assert (
-        nxt["case"][0]["given"]["recommended_resolution"]
-        == (first["recommendation"]["recommended"]["resolution"])
-    )
+    entry = nxt["entry"]
+    assert entry["note"] == note and entry["channel"] == "phone"
+    assert (entry["from_team"], entry["from_agent"]) == ("care", "Alex")
+    # the service's case: the earlier contact, what it offered, the handover note
+    case = nxt["recommendation"]["case"]
+    assert case["case_id"] == rec["case"]["case_id"] == entry["case_id"]
+    assert [h["note"] for h in case["handovers"]] == [note]
+    assert case["next_step"] == "confirm by phone"
+    assert [o["resolution"] for o in case["offers"]] == [rec["recommended"]["resolution"]]
+    assert len(case["contacts"]) == 1 and case["contacts"][0]["channel"] == rec_channel(first)
+
+
+def rec_channel(answer: dict) -> str:
+    return answer["entry"]["channel"]
 
 
 def test_skills_route_cases_and_nothing_servable_answers_empty(qclient, complaints):

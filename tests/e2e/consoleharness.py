@@ -38,8 +38,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 KEYS = {
-    "console-agent-one": "agent",
-    "console-agent-two": "agent",
+    "console-agent-one": "agent",  # names its team at sign-in
+    "console-agent-two": "agent@billing",  # a key bound to a team
     "console-admin": "admin",
 }
 AGENT_ONE, AGENT_TWO, ADMIN = KEYS
@@ -284,22 +284,22 @@ def screenshots(out: Path, models_dir: Path | None, complaints: Path | None) -> 
             for b in bodies[:8]:
                 server.enter(b, "care")
             # one callback booked for later, one handover waiting with its note
-            nxt = server.call("POST", "/v1/queue/next", {"team": "care"}, key=AGENT_TWO)
+            nxt = server.call("POST", "/v1/queue/next", {"team": "care"}, key=AGENT_ONE)
             slot = nxt["callback_slots"][2]
             server.call(
                 "POST",
                 f"/v1/queue/{nxt['entry']['entry_id']}/callback",
                 {"slot_start": slot["start"], "slot_end": slot["end"], "note": "after work"},
-                key=AGENT_TWO,
+                key=AGENT_ONE,
             )
             nxt = server.call(
-                "POST", "/v1/queue/next", {"team": "care", "agent_name": "Sam"}, key=AGENT_TWO
+                "POST", "/v1/queue/next", {"team": "care", "agent_name": "Sam"}, key=AGENT_ONE
             )
             server.call(
                 "POST",
                 f"/v1/queue/{nxt['entry']['entry_id']}/handover",
-                {"team": "care", "note": nxt["recommendation"]["handover"]["summary"]},
-                key=AGENT_TWO,
+                {"team": "care", "note": "Refund offered on chat; wants it confirmed by phone."},
+                key=AGENT_ONE,
             )
             shots = []
             with chromium() as browser:

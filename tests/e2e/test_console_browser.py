@@ -146,14 +146,15 @@ def test_hand_over_and_the_case_reaches_a_second_agent_with_the_note(watched, se
     assert "Handed over to team billing" in one.inner_text("#message")
 
     two = watched().page
-    sign_in(two, server.base, AGENT_TWO, team="billing", name="Sam")
+    sign_in(two, server.base, AGENT_TWO, name="Sam")  # the key carries team billing
     two.wait_for_selector("#queue-table tbody tr[data-entry]")
     assert "handover from Alex" in two.inner_text("#queue-table")
     take_next(two)
     assert two.inner_text("#case-facts strong") == customer
     assert note in two.inner_text("#handover-note")
     timeline = two.inner_text("#timeline")
-    assert note in timeline and "handed over" in timeline and "Alex" in timeline
+    assert note in timeline and "Handed over to team billing on phone" in timeline
+    assert "by Alex" in timeline  # what the first agent offered, and who
     assert "via phone" in two.inner_text("#case-facts")
 
 

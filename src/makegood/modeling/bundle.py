@@ -16,6 +16,7 @@ and renamed into place, so a reader never sees half a bundle.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -28,8 +29,9 @@ import lightgbm as lgb
 import numpy as np
 
 from makegood.catalog import Catalog, parse_catalog
-from makegood.errors import CatalogError, ModelNotFoundError
+from makegood.errors import CatalogError, IncompatibleModelError, ModelNotFoundError
 from makegood.features.memory import CustomerMemoryStore
+from makegood.features.pipeline import FeaturePipeline
 from makegood.features.structured import FeatureSpec
 from makegood.features.text import TextSignals
 from makegood.modeling.engine import Engine, EngineParams
@@ -51,6 +53,12 @@ class Bundle:
     @property
     def version(self) -> str:
         return str(self.meta.get("version", "unsaved"))
+
+    @functools.cached_property
+    def pipeline(self) -> FeaturePipeline:
+        """The fitted feature pipeline: complaints in, base model matrix out."""
+        memory = self.memory if self.engine.params.use_memory else None
+        return FeaturePipeline(self.engine.spec, self.text_signals, memory)
 
     @property
     def action_index(self) -> np.ndarray:
@@ -143,11 +151,16 @@ def resolve_bundle_dir(models_dir: str | Path, version: str | None = None) -> Pa
 
 
 def load_bundle(models_dir: str | Path = "models", version: str | None = None) -> Bundle:
-    """Load a bundle written by :meth:`Bundle.save`. Raises ModelNotFoundError."""
+    """Load a bundle written by :meth:`Bundle.save`.
+
+    Raises:
+        ModelNotFoundError: if there is no (complete) bundle there.
+        IncompatibleModelError: if the bundle has another format version.
+    """
     path = resolve_bundle_dir(models_dir, version)
     meta = json.loads((path / "bundle.json").read_text())
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelNotFoundError(
+        raise IncompatibleModelError(
             f"model bundle {str(path)!r} has format {meta.get('format_version')!r}; "
             f"this makegood reads format {FORMAT_VERSION}: retrain"
         )

@@ -40,6 +40,7 @@ from makegood.serving.routers import (
     console,
     customers,
     decisions,
+    handovers,
     health,
     model,
     queue,
@@ -137,12 +138,10 @@ class AccessLog:
             )
 
 
-def _create_tables(ledger: Ledger, models: ModelHolder, queue: QueueStore) -> None:
+def _create_tables(ledger: Ledger) -> None:
     for attempt in range(3):  # workers starting together may race on CREATE TABLE
         try:
-            ledger.create_all()
-            models.create_table()
-            queue.create_all()
+            ledger.create_all()  # the migrations; a no-op at the newest revision
             return
         except SQLAlchemyError:
             if attempt == 2:
@@ -154,25 +153,32 @@ def _create_tables(ledger: Ledger, models: ModelHolder, queue: QueueStore) -> No
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the ledger, load the model and follow the pin; close them at shutdown."""
     settings: Settings = app.state.settings
-    ledger = Ledger(settings.database_url, schema=settings.database_schema)
+    ledger = Ledger(
+        settings.database_url,
+        schema=settings.database_schema,
+        lock_timeout=settings.lock_timeout_seconds,
+    )
     models = ModelHolder(settings)
+    _create_tables(ledger)
+    models.load()
+    models.start_following()
+    service = Service(settings, ledger)
     queue_store = QueueStore(
         settings.database_url,
         schema=settings.database_schema,
         claim_seconds=settings.queue_claim_seconds,
+        lock_timeout=settings.lock_timeout_seconds,
     )
-    _create_tables(ledger, models, queue_store)
-    models.load()
-    models.start_following()
     app.state.ledger = ledger
     app.state.models = models
-    app.state.service = Service(settings, ledger)
-    app.state.queue = QueueService(settings, queue_store, app.state.service)
+    app.state.service = service
+    app.state.queue = QueueService(settings, queue_store, service)
     try:
         yield
     finally:
         queue_store.close()
         models.close()
+        service.close()
         ledger.close()
 
 
@@ -181,6 +187,7 @@ ROUTERS = (
     recommendations.router,
     decisions.router,
     customers.router,
+    handovers.router,
     budget.router,
     model.router,
     queue.router,

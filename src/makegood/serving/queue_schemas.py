@@ -106,35 +106,12 @@ class NextIn(BaseModel):
     agent_name: str | None = Field(None, min_length=1, max_length=128)
 
 
-class GivenOut(BaseModel):
-    decision_id: str
-    status: str
-    recommended_resolution: str
-    final_resolution: str | None
-    compensation: float
-    final_compensation: float | None
-    override_reason: str | None
-
-
-class CaseContactOut(BaseModel):
-    """An earlier contact of the same case and what happened in it."""
-
-    entry_id: str
-    channel: str
-    team: str | None
-    status: str
-    outcome: str | None
-    enqueued_at: AwareDatetime
-    closed_at: AwareDatetime | None
-    agent_name: str | None
-    note: str | None
-    given: GivenOut | None
-
-
 class NextOut(BaseModel):
     entry: QueueEntryOut | None
-    recommendation: RecommendationOut | None
-    case: list[CaseContactOut]
+    recommendation: RecommendationOut | None = Field(
+        description="the case's recommendation; its `case` has the earlier contacts, offers "
+        "and handovers"
+    )
     budget: AgentBudgetOut | None
     n_waiting: int
     callback_slots: list[SlotOut] = Field(description="slots a callback may be booked in")
@@ -150,15 +127,18 @@ class EntryDecisionOut(BaseModel):
     budget: AgentBudgetOut | None
 
 
-class HandoverIn(BaseModel):
+class QueueHandoverIn(BaseModel):
+    """Pass the case on to another team's queue (or this one) and channel, with a note."""
+
     model_config = ConfigDict(extra="forbid")
 
     team: str | None = Field(None, min_length=1, max_length=128, description="default: same")
     channel: Label | None = None
     note: str = Field(min_length=1, max_length=2000)
+    next_step: str | None = Field(None, min_length=1, max_length=1000)
 
 
-class HandoverResult(BaseModel):
+class QueueHandoverOut(BaseModel):
     entry: QueueEntryOut = Field(description="the new waiting entry of the case")
     closed_entry_id: str
 

@@ -18,10 +18,8 @@ from makegood.errors import (
     BudgetError,
     ConfigError,
     FieldError,
-    MakegoodError,
     QueueStateError,
 )
-from makegood.ledger import DecisionStateError, DecisionStatus
 from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
 from makegood.queue_store import QueueEntry, QueueStore, Ranked
@@ -144,15 +142,18 @@ class QueueService:
     ) -> dict[str, Any]:
         """Queue a contact: score it for value at risk, store it, say how long it waits."""
         body = complaint.model_dump()
-        normal = self.service.complaint(scorer, body)  # fills a known customer's profile
-        cand = scorer.score(normal)
+        # the customer as the service knows them now: trained history and live contacts
+        live = self.service.contacts.customer(str(body["customer_id"]))
+        normal = self.service.complaint(scorer, body, live)
+        cand = scorer.score(normal, earlier=live.history_rows())
         churn0 = float(cand.churn_prob[cand.baseline_index])
         var = float(value_at_risk([cand.lifetime_value], [churn0])[0])
         stored = ComplaintIn.model_validate(
             {k: normal.get(k) for k in ComplaintIn.model_fields}
         ).model_dump(mode="json")
         issue = str(normal["issue_type"])
-        entry = self.store.add(
+        entry = self.service.writes.run(
+            self.store.add,
             stored,
             value_at_risk=var,
             lifetime_value=float(cand.lifetime_value),
@@ -195,7 +196,8 @@ class QueueService:
         backup_skills: list[str],
         agent_name: str | None,
     ) -> dict[str, Any]:
-        entry = self.store.claim_next(
+        entry = self.service.writes.run(
+            self.store.claim_next,
             team=team,
             agent=agent,
             agent_name=agent_name,
@@ -209,7 +211,6 @@ class QueueService:
             return {
                 "entry": None,
                 "recommendation": None,
-                "case": [],
                 "budget": self.budget_view(team),
                 "n_waiting": len(ranked),
                 "callback_slots": [],
@@ -219,24 +220,27 @@ class QueueService:
             recommendation = self.service.recommend(
                 scorer,
                 complaint,
-                top_k=None,
-                period=None,
                 team=team,
                 idempotency_key=f"queue:{entry.entry_id}:{entry.n_claims}",
+                agent=agent_name or agent,
             )
-            entry = self.store.set_decision(
-                entry.entry_id, recommendation["decision_id"], agent=agent
+            case = recommendation.get("case") or {}
+            entry = self.service.writes.run(
+                self.store.set_decision,
+                entry.entry_id,
+                recommendation["decision_id"],
+                agent=agent,
+                case_id=case.get("case_id"),
             )
         except Exception:
             # the case goes back to the queue, in its place, for the next agent
-            self.store.release(entry.entry_id, agent=agent)
+            self.service.writes.run(self.store.release, entry.entry_id, agent=agent)
             raise
         log.info("queue entry=%s claimed decision=%s", entry.entry_id, entry.decision_id)
         ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
         return {
             "entry": self.entry_view(entry, now),
             "recommendation": recommendation,
-            "case": self.case_view(entry),
             "budget": self.budget_view(team),
             "n_waiting": len(ranked),
             "callback_slots": self._slots(now, n=6),
@@ -251,45 +255,18 @@ class QueueService:
         )
         return [{"start": _aware(a), "end": _aware(b)} for a, b in slots]
 
-    def case_view(self, current: QueueEntry) -> list[dict[str, Any]]:
-        """The case's earlier contacts, oldest first, with what was offered or given."""
-        out = []
-        for e in self.store.case(current.case_id):
-            if e.entry_id == current.entry_id:
-                continue
-            given = None
-            if e.decision_id:
-                try:
-                    d = self.service.ledger.get_decision(e.decision_id)
-                except MakegoodError:
-                    d = None
-                if d is not None:
-                    v = decision_view(d)
-                    given = {k: v[k] for k in GIVEN_FIELDS}
-            out.append(
-                {
-                    "entry_id": e.entry_id,
-                    "channel": e.channel,
-                    "team": e.team,
-                    "status": e.status.value,
-                    "outcome": e.outcome,
-                    "enqueued_at": _aware(e.enqueued_at),
-                    "closed_at": _aware(e.closed_at),
-                    "agent_name": e.agent_name or e.claimed_by,
-                    "note": e.note,
-                    "given": given,
-                }
-            )
-        return out
-
     # ------------------------------------------------------------------ settle
     def decide(
         self, scorer: Scorer | None, entry_id: str, body: Mapping[str, Any], *, agent: str
     ) -> dict[str, Any]:
         """Settle the case's recommendation (accept, override, decline) and close the entry."""
         entry = self._own(entry_id, agent)
-        decision = self.service.decide(scorer, entry.decision_id or "", body)
-        closed = self.store.finish(entry_id, agent=agent, outcome=str(body["action"]))
+        decision = self.service.writes.run(
+            self.service.decide, scorer, entry.decision_id or "", body
+        )
+        closed = self.service.writes.run(
+            self.store.finish, entry_id, agent=agent, outcome=str(body["action"])
+        )
         return {
             "entry": self.entry_view(closed, _now()),
             "decision": decision_view(decision),
@@ -297,12 +274,37 @@ class QueueService:
         }
 
     def handover(
-        self, entry_id: str, *, agent: str, team: str | None, channel: str | None, note: str
+        self,
+        scorer: Scorer,
+        entry_id: str,
+        *,
+        agent: str,
+        team: str | None,
+        channel: str | None,
+        note: str,
+        next_step: str | None,
     ) -> dict[str, Any]:
+        """Pass a taken case on: the note and next step go on the case (the warm handover
+        the next agent's recommendation shows) and the case waits in ``team``'s queue,
+        in its place. What the recommendation holds stays held for the case."""
         entry = self._own(entry_id, agent)
         target = team if team is not None else entry.team
-        self._release_hold(entry, f"handed over to {target or 'the company queue'}")
-        new = self.store.handover(entry_id, agent=agent, to_team=target, channel=channel, note=note)
+        if entry.decision_id:
+            self.service.handover(
+                scorer,
+                {
+                    "decision_id": entry.decision_id,
+                    "from_agent": entry.agent_name or agent,
+                    "from_channel": entry.channel,
+                    "to_team": target,
+                    "to_channel": channel,
+                    "note": note,
+                    "next_step": next_step,
+                },
+            )
+        new = self.service.writes.run(
+            self.store.handover, entry_id, agent=agent, to_team=target, channel=channel, note=note
+        )
         log.info("queue entry=%s handed over as entry=%s", entry_id, new.entry_id)
         return {"entry": self.entry_view(new, _now()), "closed_entry_id": entry_id}
 
@@ -327,8 +329,9 @@ class QueueService:
         if end is not None and end <= start:
             raise FieldError("slot_end", "must be after slot_start")
         if agent is not None:
-            self._release_hold(self._own(entry_id, agent), "callback scheduled")
-        entry = self.store.schedule_callback(
+            self._own(entry_id, agent)
+        entry = self.service.writes.run(
+            self.store.schedule_callback,
             entry_id,
             agent=agent,
             slot_start=start,
@@ -339,9 +342,9 @@ class QueueService:
         return self.entry_view(entry, now)
 
     def release(self, entry_id: str, *, agent: str) -> dict[str, Any]:
-        entry = self._own(entry_id, agent)
-        self._release_hold(entry, "returned to the queue")
-        return self.entry_view(self.store.release(entry_id, agent=agent), _now())
+        self._own(entry_id, agent)
+        entry = self.service.writes.run(self.store.release, entry_id, agent=agent)
+        return self.entry_view(entry, _now())
 
     def _own(self, entry_id: str, agent: str) -> QueueEntry:
         entry = self.store.get(entry_id)
@@ -352,27 +355,3 @@ class QueueService:
                 + ": take it from the queue first"
             )
         return entry
-
-    def _release_hold(self, entry: QueueEntry, reason: str) -> None:
-        """Give back what the case's recommendation holds (the next agent re-decides)."""
-        if not entry.decision_id:
-            return
-        try:
-            d = self.service.ledger.get_decision(entry.decision_id)
-            if d.status == DecisionStatus.RESERVED:
-                self.service.decide(
-                    None, entry.decision_id, {"action": "declined", "reason": reason}
-                )
-        except DecisionStateError:
-            pass  # settled meanwhile: nothing held
-
-
-GIVEN_FIELDS = (
-    "decision_id",
-    "status",
-    "recommended_resolution",
-    "final_resolution",
-    "compensation",
-    "final_compensation",
-    "override_reason",
-)

@@ -40,7 +40,7 @@ QueueDep = Annotated[QueueService, Depends(get_queue)]
 
 def team_of(principal: Principal, requested: str | None) -> str | None:
     """The queue a caller acts on: their key's team, else the one they name."""
-    own = getattr(principal, "team", None)
+    own = principal.team
     if own is not None and requested is not None and requested != own:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"this key acts for team {own!r} only, not {requested!r}"
@@ -96,12 +96,20 @@ def decide(
 
 @router.post(
     "/v1/queue/{entry_id}/handover",
-    response_model=qs.HandoverResult,
+    response_model=qs.QueueHandoverOut,
     responses=_responses(404, 409),
 )
-def handover(entry_id: str, body: qs.HandoverIn, queue: QueueDep, who: Agent) -> dict[str, Any]:
+def handover(
+    entry_id: str, body: qs.QueueHandoverIn, queue: QueueDep, scorer: ScorerDep, who: Agent
+) -> dict[str, Any]:
     return queue.handover(
-        entry_id, agent=agent_of(who), team=body.team, channel=body.channel, note=body.note
+        scorer,
+        entry_id,
+        agent=agent_of(who),
+        team=body.team,  # any team: handing over to another team is the point
+        channel=body.channel,
+        note=body.note,
+        next_step=body.next_step,
     )
 
 

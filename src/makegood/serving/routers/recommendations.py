@@ -1,16 +1,23 @@
 """``POST /v1/recommendations`` [agent]: one complaint -> a ranked, explained, budgeted
-recommendation with a decision id."""
+recommendation with a decision id, in the complaint's case.
+
+The route is ``async``: scoring runs in the thread pool, the reservation on the
+ledger's writer threads (:class:`~makegood.serving.writes.WriteQueue`), so a stalled
+database never fills the pool that serves reads and ``/health``.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, HTTPException, status
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
 from makegood.serving.schemas import RecommendationIn, RecommendationOut, validated_json
+from makegood.serving.service import RecommendationRequest
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -20,29 +27,54 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
     response_model=RecommendationOut,
     responses=responses(401, 403, 409, 413, 422, 503),
 )
-def recommend(
+async def recommend(
     body: RecommendationIn,
     service: ServiceDep,
     scorer: ScorerDep,
-    _: Agent,
+    principal: Agent,
     idempotency_key: Annotated[
         str | None,
         Header(
             max_length=255,
-            description="Makes retries safe: the same key answers the same decision.",
+            description="Makes retries safe: the same key and body answer the stored answer "
+            "again (replayed: true); the same key with another body is refused (409).",
         ),
     ] = None,
 ) -> Response:
     """Score every eligible resolution, choose within the budget, reserve its
-    compensation and explain the choice. A retry with the same ``Idempotency-Key``
-    answers the original decision (``replayed: true``); 409 if the key was used for
-    another complaint."""
-    out = service.recommend(
-        scorer,
-        body.complaint.model_dump(),
+    compensation (briefly: until the agent offers it) and explain the choice.
+
+    The contact joins the customer's open case about the same issue (or ``case_id``);
+    compensation the case already holds or gave is not reserved again unless
+    ``case_override_reason`` says why. A key bound to a team spends from that team's
+    budget only (403 for another ``team``). Categories the model never saw are
+    flagged in ``input_warnings``. 503 with Retry-After when the ledger is locked."""
+    team = body.team
+    if principal.team is not None:
+        if team is not None and team != principal.team:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"team: this key spends from team {principal.team!r}'s budget only; "
+                f"got team {team!r}",
+            )
+        team = principal.team
+    request = RecommendationRequest(
+        complaint=body.complaint.model_dump(),
         top_k=body.top_k,
         period=body.period,
-        team=body.team,
+        team=team,
         idempotency_key=idempotency_key,
+        case_id=body.case_id,
+        case_override_reason=body.case_override_reason,
+        agent=body.agent or principal.key_id,
     )
-    return validated_json(RecommendationOut, out)
+    plan = await run_in_threadpool(service.plan, scorer, request)
+    if isinstance(plan, dict):
+        replay = validated_json(RecommendationOut, plan)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    answer = await service.writes.run_async(service.reserve, plan)
+    out = validated_json(RecommendationOut, answer)
+    if answer.get("replayed"):
+        out.headers["Idempotent-Replayed"] = "true"
+    return out

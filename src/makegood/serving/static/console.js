@@ -323,37 +323,61 @@
   }
 
   function timeline(out) {
+    // past complaints (trained history and live contacts of other cases), then this case:
+    // its earlier contacts with what was offered or given, and its handovers
     const rec = out.recommendation;
+    const kase = rec.case || null;
+    const caseId = kase ? kase.case_id : null;
     const items = [];
     for (const h of (rec.customer && rec.customer.recent) || []) {
+      if (caseId && h.case_id === caseId) continue;
       items.push({
         at: h.opened_at,
         node: el("li", { class: "past" },
           el("time", { text: when(h.opened_at) }), el("span", { class: "chan", text: h.channel || "" }),
-          el("span", {}, label(h.issue_type) + ": " + (h.resolution_label || label(h.resolution)) +
+          el("span", {}, label(h.issue_type) + ": " + (h.resolution_label || label(h.resolution) || "open") +
             (h.compensation ? ", " + money(h.compensation, true) + " given" : "") +
             (h.satisfaction !== null && h.satisfaction !== undefined ? ", rated " + Math.round(h.satisfaction) + "/10" : ", not rated")),
         ),
       });
     }
-    for (const c of out.case || []) {
-      const g = c.given;
-      const what = g ? (g.final_resolution ? label(g.final_resolution) + " " +
-        (g.status === "committed" ? "given" : g.status) : label(g.recommended_resolution) + " offered (" + g.status + ")") +
-        (g.final_compensation ? ", " + money(g.final_compensation, true) : g.compensation ? ", " + money(g.compensation, true) : "") : "";
-      items.push({
-        at: c.enqueued_at,
-        node: el("li", { class: "case-contact" },
-          el("time", { text: when(c.enqueued_at) }), el("span", { class: "chan", text: c.channel }),
-          el("span", {}, "This case" + (c.agent_name ? ", " + c.agent_name : "") + ": " +
-            label(c.outcome || c.status) + (what ? " \u2014 " + what : "")),
-          c.note ? el("p", { class: "note", title: c.note },
-            el("span", { class: "clamp2", text: "Note: " + c.note })) : null,
-        ),
-      });
+    if (kase) {
+      const offers = {};
+      for (const o of kase.offers || []) (offers[o.contact_id] = offers[o.contact_id] || []).push(o);
+      for (const c of kase.contacts || []) {
+        const given = (offers[c.contact_id] || []).map((o) => o.resolution_label + " " + o.status +
+          (o.compensation ? " (" + money(o.compensation, true) + ")" : "") + (o.agent ? " by " + o.agent : ""));
+        items.push({
+          at: c.opened_at,
+          node: el("li", { class: "case-contact" },
+            el("time", { text: when(c.opened_at) }), el("span", { class: "chan", text: c.channel }),
+            el("span", {}, "This case: " + (given.length ? given.join("; ") : "no offer yet") +
+              (c.action ? " \u2014 " + c.action : "")),
+            c.said ? el("p", { class: "said" }, el("span", { class: "clamp2", text: "\u201c" + c.said + "\u201d" })) : null,
+            c.notes ? el("p", { class: "note" }, el("span", { class: "clamp2", text: "Notes: " + c.notes })) : null,
+          ),
+        });
+      }
+      for (const h of kase.handovers || []) {
+        items.push({
+          at: h.at,
+          node: el("li", { class: "case-contact handover" },
+            el("time", { text: when(h.at) }), el("span", { class: "chan", text: h.from_channel || "" }),
+            el("span", {}, "Handed over" + (h.to_team ? " to team " + h.to_team : "") +
+              (h.to_channel ? " on " + h.to_channel : "") + (h.next_step ? "; next step: " + h.next_step : "")),
+            el("p", { class: "note", title: h.note }, el("span", { class: "clamp2", text: "Note: " + h.note })),
+          ),
+        });
+      }
     }
     items.sort((a, b) => String(b.at).localeCompare(String(a.at)));
-    return items.length ? items.map((i) => i.node) : [el("li", { class: "hint", text: "No earlier contacts." })];
+    const head = kase && !kase.new ? [el("li", { class: "case-sum" },
+      el("strong", { text: "This case: " }), kase.summary || "",
+      kase.compensation_held || kase.compensation_given ? el("span", { class: "hint",
+        text: " (held " + money(kase.compensation_held, true) + ", given " + money(kase.compensation_given, true) + ")" }) : null,
+    )] : [];
+    return head.length || items.length ? [...head, ...items.map((i) => i.node)]
+      : [el("li", { class: "hint", text: "First contact: nothing earlier on record." })];
   }
 
   function cardsOf(rec) {

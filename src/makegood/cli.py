@@ -339,7 +339,7 @@ def evaluate(
 
 # Commands of the outer layers live beside their code and register on ``app`` when
 # imported; those modules import their heavy dependencies inside the commands.
-_EXTENSIONS = ("makegood.serving.cli", "makegood.reporting.cli", "makegood.modeling.registry_cli")
+_EXTENSIONS = ("makegood.serving.cli", "makegood.reporting.cli", "makegood.registry_cli")
 
 
 def _register_extensions() -> None:

@@ -29,12 +29,18 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, Strict
 
 from makegood.errors import FieldError, ModelNotLoadedError
 
 PATH = "/v1/reports/budget"
 MAX_BUDGETS = 50
+
+
+def _text_date(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # pydantic would read numbers as Unix times
+        raise ValueError("must be an ISO 8601 date string, e.g. 2026-11-01")
+    return value
 
 
 class BudgetReportRequest(BaseModel):
@@ -45,12 +51,12 @@ class BudgetReportRequest(BaseModel):
         description="Complaint rows in contract form (a history's rows are replayed). "
         "Default: the app's configured complaint set.",
     )
-    budgets: list[float] | None = Field(
+    budgets: list[Annotated[float, Strict()]] | None = Field(
         default=None, max_length=MAX_BUDGETS, description="Chosen budgets."
     )
-    period_days: int | None = Field(default=None, ge=1, le=3660)
-    period_start: date | None = None
-    use_history: bool = Field(
+    period_days: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=3660)
+    period_start: Annotated[date, BeforeValidator(_text_date)] | None = None
+    use_history: Annotated[bool, Strict()] = Field(
         default=True, description="Compare with the app's history (current practice)."
     )
 

@@ -225,6 +225,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         reports.router,
         dependencies=[Depends(require(Role.FINANCE))],
-        responses=responses(401, 403, 413, 422, 503),
+        responses=responses(400, 401, 403, 413, 422, 503),
     )
     return app

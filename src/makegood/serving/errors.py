@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from makegood.errors import (
     BudgetExceededError,
@@ -52,6 +53,7 @@ STATUS: dict[type[Exception], int] = {
 }
 
 _DESCRIPTIONS = {
+    400: "The body is not JSON text (e.g. not UTF-8).",
     401: "No API key, or an unknown one (header X-API-Key or Authorization: Bearer).",
     403: "The key's role may not use this route.",
     404: "The named decision, budget, model version or customer record does not exist.",
@@ -115,9 +117,23 @@ async def _makegood_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route matching the path only; a path
+        # served by several routes (GET and PUT /v1/budget) allows all of theirs.
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path matches, not the method
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
 )
 
@@ -31,12 +32,21 @@ Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_l
 Label = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
 ]
-Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
+# Request numbers and flags are strict: the schema says integer/number/boolean, so
+# true, 2.5 or "3" are refused (422), never coerced.
+Money = Annotated[float, Strict(), Field(ge=0, le=1e12, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
+Flag = Annotated[bool, Strict()]
 
 
 def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def _text_timestamp(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # pydantic would read numbers as Unix times
+        raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-11-30T14:05:00Z")
+    return value
 
 
 def _utc(moment: datetime) -> datetime:
@@ -45,9 +55,10 @@ def _utc(moment: datetime) -> datetime:
 
 Emotion = Annotated[Literal[EMOTIONS], BeforeValidator(_lower)]  # type: ignore[valid-type]
 DigitalSkill = Annotated[Literal[SKILLS], BeforeValidator(_lower)]  # type: ignore[valid-type]
-Status = Literal[tuple(s.value for s in DecisionStatus)]  # type: ignore[valid-type]
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 """A timestamp answered with its time zone (UTC); naive values are read as UTC."""
+Timestamp = Annotated[datetime, BeforeValidator(_text_timestamp)]
+"""A request timestamp: an ISO 8601 string (naive ones are read as UTC)."""
 
 
 class ComplaintIn(BaseModel):
@@ -62,10 +73,10 @@ class ComplaintIn(BaseModel):
 
     complaint_id: Id
     customer_id: Id
-    opened_at: datetime | None = None
+    opened_at: Timestamp | None = None
     channel: Label
     issue_type: Label
-    severity: int = Field(ge=1, le=5)
+    severity: Annotated[int, Strict()] = Field(ge=1, le=5)
     emotion: Emotion | None = None
     complaint_text: str = Field("", max_length=MAX_TEXT_CHARS)
     disputed_amount: Money = 0.0
@@ -81,7 +92,7 @@ class RecommendationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     complaint: ComplaintIn
-    top_k: int | None = Field(None, ge=1, le=100)
+    top_k: Annotated[int, Strict()] | None = Field(None, ge=1, le=100)
     period: str | None = Field(None, min_length=1, max_length=32, description="default: UTC month")
     team: str | None = Field(
         None,
@@ -271,7 +282,7 @@ class CaseOut(BaseModel):
 class RecommendationOut(BaseModel):
     decision_id: str
     replayed: bool
-    status: Status
+    status: DecisionStatus
     model_version: str
     complaint_id: str
     recommended: CandidateOut
@@ -308,7 +319,7 @@ class DecisionIn(BaseModel):
 
 class DecisionOut(BaseModel):
     decision_id: str
-    status: Status
+    status: DecisionStatus
     recommended_resolution: str
     final_resolution: str | None
     compensation: float
@@ -322,8 +333,8 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision_id: Id
-    satisfaction: float | None = Field(None, ge=0, le=10, allow_inf_nan=False)
-    churned_90d: bool | None = None
+    satisfaction: Annotated[float, Strict()] | None = Field(None, ge=0, le=10, allow_inf_nan=False)
+    churned_90d: Flag | None = None
 
 
 class OutcomeOut(BaseModel):
@@ -339,8 +350,8 @@ class BudgetIn(BaseModel):
     period: str = Field(min_length=1, max_length=32)
     amount: Money
     team: str | None = Field(None, min_length=1, max_length=128)
-    period_start: datetime | None = None
-    period_end: datetime | None = None
+    period_start: Timestamp | None = None
+    period_end: Timestamp | None = None
 
 
 class TeamBudgetOut(BaseModel):

@@ -29,7 +29,7 @@ def get_budget(
     return service.budget(period, team)
 
 
-_SET = {"response_model": BudgetOut, "responses": responses(401, 403, 413, 422, 503)}
+_SET = {"response_model": BudgetOut, "responses": responses(400, 401, 403, 413, 422, 503)}
 
 
 @router.put("/budget", operation_id="set_budget", **_SET)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ def get_decision(decision_id: str, service: ServiceDep, _: Agent) -> dict[str, A
 @router.post(
     "/decisions/{decision_id}",
     response_model=DecisionOut,
-    responses=responses(401, 403, 404, 409, 413, 422, 503),
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def decide(
     decision_id: str, body: DecisionIn, service: ServiceDep, models: ModelsDep, _: Agent
@@ -50,7 +50,7 @@ async def decide(
 @router.post(
     "/outcomes",
     response_model=OutcomeOut,
-    responses=responses(401, 403, 404, 413, 422, 503),
+    responses=responses(400, 401, 403, 404, 413, 422, 503),
 )
 async def outcomes(body: OutcomeIn, service: ServiceDep, _: Agent) -> dict[str, Any]:
     """Record satisfaction and churn of a decision as they arrive (either may be null)."""

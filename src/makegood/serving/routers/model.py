@@ -24,7 +24,7 @@ async def model(scorer: ScorerDep, _: AnyRole) -> dict[str, Any]:
 @router.post(
     "/model/reload",
     response_model=ModelOut,
-    responses=responses(401, 403, 404, 409, 413, 422, 503),
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 def reload(models: ModelsDep, _: Admin, body: ReloadIn | None = None) -> dict[str, Any]:
     """Load a bundle version (default: the configured one, else the latest) and pin it,

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
 @router.post(
     "/recommendations",
     response_model=RecommendationOut,
-    responses=responses(401, 403, 409, 413, 422, 503),
+    responses=responses(400, 401, 403, 409, 413, 422, 503),
 )
 async def recommend(
     body: RecommendationIn,

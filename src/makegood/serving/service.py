@@ -164,6 +164,10 @@ class Service:
         """The normalized contract fields of a request's complaint, the profile filled
         in from the trained memory and the profile the customer gave the service.
 
+        A profile field left out of the request is filled from the customer's stored
+        profile; so is a required one sent as null. ``digital_skill`` sent as null means
+        unknown (as an empty cell in a contract file) and stays unknown.
+
         Raises:
             FieldError: ``complaint.opened_at`` more than a day in the future, or a
                 profile field missing for a customer the service does not know.
@@ -178,7 +182,9 @@ class Service:
                 f"Got {c['opened_at'].isoformat()} instead.",
             )
         c["complaint_text"] = c.get("complaint_text") or ""
-        missing = [f for f in PROFILE_FIELDS if c.get(f) is None]
+        missing = [
+            f for f in PROFILE_FIELDS if c.get(f) is None and (f in _REQUIRED_PROFILE or f not in c)
+        ]
         if missing:
             trained = scorer.customer_memory(c["customer_id"], self.settings.history_items)[0]
             profile = merged_profile(trained, live or CustomerLive(c["customer_id"]))

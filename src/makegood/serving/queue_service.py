@@ -141,7 +141,7 @@ class QueueService:
         self, scorer: Scorer, complaint: ComplaintIn, *, team: str | None, skill: str | None
     ) -> dict[str, Any]:
         """Queue a contact: score it for value at risk, store it, say how long it waits."""
-        body = complaint.model_dump(exclude_unset=True)
+        body = complaint.fields()
         # the customer as the service knows them now: trained history and live contacts
         live = self.service.contacts.customer(str(body["customer_id"]))
         normal = self.service.complaint(scorer, body, live)

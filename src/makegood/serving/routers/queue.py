@@ -24,8 +24,9 @@ from makegood.serving.queue_service import QueueService
 from makegood.serving.security import Principal
 
 
-def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return responses(401, 403, 413, 422, 503, *codes)
+def _responses(*codes: int, body: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a queue route (400: a body that is not JSON text)."""
+    return responses(*((400,) if body else ()), 401, 403, 413, 422, 503, *codes)
 
 
 router = APIRouter(tags=["queue"])
@@ -62,7 +63,7 @@ def enter(body: qs.ContactIn, queue: QueueDep, scorer: ScorerDep, who: Agent) ->
     return queue.enter(scorer, body.complaint, team=team_of(who, body.team), skill=body.skill)
 
 
-@router.get("/v1/queue", response_model=qs.QueueOut, responses=_responses())
+@router.get("/v1/queue", response_model=qs.QueueOut, responses=_responses(body=False))
 def list_queue(
     queue: QueueDep,
     who: Agent,
@@ -140,7 +141,7 @@ def callback(
 @router.post(
     "/v1/queue/{entry_id}/release",
     response_model=qs.QueueEntryOut,
-    responses=_responses(404, 409),
+    responses=_responses(404, 409, body=False),
 )
 def release(entry_id: str, queue: QueueDep, who: Agent) -> dict[str, Any]:
     return queue.release(entry_id, agent=agent_of(who))

@@ -59,7 +59,7 @@ async def recommend(
             )
         team = principal.team
     request = RecommendationRequest(
-        complaint=body.complaint.model_dump(exclude_unset=True),
+        complaint=body.complaint.fields(),
         top_k=body.top_k,
         period=body.period,
         team=team,

@@ -21,6 +21,7 @@ from starlette.routing import Match
 from makegood.errors import (
     BudgetExceededError,
     BudgetNotFoundError,
+    CaseNotFoundError,
     DecisionNotFoundError,
     DecisionStateError,
     FieldError,
@@ -40,6 +41,7 @@ log = logging.getLogger("makegood.serving")
 # specific errors win over their MakegoodError base whatever the order here.
 STATUS: dict[type[Exception], int] = {
     DecisionNotFoundError: 404,
+    CaseNotFoundError: 404,
     BudgetNotFoundError: 404,
     ModelNotFoundError: 404,
     IncompatibleModelError: 409,

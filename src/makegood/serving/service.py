@@ -32,7 +32,13 @@ from makegood.contacts import (
     CustomerLive,
 )
 from makegood.contract import COMPLAINT_COLUMNS
-from makegood.errors import BudgetNotFoundError, FieldError, IdempotencyKeyReusedError
+from makegood.errors import (
+    BudgetNotFoundError,
+    CaseNotFoundError,
+    DecisionNotFoundError,
+    FieldError,
+    IdempotencyKeyReusedError,
+)
 from makegood.explain import Reason, sayable_reasons
 from makegood.ledger import BudgetState, Decision, DecisionRecord, Ledger
 from makegood.modeling.predict import candidate_columns, ranking_order
@@ -740,7 +746,8 @@ class Service:
         summary and greeting the next agent needs (``HandoverRecordOut``).
 
         Raises:
-            FieldError: neither ``decision_id`` nor ``case_id``, or one that is unknown.
+            FieldError: neither ``decision_id`` nor ``case_id``, or they disagree.
+            DecisionNotFoundError, CaseNotFoundError: the contact or case is unknown.
         """
         decision_id, case_id = body.get("decision_id"), body.get("case_id")
         if decision_id is None and case_id is None:
@@ -749,8 +756,9 @@ class Service:
         if decision_id is not None:
             contact = self.contacts.contact(decision_id)
             if contact is None:
-                raise FieldError(
-                    "decision_id", f"no contact with decision_id {decision_id!r} (unknown)"
+                raise DecisionNotFoundError(
+                    f"no contact with decision_id {decision_id!r} (a decision served before "
+                    "contacts were recorded has no case)"
                 )
             if case_id is not None and case_id != contact.case_id:
                 raise FieldError("case_id", f"decision {decision_id!r} is not in this case")
@@ -758,7 +766,7 @@ class Service:
         assert case_id is not None
         found = self.contacts.find_case(case_id)
         if found is None:
-            raise FieldError("case_id", f"no case with case_id {case_id!r} (unknown)")
+            raise CaseNotFoundError(f"no case with case_id {case_id!r}")
         now = _now()
         live = self.contacts.customer(found.customer_id)
         case_contacts = live.case_contacts(found.case_id)

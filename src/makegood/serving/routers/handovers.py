@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["handovers"])
 @router.post(
     "/handovers",
     response_model=HandoverRecordOut,
-    responses=responses(401, 403, 413, 422, 503),
+    responses=responses(401, 403, 404, 413, 422, 503),
 )
 async def handover(
     body: HandoverIn, service: ServiceDep, scorer: ScorerDep, principal: Agent

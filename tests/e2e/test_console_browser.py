@@ -162,3 +162,47 @@ def test_the_key_never_reaches_a_url_or_the_log(server):
     log = server.log()
     assert "GET /console" in log
     assert AGENT_ONE not in log and AGENT_TWO not in log
+
+
+def test_api_errors_are_shown_in_words_and_what_the_customer_said_is_marked(watched, server):
+    w = watched()
+    page = w.page
+    w.expected_statuses.update({409, 503})  # answered on purpose below
+    state = {"busy": 1}
+
+    def next_route(route):
+        if state["busy"]:  # the first try finds the ledger busy: the page retries
+            state["busy"] -= 1
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "0", "Content-Type": "application/json"},
+                body='{"detail": "the ledger database lock was not free within 2 s; retry"}',
+            )
+            return
+        answer = route.fetch().json()
+        text = answer["entry"]["complaint_text"]
+        # issue 12 adds the customer's own words to the answer: quote part of the text
+        answer["recommendation"]["customer_said"] = [text.split(".")[0]] if text else []
+        route.fulfill(json=answer)
+
+    page.route("**/v1/queue/next", next_route)
+    page.route(
+        "**/decision",
+        lambda route: route.fulfill(
+            status=409,
+            json={"detail": "committing 100.00 for decision d would take committed plus "
+                  "reserved to 1100.00, above the budget of 1000.00 for period '2026-12'"},
+        ),
+    )  # fmt: skip
+    sign_in(page, server.base, AGENT_ONE, team="care", name="Alex")
+    page.wait_for_selector("#queue-table tbody tr[data-entry]")
+    take_next(page)
+    assert state["busy"] == 0  # the 503 was met, retried, and the case came
+    text = page.inner_text("#complaint-text")
+    if text.strip() and "No words" not in text:
+        marks = page.locator("#complaint-text mark")
+        assert marks.count() >= 1 and marks.first.inner_text() in text
+    page.click("#cards .card >> nth=0 >> button.accept")
+    page.wait_for_selector("#message.error")
+    assert page.inner_text("#message").startswith("Budget ran out")
+    assert page.is_visible("#case-body")  # the case stays open: override or decline

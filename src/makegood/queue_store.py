@@ -241,8 +241,9 @@ class QueueStore:
     ) -> QueueEntry:
         """A new waiting entry for ``complaint`` (contract fields, JSON-able)."""
         now = _utc(now)
+        entry_id = str(uuid.uuid4())
         values = {
-            "entry_id": str(uuid.uuid4()),
+            "entry_id": entry_id,
             "case_id": case_id or str(uuid.uuid4()),
             "complaint_id": str(complaint["complaint_id"]),
             "customer_id": str(complaint["customer_id"]),
@@ -261,7 +262,7 @@ class QueueStore:
         }
         with self._engine.begin() as conn:
             conn.execute(queue_entries.insert().values(**values))
-            return _entry(self._row(conn, values["entry_id"]))
+            return _entry(self._row(conn, entry_id))
 
     def claim_next(
         self,

@@ -10,7 +10,14 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from makegood.serving.schemas import ComplaintIn, DecisionIn, DecisionOut, Label, RecommendationOut
+from makegood.serving.schemas import (
+    BudgetOut,
+    ComplaintIn,
+    DecisionIn,
+    DecisionOut,
+    Label,
+    RecommendationOut,
+)
 
 
 class ContactIn(BaseModel):
@@ -72,15 +79,10 @@ class ContactOut(BaseModel):
     callback: CallbackOffer
 
 
-class AgentBudgetOut(BaseModel):
-    """The budget the agent's team spends from; ``remaining`` is amount - committed."""
+class AgentBudgetOut(BudgetOut):
+    """The budget the agent's team spends from (``by_team`` is left empty for agents);
+    ``remaining`` is amount - committed (what is held is not spent yet)."""
 
-    period: str
-    team: str | None
-    amount: float
-    committed: float
-    reserved: float
-    available: float
     remaining: float
 
 

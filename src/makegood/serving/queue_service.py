@@ -109,21 +109,16 @@ class QueueService:
         }
 
     def budget_view(self, team: str | None) -> dict[str, Any] | None:
-        """The budget this team spends from this month (None when there is none)."""
-        period = current_period(_now())
+        """The budget this team spends from this month, as finance sees it without the
+        other teams' budgets, and what is left to spend (None when there is none)."""
+        now = _now()
         try:
-            state = self.service.ledger.get_budget(period, team)
+            state = self.service.ledger.get_budget(current_period(now), team, now=now)
         except BudgetError:
             return None
-        return {
-            "period": state.period,
-            "team": state.team,
-            "amount": float(state.amount),
-            "committed": float(state.committed),
-            "reserved": float(state.reserved),
-            "available": float(state.available),
-            "remaining": float(state.amount - state.committed),
-        }
+        view = self.service.budget_view(state)
+        view["remaining"] = float(state.amount - state.committed)
+        return view
 
     def _callback(self, wait: float, now: datetime) -> dict[str, Any]:
         offered = bool(callback_offered([wait], rules=self.rules)[0])

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from makegood.serving import queue_schemas as qs
-from makegood.serving.deps import Agent, ModelsDep, ScorerDep
+from makegood.serving.deps import Agent, ModelsDep, ScorerDep, team_of
 from makegood.serving.errors import responses
 from makegood.serving.queue_service import QueueService
 from makegood.serving.security import Principal
@@ -37,16 +37,6 @@ async def get_queue(request: Request) -> QueueService:
 
 
 QueueDep = Annotated[QueueService, Depends(get_queue)]
-
-
-def team_of(principal: Principal, requested: str | None) -> str | None:
-    """The queue a caller acts on: their key's team, else the one they name."""
-    own = principal.team
-    if own is not None and requested is not None and requested != own:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this key acts for team {own!r} only, not {requested!r}"
-        )
-    return own if own is not None else requested
 
 
 def agent_of(principal: Principal) -> str:

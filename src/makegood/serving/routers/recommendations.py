@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, Header
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from makegood.serving.deps import Agent, ScorerDep, ServiceDep
+from makegood.serving.deps import Agent, ScorerDep, ServiceDep, team_of
 from makegood.serving.errors import responses
 from makegood.serving.schemas import RecommendationIn, RecommendationOut, validated_json
 from makegood.serving.service import RecommendationRequest
@@ -49,15 +49,7 @@ async def recommend(
     ``case_override_reason`` says why. A key bound to a team spends from that team's
     budget only (403 for another ``team``). Categories the model never saw are
     flagged in ``input_warnings``. 503 with Retry-After when the ledger is locked."""
-    team = body.team
-    if principal.team is not None:
-        if team is not None and team != principal.team:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"team: this key spends from team {principal.team!r}'s budget only; "
-                f"got team {team!r}",
-            )
-        team = principal.team
+    team = team_of(principal, body.team)
     request = RecommendationRequest(
         complaint=body.complaint.fields(),
         top_k=body.top_k,

@@ -192,3 +192,17 @@ def test_console_page_and_assets_come_from_the_server_only(qclient):
         assert r.status_code == 200 and len(r.text) > 1000
         assert "http://" not in r.text and "https://" not in r.text
     assert "/console" not in qclient.get("/openapi.json").json()["paths"]
+
+
+def test_a_taken_case_can_be_reopened_by_its_agent_only(qclient, complaints):
+    _budget(qclient)
+    _enter(qclient, complaints[0])
+    got = qclient.post("/v1/queue/next", json={"team": "care"}, headers=AGENT).json()
+    entry_id = got["entry"]["entry_id"]
+    again = qclient.get(f"/v1/queue/{entry_id}", headers=AGENT)
+    assert again.status_code == 200, again.text
+    rec = again.json()["recommendation"]
+    assert rec["decision_id"] == got["recommendation"]["decision_id"] and rec["replayed"]
+    assert again.json()["budget"]["reserved"] == got["budget"]["reserved"]  # nothing more held
+    assert qclient.get(f"/v1/queue/{entry_id}", headers=SECOND).status_code == 409
+    assert qclient.get("/v1/queue/nope", headers=AGENT).status_code == 404

@@ -206,3 +206,16 @@ def test_api_errors_are_shown_in_words_and_what_the_customer_said_is_marked(watc
     page.wait_for_selector("#message.error")
     assert page.inner_text("#message").startswith("Budget ran out")
     assert page.is_visible("#case-body")  # the case stays open: override or decline
+
+
+def test_a_reloaded_console_comes_back_to_the_case_it_had_open(watched, server):
+    page = watched().page
+    sign_in(page, server.base, AGENT_ONE, team="care", name="Alex")
+    page.wait_for_selector("#queue-table tbody tr[data-entry]")
+    entry = take_next(page)
+    first_card = page.inner_text("#cards .card >> nth=0")
+    page.reload()
+    page.wait_for_selector(f"body[data-case-ready='{entry}']", state="attached")
+    assert page.is_visible("#case-body") and page.inner_text("#cards .card >> nth=0") == first_card
+    page.click("#decline")
+    page.wait_for_selector("#case-empty", state="visible")

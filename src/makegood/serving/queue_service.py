@@ -211,14 +211,7 @@ class QueueService:
                 "callback_slots": [],
             }
         try:
-            complaint = ComplaintIn.model_validate(entry.complaint).model_dump()
-            recommendation = self.service.recommend(
-                scorer,
-                complaint,
-                team=team,
-                idempotency_key=f"queue:{entry.entry_id}:{entry.n_claims}",
-                agent=agent_name or agent,
-            )
+            recommendation = self._recommend(scorer, entry, agent=agent)
             case = recommendation.get("case") or {}
             entry = self.service.writes.run(
                 self.store.set_decision,
@@ -232,6 +225,28 @@ class QueueService:
             self.service.writes.run(self.store.release, entry.entry_id, agent=agent)
             raise
         log.info("queue entry=%s claimed decision=%s", entry.entry_id, entry.decision_id)
+        return self._case_answer(entry, recommendation, team, now)
+
+    def resume(self, scorer: Scorer, entry_id: str, *, agent: str) -> dict[str, Any]:
+        """The case this agent holds, as ``next`` answered it (a reloaded console): the
+        recommendation is replayed from its idempotency key, nothing is reserved again."""
+        entry = self._own(entry_id, agent)
+        recommendation = self._recommend(scorer, entry, agent=agent)
+        return self._case_answer(entry, recommendation, entry.team, _now())
+
+    def _recommend(self, scorer: Scorer, entry: QueueEntry, *, agent: str) -> dict[str, Any]:
+        # one key per claim: a retry or a resume replays the same answer
+        return self.service.recommend(
+            scorer,
+            ComplaintIn.model_validate(entry.complaint).model_dump(),
+            team=entry.team,
+            idempotency_key=f"queue:{entry.entry_id}:{entry.n_claims}",
+            agent=entry.agent_name or agent,
+        )
+
+    def _case_answer(
+        self, entry: QueueEntry, recommendation: dict[str, Any], team: str | None, now: datetime
+    ) -> dict[str, Any]:
         ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
         return {
             "entry": self.entry_view(entry, now),

@@ -74,6 +74,15 @@ def take_next(body: qs.NextIn, queue: QueueDep, scorer: ScorerDep, who: Agent) -
     )
 
 
+@router.get(
+    "/v1/queue/{entry_id}", response_model=qs.NextOut, responses=_responses(404, 409, body=False)
+)
+def resume(entry_id: str, queue: QueueDep, scorer: ScorerDep, who: Agent) -> dict[str, Any]:
+    """The case this agent has taken, answered as ``next`` answered it (its recommendation
+    replayed, nothing reserved again): a reloaded console picks up where it was."""
+    return queue.resume(scorer, entry_id, agent=agent_of(who))
+
+
 @router.post(
     "/v1/queue/{entry_id}/decision",
     response_model=qs.EntryDecisionOut,

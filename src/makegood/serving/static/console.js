@@ -9,6 +9,7 @@
 (function () {
   const KEY = "makegood.key";
   const PROFILE = "makegood.agent";
+  const OPEN_CASE = "makegood.case";  // the entry id of the case on screen (not a secret)
   const CURRENCY = document.body.dataset.currency || "USD";
   const SYMBOLS = { USD: "$", EUR: "\u20ac", GBP: "\u00a3" };
   const $ = (id) => document.getElementById(id);
@@ -177,6 +178,7 @@
 
   function signOut(refused) {
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(OPEN_CASE);
     clearInterval(state.poll);
     state.next = null;
     $("workspace").hidden = true;
@@ -280,6 +282,7 @@
       return;
     }
     state.next = out;
+    sessionStorage.setItem(OPEN_CASE, out.entry.entry_id);
     drawCase(out);
     say("", "info");
     // ready once the drawn case has been painted: the frame after the next one starts
@@ -288,6 +291,21 @@
     document.body.dataset.caseReady = out.entry.entry_id;
     $("case").focus({ preventScroll: true });
     loadQueue().catch(() => {});
+  }
+
+  /** After a reload: the case this agent had open, as it was (nothing reserved again). */
+  async function resume() {
+    const id = sessionStorage.getItem(OPEN_CASE);
+    if (!id) return;
+    try {
+      const out = await api("GET", "/v1/queue/" + encodeURIComponent(id));
+      state.next = out;
+      drawCase(out);
+      document.body.dataset.caseReady = out.entry.entry_id;
+    } catch (err) {
+      sessionStorage.removeItem(OPEN_CASE);  // settled or taken back meanwhile
+      if (!(err instanceof ApiError) || ![404, 409].includes(err.status)) throw err;
+    }
   }
 
   // ------------------------------------------------------------------ case view
@@ -443,6 +461,7 @@
 
   function closeCase(message) {
     state.next = null;
+    sessionStorage.removeItem(OPEN_CASE);
     $("case-body").hidden = true;
     $("case-empty").hidden = false;
     document.body.dataset.caseReady = "";
@@ -551,7 +570,11 @@
       if (ev.key === "Escape") for (const p of document.querySelectorAll("form.panel")) p.hidden = true;
     });
     if (sessionStorage.getItem(KEY)) {
-      run(async () => { await loadQueue(); showWorkspace(); });
+      run(async () => {
+        await loadQueue();
+        showWorkspace();
+        await resume();
+      });
     } else {
       $("key").focus();
     }

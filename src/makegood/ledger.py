@@ -32,8 +32,10 @@ Timestamps are naive UTC (aware ones are converted).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +101,7 @@ __all__ = [
     "LedgerError",
     "Outcome",
     "ReserveResult",
+    "lock_wait_limit",
     "make_engine",
     "metadata",
 ]
@@ -423,7 +426,15 @@ def make_engine(url: str, *, lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) 
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         options = f"-c lock_timeout={max(1, int(lock_timeout * 1000))}"
-        return create_engine(parsed, pool_pre_ping=True, connect_args={"options": options})
+        pg = create_engine(parsed, pool_pre_ping=True, connect_args={"options": options})
+
+        @event.listens_for(pg, "begin")
+        def _pg_begin(conn: Connection) -> None:
+            limit = _lock_wait.limit
+            if limit is not None and not conn.get_execution_options().get(_READ_ONLY, False):
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(limit * 1000))}")
+
+        return pg
     if backend != "sqlite":
         raise ConfigError(
             f"ledger url must be sqlite:///PATH or postgresql+psycopg://... Got {url!r} instead."
@@ -446,12 +457,41 @@ def make_engine(url: str, *, lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) 
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
+    default_ms = int(lock_timeout * 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        if not read_only:  # this write's lock wait: its own limit, else the default
+            limit = _lock_wait.limit
+            busy_ms = default_ms if limit is None else max(1, int(limit * 1000))
+            info = conn.connection.info
+            if info.get("busy_ms", default_ms) != busy_ms:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
+                info["busy_ms"] = busy_ms
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+class _LockWait(threading.local):
+    limit: float | None = None
+
+
+_lock_wait = _LockWait()
+
+
+@contextlib.contextmanager
+def lock_wait_limit(seconds: float) -> Iterator[None]:
+    """Within the block, this thread's write transactions wait at most ``seconds`` for
+    the database lock (instead of the engine's ``lock_timeout``); then they fail with
+    ``sqlalchemy.exc.OperationalError``. Lets a caller bound a write's total wait."""
+    before = _lock_wait.limit
+    _lock_wait.limit = max(0.001, seconds)
+    try:
+        yield
+    finally:
+        _lock_wait.limit = before
 
 
 # --------------------------------------------------------------------------- ledger

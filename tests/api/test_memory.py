@@ -79,9 +79,14 @@ def test_the_channel_switch_story(db_client, complaints):
                          json={"action": "accepted", "notes": "refund agreed on chat"},
                          headers=AGENT)  # fmt: skip
     assert accept.status_code == 200 and accept.json()["status"] == "committed"
-    hand = client.post("/v1/handovers", headers=AGENT, json={
-        "decision_id": chat["decision_id"], "to_channel": "phone", "to_team": "billing",
-        "note": "wants confirmation by phone", "next_step": "confirm the refund by phone"})  # fmt: skip
+    handover = {
+        "decision_id": chat["decision_id"],
+        "to_channel": "phone",
+        "to_team": "billing",
+        "note": "wants confirmation by phone",
+        "next_step": "confirm the refund by phone",
+    }
+    hand = client.post("/v1/handovers", headers=AGENT, json=handover)
     assert hand.status_code == 200, hand.text
     h = hand.json()
     assert h["case_id"] == chat["case"]["case_id"]

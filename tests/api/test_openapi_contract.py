@@ -149,3 +149,43 @@ def test_every_answer_matches_the_openapi_document(api_schema):
     for label in ("POST /v1/recommendations", "GET /v1/model", "GET /v1/budget"):
         assert any(200 <= code < 300 for code in served[label]), (label, served[label])
     assert {"status_code_conformance", "response_schema_conformance"} <= set(result["checks"])
+
+
+def test_the_harness_finds_what_last_round_found():
+    """The same run on a tiny app with last round's mismatches fails, naming each: a
+    naive timestamp documented as date-time, an enum value the schema does not list,
+    an undocumented 404."""
+    from datetime import datetime
+    from typing import Literal
+
+    from fastapi import FastAPI, HTTPException
+    from pydantic import BaseModel
+
+    class When(BaseModel):
+        at: datetime
+
+    class Mood(BaseModel):
+        mood: Literal["calm", "angry"]
+
+    bad = FastAPI()
+
+    @bad.get("/when", response_model=None, responses={200: {"model": When}})
+    def when() -> dict:
+        return {"at": "2026-11-30T14:05:00"}
+
+    @bad.get("/mood", response_model=None, responses={200: {"model": Mood}})
+    def mood() -> dict:
+        return {"mood": "sleepy"}
+
+    @bad.get("/thing/{n}")
+    def thing(n: int) -> dict:
+        raise HTTPException(404, "no such thing")
+
+    config = schemathesis.Config.from_dict(
+        {"seed": 1, "generation": {"max-examples": 5, "deterministic": True}}
+    )
+    result = run_schemathesis(schemathesis.openapi.from_asgi("/openapi.json", bad, config=config))
+    found = "\n".join(result["failures"])
+    assert '"2026-11-30T14:05:00" is not a "date-time"' in found
+    assert '"sleepy" is not one of' in found
+    assert "GET /thing/{n} [status_code_conformance] Undocumented status code" in found

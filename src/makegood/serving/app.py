@@ -11,7 +11,9 @@ Endpoints (roles in brackets; admin may do everything):
 * ``GET /v1/model`` [any]; ``POST /v1/model/reload`` [admin].
 * ``GET /health`` (no key).
 
-CPU-bound endpoints are plain ``def`` (run in the threadpool). Nothing at INFO level
+The routes live in ``serving/routers/`` (one module per concern; the report's router is
+``reporting/api.py``); :mod:`makegood.serving.errors` maps every error to its status, for
+all of them. CPU-bound endpoints are plain ``def`` (run in the threadpool). Nothing at INFO level
 logs complaint text or customer identifiers: the access log names the route template,
 not the path.
 """

@@ -87,6 +87,10 @@ def serve(
         workers=workers,
         log_level=log_level.lower(),
         access_log=False,  # the app logs route templates, never paths with identifiers
+        # a worker answers the supervisor's health pings only once it has imported
+        # makegood (pandas, several seconds on a busy machine): uvicorn's 5 s default
+        # killed and restarted starting workers in a loop
+        timeout_worker_healthcheck=60,
     )
     if workers == 1:
         uvicorn.Server(config).run()

@@ -96,8 +96,29 @@ class ComplaintIn(BaseModel):
     digital_skill: DigitalSkill | None = None
 
 
+_EXAMPLE_COMPLAINT = {
+    "complaint_id": "C-20261130-0001",
+    "customer_id": "U-48213",
+    "opened_at": "2026-11-30T14:05:00Z",
+    "channel": "phone",
+    "issue_type": "billing_error",
+    "severity": 3,
+    "emotion": "frustrated",
+    "complaint_text": "I was charged twice this month and I want my money back.",
+    "disputed_amount": 42.5,
+    "tenure_months": 38,
+    "annual_value": 540.0,
+    "lifetime_value": 1800.0,
+    "segment": "consumer",
+    "prior_complaints_12m": 1,
+    "digital_skill": "medium",
+}
+
+
 class RecommendationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"complaint": _EXAMPLE_COMPLAINT}]}
+    )
 
     complaint: ComplaintIn
     top_k: Annotated[int, Strict()] | None = Field(None, ge=1, le=100)
@@ -168,12 +189,12 @@ class PriorityOut(BaseModel):
 class ProfileOut(BaseModel):
     """The customer's profile as of their latest stored complaint (``as_of``)."""
 
-    tenure_months: float | None
+    tenure_months: int | None
     annual_value: float | None
     lifetime_value: float | None
     segment: str | None
     digital_skill: DigitalSkill | None
-    prior_complaints_12m: float | None
+    prior_complaints_12m: int | None
     as_of: UtcDatetime | None
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import anyio
 import numpy as np
 
 from makegood.contacts import (
@@ -134,6 +135,7 @@ class _Plan:
     propensity: float = 1.0
     decision_id: str = ""
     answer: dict[str, Any] = dataclasses.field(default_factory=dict)
+    answer_json: str = ""  # the answer validated and serialized (stored with the key)
 
 
 class Service:
@@ -148,6 +150,7 @@ class Service:
         self.settings = settings
         self.ledger = ledger
         self.contacts = ContactBook(ledger)
+        self._scoring: anyio.CapacityLimiter | None = None
         self.rng = np.random.default_rng()
         self.writes = writes or WriteQueue(
             ledger,
@@ -157,6 +160,12 @@ class Service:
 
     def close(self) -> None:
         self.writes.close()
+
+    def scoring_limiter(self) -> anyio.CapacityLimiter:
+        """The event loop's bound on recommendations scored at once (made in the loop)."""
+        if self._scoring is None:
+            self._scoring = anyio.CapacityLimiter(self.settings.scoring_concurrency)
+        return self._scoring
 
     # ------------------------------------------------------------------ complaint
     def complaint(
@@ -336,6 +345,7 @@ class Service:
         plan.choice, plan.propensity = choice, propensity
         plan.decision_id = str(uuid.uuid4())
         plan.answer = self._answer(plan, status="reserved")
+        plan.answer_json = RecommendationOut.model_validate(plan.answer).model_dump_json()
 
     def reserve(self, plan: _Plan) -> dict[str, Any]:
         """Reserve the planned choice (on a writer thread); when the budget moved and it
@@ -364,16 +374,15 @@ class Service:
                 agent=plan.request.agent,
                 covered=plan.comp_cents[plan.choice] - _money(plan.cost[plan.choice]),
                 case_override_reason=plan.request.case_override_reason,
-                profile={f: plan.request.complaint.get(f) for f in PROFILE_FIELDS},
+                profile=_new_profile(plan.request.complaint, plan.live),
             )
             amount = _money(plan.cost[plan.choice])
-            body = self._answer_json(plan.answer)
             result = self.ledger.reserve(
                 record,
                 amount,
                 idempotency_key=plan.request.idempotency_key,
                 request_hash=plan.request_hash,
-                response=body,
+                response=plan.answer_json,
                 ttl_seconds=self.settings.reservation_ttl_seconds,
                 within=functools.partial(_record_contact, self.contacts, contact),
             )
@@ -406,10 +415,6 @@ class Service:
             "new" if plan.case.new else "joined",
         )
         return plan.answer
-
-    @staticmethod
-    def _answer_json(answer: Mapping[str, Any]) -> str:
-        return RecommendationOut.model_validate(answer).model_dump_json()
 
     def _budget_state(self, period: str, team: str | None, now: datetime) -> BudgetState | None:
         try:
@@ -887,6 +892,13 @@ _KEY_REUSED = (
     "was already used with a different request body: send the same body to retry, "
     "or use a new key for a new request"
 )
+
+
+def _new_profile(body: Mapping[str, Any], live: CustomerLive) -> dict[str, Any]:
+    """The profile fields the request gave, when they differ from what is stored."""
+    given = {f: body.get(f) for f in PROFILE_FIELDS if body.get(f) is not None}
+    stored = live.profile or {}
+    return given if any(stored.get(f) != v for f, v in given.items()) else {}
 
 
 def _record_contact(

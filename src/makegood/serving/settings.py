@@ -44,6 +44,9 @@ class Settings(BaseModel):
         2.0, gt=0, description="longest a write waits for the database lock (then 503)"
     )
     write_queue_size: int = Field(64, ge=1, description="writes waiting at most (then 503)")
+    scoring_concurrency: int = Field(
+        2, ge=1, description="recommendations scored at once per worker (the rest queue)"
+    )
     max_body_bytes: int = Field(64 * 1024, gt=0)
     num_threads: int = Field(1, ge=0)
     explain_folds: int = Field(1, ge=1)

@@ -6,12 +6,15 @@ also serves reads) fill it, and reads, ``/health`` and ``GET /v1/model`` queue b
 them. Here writes run on threads of their own (one for SQLite: its writers take turns
 anyway; a few for PostgreSQL), at most ``max_pending`` wait, and each has a deadline:
 
-* a write that waited ``wait_seconds`` in the queue is not started (the caller is
-  answered 503 with Retry-After instead);
-* a started write waits for the database lock at most the ledger's ``lock_timeout``
-  (SQLite busy timeout, PostgreSQL ``lock_timeout``), then fails the same way.
+* each write has a deadline (by default ``wait_seconds`` after it is queued; a route
+  may pass its request's arrival plus ``wait_seconds``);
+* a started write waits for the database lock only for what is left until its
+  deadline, and at least :data:`MIN_LOCK_WAIT_SECONDS`
+  (:func:`makegood.ledger.lock_wait_limit`: SQLite busy timeout, PostgreSQL
+  ``lock_timeout``), then fails: the caller is answered 503 with Retry-After.
 
-So a write answers within about ``2 * wait_seconds``, and nothing else waits for it.
+A free lock is taken at once however late the write starts; a held one costs a write
+at most its remaining time, so the queue drains quickly and nothing else waits for it.
 The queue also keeps the ledger's health: lock timeouts in the last
 :data:`DEGRADED_FOR_SECONDS` make :meth:`WriteQueue.health` report degraded.
 """
@@ -33,12 +36,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from makegood.errors import LedgerBusyError
-from makegood.ledger import Ledger
+from makegood.ledger import Ledger, lock_wait_limit
 
 log = logging.getLogger("makegood.serving")
 
 T = TypeVar("T")
 DEGRADED_FOR_SECONDS = 10.0
+MIN_LOCK_WAIT_SECONDS = 0.05
 _PROBE_EVERY_SECONDS = 1.0
 _PROBE_LOCK_WAIT_SECONDS = 0.25
 
@@ -76,9 +80,8 @@ class WriteQueue:
         self._pool = ThreadPoolExecutor(n, thread_name_prefix="ledger-write")
         self._slots = threading.BoundedSemaphore(max_pending)
         self._timeouts: collections.deque[float] = collections.deque(maxlen=256)
-        self._probe_lock = threading.Lock()
+        self._probe: asyncio.Future[str | None] | None = None
         self._probe_at = 0.0
-        self._probe_reason: str | None = None
         self._probe_pool = ThreadPoolExecutor(1, thread_name_prefix="ledger-probe")
 
     def close(self) -> None:
@@ -90,26 +93,26 @@ class WriteQueue:
         self._timeouts.append(time.monotonic())
         return LedgerBusyError(message, retry_after=max(1.0, self.wait_seconds))
 
-    def _submit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> Future[T]:
+    def _submit(
+        self, fn: Callable[..., T], args: tuple[Any, ...], deadline: float | None
+    ) -> Future[T]:
         if not self._slots.acquire(blocking=False):
             raise self._busy(
                 "the ledger's write queue is full (the database is slow or locked); retry"
             )
-        deadline = time.monotonic() + self.wait_seconds
+        if deadline is None:
+            deadline = time.monotonic() + self.wait_seconds
 
         def job() -> T:
-            if time.monotonic() > deadline:
-                raise self._busy(
-                    f"the ledger write waited more than {self.wait_seconds:g} s for its turn "
-                    "(the database lock is held); retry"
-                )
+            left = max(deadline - time.monotonic(), MIN_LOCK_WAIT_SECONDS)
             try:
-                return fn(*args)
+                with lock_wait_limit(left):
+                    return fn(*args)
             except OperationalError as exc:
                 if _is_lock_wait(exc):
                     raise self._busy(
-                        f"the ledger's database lock was not free within "
-                        f"{self.ledger.lock_timeout:g} s (held by another connection); retry"
+                        f"the ledger's database lock was not free in time (a write waits "
+                        f"{self.wait_seconds:g} s at most; another connection holds it); retry"
                     ) from exc
                 raise
 
@@ -121,34 +124,32 @@ class WriteQueue:
         future.add_done_callback(lambda _: self._slots.release())
         return future
 
-    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def run(
+        self, fn: Callable[..., T], *args: Any, deadline: float | None = None, **kwargs: Any
+    ) -> T:
         """Run ``fn(*args, **kwargs)`` on a writer thread and wait for it (from a worker
-        thread; from the event loop use :meth:`run_async`).
+        thread; from the event loop use :meth:`run_async`). ``deadline``
+        (``time.monotonic()`` seconds) bounds its lock wait; default: ``wait_seconds``
+        from now.
 
         Raises:
             LedgerBusyError: the queue is full, or the write could not start or get the
                 lock in time.
         """
-        return self._submit(functools.partial(fn, *args, **kwargs), ()).result()
+        return self._submit(functools.partial(fn, *args, **kwargs), (), deadline).result()
 
-    async def run_async(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run_async(
+        self, fn: Callable[..., T], *args: Any, deadline: float | None = None, **kwargs: Any
+    ) -> T:
         """:meth:`run` for the event loop: awaits without holding any thread."""
-        return await asyncio.wrap_future(self._submit(functools.partial(fn, *args, **kwargs), ()))
+        return await asyncio.wrap_future(
+            self._submit(functools.partial(fn, *args, **kwargs), (), deadline)
+        )
 
     # ------------------------------------------------------------------ health
     def recent_timeouts(self, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
         return sum(1 for t in self._timeouts if now - t <= DEGRADED_FOR_SECONDS)
-
-    def _probe(self) -> str | None:
-        """None if the ledger can be written now, else why not (cheap, rate-limited)."""
-        with self._probe_lock:
-            now = time.monotonic()
-            if now - self._probe_at < _PROBE_EVERY_SECONDS:
-                return self._probe_reason
-            self._probe_at = now
-            self._probe_reason = self._try_write_lock()
-            return self._probe_reason
 
     def _try_write_lock(self) -> str | None:
         try:
@@ -163,6 +164,7 @@ class WriteQueue:
                         raw.execute("ROLLBACK")
                     finally:
                         raw.execute(f"PRAGMA busy_timeout = {int(self.ledger.lock_timeout * 1000)}")
+                        conn.connection.info.pop("busy_ms", None)  # see ledger.make_engine
             else:
                 with self.ledger._reader.connect() as conn:
                     conn.execute(text("SELECT 1"))
@@ -174,14 +176,18 @@ class WriteQueue:
             return f"the ledger database is unavailable ({type(exc).__name__})"
         return None
 
-    async def health(self, timeout: float = 1.0) -> str | None:
+    async def health(self, timeout: float = 0.5) -> str | None:
         """None when the ledger is healthy, else the reason it is degraded; answers
-        within ``timeout`` seconds whatever the database does."""
+        within ``timeout`` seconds whatever the database does. At most one probe runs
+        at a time (at most one a second); callers meanwhile share its answer."""
         n = self.recent_timeouts()
+        now = time.monotonic()
+        probe = self._probe
+        if probe is None or (probe.done() and now - self._probe_at >= _PROBE_EVERY_SECONDS):
+            self._probe_at = now
+            probe = self._probe = asyncio.wrap_future(self._probe_pool.submit(self._try_write_lock))
         try:
-            reason = await asyncio.wait_for(
-                asyncio.wrap_future(self._probe_pool.submit(self._probe)), timeout
-            )
+            reason = await asyncio.wait_for(asyncio.shield(probe), timeout)
         except TimeoutError:
             reason = f"the ledger database did not answer within {timeout:g} s"
         if reason is None and n:

@@ -8,11 +8,12 @@ database never fills the pool that serves reads and ``/health``.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep, team_of
 from makegood.serving.errors import responses
@@ -49,6 +50,8 @@ async def recommend(
     ``case_override_reason`` says why. A key bound to a team spends from that team's
     budget only (403 for another ``team``). Categories the model never saw are
     flagged in ``input_warnings``. 503 with Retry-After when the ledger is locked."""
+    # the request's write waits for the ledger's lock until this, at the latest
+    deadline = time.monotonic() + service.settings.lock_timeout_seconds
     team = team_of(principal, body.team)
     request = RecommendationRequest(
         complaint=body.complaint.fields(),
@@ -60,13 +63,20 @@ async def recommend(
         case_override_reason=body.case_override_reason,
         agent=body.agent or principal.key_id,
     )
-    plan = await run_in_threadpool(service.plan, scorer, request)
+    # at most scoring_concurrency requests score at once: more threads would only take
+    # the GIL from the event loop (and the reads it serves), not add throughput
+    plan = await anyio.to_thread.run_sync(
+        service.plan, scorer, request, limiter=service.scoring_limiter()
+    )
     if isinstance(plan, dict):
         replay = validated_json(RecommendationOut, plan)
         replay.headers["Idempotent-Replayed"] = "true"
         return replay
-    answer = await service.writes.run_async(service.reserve, plan)
+    answer = await service.writes.run_async(service.reserve, plan, deadline=deadline)
+    if answer is plan.answer:  # as planned: validated and serialized already
+        return Response(plan.answer_json, media_type="application/json")
     out = validated_json(RecommendationOut, answer)
     if answer.get("replayed"):
         out.headers["Idempotent-Replayed"] = "true"
     return out
+

@@ -149,17 +149,29 @@ class Service:
     def __init__(self, settings: Settings, ledger: Ledger, *, writes: WriteQueue | None = None):
         self.settings = settings
         self.ledger = ledger
-        self.contacts = ContactBook(ledger)
+        self._writes = writes
         self._scoring: anyio.CapacityLimiter | None = None
         self.rng = np.random.default_rng()
-        self.writes = writes or WriteQueue(
-            ledger,
-            wait_seconds=settings.lock_timeout_seconds,
-            max_pending=settings.write_queue_size,
-        )
+
+    @functools.cached_property
+    def contacts(self) -> ContactBook:
+        """The live memory in the ledger's database (made at first use)."""
+        return ContactBook(self.ledger)
+
+    @property
+    def writes(self) -> WriteQueue:
+        """The ledger's write queue (made at first use)."""
+        if self._writes is None:
+            self._writes = WriteQueue(
+                self.ledger,
+                wait_seconds=self.settings.lock_timeout_seconds,
+                max_pending=self.settings.write_queue_size,
+            )
+        return self._writes
 
     def close(self) -> None:
-        self.writes.close()
+        if self._writes is not None:
+            self._writes.close()
 
     def scoring_limiter(self) -> anyio.CapacityLimiter:
         """The event loop's bound on recommendations scored at once (made in the loop)."""

@@ -78,8 +78,11 @@ bench-quality: venv
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)
 
+# 50,000 history rows by default (the targets); BENCH_SERVE_ARGS=--with-200k also measures 200,000
+BENCH_SERVE_ARGS ?=
+
 bench-serve: venv
-	$(PY) benchmarks/bench_serve.py
+	$(PY) benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # --- the agents' console (issue 11): take next -> case view ready, in headless Chromium ---
 BENCH_CONSOLE_ARGS ?=

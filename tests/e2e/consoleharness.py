@@ -27,16 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from makegood.reporting.export import CHROMIUM_FLAGS, chromium_path
+
 KEYS = {
     "console-agent-one": "agent",  # names its team at sign-in
     "console-agent-two": "agent@billing",  # a key bound to a team
@@ -172,7 +164,7 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_FLAGS))
         try:
             yield browser
         finally:

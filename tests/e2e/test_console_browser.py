@@ -11,15 +11,16 @@ Python (dev extra); skipped with the reason when either is missing.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 
 import pytest
+
+from makegood.reporting.export import chromium_path
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.xdist_group("console-browser"),
     pytest.mark.skipif(
-        shutil.which("/usr/bin/chromium") is None,
+        chromium_path() is None,
         reason="no Chromium at /usr/bin/chromium: run `make browser`",
     ),
     pytest.mark.skipif(

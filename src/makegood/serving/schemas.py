@@ -24,6 +24,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from makegood.contacts import PROFILE_FIELDS
 from makegood.contract import EMOTIONS, SKILLS
 from makegood.ledger import DecisionStatus
 
@@ -70,6 +71,13 @@ class ComplaintIn(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    def fields(self) -> dict[str, Any]:
+        """The complaint as the service reads it: every field, with its default when left
+        out, except the profile fields the request left out (filled from the customer's
+        stored profile; one sent as null, ``digital_skill`` say, stays unknown)."""
+        unsent = {f for f in PROFILE_FIELDS if f not in self.model_fields_set}
+        return self.model_dump(exclude=unsent)
 
     complaint_id: Id
     customer_id: Id

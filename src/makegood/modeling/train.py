@@ -130,13 +130,18 @@ def train(
     run_name: str | None = None,
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
+    champion_name: str | None = "makegood",
 ) -> TrainResult:
     """Fit makegood's models on a normalized history frame and save/log them.
 
     Returns a :class:`TrainResult`. With ``models_dir=None`` nothing is written; with
-    ``tracking_uri=None`` nothing is logged to MLflow.
+    ``tracking_uri=None`` nothing is logged to MLflow. When the store has a
+    ``champion_name@champion``, the holdout model's policy is compared with the
+    champion's on the holdout complaints newer than the champion's training data
+    (metrics ``vs_champion_*``, tag ``champion_comparison``).
     """
-    params = params or EngineParams()
+    # folds fixed by the whole history's size, so the holdout fit matches the final one
+    params = (params or EngineParams()).resolved(len(history))
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -147,6 +152,7 @@ def train(
     timings["prepare_s"] = time.perf_counter() - t0
 
     metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
     tr, hold = holdout_split(prep, holdout_fraction)
     if hold.sum() >= 50 and tr.sum() >= 200:
         t1 = time.perf_counter()
@@ -162,6 +168,13 @@ def train(
         )
         metrics.update(_evaluate_holdout(fit_h, prep, mem, hold, catalog))
         timings["holdout_s"] = time.perf_counter() - t1
+        if tracking_uri is not None and champion_name:
+            say("comparing the holdout model with the champion")
+            note, vs = _compare_with_champion(
+                fit_h, df, tr, hold, catalog, params, champion_name, tracking_uri
+            )
+            tags["champion_comparison"] = note
+            metrics.update(vs)
 
     t2 = time.perf_counter()
     say(f"final fit on all {len(prep)} rows")
@@ -188,7 +201,7 @@ def train(
         say("logging to MLflow")
         t3 = time.perf_counter()
         run_id = _log_mlflow(
-            bundle, fit, params, metrics, meta, tracking_uri, experiment, run_name, version
+            bundle, fit, params, metrics, meta, tracking_uri, experiment, run_name, version, tags
         )
         bundle.meta["mlflow_run_id"] = run_id
         bundle.meta["tracking_uri"] = tracking_uri
@@ -225,7 +238,43 @@ def get_or_create_experiment(mlflow, name: str, uri: str) -> str:
     return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
 
 
-def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, version) -> str:
+def _compare_with_champion(
+    fit_h: FitResult,
+    df: pd.DataFrame,
+    tr: np.ndarray,
+    hold: np.ndarray,
+    catalog: Catalog,
+    params: EngineParams,
+    name: str,
+    uri: str,
+) -> tuple[str, dict[str, float]]:
+    """The holdout model against ``name@champion`` on the holdout rows (see ``train``)."""
+    from makegood.modeling.promotion import compare_with_champion
+
+    earlier = df[tr]
+    memory = memory_mod.CustomerMemoryStore.from_history(earlier) if params.use_memory else None
+    meta = {
+        "version": "holdout model",
+        "data_range": [str(earlier["opened_at"].min()), str(earlier["opened_at"].max())],
+    }
+    candidate = Bundle(fit_h.engine, catalog, fit_h.text_signals, memory, meta)
+    held = df[hold].reset_index(drop=True)
+    _, comp, note = compare_with_champion(candidate, held, catalog, name=name, tracking_uri=uri)
+    if comp is None:
+        return note, {}
+    return note, {
+        "vs_champion_gain": comp.gain.value,
+        "vs_champion_gain_lo": comp.gain.lo,
+        "vs_champion_gain_hi": comp.gain.hi,
+        "vs_champion_candidate_dr": comp.candidate.value,
+        "vs_champion_champion_dr": comp.champion.value,
+        "vs_champion_rows": float(comp.n),
+    }
+
+
+def _log_mlflow(
+    bundle, fit, params, metrics, meta, uri, experiment, run_name, version, tags=None
+) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     import mlflow.lightgbm
@@ -243,6 +292,7 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
                 "bundle_version": version,
                 "source": str(meta.get("source")),
                 "data_range": " .. ".join(meta["data_range"]),
+                **(tags or {}),
             }
         )
         finite = {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}

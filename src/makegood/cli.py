@@ -133,7 +133,7 @@ def train(
         int,
         typer.Option(
             help="Cross-fitting folds (also the jackknife for intervals); 0: auto, 8 below "
-            "50,000 history rows (more data per fold model and a larger ensemble), else 4."
+            "15,000 history rows (more data per fold model and a larger ensemble), else 4."
         ),
     ] = 0,
     text: Annotated[bool, typer.Option(help="Learn signals from complaint_text.")] = True,

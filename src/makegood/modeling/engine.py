@@ -87,7 +87,7 @@ class EngineParams:
         >>> EngineParams(n_folds=2).resolved(10_000).n_folds
         2
         """
-        if self.n_folds > 0:
+        if self.n_folds != 0:
             return self
         return replace(self, n_folds=FOLDS_SMALL if n_rows < SMALL_HISTORY else FOLDS_LARGE)
 

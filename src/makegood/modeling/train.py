@@ -98,7 +98,8 @@ def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineP
 
     The rules, in scikit-learn's words: ``n_estimators``, ``min_child_samples`` and
     ``propensity_estimators`` must be >= 1, ``num_leaves`` and ``n_folds`` >= 2 (cross-
-    fitting needs two folds; ``n_folds`` 0 picks them by the history's size), ``num_threads`` and ``random_state`` >= 0 (integers);
+    fitting needs two folds; ``n_folds`` 0 picks them by the history's size),
+    ``num_threads`` and ``random_state`` >= 0 (integers);
     ``learning_rate`` > 0, ``propensity_clip`` in (0, 0.5) and ``holdout_fraction`` in
     [0, 1) (finite numbers); the ``use_*``/``mediated``/``dr_correction`` flags booleans.
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from makegood.catalog import Catalog
 from makegood.policy.budget import allocate
 
 Z95 = 1.959963984540054
@@ -187,6 +189,20 @@ def realized_reward(
 ) -> np.ndarray:
     """Realized net value of a logged complaint: ltv * (1 - churned) - comp - handling."""
     return lifetime_value * (1 - churned) - compensation - handling_cost
+
+
+def logged_outcomes(
+    history: pd.DataFrame, catalog: Catalog
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(logged action codes, realized net value, logging propensity or NaN) of each row."""
+    A = np.array([catalog.index(r) for r in history["resolution"]])
+    reward = realized_reward(
+        history["lifetime_value"].to_numpy(float),
+        history["churned_90d"].to_numpy(float),
+        history["compensation"].to_numpy(float),
+        catalog.handling_costs[A],
+    )
+    return A, reward, history["logging_propensity"].to_numpy(float)
 
 
 @dataclass(frozen=True)

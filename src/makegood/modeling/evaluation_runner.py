@@ -18,8 +18,8 @@ from makegood.modeling.evaluate import (
     PolicyComparison,
     capture,
     compare_policies,
+    logged_outcomes,
     off_policy_estimates,
-    realized_reward,
 )
 from makegood.modeling.predict import recommend, score
 from makegood.modeling.references import NaiveSLearner, standard_formula_values
@@ -158,20 +158,6 @@ def capture_table(
     res.policies["standard_formula"] = cap(allocate(sf, comp, truth.eligible, budget).choice)
     res.policies["all_baseline"] = cap(np.full(len(complaints), base))
     return res
-
-
-def logged_outcomes(
-    history: pd.DataFrame, catalog: Catalog
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(logged action codes, realized net value, logging propensity or NaN) of each row."""
-    A = np.array([catalog.index(r) for r in history["resolution"]])
-    reward = realized_reward(
-        history["lifetime_value"].to_numpy(float),
-        history["churned_90d"].to_numpy(float),
-        history["compensation"].to_numpy(float),
-        catalog.handling_costs[A],
-    )
-    return A, reward, history["logging_propensity"].to_numpy(float)
 
 
 def off_policy_table(

@@ -20,8 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from makegood.catalog import Catalog
 from makegood.policy.budget import allocate
-
-Z95 = 1.959963984540054
+from makegood.policy.forecast import Z95
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
@@ -66,7 +65,8 @@ class Estimate:
         return {"value": self.value, "lo": self.lo, "hi": self.hi}
 
 
-def _mean_ci(terms: np.ndarray) -> Estimate:
+def mean_ci(terms: np.ndarray) -> Estimate:
+    """The mean of per-unit terms with its normal 95% interval (nan bounds for one unit)."""
     m = float(terms.mean())
     se = float(terms.std(ddof=1) / np.sqrt(len(terms))) if len(terms) > 1 else np.nan
     return Estimate(m, m - Z95 * se, m + Z95 * se)
@@ -90,7 +90,7 @@ def off_policy_estimates(
     n = len(reward)
     e = np.clip(propensity, min_propensity, 1.0)
     w = (action == policy_action) / e
-    ips = _mean_ci(w * reward)
+    ips = mean_ci(w * reward)
     sw = w.sum()
     snips_v = float((w * reward).sum() / sw) if sw > 0 else np.nan
     # delta method: terms w (r - V) / mean(w)
@@ -98,11 +98,12 @@ def off_policy_estimates(
     infl = w * (reward - snips_v) / mw if mw > 0 else np.full(n, np.nan)
     se = float(infl.std(ddof=1) / np.sqrt(n))
     snips = Estimate(snips_v, snips_v - Z95 * se, snips_v + Z95 * se)
+    dr = dr_terms(reward, action, policy_action, propensity, q_hat, min_propensity=min_propensity)
     return {
         "ips": ips,
         "snips": snips,
-        "dr": _mean_ci(dr_terms(reward, action, policy_action, e, q_hat)),
-        "logged": _mean_ci(reward),
+        "dr": mean_ci(dr),
+        "logged": mean_ci(reward),
     }
 
 
@@ -112,15 +113,18 @@ def dr_terms(
     policy_action: np.ndarray,
     propensity: np.ndarray,
     q_hat: np.ndarray,
+    *,
+    min_propensity: float = 1e-3,
 ) -> np.ndarray:
-    """Per-complaint DR terms ``q(x, pi(x)) + 1{a = pi(x)} (r - q(x, a)) / e``; mean = value.
+    """Per-complaint doubly robust terms ``q(x, pi(x)) + w (r - q(x, a))`` (their mean is
+    the DR value; minus ``r`` they are paired per-complaint gains over the logged policy).
 
-    >>> dr_terms(np.array([10.0]), np.array([0]), np.array([0]), np.array([0.5]),
-    ...          np.array([[8.0, 3.0]])).tolist()
-    [12.0]
+    >>> dr_terms(np.array([1.0, 0.0]), np.array([0, 1]), np.array([0, 0]),
+    ...          np.array([0.5, 0.5]), np.array([[0.8, 0.2], [0.4, 0.1]])).round(2).tolist()
+    [1.2, 0.4]
     """
     rows = np.arange(len(reward))
-    w = (action == policy_action) / propensity
+    w = (action == policy_action) / np.clip(propensity, min_propensity, 1.0)
     return q_hat[rows, policy_action] + w * (reward - q_hat[rows, action])
 
 
@@ -173,9 +177,9 @@ def compare_policies(
     t_c = dr_terms(reward, action, candidate_action, e, q_hat)
     t_h = dr_terms(reward, action, champion_action, e, q_hat)
     return PolicyComparison(
-        candidate=_mean_ci(t_c),
-        champion=_mean_ci(t_h),
-        gain=_mean_ci(t_c - t_h),
+        candidate=mean_ci(t_c),
+        champion=mean_ci(t_h),
+        gain=mean_ci(t_c - t_h),
         n=len(reward),
         agreement=float(np.mean(candidate_action == champion_action)),
     )

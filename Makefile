@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve clean
+.PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-scale clean
 
 venv: $(STAMP)
 
@@ -67,6 +67,12 @@ browser:
 
 bench-batch: venv
 	$(PY) benchmarks/bench_batch.py --n-new 100000
+
+# --- scale-out (issue 13): single process vs a Dask LocalCluster of 2 workers, 500k and 1M --
+SCALE_ARGS ?=
+
+bench-scale: venv
+	$(PY) benchmarks/bench_scale.py $(SCALE_ARGS)
 
 # --- decision-quality benchmark (issue 3): makegood vs EconML DRLearner and references ----
 BENCH_ARGS ?=

@@ -36,6 +36,7 @@ __all__ = [
     "Threshold",
     "allocate",
     "allocate_batches",
+    "exact_partials",
     "find_thresholds",
     "segments",
     "choose",
@@ -190,7 +191,7 @@ def _partials(values: list[float]) -> list[float]:
     return partials
 
 
-def _exact_partials(x: np.ndarray) -> tuple[float, ...]:
+def exact_partials(x: np.ndarray) -> tuple[float, ...]:
     """:func:`_partials` of an array, summed per distinct value first (fast on money)."""
     vals, counts = np.unique(np.asarray(x, dtype=np.float64), return_counts=True)
     if vals.size * 4 > x.size:
@@ -272,8 +273,8 @@ class Segments:
         return BatchSummary(
             n=self.n,
             n_seg=self.n_seg,
-            base_partials=_exact_partials(self.cheapest()),
-            top_partials=_exact_partials(full),
+            base_partials=exact_partials(self.cheapest()),
+            top_partials=exact_partials(full),
             on_grid=self.on_grid,
             max_total=self.max_total,
             key_lo=int(keys[-1]) if keys.size else None,

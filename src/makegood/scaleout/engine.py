@@ -106,8 +106,10 @@ class DaskRun:
 # ------------------------------------------------------------------------------ output
 
 
-def _is_folder(output: Path) -> bool:
-    return str(output).endswith(("/", os.sep)) or output.is_dir()
+def _is_folder(output: str | os.PathLike[str]) -> bool:
+    """A folder of Parquet parts: a path ending in /, an existing folder, or no extension."""
+    text = os.fspath(output)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir() or not Path(text).suffix
 
 
 def _default_rankings(output: Path, folder: bool) -> Path:
@@ -121,7 +123,7 @@ def _check_output(output: Path, folder: bool) -> None:
 
     if not folder and output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(
-            "--output must end in .csv or .parquet, or be a folder (end it with /) for "
+            "--output must end in .csv or .parquet, or be a folder (no extension) for "
             f"Parquet parts. Got {str(output)!r} instead."
         )
 
@@ -195,21 +197,22 @@ def _run_all(client: Any, futures: list[Any], label: str, show: bool) -> list[An
     try:
         for fut in as_completed(futures):
             if fut.status == "error":
+                exc = fut.exception()
                 client.cancel(futures)
-                fut.result()  # raises the task's exception
+                _reraise(exc)
             results[fut.key] = fut.result()
             if progress is not None:
                 progress.advance(bar)
-    except Exception as exc:
+    except BaseException:
         client.cancel(futures)
-        _reraise(exc)
+        raise
     finally:
         if progress is not None:
             progress.stop()
     return [results[f.key] for f in futures]
 
 
-def _reraise(exc: Exception) -> None:
+def _reraise(exc: BaseException) -> None:
     from distributed.scheduler import KilledWorker
 
     if isinstance(exc, KilledWorker):
@@ -276,10 +279,9 @@ def recommend_dask(
         BudgetError: the budget is invalid or below the minimum spend.
         ConfigError, CatalogError, ModelNotFoundError: as the single-process command.
     """
+    folder = _is_folder(output)
     out = Path(output)
-    folder = _is_folder(out)
     _check_output(out, folder)
-    out = Path(str(out).rstrip("/" + os.sep)) if folder else out
     rank_path = Path(rankings) if rankings is not None else _default_rankings(out, folder)
     out.parent.mkdir(parents=True, exist_ok=True)
     rank_path.parent.mkdir(parents=True, exist_ok=True)

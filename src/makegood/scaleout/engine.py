@@ -72,7 +72,12 @@ def connect(
     for name, v in (("--n-workers", n_workers), ("threads per worker", threads_per_worker)):
         if v < 1:
             raise ConfigError(f"{name} must be >= 1. Got {v} instead.")
+    import dask
+
+    # The statistical profiler samples every task thread's stack 100 times a second: it
+    # competes for the GIL with the scoring's Python work, and nobody reads it here.
     with (
+        dask.config.set({"distributed.worker.profile.enabled": False}),
         LocalCluster(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,

@@ -265,3 +265,29 @@ def test_cli_engine_dask_bad_input_exit_code_and_message(trained, small_world, t
     assert res.exit_code == 2, (res.output, time.perf_counter() - t)
     assert "bad.csv, row 222" in res.output and "severity" in res.output
     assert not out.exists()
+
+
+def test_report_frontier_equals_the_single_process_frontier(client, setup, small_world, tmp_path):
+    from makegood.modeling.predict import score
+    from makegood.reporting.budget import Candidates, frontier_rows
+    from makegood.scaleout.report import frontier_dask, write_frontier
+
+    res = frontier_dask(
+        client,
+        small_world["complaints"],
+        setup["catalog"],
+        setup["bundle_dir"],
+        None,
+        work_dir=tmp_path,
+        n_frontier=8,
+        partition_rows=150,
+    )
+    cands = Candidates.from_scores(score(setup["bundle"], setup["df"]))
+    want = frontier_rows(cands, res.budgets)
+    got = [{k: v for k, v in row.items() if k != "chosen"} for row in res.frontier]
+    assert got == want
+    assert sum(r["chosen"] for r in res.frontier) == len(res.chosen) == 2
+    assert res.thresholds["min_spend"] == round(cands.min_spend, 2)
+    written = write_frontier(res, tmp_path / "rep")
+    assert pd.read_csv(written["frontier_csv"]).shape[0] == len(want)
+    assert not list(tmp_path.glob(".frontier.*"))  # the spill folder is gone

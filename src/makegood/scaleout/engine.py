@@ -290,30 +290,24 @@ def recommend_dask(
     rank_path = Path(rankings) if rankings is not None else _default_rankings(out, folder)
     out.parent.mkdir(parents=True, exist_ok=True)
     rank_path.parent.mkdir(parents=True, exist_ok=True)
-    source = os.path.abspath(os.fspath(complaints))
     tmp = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
     (tmp / "parts").mkdir(parents=True)
     (tmp / "rankings").mkdir()
     try:
-        say(f"planning partitions of {complaints} ({partition_rows} rows each)")
-        parts = client.submit(plan_parts, source, partition_rows, pure=False).result()
-        job = tasks.Job(
-            bundle_dir=os.path.abspath(os.fspath(bundle_dir)),
-            catalog=catalog.to_dict(),
-            spill_dir=str((tmp / "spill").resolve()),
-            conservative=conservative,
-        )
-        say(f"scoring {len(parts)} partitions")
-        scored = _run_all(
+        parts, job, scored = score_all(
             client,
-            [client.submit(tasks.score_part, j, p, job, pure=False) for j, p in enumerate(parts)],
-            "scoring",
-            show_progress,
+            complaints,
+            catalog,
+            bundle_dir,
+            tmp,
+            conservative=conservative,
+            partition_rows=partition_rows,
+            say=say,
+            show_progress=show_progress,
         )
-        _check_unique_ids(client, parts, scored)
         n = sum(r.summary.n for r in scored)
         say(f"{n} complaints scored; finding the shadow price of budget {budget:.2f}")
-        threshold = _thresholds(client, job, [r.summary for r in scored], [budget])[0]
+        threshold = thresholds(client, job, [r.summary for r in scored], [budget])[0]
 
         ext = ".parquet" if folder or out.suffix.lower() == ".parquet" else ".csv"
         frame_parts = [tmp / "parts" / f"part-{j:05d}{ext}" for j in range(len(parts))]
@@ -366,7 +360,46 @@ def recommend_dask(
     )
 
 
-def _thresholds(
+def score_all(
+    client: Any,
+    complaints: str | os.PathLike[str],
+    catalog: Catalog,
+    bundle_dir: str | os.PathLike[str],
+    tmp: Path,
+    *,
+    conservative: bool = False,
+    partition_rows: int = DEFAULT_PARTITION_ROWS,
+    keep_columns: tuple[str, ...] = (),
+    say: Say = _quiet,
+    show_progress: bool = False,
+) -> tuple[list[FilePart], tasks.Job, list[tasks.PartResult]]:
+    """Pass 1: plan the parts, then read, validate, score and spill each under ``tmp``.
+
+    Raises:
+        ContractError: bad input in any part (file and row), or ids repeated across parts.
+    """
+    source = os.path.abspath(os.fspath(complaints))
+    say(f"planning partitions of {complaints} ({partition_rows} rows each)")
+    parts = client.submit(plan_parts, source, partition_rows, pure=False).result()
+    job = tasks.Job(
+        bundle_dir=os.path.abspath(os.fspath(bundle_dir)),
+        catalog=catalog.to_dict(),
+        spill_dir=str((tmp / "spill").resolve()),
+        conservative=conservative,
+        keep_columns=keep_columns,
+    )
+    say(f"scoring {len(parts)} partitions")
+    scored = _run_all(
+        client,
+        [client.submit(tasks.score_part, j, p, job, pure=False) for j, p in enumerate(parts)],
+        "scoring",
+        show_progress,
+    )
+    _check_unique_ids(client, parts, scored)
+    return parts, job, scored
+
+
+def thresholds(
     client: Any, job: tasks.Job, summaries: list[Any], budgets: list[float]
 ) -> list[Threshold]:
     """``allocate_batches`` with the partitions answering from their spills."""

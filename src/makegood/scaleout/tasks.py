@@ -322,3 +322,18 @@ def write_part(
 def fsum_partials(parts: list[tuple[float, ...]]) -> float:
     """The correctly rounded total of several partitions' exact partial sums."""
     return math.fsum(p for ps in parts for p in ps)
+
+
+def totals_part(index: int, job: Job, thresholds: list[Threshold]) -> dict[str, Any]:
+    """The report's totals of this partition's choice at each threshold, plus the spend
+    of the Lagrangian choice at shadow price 1 and the partition size."""
+    from makegood.reporting.budget import Candidates
+
+    path = _spill_path(job, index)
+    s = load_scores(path)
+    seg = load_segments(path, _value(s, job), s.compensation, mmap=False)
+    cands = Candidates.from_scores(s)
+    out = [cands.totals(seg.allocate(t, index).choice) for t in thresholds]
+    rows = np.arange(s.n)
+    at_one = seg.take(seg.n_above(1.0))
+    return {"n": s.n, "totals": out, "spend_at_one": exact_partials(s.compensation[rows, at_one])}

@@ -134,11 +134,14 @@ def worker_bundle(job: Job) -> Bundle:
     if bundle is None:
         loaded = load_bundle(path).with_catalog(parse_catalog(job.catalog, source="--catalog"))
         eng = loaded.engine
+        def pin(models: list[Any]) -> list[Any]:  # duck-typed boosters
+            return [_Pinned(m, threads) for m in models]
+
         pinned = dataclasses.replace(
             eng,
-            sat_models=[_Pinned(m, threads) for m in eng.sat_models],
-            churn_models=[_Pinned(m, threads) for m in eng.churn_models],
-            prop_models=[_Pinned(m, threads) for m in eng.prop_models],
+            sat_models=pin(eng.sat_models),
+            churn_models=pin(eng.churn_models),
+            prop_models=pin(eng.prop_models),
         )
         bundle = dataclasses.replace(loaded, engine=pinned)
         _BUNDLES.clear()  # one run's bundle at a time

@@ -185,16 +185,15 @@ def _run_all(client: Any, futures: list[Any], label: str, show: bool) -> list[An
     results: dict[Any, Any] = {}
     progress = None
     if show:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        from makegood.cli import _console
 
         progress = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=_console(),
+            console=Console(stderr=True),
             transient=True,
         )
         progress.start()

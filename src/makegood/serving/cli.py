@@ -91,6 +91,9 @@ def serve(
         workers=workers,
         log_level=log_level.lower(),
         access_log=False,  # the app logs route templates, never paths with identifiers
+        # A worker loading its model on a busy machine can miss uvicorn's 5 s health ping;
+        # the supervisor would then kill and restart it, over and over.
+        timeout_worker_healthcheck=60,
     )
     if workers == 1:
         uvicorn.Server(config).run()

@@ -123,7 +123,10 @@ class CandidateOut(BaseModel):
     resolution: str
     label: str
     compensation: float
-    expected_satisfaction: float
+    expected_satisfaction: float | None = Field(
+        description="Expected survey score 0-10; null when the model was trained without "
+        "enough answered surveys (see the answer's note)."
+    )
     churn_probability: float
     retention_lift: float
     net_value: float
@@ -217,6 +220,11 @@ class RecommendationOut(BaseModel):
     logging_propensity: float
     candidates: list[CandidateOut]
     explanation: ExplanationOut
+    note: str | None = Field(
+        default=None,
+        description="What the answer cannot say, e.g. that the model predicts no "
+        "satisfaction (trained on a history without enough survey answers).",
+    )
     priority: PriorityOut
     customer: CustomerOut
     handover: HandoverOut
@@ -293,7 +301,7 @@ class ModelOut(BaseModel):
     metrics: dict[str, Any]
     resolutions: list[str]
     loaded_at: UtcDatetime
-    fast_features: bool
+    has_satisfaction: bool
 
 
 class ReloadIn(BaseModel):

@@ -24,9 +24,10 @@ from makegood.contract import COMPLAINT_COLUMNS
 from makegood.errors import BudgetNotFoundError, FieldError
 from makegood.explain import Reason, sayable_reasons
 from makegood.ledger import BudgetState, Decision, DecisionRecord, Ledger
+from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.policy.choice import allowed_candidates, choose_served
 from makegood.policy.pacing import pacing_shadow_price
-from makegood.serving.scorer import THIN_EVIDENCE, Candidates, Scorer
+from makegood.serving.scorer import Candidates, Scorer
 from makegood.serving.settings import Settings
 
 log = logging.getLogger("makegood.serving")
@@ -76,13 +77,19 @@ class Service:
     def complaint(self, scorer: Scorer, body: Mapping[str, Any]) -> dict[str, Any]:
         """The normalized contract fields of a request's complaint (profile filled in).
 
+        A profile field left out of the request is filled from the customer's stored
+        profile; so is a required one sent as null. ``digital_skill`` sent as null means
+        unknown (as an empty cell in a contract file) and stays unknown.
+
         Raises:
             FieldError: a profile field is missing for a customer the store does not know.
         """
         c = dict(body)
         c["opened_at"] = _naive_utc(c["opened_at"]) if c.get("opened_at") else _now()
         c["complaint_text"] = c.get("complaint_text") or ""
-        missing = [f for f in PROFILE_FIELDS if c.get(f) is None]
+        missing = [
+            f for f in PROFILE_FIELDS if c.get(f) is None and (f in _REQUIRED_PROFILE or f not in c)
+        ]
         if missing:
             profile = scorer.customer_memory(c["customer_id"], self.settings.history_items)[0]
             for f in missing:
@@ -214,27 +221,23 @@ class Service:
         comp_cents: list[Decimal],
         available: Decimal,
     ) -> list[dict[str, Any]]:
-        ks = np.flatnonzero(c.eligible)
-        order = ks[np.argsort(-c.net_value[ks], kind="stable")]
+        cols = {name: values[0] for name, values in candidate_columns(c.scores).items()}
         return [
             {
                 "rank": r + 1,
                 "resolution": c.ids[k],
                 "label": scorer.labels[c.ids[k]],
                 "compensation": float(comp_cents[k]),
-                "expected_satisfaction": round(float(c.satisfaction[k]), 3),
-                "churn_probability": round(float(c.churn_prob[k]), 5),
-                "retention_lift": round(float(c.retention_lift[k]), 5),
-                "net_value": round(float(c.net_value[k]), 2),
-                "net_value_interval": (
-                    round(float(c.net_value_lo[k]), 2),
-                    round(float(c.net_value_hi[k]), 2),
-                ),
+                "expected_satisfaction": cols["expected_satisfaction"][k],
+                "churn_probability": cols["churn_probability"][k],
+                "retention_lift": cols["retention_lift"][k],
+                "net_value": cols["net_value"][k],
+                "net_value_interval": (cols["net_value_lo"][k], cols["net_value_hi"][k]),
                 "fits_budget": bool(comp_cents[k] == 0 or comp_cents[k] <= available),
-                "thin_evidence": bool(c.propensity[k] < THIN_EVIDENCE),
+                "thin_evidence": cols["thin_evidence"][k],
                 "policy_value": round(float(policy_value[k]), 2),
             }
-            for r, k in enumerate(order)
+            for r, k in enumerate(ranking_order(c.scores)[0])
         ]
 
     # ------------------------------------------------------------------ response
@@ -269,6 +272,7 @@ class Service:
             "logging_propensity": decision.recommended_propensity,
             "candidates": ranking[:top_k] if top_k else ranking,
             "explanation": explanation,
+            "note": scorer.note,
             "priority": {
                 "value_at_risk": round(c.value_at_risk, 2),
                 "baseline_churn_probability": round(float(c.churn_prob[c.baseline_index]), 5),
@@ -384,10 +388,13 @@ class Service:
             wants.append("their money back")
         if v.get("text_churn", 0.0) >= scorer.base_rates.get("text_churn", 1.0):
             wants.append("a reason to stay (their words suggest they may leave)")
-        best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
-        wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
+        if c.has_satisfaction:
+            best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
+            wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
         emotion = v.get("emotion")
-        customer_wants = ("; ".join(wants)) + (f" (customer is {emotion})" if emotion else "")
+        customer_wants = ("; ".join(wants) or "not clear from what they said") + (
+            f" (customer is {emotion})" if emotion else ""
+        )
         summary = (
             f"Issue: {issue}. "
             f"Tried before: {'; '.join(tried) if tried else 'nothing (first complaint)'}. "

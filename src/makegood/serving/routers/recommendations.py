@@ -39,7 +39,7 @@ def recommend(
     another complaint."""
     out = service.recommend(
         scorer,
-        body.complaint.model_dump(),
+        body.complaint.model_dump(exclude_unset=True),
         top_k=body.top_k,
         period=body.period,
         team=body.team,

@@ -86,23 +86,6 @@ _BUNDLES: dict[tuple[str, int, str, int], Bundle] = {}
 LOADS = 0
 
 
-class _Pinned:
-    """A LightGBM booster whose predictions use a fixed number of threads."""
-
-    __slots__ = ("booster", "num_threads")
-
-    def __init__(self, booster: Any, num_threads: int) -> None:
-        self.booster = booster
-        self.num_threads = num_threads
-
-    def predict(self, data: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("num_threads", self.num_threads)
-        return self.booster.predict(data, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.booster, name)
-
-
 def _worker_threads() -> int:
     try:
         from distributed import get_worker
@@ -120,7 +103,7 @@ def worker_bundle(job: Job) -> Bundle:
     """
     global LOADS
     from makegood.catalog import parse_catalog
-    from makegood.modeling.bundle import load_bundle
+    from makegood.modeling.bundle import load_bundle, pin_threads
 
     path = Path(job.bundle_dir)
     threads = _worker_threads()
@@ -133,17 +116,7 @@ def worker_bundle(job: Job) -> Bundle:
     bundle = _BUNDLES.get(key)
     if bundle is None:
         loaded = load_bundle(path).with_catalog(parse_catalog(job.catalog, source="--catalog"))
-        eng = loaded.engine
-        def pin(models: list[Any]) -> list[Any]:  # duck-typed boosters
-            return [_Pinned(m, threads) for m in models]
-
-        pinned = dataclasses.replace(
-            eng,
-            sat_models=pin(eng.sat_models),
-            churn_models=pin(eng.churn_models),
-            prop_models=pin(eng.prop_models),
-        )
-        bundle = dataclasses.replace(loaded, engine=pinned)
+        bundle = pin_threads(loaded, threads)
         _BUNDLES.clear()  # one run's bundle at a time
         _BUNDLES[key] = bundle
         LOADS += 1

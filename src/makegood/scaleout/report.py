@@ -133,7 +133,7 @@ def frontier_dask(
     rows = []
     for j, (b, t) in enumerate(zip(points, found, strict=True)):
         rows.append((b, _combine(per_part, j), t.shadow_price))
-    table = frontier_table(rows)
+    table = frontier_table(rows, math.fsum(p["base_churners"] for p in per_part))
     chosen_set = {round(b, 2) for b in chosen}
     for row in table:
         row["chosen"] = row["budget"] in chosen_set

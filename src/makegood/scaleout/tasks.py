@@ -312,4 +312,9 @@ def totals_part(index: int, job: Job, thresholds: list[Threshold]) -> dict[str, 
     out = [cands.totals(seg.allocate(t, index).choice) for t in thresholds]
     rows = np.arange(s.n)
     at_one = seg.take(seg.n_above(1.0))
-    return {"n": s.n, "totals": out, "spend_at_one": exact_partials(s.compensation[rows, at_one])}
+    return {
+        "n": s.n,
+        "totals": out,
+        "spend_at_one": exact_partials(s.compensation[rows, at_one]),
+        "base_churners": cands.totals(cands.baseline_choice())["expected_churners"],
+    }

@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from makegood.explain import Attribution, contrast_attribution, pair_difference_models
+from makegood.features.memory import EarlierRows
 from makegood.modeling.bundle import PinnedBooster
 from makegood.modeling.predict import THIN_EVIDENCE, Scores, score_rows
 
@@ -175,9 +176,20 @@ class Scorer:
         recent = tuple(memory.recent(customer_id, n)) if n > 0 else ()
         return memory.profile(customer_id), recent
 
-    def score(self, complaint: Mapping[str, Any]) -> Candidates:
-        """Every candidate of one normalized complaint: ``score`` of a batch of one."""
-        X, values = self.pipeline.transform_one(complaint)
+    def score(
+        self,
+        complaint: Mapping[str, Any],
+        *,
+        earlier: Sequence[Mapping[str, Any]] = (),
+    ) -> Candidates:
+        """Every candidate of one normalized complaint: ``score`` of a batch of one.
+
+        ``earlier``: the customer's contacts recorded since training (history-form
+        rows: complaint fields, resolution, compensation, satisfaction); the customer
+        memory features count them as the stored history's rows.
+        """
+        rows = EarlierRows.from_records(earlier) if earlier else None
+        X, values = self.pipeline.transform_one(complaint, earlier=rows)
         key = (str(complaint["issue_type"]), int(complaint["severity"]))
         eligible = self._eligible.get(key)
         if eligible is None:

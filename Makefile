@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-console \
-	console-screenshots clean
+	bench-scale console-screenshots clean
 
 venv: $(STAMP)
 
@@ -70,6 +70,12 @@ browser:
 
 bench-batch: venv
 	$(PY) benchmarks/bench_batch.py --n-new 100000
+
+# --- scale-out (issue 13): single process vs a Dask LocalCluster of 2 workers, 500k and 1M --
+SCALE_ARGS ?=
+
+bench-scale: venv
+	$(PY) benchmarks/bench_scale.py $(SCALE_ARGS)
 
 # --- decision-quality benchmark (issue 3): makegood vs EconML DRLearner and references ----
 BENCH_ARGS ?=

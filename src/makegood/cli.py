@@ -233,13 +233,56 @@ def recommend(
     quarantine: Annotated[
         Path | None, typer.Option(help="Write bad rows here and score the rest.")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="'single' (one process, the default) or 'dask' (partitions on a Dask "
+            "cluster; needs pip install 'makegood[dask]'). Same allocation either way."
+        ),
+    ] = "single",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (--engine dask; "
+            "default: a LocalCluster on this machine)."
+        ),
+    ] = None,
+    n_workers: Annotated[
+        int, typer.Option(help="LocalCluster worker processes (--engine dask, no --scheduler).")
+    ] = 2,
+    partition_rows: Annotated[
+        int,
+        typer.Option(help="Complaints per partition (--engine dask): bounds each worker's memory."),
+    ] = 50_000,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Choose one eligible resolution per complaint, maximising net value under the budget.
 
     Example: makegood recommend --complaints data/raw/new_complaints.csv
     --catalog data/raw/catalog.yaml --budget 20000 --output data/processed/recs.csv
+
+    On a Dask cluster: add --engine dask (a LocalCluster of --n-workers processes) or
+    --engine dask --scheduler tcp://HOST:8786. --complaints may then also be a folder of
+    Parquet files, and --output a folder (ending in /) for Parquet parts.
     """
+    if engine not in ("single", "dask"):
+        _fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
+    if engine == "dask":
+        _recommend_dask(
+            complaints,
+            catalog,
+            budget,
+            output,
+            models_dir,
+            rankings,
+            conservative,
+            quarantine,
+            scheduler,
+            n_workers,
+            partition_rows,
+            quiet,
+        )
+        return
     try:
         with _Stages(quiet) as say:
             import math
@@ -273,6 +316,68 @@ def recommend(
     typer.echo(
         f"spend {recs.frame['compensation'].sum():.2f} of budget {budget:.2f}; "
         f"expected net value {recs.frame['net_value'].sum():.2f}; shadow price {a.shadow_price:.4f}"
+    )
+
+
+def _recommend_dask(
+    complaints: Path,
+    catalog: Path,
+    budget: float,
+    output: Path,
+    models_dir: Path,
+    rankings: Path | None,
+    conservative: bool,
+    quarantine: Path | None,
+    scheduler: str | None,
+    n_workers: int,
+    partition_rows: int,
+    quiet: bool,
+) -> None:
+    """``recommend --engine dask``: the same allocation, by partitions on a cluster."""
+    try:
+        with _Stages(quiet) as say:
+            import math
+
+            from makegood.catalog import load_catalog
+            from makegood.errors import BudgetError
+            from makegood.modeling.bundle import resolve_bundle_dir
+            from makegood.modeling.registry import resolve_models_dir
+            from makegood.scaleout import require_dask
+
+            require_dask()
+            from makegood.scaleout.engine import connect, recommend_dask
+
+            if quarantine is not None:
+                raise ConfigError("--quarantine is not supported with --engine dask yet")
+            if not math.isfinite(budget) or budget < 0:
+                raise BudgetError(f"--budget must be a finite amount >= 0. Got {budget} instead.")
+            if partition_rows < 1:
+                raise ConfigError(f"--partition-rows must be >= 1. Got {partition_rows} instead.")
+            cat = load_catalog(catalog)
+            bundle_dir = resolve_bundle_dir(resolve_models_dir(models_dir))
+            where = scheduler or f"a LocalCluster of {n_workers} workers"
+            say(f"model {bundle_dir.name}; connecting to {where}")
+            with connect(scheduler, n_workers) as client:
+                run = recommend_dask(
+                    client,
+                    complaints,
+                    cat,
+                    bundle_dir,
+                    budget,
+                    output,
+                    rankings=rankings,
+                    conservative=conservative,
+                    partition_rows=partition_rows,
+                    say=say,
+                    show_progress=not quiet,
+                )
+    except MakegoodError as e:
+        _fail(e)
+    typer.echo(f"recommendations {run.output}")
+    typer.echo(f"rankings        {run.rankings}")
+    typer.echo(
+        f"spend {run.written_compensation:.2f} of budget {budget:.2f}; "
+        f"expected net value {run.written_net_value:.2f}; shadow price {run.shadow_price:.4f}"
     )
 
 

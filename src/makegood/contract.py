@@ -14,6 +14,7 @@ empty, wrong extension) always reject it.
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Callable
@@ -38,7 +39,10 @@ __all__ = [
     "HISTORY_COLUMNS",
     "OUTCOME_COLUMNS",
     "SKILLS",
+    "FilePart",
+    "plan_parts",
     "read_complaints",
+    "read_complaints_part",
     "read_history",
     "validate_complaints",
     "validate_history",
@@ -195,11 +199,13 @@ def validate_complaints(
     source: str = "<frame>",
     quarantine: PathLike | None = None,
     max_errors: int = 50,
+    row_offset: int = 0,
 ) -> pd.DataFrame:
     """Validate and normalize an in-memory complaints frame (any dtypes).
 
-    ``source`` names the frame in violations. Returns and raises as
-    :func:`read_complaints`.
+    ``source`` names the frame in violations; ``row_offset`` is the number of data rows
+    of ``source`` before the frame's first (a part of a larger file), so violations name
+    the row in the file. Returns and raises as :func:`read_complaints`.
     """
     return _validate(
         df,
@@ -208,6 +214,7 @@ def validate_complaints(
         quarantine=quarantine,
         max_errors=max_errors,
         catalog=None,
+        row_offset=row_offset,
     )
 
 
@@ -255,41 +262,222 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(source: Path | io.BytesIO) -> pd.DataFrame:
     # All text, nothing guessed: the rules are checked on the raw strings.
     options = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
     try:
         # Arrow's reader is ~4x faster; it refuses ragged rows, which the C reader below
         # fills with "" so that the row-level rules (and quarantine) deal with them.
-        return pd.read_csv(path, engine="pyarrow", **options)
+        return pd.read_csv(source, engine="pyarrow", **options)
     except pd.errors.EmptyDataError:
         raise
     except ValueError:
-        return pd.read_csv(path, engine="c", **options)
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        return pd.read_csv(source, engine="c", **options)
+
+
+def _file_error(path: PathLike, rule: str) -> ContractError:
+    return ContractError([Violation(str(path), None, None, None, rule)])
+
+
+def _parse(path: PathLike, fmt: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``read()`` with the reader's failures turned into a ContractError naming ``path``."""
+    try:
+        return read()
+    except pd.errors.EmptyDataError:
+        raise _file_error(path, "file is empty (no header row)") from None
+    except UnicodeDecodeError as exc:
+        rule = f"file is not valid UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise _file_error(path, rule) from None
+    except (OSError, ValueError) as exc:
+        raise _file_error(path, f"cannot read the file as {fmt.upper()}: {exc}") from None
 
 
 def _read_frame(path: PathLike, quarantine: PathLike | None) -> pd.DataFrame:
     source = Path(path)
     fmt = _format_of(source)
-
-    def fail(rule: str) -> ContractError:
-        return ContractError([Violation(str(path), None, None, None, rule)])
-
     if quarantine is not None and Path(quarantine).resolve() == source.resolve():
         raise ConfigError(f"quarantine must differ from the input file. Got {str(path)!r}.")
     if not source.is_file():
-        raise fail("file not found")
-    try:
-        df = _read_csv(source) if fmt == "csv" else pd.read_parquet(source)
-    except pd.errors.EmptyDataError:
-        raise fail("file is empty (no header row)") from None
-    except UnicodeDecodeError as exc:
-        raise fail(f"file is not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read the file as {fmt.upper()}: {exc}") from None
+        raise _file_error(path, "file not found")
+    df = _parse(path, fmt, lambda: _read_csv(source) if fmt == "csv" else pd.read_parquet(source))
     if len(df) == 0:
-        raise fail("file has no data rows")
+        raise _file_error(path, "file has no data rows")
     return df
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A run of consecutive data rows of one complaint file: what one partition reads.
+
+    ``row_offset`` data rows of ``path`` come before the part, so its rows are numbered
+    ``row_offset + 1 ..`` in violations, as when the whole file is read. A CSV part also
+    carries the byte range of its rows and the length of the header line.
+    """
+
+    path: str
+    row_offset: int
+    n_rows: int
+    byte_range: tuple[int, int] | None = None
+    header_bytes: int = 0
+
+
+_SCAN_BLOCK = 1 << 24
+
+
+def plan_parts(path: PathLike, rows_per_part: int) -> list[FilePart]:
+    """Split a complaint file, or a folder of Parquet files, into parts of at most
+    ``rows_per_part`` data rows, without loading it.
+
+    A CSV is scanned once for row boundaries (newlines outside double quotes; blank lines
+    are not rows, as for the reader); Parquet row counts come from the file footers. A
+    folder means every ``*.parquet`` file in it, in name order.
+
+    Raises:
+        ContractError: missing or empty file, wrong extension, a folder without Parquet.
+        ConfigError: ``rows_per_part`` < 1.
+    """
+    if isinstance(rows_per_part, bool) or not isinstance(rows_per_part, int) or rows_per_part < 1:
+        raise ConfigError(f"rows_per_part must be an integer >= 1. Got {rows_per_part!r} instead.")
+    source = Path(path)
+    if source.is_dir():
+        files = sorted(
+            p
+            for p in source.iterdir()
+            if p.suffix.lower() == ".parquet" and p.is_file() and not p.name.startswith((".", "_"))
+        )
+        if not files:
+            raise _file_error(path, "folder holds no .parquet files")
+    else:
+        files = [source]
+    parts: list[FilePart] = []
+    for f in files:
+        fmt = _format_of(f)
+        if not f.is_file():
+            raise _file_error(f, "file not found")
+        found = _csv_parts(f, rows_per_part) if fmt == "csv" else _parquet_parts(f, rows_per_part)
+        if not found:
+            raise _file_error(f, "file has no data rows")
+        parts += found
+    return parts
+
+
+def _csv_parts(path: Path, rows_per_part: int) -> list[FilePart]:
+    size = path.stat().st_size
+    if size == 0:
+        raise _file_error(path, "file is empty (no header row)")
+    parity, offset, line_start, last_byte = 0, 0, 0, 0
+    header_end: int | None = None
+    n_rows = 0
+    part_starts: list[int] = []
+
+    def rows_at(starts: np.ndarray, ends: np.ndarray, cr: np.ndarray) -> None:
+        nonlocal header_end, n_rows
+        if header_end is None and starts.size:
+            header_end = int(ends[0])
+            starts, ends, cr = starts[1:], ends[1:], cr[1:]
+        blank = (ends - starts - 1 - cr) <= 0
+        data = starts[~blank]
+        idx = n_rows + np.arange(data.size)
+        part_starts.extend(data[idx % rows_per_part == 0].tolist())
+        n_rows += int(data.size)
+
+    with path.open("rb") as fh:
+        while block := fh.read(_SCAN_BLOCK):
+            a = np.frombuffer(block, dtype=np.uint8)
+            quote_at = np.flatnonzero(a == 34)
+            nl = np.flatnonzero(a == 10)
+            # a newline ends a row when an even number of quotes came before it
+            nl = nl[(np.searchsorted(quote_at, nl) + parity) % 2 == 0]
+            if nl.size:
+                ends = nl + offset + 1
+                starts = np.concatenate([[line_start], ends[:-1]]).astype(np.int64)
+                before = np.where(nl > 0, a[np.maximum(nl - 1, 0)], last_byte)
+                rows_at(starts, ends, (before == 13).astype(np.int64))
+                line_start = int(ends[-1])
+            parity = (parity + quote_at.size) % 2
+            last_byte = int(a[-1])
+            offset += a.size
+    if line_start < size:  # a last line without a newline
+        cr = np.array([1 if last_byte == 13 else 0])
+        rows_at(np.array([line_start]), np.array([size + 1]), cr)
+    bounds = [*part_starts, size]
+    return [
+        FilePart(
+            str(path),
+            j * rows_per_part,
+            min(rows_per_part, n_rows - j * rows_per_part),
+            (bounds[j], bounds[j + 1]),
+            header_end or 0,
+        )
+        for j in range(len(part_starts))
+    ]
+
+
+def _parquet_parts(path: Path, rows_per_part: int) -> list[FilePart]:
+    import pyarrow.parquet as pq
+
+    n = _parse(path, "parquet", lambda: pq.ParquetFile(path)).metadata.num_rows
+    return [
+        FilePart(str(path), start, min(rows_per_part, n - start))
+        for start in range(0, n, rows_per_part)
+    ]
+
+
+def _read_part_raw(part: FilePart) -> pd.DataFrame:
+    path = Path(part.path)
+    if part.byte_range is not None:
+        start, end = part.byte_range
+        with path.open("rb") as fh:
+            head = fh.read(part.header_bytes)
+            fh.seek(start)
+            body = fh.read(end - start)
+        return _parse(path, "csv", lambda: _read_csv(io.BytesIO(head + body)))
+
+    def read_parquet() -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        meta = pf.metadata
+        lo, hi = part.row_offset, part.row_offset + part.n_rows
+        groups, first, at = [], None, 0
+        for g in range(meta.num_row_groups):
+            n_g = meta.row_group(g).num_rows
+            if at < hi and at + n_g > lo:
+                groups.append(g)
+                first = at if first is None else first
+            at += n_g
+        table = pf.read_row_groups(groups)
+        return table.slice(lo - (first or 0), part.n_rows).to_pandas()
+
+    return _parse(path, "parquet", read_parquet)
+
+
+def read_complaints_part(part: FilePart, *, max_errors: int = 50) -> pd.DataFrame:
+    """Read and validate one part of a complaint file (see :func:`plan_parts`).
+
+    Violations name the file and the row in the whole file. Uniqueness of complaint_id is
+    checked within the part; across parts it is the caller's to check.
+
+    Raises:
+        ContractError: as :func:`read_complaints`, or the part's rows do not match the
+            plan (a quote character outside a quoted field breaks the row scan).
+    """
+    df = _read_part_raw(part)
+    if len(df) != part.n_rows:
+        raise _file_error(
+            part.path,
+            f"cannot split the file into parts at row boundaries (rows {part.row_offset + 1}.."
+            f"{part.row_offset + part.n_rows} read as {len(df)}): a double quote outside a "
+            "quoted field? Read it with the single-process engine.",
+        )
+    return validate_complaints(
+        df, source=part.path, max_errors=max_errors, row_offset=part.row_offset
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -432,7 +620,9 @@ def _check_flag(s: pd.Series, column: str) -> tuple[np.ndarray, list[_Failure]]:
     return np.where(bad, 0, values).astype("int64"), _fail(column, bad, rule, _as_text(s))
 
 
-def _check_unique(ids: pd.Series, column: str, shown: pd.Series) -> list[_Failure]:
+def _check_unique(
+    ids: pd.Series, column: str, shown: pd.Series, row_offset: int = 0
+) -> list[_Failure]:
     """Second and later occurrences of a non-empty id are the bad rows."""
     duplicated = (ids.duplicated(keep="first") & ids.ne("")).to_numpy()
     if not duplicated.any():
@@ -442,7 +632,9 @@ def _check_unique(ids: pd.Series, column: str, shown: pd.Series) -> list[_Failur
 
     def detail(positions: np.ndarray) -> np.ndarray:
         values = ids.iloc[positions]
-        first_rows = firsts.index.to_numpy()[first_of.get_indexer(values.to_numpy())] + 1
+        first_rows = (
+            firsts.index.to_numpy()[first_of.get_indexer(values.to_numpy())] + 1 + row_offset
+        )
         text = (
             f"{column} must be unique. Got '"
             + values.str.slice(0, _SHOW_CHARS)
@@ -519,6 +711,7 @@ def _validate(
     quarantine: PathLike | None,
     max_errors: int,
     catalog: Catalog | None,
+    row_offset: int = 0,
 ) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame. Got {type(df).__name__} instead.")
@@ -554,7 +747,9 @@ def _validate(
 
     ids = normalized.get("complaint_id")
     if isinstance(ids, pd.Series):
-        failures.extend(_check_unique(ids, "complaint_id", _as_text(raw["complaint_id"])))
+        failures.extend(
+            _check_unique(ids, "complaint_id", _as_text(raw["complaint_id"]), row_offset)
+        )
     resolution = normalized.get("resolution")
     if catalog is not None and isinstance(resolution, pd.Series):
         known = list(catalog.ids)
@@ -568,7 +763,7 @@ def _validate(
 
     if file_violations or (failures and quarantine is None):
         row_violations, n_row_total = _first_violations(
-            failures, source, ids_text, max_errors - len(file_violations)
+            failures, source, ids_text, max_errors - len(file_violations), row_offset
         )
         violations = file_violations + row_violations
         raise ContractError(violations[:max_errors], n_total=len(file_violations) + n_row_total)
@@ -584,7 +779,11 @@ def _validate(
 
 
 def _first_violations(
-    failures: list[_Failure], source: str, ids: pd.Series | None, limit: int
+    failures: list[_Failure],
+    source: str,
+    ids: pd.Series | None,
+    limit: int,
+    row_offset: int = 0,
 ) -> tuple[list[Violation], int]:
     """The first ``limit`` violations in (row, column) order, and the count of all."""
     n_total = sum(f.positions.size for f in failures)
@@ -600,7 +799,9 @@ def _first_violations(
         failure, row = failures[which[k]], int(rows[k])
         message = str(failure.messages(np.array([row]))[0])
         complaint_id = ids.iloc[row] if ids is not None else ""
-        violations.append(Violation(source, row + 1, complaint_id or None, failure.column, message))
+        violations.append(
+            Violation(source, row + 1 + row_offset, complaint_id or None, failure.column, message)
+        )
     return violations, n_total
 
 

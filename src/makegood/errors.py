@@ -69,6 +69,9 @@ class ContractError(MakegoodError):
         msg = head if more <= 0 else f"{head} (and {more} more violation(s))"
         super().__init__(msg)
 
+    def __reduce__(self):  # pickled across processes (Dask workers) with its violations
+        return (type(self), (self.violations, self.n_total))
+
     def report(self) -> str:
         """All violations, one per line (the first line equals ``str(self)``'s head)."""
         lines = [str(v) for v in self.violations]

@@ -21,8 +21,9 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import joblib
 import lightgbm as lgb
@@ -190,3 +191,40 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         memory = CustomerMemoryStore.load(path / "memory.parquet")
     catalog = parse_catalog(meta["catalog"], source=str(path / "bundle.json"))
     return Bundle(engine, catalog, signals, memory, meta, path)
+
+
+class PinnedBooster:
+    """A LightGBM booster whose predictions use a fixed number of threads.
+
+    LightGBM predicts with every core unless told otherwise; where several processes
+    share the cores (server workers, Dask workers) each pins its own share.
+    """
+
+    __slots__ = ("booster", "num_threads")
+
+    def __init__(self, booster: Any, num_threads: int) -> None:
+        self.booster = booster
+        self.num_threads = num_threads
+
+    def predict(self, data: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("num_threads", self.num_threads)
+        return self.booster.predict(data, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.booster, name)
+
+
+def pin_threads(bundle: Bundle, num_threads: int) -> Bundle:
+    """The same bundle with every model predicting on ``num_threads`` threads."""
+
+    def pin(models: list[Any]) -> list[Any]:
+        return [PinnedBooster(m, num_threads) for m in models]
+
+    eng = bundle.engine
+    engine = replace(
+        eng,
+        sat_models=pin(eng.sat_models),
+        churn_models=pin(eng.churn_models),
+        prop_models=pin(eng.prop_models),
+    )
+    return replace(bundle, engine=engine)

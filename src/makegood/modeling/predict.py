@@ -174,6 +174,23 @@ def recommend(
     s = scores if scores is not None else score(bundle, complaints)
     value = s.net_value_lo if conservative else s.net_value
     alloc = allocate(value, s.compensation, s.eligible, float(budget))
+    return recommendations(s, alloc, budget, conservative=conservative)
+
+
+def recommendations(
+    s: Scores,
+    alloc: Allocation,
+    budget: float,
+    *,
+    conservative: bool = False,
+    floor_cents: bool | None = None,
+) -> Recommendations:
+    """The output of an allocation of scored complaints (one batch, or one partition).
+
+    Compensation is written to the cent; ``floor_cents`` rounds it down instead, which
+    ``None`` chooses when rounding would push this batch's written total over ``budget``
+    (a partition of a larger batch gets the decision made for the whole).
+    """
     rows = np.arange(s.n)
     c = alloc.choice
     frame = pd.DataFrame(
@@ -193,7 +210,9 @@ def recommend(
         }
     )
     # rounding must not push the written total over the budget
-    if frame["compensation"].sum() > budget:
+    if floor_cents is None:
+        floor_cents = bool(frame["compensation"].sum() > budget)
+    if floor_cents:
         frame["compensation"] = np.floor(s.compensation[rows, c] * 100) / 100
     return Recommendations(frame, alloc, s, float(budget), conservative)
 

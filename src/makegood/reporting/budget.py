@@ -42,7 +42,10 @@ __all__ = [
     "BudgetReport",
     "Candidates",
     "budget_report",
+    "default_budgets",
+    "frontier_grid",
     "frontier_rows",
+    "frontier_table",
 ]
 
 EXTRA_BUDGET = 10_000.0  # "what would another $10,000 buy?"
@@ -197,19 +200,30 @@ def frontier_rows(cands: Candidates, budgets: ArrayLike) -> list[dict]:
     Raises:
         BudgetError: a budget below :attr:`Candidates.min_spend`, or invalid arrays.
     """
-    allocs = cands.allocations(budgets)
-    base_churners = cands.totals(cands.baseline_choice())["expected_churners"]
-    rows: list[dict] = []
-    raw: list[dict[str, float]] = []
-    for b, a in allocs.items():
+    points = []
+    for b, a in cands.allocations(budgets).items():
         t = cands.totals(a.choice)
         t["spend"], t["net_value"] = a.spend, a.value
+        points.append((b, t, a.shadow_price))
+    base_churners = cands.totals(cands.baseline_choice())["expected_churners"]
+    return frontier_table(points, base_churners)
+
+
+def frontier_table(
+    points: list[tuple[float, dict[str, float], float]], base_churners: float
+) -> list[dict]:
+    """Frontier rows (see :func:`frontier_rows`) from (budget, totals, shadow price) per
+    budget, in budget order, and the expected churners of the all-baseline choice: the
+    rows of one batch, or of partitions added up."""
+    rows: list[dict] = []
+    raw: list[dict[str, float]] = []
+    for b, t, shadow in points:
         rows.append(
             {
                 "budget": _r(b),
                 **_rounded(t),
                 "churn_avoided": _r(base_churners - t["expected_churners"], 2),
-                "shadow_price": _r(a.shadow_price, 6),
+                "shadow_price": _r(shadow, 6),
             }
         )
         raw.append(t)
@@ -226,6 +240,20 @@ def frontier_rows(cands: Candidates, budgets: ArrayLike) -> list[dict]:
             row["marginal_net_per_dollar"] = None
             row["marginal_retained_per_dollar"] = None
     return rows
+
+
+def frontier_grid(min_spend: float, u_spend: float, n_frontier: int = N_FRONTIER) -> list[float]:
+    """``n_frontier`` budgets, whole cents, from the minimum to just above the
+    unconstrained spend (where the rounding guard lets every upgrade fit)."""
+    top = max(u_spend + max(0.01, u_spend * 1e-6), min_spend)
+    lo_cents = math.ceil(min_spend * 100 - 1e-6)
+    even = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, max(int(n_frontier), 2))
+    return [max(_cents(x), min_spend) for x in even]
+
+
+def default_budgets(min_spend: float, u_spend: float) -> list[float]:
+    """Chosen budgets when none are given: 25% and 50% of the unconstrained spend."""
+    return sorted({max(_nice(f * u_spend), min_spend) for f in (0.25, 0.5)})
 
 
 # ------------------------------------------------------------------------------ report
@@ -407,7 +435,7 @@ def budget_report(
             per = practice.spend / practice.n
             chosen = [_cents(max(per * cands.n, min_spend))]
         else:
-            chosen = sorted({max(_nice(f * u_spend), min_spend) for f in (0.25, 0.5)})
+            chosen = default_budgets(min_spend, u_spend)
     else:
         chosen = chosen_in
     chosen = sorted({_cents(b) for b in chosen})
@@ -419,14 +447,9 @@ def budget_report(
         )
 
     pacing_in = _PacingInputs.build(complaints_df, history_df, period_days, period_start)
-    # Every budget is a whole number of cents, so the tables' keys are exact. The grid
-    # ends a hair above the unconstrained spend, so the rounding guard lets every upgrade fit.
-    top = max(u_spend + max(0.01, u_spend * 1e-6), min_spend)
-    lo_cents = math.ceil(min_spend * 100 - 1e-6)
-    n_grid = max(int(n_frontier), 2)
-    even = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, n_grid)
-    grid = [max(_cents(x), min_spend) for x in even]
-    recommended = math.ceil(top * 100) / 100  # the grid's top: the next dollar returns < $1
+    # Every budget is a whole number of cents, so the tables' keys are exact.
+    grid = frontier_grid(min_spend, u_spend, n_frontier)
+    recommended = grid[-1]  # the grid's top: the next dollar returns < $1
     basis = "chosen" if chosen_in is not None and len(chosen) == 1 else "recommended"
     head_budget = chosen[0] if basis == "chosen" else recommended
     extras = [_cents(b + extra_budget) for b in {*chosen, head_budget}]

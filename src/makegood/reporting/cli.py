@@ -70,6 +70,11 @@ _HELP = {
     "period_start": "First day of the period, YYYY-MM-DD (default: the data's first day).",
     "frontier_points": "Budgets on the frontier from the minimum to the unconstrained spend.",
     "pdf": "Also write budget_report.pdf (headless Chromium, else matplotlib).",
+    "engine": "'single' (the whole report) or 'dask': the efficient frontier only, from one "
+    "scoring pass over partitions on a Dask cluster (budget_frontier.csv/.json).",
+    "scheduler": "Dask scheduler address (--engine dask; default: a LocalCluster).",
+    "n_workers": "LocalCluster worker processes (--engine dask, no --scheduler).",
+    "partition_rows": "Complaints per partition (--engine dask).",
     "quiet": "No progress display.",
 }
 
@@ -87,6 +92,10 @@ def budget(
     period_start: Annotated[str | None, typer.Option(help=_HELP["period_start"])] = None,
     frontier_points: Annotated[int, typer.Option(help=_HELP["frontier_points"])] = 30,
     pdf: Annotated[bool, typer.Option("--pdf", help=_HELP["pdf"])] = False,
+    engine: Annotated[str, typer.Option(help=_HELP["engine"])] = "single",
+    scheduler: Annotated[str | None, typer.Option(help=_HELP["scheduler"])] = None,
+    n_workers: Annotated[int, typer.Option(help=_HELP["n_workers"])] = 2,
+    partition_rows: Annotated[int, typer.Option(help=_HELP["partition_rows"])] = 50_000,
     quiet: Annotated[bool, typer.Option(help=_HELP["quiet"])] = False,
 ) -> None:
     """Budget-impact report: the efficient frontier, what each chosen budget buys (by issue
@@ -98,6 +107,23 @@ def budget(
     """
     from makegood.cli import _fail, _Stages
 
+    if engine not in ("single", "dask"):
+        _fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
+    if engine == "dask":
+        _frontier_dask(
+            out,
+            complaints or history,
+            catalog,
+            models_dir,
+            budgets,
+            budget_range,
+            frontier_points,
+            scheduler,
+            n_workers,
+            partition_rows,
+            quiet,
+        )
+        return
     try:
         with _Stages(quiet) as say:
             if complaints is None and history is None:
@@ -224,5 +250,73 @@ def period(
         f"{t['plan_to_date']:,.2f}; forecast {f['expected']:,.2f} "
         f"({f['lo']:,.2f} to {f['hi']:,.2f}); {d['overrides']['n']} overrides"
     )
+    for name, path in written.items():
+        typer.echo(f"{name:24s} {path}")
+
+
+def _frontier_dask(
+    out: Path,
+    complaints: Path | None,
+    catalog: Path | None,
+    models_dir: Path,
+    budgets: str | None,
+    budget_range: str | None,
+    frontier_points: int,
+    scheduler: str | None,
+    n_workers: int,
+    partition_rows: int,
+    quiet: bool,
+) -> None:
+    """``report budget --engine dask``: the frontier from one pass over partitions."""
+    from makegood.cli import _fail, _Stages
+
+    try:
+        with _Stages(quiet) as say:
+            if complaints is None:
+                raise BudgetError("give --complaints (a forecast batch) or --history (replayed)")
+            chosen = parse_budgets(budgets, budget_range)
+            if frontier_points < 2 or frontier_points > 500:
+                raise BudgetError(
+                    f"--frontier-points must be in 2..500. Got {frontier_points} instead."
+                )
+            from makegood.scaleout import require_dask
+
+            require_dask()
+            import json
+
+            from makegood.catalog import load_catalog, parse_catalog
+            from makegood.modeling.bundle import resolve_bundle_dir
+            from makegood.scaleout.engine import connect
+            from makegood.scaleout.report import frontier_dask, write_frontier
+
+            bundle_dir = resolve_bundle_dir(models_dir)
+            if catalog is not None:
+                cat = load_catalog(catalog)
+            else:
+                meta = json.loads((bundle_dir / "bundle.json").read_text())
+                cat = parse_catalog(meta["catalog"], source=str(bundle_dir / "bundle.json"))
+            with connect(scheduler, n_workers) as client:
+                result = frontier_dask(
+                    client,
+                    complaints,
+                    cat,
+                    bundle_dir,
+                    chosen,
+                    work_dir=out,
+                    n_frontier=frontier_points,
+                    partition_rows=partition_rows,
+                    say=say,
+                    show_progress=not quiet,
+                )
+            written = write_frontier(result, out)
+    except MakegoodError as e:
+        _fail(e)
+    for row in result.frontier:
+        if row["chosen"]:
+            typer.echo(
+                f"budget {row['budget']:,.2f}: spend {row['spend']:,.2f}, retained value "
+                f"{row['retained_value']:,.2f}, net value {row['net_value']:,.2f}, "
+                f"shadow price {row['shadow_price']}"
+            )
     for name, path in written.items():
         typer.echo(f"{name:24s} {path}")

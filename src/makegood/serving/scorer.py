@@ -22,6 +22,7 @@ import numpy as np
 
 from makegood.explain import Attribution, contrast_attribution, pair_difference_models
 from makegood.features.memory import EarlierRows
+from makegood.modeling.bundle import PinnedBooster
 from makegood.modeling.predict import THIN_EVIDENCE, Scores, score_rows
 
 __all__ = ["CANDIDATE_FIELDS", "THIN_EVIDENCE", "Candidates", "Scorer"]
@@ -33,21 +34,7 @@ NO_SATISFACTION_NOTE = (
 )
 
 
-class _Pinned:
-    """A LightGBM booster whose predictions use a fixed number of threads."""
-
-    __slots__ = ("booster", "num_threads")
-
-    def __init__(self, booster: Any, num_threads: int) -> None:
-        self.booster = booster
-        self.num_threads = num_threads
-
-    def predict(self, data: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("num_threads", self.num_threads)
-        return self.booster.predict(data, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.booster, name)
+_Pinned = PinnedBooster  # one definition, in modeling.bundle
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,9 @@ def main() -> None:
     print(f"\ncustomer_said on the {args.set} set ({len(rows)} complaints):")
     print(pr.to_string(float_format=lambda x: f"{x:.3f}"))
     ok = bool(((pr["precision"] >= 0.90) & (pr["recall"] >= 0.80)).all())
-    print(f"targets (precision >= 0.90, recall >= 0.80 for every intent): {'MET' if ok else 'NOT MET'}")
+    print(
+        f"targets (precision >= 0.90, recall >= 0.80 for every intent): {'MET' if ok else 'NOT MET'}"
+    )
 
     lat = latency([t for _, t in rows], args.repeat)
     print(

@@ -28,11 +28,14 @@ Held-out precision and recall: ``benchmarks/bench_intents.py``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,10 +54,12 @@ __all__ = [
 
 INTENTS = ("compensation", "leaving", "recognition", "urgency")
 
-#: Clauses shorter than this many words, except a sentence's first, are too little context
-#: to decide on their own ("a credit" in "I don't want a refund or a credit"); they can
-#: still be the quote of an intent their sentence voices.
+#: Clauses shorter than this many words are too little context to decide on their own
+#: ("a credit" in "I don't want a refund or a credit"; a sentence's first clause may, with
+#: a higher probability); they can still be the quote of an intent their sentence voices.
 MIN_CLAUSE_WORDS = 3
+#: Probability a short opening clause needs to decide alone ("Money back, or ...").
+SHORT_CLAUSE_THRESHOLD = 0.85
 #: Probability an intent's model must give a span (chosen on the dev set, never the test set).
 DEFAULT_THRESHOLD = 0.5
 #: At most this many combinations of one template line are kept (a fixed sample).
@@ -213,6 +218,9 @@ def expand(template: str, *, limit: int = MAX_EXPANSIONS, seed: int = 0) -> list
 def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
     """``(sentence, intents)`` pairs from a labelled file's text (default: the shipped one).
 
+    The clauses of a sentence labelled ``none`` are added as ``none`` examples too, so the
+    models see fragments ("Right", "Sorry to bother you") like those they will score.
+
     Raises:
         ValueError: naming the line, when a label is unknown or the tab is missing.
     """
@@ -229,10 +237,12 @@ def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
         unknown = labels - set(INTENTS)
         if unknown:
             raise ValueError(
-                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} "
-                "or none"
+                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
             )
-        out.extend((s, labels) for s in expand(template.strip(), seed=lineno))
+        for sentence in expand(template.strip(), seed=lineno):
+            out.append((sentence, labels))
+            if not labels:  # every clause of a sentence that voices nothing voices nothing
+                out.extend((sentence[a:b], labels) for _, cl in segments(sentence) for a, b in cl)
     return out
 
 
@@ -325,8 +335,7 @@ class IntentDetector:
                     pieces.setdefault(t[cs:ce], len(pieces))
         probs = self.scores(list(pieces))
         by_text = {
-            t: self._choose(t, plan, pieces, probs)
-            for t, plan in zip(unique, plans, strict=True)
+            t: self._choose(t, plan, pieces, probs) for t, plan in zip(unique, plans, strict=True)
         }
         return [by_text[t] for t in cleaned]
 
@@ -347,23 +356,63 @@ class IntentDetector:
                     p = float(probs[pieces[text[cs:ce]], j])
                     # a short clause decides alone only where it opens the sentence (not
                     # "a credit" in "I don't want a refund or a credit")
-                    alone = k == 0 or len(_WORD.findall(text, cs, ce)) >= MIN_CLAUSE_WORDS
-                    if p >= self.threshold and (heard or alone):
+                    if len(_WORD.findall(text, cs, ce)) >= MIN_CLAUSE_WORDS:
+                        alone = p >= self.threshold
+                    else:
+                        alone = k == 0 and p >= SHORT_CLAUSE_THRESHOLD
+                    if (heard and p >= self.threshold) or alone:
                         candidates.append((cs, ce, p))
                 for cs, ce, p in candidates:
                     old = best.get(j)
                     if old is None or (ce - cs, -p) < (old[1] - old[0], -old[2]):
                         best[j] = (cs, ce, p)
         return [
-            Said(INTENTS[j], text[s:e], s, e, round(p, 4))
-            for j, (s, e, p) in sorted(best.items())
+            Said(INTENTS[j], text[s:e], s, e, round(p, 4)) for j, (s, e, p) in sorted(best.items())
         ]
+
+
+#: Bump when the features or the choice rule change, so cached detectors are retrained.
+_FORMAT = 1
+
+
+def _cache_path(data: str) -> Path:
+    import sklearn
+
+    key = hashlib.sha256(
+        f"{_FORMAT}|{sklearn.__version__}|{np.__version__}|".encode() + data.encode("utf-8")
+    ).hexdigest()[:16]
+    root = os.environ.get("MAKEGOOD_CACHE_DIR") or Path.home() / ".cache" / "makegood"
+    return Path(root) / f"intents-{key}.joblib"
 
 
 @functools.lru_cache(maxsize=1)
 def default_detector() -> IntentDetector:
-    """The detector trained on the shipped labelled sentences (trained once per process)."""
-    return IntentDetector().fit(load_examples())
+    """The detector trained on the shipped labelled sentences.
+
+    Trained once per process, and kept on disk (``$MAKEGOOD_CACHE_DIR``, default
+    ``~/.cache/makegood``) under a key of the labelled file's content and the library
+    versions, so later processes load it in milliseconds. A cache that cannot be read or
+    written is ignored (the detector is then trained here).
+    """
+    import joblib
+
+    data = resources.files("makegood.data").joinpath(TRAINING_DATA).read_text("utf-8")
+    path = _cache_path(data)
+    try:
+        detector = joblib.load(path)
+        if isinstance(detector, IntentDetector):
+            return detector
+    except Exception:  # missing, partial or from another version: retrain
+        pass
+    detector = IntentDetector().fit(load_examples(data))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        joblib.dump(detector, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return detector
 
 
 def customer_said(text: str | None) -> list[dict[str, str]]:

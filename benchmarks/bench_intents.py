@@ -110,16 +110,23 @@ def confusion(true: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
 
 
 def emotion_report(n_sim: int, seed: int) -> None:
-    from makegood.simulate import simulate
+    from makegood.simulate import _EMOTION_PHRASES, simulate
 
-    world = simulate(n_history=n_sim, n_new=10, seed=seed)
+    world = simulate(n_sim, n_new=10, seed=seed)
     h = world.history
-    h = h[h["emotion"].notna() & h["complaint_text"].fillna("").str.strip().ne("")]
+    h = h[h["emotion"].isin(EMOTION_LABELS) & h["complaint_text"].fillna("").str.strip().ne("")]
     pred = detect_emotion(h["complaint_text"].to_numpy())
     true = h["emotion"].to_numpy()
     print(f"\nEmotion on simulated history ({len(h)} labelled rows with text, seed {seed}):")
     print(confusion(true, pred).to_string())
     print(f"accuracy {np.mean(pred == true):.3f}")
+    # The simulator voices the emotion in only some texts; where it does (one of its
+    # emotion sentences is in the text), the words can be judged on their own.
+    phrases = [p for ps in _EMOTION_PHRASES.values() for p in ps]
+    shown = np.array([any(p in t for p in phrases) for t in h["complaint_text"]])
+    print(f"\n... only the {shown.sum()} rows whose text voices an emotion:")
+    print(confusion(true[shown], pred[shown]).to_string())
+    print(f"accuracy {np.mean(pred[shown] == true[shown]):.3f}")
     rows = [
         (labels.pop(), text) for labels, text in read_labelled(DATA / "emotion_test.tsv") if labels
     ]
@@ -149,9 +156,8 @@ def main() -> None:
     print(f"\ncustomer_said on the {args.set} set ({len(rows)} complaints):")
     print(pr.to_string(float_format=lambda x: f"{x:.3f}"))
     ok = bool(((pr["precision"] >= 0.90) & (pr["recall"] >= 0.80)).all())
-    print(
-        f"targets (precision >= 0.90, recall >= 0.80 for every intent): {'MET' if ok else 'NOT MET'}"
-    )
+    verdict = "MET" if ok else "NOT MET"
+    print(f"targets (precision >= 0.90, recall >= 0.80 for every intent): {verdict}")
 
     lat = latency([t for _, t in rows], args.repeat)
     print(

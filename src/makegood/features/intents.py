@@ -54,11 +54,11 @@ __all__ = [
 
 INTENTS = ("compensation", "leaving", "recognition", "urgency")
 
-#: Clauses shorter than this many words are too little context to decide on their own
-#: ("a credit" in "I don't want a refund or a credit"; a sentence's first clause may, with
-#: a higher probability); they can still be the quote of an intent their sentence voices.
+#: Clauses shorter than this many words decide on their own only with a higher
+#: probability, and not after a negation in their sentence ("a credit" in "I don't want a
+#: refund or a credit"); they can still be the quote of an intent their sentence voices.
 MIN_CLAUSE_WORDS = 3
-#: Probability a short opening clause needs to decide alone ("Money back, or ...").
+#: Probability a short clause needs to decide alone ("Money back, or ...").
 SHORT_CLAUSE_THRESHOLD = 0.85
 #: Probability an intent's model must give a span (chosen on the dev set, never the test set).
 DEFAULT_THRESHOLD = 0.5
@@ -173,6 +173,11 @@ def _word_tokens(text: str) -> list[str]:
         if _NEGATOR.match(t.replace("'", "")):
             negated = True
     return out
+
+
+def _negated(text: str) -> bool:
+    """True when ``text`` holds a negator ("not", "don't", "never", ...)."""
+    return any(_NEGATOR.match(t.replace("'", "")) for t in _TOKEN.findall(_normalise(text)))
 
 
 def _word_analyzer(text: str) -> list[str]:
@@ -358,8 +363,8 @@ class IntentDetector:
                     # "a credit" in "I don't want a refund or a credit")
                     if len(_WORD.findall(text, cs, ce)) >= MIN_CLAUSE_WORDS:
                         alone = p >= self.threshold
-                    else:
-                        alone = k == 0 and p >= SHORT_CLAUSE_THRESHOLD
+                    else:  # a negation before it may reach into it
+                        alone = p >= SHORT_CLAUSE_THRESHOLD and (k == 0 or not _negated(text[s:cs]))
                     if (heard and p >= self.threshold) or alone:
                         candidates.append((cs, ce, p))
                 for cs, ce, p in candidates:

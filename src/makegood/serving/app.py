@@ -232,6 +232,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _create_tables(ledger, models)
         models.load()
         models.start_following()
+        from makegood.features.intents import default_detector
+
+        default_detector()  # train (or load) the customer_said detector before requests
         app.state.settings = settings
         app.state.ledger = ledger
         app.state.models = models

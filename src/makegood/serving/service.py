@@ -21,7 +21,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -30,7 +30,8 @@ import numpy as np
 
 from makegood.contract import COMPLAINT_COLUMNS
 from makegood.errors import BudgetError
-from makegood.explain import Reason, sayable_reasons
+from makegood.explain import Reason, agent_brief, customer_message, sayable_reasons
+from makegood.features.intents import customer_said
 from makegood.ledger import (
     BudgetState,
     Decision,
@@ -314,7 +315,8 @@ class Service:
     ) -> dict[str, Any]:
         by_id = {row["resolution"]: row for row in ranking}
         recommended = by_id[c.ids[chosen]]
-        explanation = self._explain(scorer, c, complaint, chosen, by_id, lam)
+        said = customer_said(complaint.get("complaint_text"))
+        explanation = self._explain(scorer, c, chosen, by_id, lam, said)
         customer = self.customer(scorer, complaint["customer_id"])
         return {
             "decision_id": decision.decision_id,
@@ -332,7 +334,10 @@ class Service:
                 "lifetime_value": c.lifetime_value,
             },
             "customer": customer,
-            "handover": self._handover(scorer, c, complaint, customer, recommended, explanation),
+            "customer_said": said,
+            "handover": self._handover(
+                scorer, c, complaint, customer, recommended, explanation, said
+            ),
             "budget": {
                 "period": period,
                 "team": team,
@@ -348,19 +353,42 @@ class Service:
         self,
         scorer: Scorer,
         c: Candidates,
-        complaint: Mapping[str, Any],
         r: int,
         by_id: Mapping[str, Mapping[str, Any]],
         lam: float,
+        said: Sequence[Mapping[str, str]],
     ) -> dict[str, Any]:
         rec_id = c.ids[r]
         rec_label = scorer.labels[rec_id]
+        currency = scorer.catalog.currency
+        say = customer_message(
+            rec_label,
+            compensation=float(c.compensation[r]),
+            said=said,
+            values=c.values,
+            currency=currency,
+        )
         others = [k for k in np.flatnonzero(c.eligible) if k != r]
         if not others:
             return {
                 "recommended": rec_id,
                 "runner_up": None,
                 "summary": f"Offer {rec_label}: the only resolution available for this complaint.",
+                "say": say,
+                "why": agent_brief(
+                    rec_label,
+                    None,
+                    value_difference=0.0,
+                    churn_r=float(c.churn_prob[r]),
+                    churn_u=float(c.churn_prob[r]),
+                    compensation_r=float(c.compensation[r]),
+                    compensation_u=float(c.compensation[r]),
+                    handling_cost_r=float(c.handling_cost[r]),
+                    handling_cost_u=float(c.handling_cost[r]),
+                    thin_evidence=bool(by_id[rec_id]["thin_evidence"]),
+                    reasons=[],
+                    currency=currency,
+                ),
                 "value_difference": 0.0,
                 "reasons": [],
                 "against": [],
@@ -369,18 +397,17 @@ class Service:
         ru_id = c.ids[u]
         ru_label = scorer.labels[ru_id]
         attribution = scorer.contrast(c, r, u)
-        text = complaint.get("complaint_text") or ""
         reasons = sayable_reasons(
             attribution,
             c.values,
             rec=rec_label,
             runner_up=ru_label,
-            currency=scorer.catalog.currency,
+            currency=currency,
             labels=scorer.labels,
             base_rates=scorer.base_rates,
             sat_r=float(c.satisfaction[r]),
             sat_u=float(c.satisfaction[u]),
-            words=lambda target: scorer.words(text, target),
+            said=said,
         )
         total = attribution.total
         why_not: list[Reason] = []
@@ -402,14 +429,34 @@ class Service:
             why_not.append(
                 Reason("exploration", "a close call between near-equal options", -total, ())
             )
-        pro = why_not + [x for x in reasons if x.amount > 0]
+        # the customer-facing reasons first: an internal cost is no reason to give a customer
+        pro = why_not + sorted(
+            (x for x in reasons if x.amount > 0), key=lambda x: (x.internal, -x.amount)
+        )
         con = [x for x in reasons if x.amount < 0]
-        said = "; ".join(x.text for x in pro[:3]) or "it has the higher expected net value"
-        summary = f"Offer {rec_label} rather than {ru_label}: {said}."
+        summary = " ".join(
+            [f"Offer {rec_label} rather than {ru_label}."]
+            + [x.text[0].upper() + x.text[1:] + "." for x in pro[:2]]
+        )
         return {
             "recommended": rec_id,
             "runner_up": ru_id,
             "summary": summary,
+            "say": say,
+            "why": agent_brief(
+                rec_label,
+                ru_label,
+                value_difference=total,
+                churn_r=float(c.churn_prob[r]),
+                churn_u=float(c.churn_prob[u]),
+                compensation_r=float(c.compensation[r]),
+                compensation_u=float(c.compensation[u]),
+                handling_cost_r=float(c.handling_cost[r]),
+                handling_cost_u=float(c.handling_cost[u]),
+                thin_evidence=bool(by_id[rec_id]["thin_evidence"]),
+                reasons=why_not + [x for x in reasons if x.amount > 0],
+                currency=currency,
+            ),
             "value_difference": round(total, 2),
             "reasons": [_reason(x) for x in pro[:5]],
             "against": [_reason(x) for x in con[:3]],
@@ -423,6 +470,7 @@ class Service:
         customer: Mapping[str, Any],
         recommended: Mapping[str, Any],
         explanation: Mapping[str, Any],
+        said: Sequence[Mapping[str, str]],
     ) -> dict[str, Any]:
         issue_name = str(complaint["issue_type"]).replace("_", " ")
         disputed = float(complaint["disputed_amount"])
@@ -435,21 +483,20 @@ class Service:
             + (f" (rated {h['satisfaction']:.0f}/10)" if h.get("satisfaction") is not None else "")
             for h in customer["recent"]
         ]
-        v = c.values
-        wants = []
-        if v.get("text_money", 0.0) >= scorer.base_rates.get("text_money", 1.0):
-            wants.append("their money back")
-        if v.get("text_churn", 0.0) >= scorer.base_rates.get("text_churn", 1.0):
-            wants.append("a reason to stay (their words suggest they may leave)")
+        # what the customer wants is only what they said (customer_said), quoted
+        wants = [f'{_WANTS[s["intent"]]} ("{s["quote"]}")' for s in said if s["intent"] in _WANTS]
+        emotion = c.values.get("emotion")
+        customer_wants = ("; ".join(wants) or "nothing specific said") + (
+            f" (customer is {emotion})" if emotion else ""
+        )
         best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
-        wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
-        emotion = v.get("emotion")
-        customer_wants = ("; ".join(wants)) + (f" (customer is {emotion})" if emotion else "")
         summary = (
             f"Issue: {issue}. "
             f"Tried before: {'; '.join(tried) if tried else 'nothing (first complaint)'}. "
-            f"Customer wants: {customer_wants}. Recommended: {recommended['label']} "
-            f"({explanation['summary']})"
+            f"Customer wants: {customer_wants}. "
+            f"Customers like this are usually most satisfied by "
+            f"{scorer.labels[c.ids[best_sat]]}. "
+            f"Recommended: {recommended['label']}. {explanation['why']}"
         )
         return {
             "issue": issue,
@@ -553,6 +600,15 @@ class Service:
 
 
 _CONTRACT_FIELDS = COMPLAINT_COLUMNS
+
+
+#: How the handover names each intent the customer voiced.
+_WANTS = {
+    "compensation": "something in return",
+    "leaving": "a reason to stay (they mention leaving)",
+    "recognition": "recognition (they feel unvalued or mention their loyalty)",
+    "urgency": "a quick fix",
+}
 
 
 def _reason(r: Reason) -> dict[str, Any]:

@@ -81,7 +81,8 @@ def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[s
     """
     from makegood.features import memory as memory_mod
     from makegood.features import text as text_mod
-    from makegood.modeling.engine import assemble, prepare, text_targets
+    from makegood.features.pipeline import assemble, prepare
+    from makegood.modeling.engine import text_targets
 
     params = bundle.engine.params
     df = history.sort_values("opened_at", kind="stable").reset_index(drop=True)

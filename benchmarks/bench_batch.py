@@ -28,19 +28,17 @@ import numpy as np
 
 def bare_predict(bundle, X: np.ndarray) -> float:
     """Seconds for the LightGBM predictions alone, from numpy (no features, no policy)."""
-    from makegood.modeling.engine import with_action
-
     eng = bundle.engine
     n, K = X.shape[0], eng.n_actions
     big = np.repeat(X, K, axis=0)
     acts = np.tile(np.arange(K, dtype=np.float32), n)
-    xa = with_action(big, acts)
+    xa = eng.outcome_input(big, acts)
     sat_f = [m.predict(xa) for m in eng.sat_models]  # warm-up sized like the real thing
-    xcs = [with_action(big, acts, s) for s in sat_f]
+    xcs = [eng.outcome_input(big, acts, s) for s in sat_f]
     t = time.perf_counter()
     sat_f = [m.predict(xa) for m in eng.sat_models]
     for f, m in enumerate(eng.churn_models):
-        m.predict(xcs[f] if eng.params.mediated else xa)
+        m.predict(xcs[f] if eng.mediated else xa)
     for m in eng.prop_models:
         m.predict(X)
     return time.perf_counter() - t

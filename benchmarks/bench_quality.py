@@ -225,11 +225,11 @@ def observable_ceiling(X, true_churn, elig, customers, args, n_folds: int = 4) -
     """Cross-fitted LightGBM of the TRUE churn probability on (observable features, action)."""
     import lightgbm as lgb
 
-    from makegood.modeling.engine import with_action
+    from makegood.modeling.engine import Engine
 
     n, K = true_churn.shape
     i, k = np.nonzero(elig)
-    XA = with_action(X[i], k)
+    XA = Engine.outcome_input(X[i], k)
     y = true_churn[i, k]
     fold = customer_folds(customers, n_folds)[i]
     params = {

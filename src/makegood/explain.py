@@ -285,7 +285,8 @@ def contrast_attribution(
 ) -> Attribution:
     """Attribute ``NV_r - NV_u`` of one complaint to its inputs (see the module docstring).
 
-    ``engine`` is a fitted :class:`makegood.modeling.engine.Engine`; ``x`` its base row
+    ``engine`` is a fitted :class:`makegood.modeling.engine.Engine` (its
+    ``outcome_input`` gives the models' input layout); ``x`` its base row
     (1, p); ``action_r``/``action_u`` model action codes; ``churn_r``/``churn_u`` the
     served (fold-averaged, corrected) churn probabilities. ``n_folds`` fold models are
     explained and averaged (1 is enough: the folds are near-copies, and each costs two
@@ -297,8 +298,6 @@ def contrast_attribution(
     Returns:
         An :class:`Attribution`.
     """
-    from makegood.modeling.engine import with_action
-
     names = list(engine.spec.names)
     p = len(names)
     rows = np.vstack([x, x]).astype(np.float32)
@@ -306,17 +305,19 @@ def contrast_attribution(
     n_folds = max(1, min(n_folds, len(engine.churn_models)))
     money = np.zeros(p + 2)  # inputs, action, mediator
     explained = 0.0
-    sat_gap = 0.0
-    mediated = bool(engine.params.mediated)
+    sat_gap = 0.0 if engine.mediated else math.nan
+    mediated = engine.mediated  # without surveys: churn alone, no mediator
     for f in range(n_folds):
-        sat_model, churn_model = engine.sat_models[f], engine.churn_models[f]
-        sat_expl, churn_expl = sat_model, churn_model
-        if difference_models is not None:
-            sat_expl, churn_expl = difference_models[f]
-        sat_in = with_action(rows, acts)
-        sat_pred = np.asarray(sat_model.predict(sat_in), dtype=np.float64)
-        sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
-        churn_in = with_action(rows, acts, sat_pred if mediated else None)
+        churn_model = engine.churn_models[f]
+        churn_expl = churn_model if difference_models is None else difference_models[f][1]
+        sat_pred = sat_c = None
+        if mediated:
+            sat_model = engine.sat_models[f]
+            sat_expl = sat_model if difference_models is None else difference_models[f][0]
+            sat_in = engine.outcome_input(rows, acts)
+            sat_pred = np.asarray(sat_model.predict(sat_in), dtype=np.float64)
+            sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
+        churn_in = engine.outcome_input(rows, acts, sat_pred)
         z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)
         churn_c = np.asarray(churn_expl.predict(churn_in, pred_contrib=True))
         z_r, z_u = float(z[0]), float(z[1])
@@ -326,7 +327,7 @@ def contrast_attribution(
         d[-1] = 0.0  # the expected value cancels
         fold_money = np.zeros(p + 2)
         fold_money[: p + 1] = d[: p + 1]
-        if mediated:
+        if sat_pred is not None and sat_c is not None:
             d_sat = sat_c[0] - sat_c[1]  # >0: r more satisfying
             gap = float(sat_pred[0] - sat_pred[1])
             if abs(gap) >= _MIN_SAT_GAP:

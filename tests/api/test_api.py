@@ -355,4 +355,4 @@ def test_no_complaint_text_or_customer_ids_in_info_logs(client, complaints, capl
 
 def test_model_info(client):
     m = client.get("/v1/model", headers=FINANCE).json()
-    assert m["version"] and "apology" in m["resolutions"] and m["fast_features"] is True
+    assert m["version"] and "apology" in m["resolutions"] and m["has_satisfaction"] is True

@@ -1,4 +1,4 @@
-"""The fast request path equals the batch path; a reload never fails a request."""
+"""The request path equals the batch path; a reload never fails a request."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from apihelpers import ADMIN, AGENT, unique
 from makegood.contract import read_complaints, read_history
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
 from makegood.modeling.predict import features_for, score
-from makegood.serving.features import RowFeatures
 from makegood.serving.scorer import Scorer
 
 
@@ -47,51 +46,25 @@ def frames(small_world, trained):
     return new, hist
 
 
-def test_fast_rows_equal_features_for(bundle, frames):
-    rf = RowFeatures(bundle)
+def test_one_complaint_rows_equal_the_batch_rows(bundle, frames):
+    pipeline = bundle.pipeline
     for df in frames:
         X = features_for(bundle, df)
-        fast = np.vstack([rf.row(r)[0] for r in _records(df)])
-        assert np.array_equal(X, fast, equal_nan=True)
+        one = np.vstack([pipeline.transform_one(r)[0] for r in _records(df)])
+        assert np.array_equal(X, one, equal_nan=True)
 
 
-def test_shared_text_vectorization_equals_the_signals_methods(bundle, frames):
-    rf = RowFeatures(bundle)
-    signals = bundle.text_signals
-    if signals is None:
-        pytest.skip("bundle trained without text signals")
-    for text in frames[1]["complaint_text"].head(40):
-        text = text or ""
-        np.testing.assert_array_equal(rf.signal_scores(text), signals.transform([text])[0])
-        for target in signals.target_names_:
-            assert rf.term_contributions(text, target, 3) == signals.term_contributions(
-                text, target, n=3
-            )
-
-
-def test_memoized_customer_memory_equals_the_store(bundle, frames):
-    scorer = Scorer(bundle, self_check=False)
-    memory = bundle.memory
-    for cid in [*frames[1]["customer_id"].head(30), "nobody-knows-me"]:
-        for _ in range(2):  # the second look-up is a cache hit
-            profile, recent = scorer.customer_memory(str(cid), 5)
-            assert profile == memory.profile(str(cid))
-            assert list(recent) == memory.recent(str(cid), 5)
-
-
-def test_non_ascii_text_takes_the_exact_path(bundle, frames):
-    rf = RowFeatures(bundle)
+def test_non_ascii_text_is_read_the_same_way(bundle, frames):
     df = frames[0].head(20).copy()
-    df["complaint_text"] = df["complaint_text"] + " Très déçu, ça suffit!"
+    df["complaint_text"] = df["complaint_text"] + " Très déçu, ça suffit! ÇA SUFFIT"
     df["emotion"] = np.nan
     X = features_for(bundle, df)
-    fast = np.vstack([rf.row(r)[0] for r in _records(df)])
-    assert np.array_equal(X, fast, equal_nan=True)
+    one = np.vstack([bundle.pipeline.transform_one(r)[0] for r in _records(df)])
+    assert np.array_equal(X, one, equal_nan=True)
 
 
 def test_scorer_equals_score(bundle, frames):
     scorer = Scorer(bundle)
-    assert scorer.fast_features
     df = frames[0].head(60)
     s = score(bundle, df)
     for i, rec in enumerate(_records(df)):

@@ -29,22 +29,18 @@ def engine_and_rows(trained):
 
 
 def test_difference_model_keeps_the_contribution_difference(engine_and_rows):
-    from makegood.modeling.engine import with_action
-
     engine, X = engine_and_rows
     p = X.shape[1]
     full = engine.sat_models[0]
     small = difference_model(full, {p})
     assert small.num_trees() <= full.num_trees()
-    rows = with_action(np.vstack([X[:1], X[:1]]), np.array([0, 3]))
+    rows = engine.outcome_input(np.vstack([X[:1], X[:1]]), np.array([0, 3]))
     d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
     d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
     np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
 
 
 def test_pair_difference_models_keep_every_pairs_contribution_difference(engine_and_rows):
-    from makegood.modeling.engine import with_action
-
     engine, X = engine_and_rows
     p = X.shape[1]
     codes = list(range(engine.n_actions))
@@ -57,15 +53,13 @@ def test_pair_difference_models_keep_every_pairs_contribution_difference(engine_
             for i in range(3):
                 base = np.vstack([X[i : i + 1], X[i : i + 1]])
                 sat = np.array([6.5, 3.0]) if also else None  # the mediator differs too
-                rows = with_action(base, np.array([a, b]), sat)
+                rows = engine.outcome_input(base, np.array([a, b]), sat)
                 d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
                 d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
                 np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
 
 
 def test_mediator_range_models_keep_the_contribution_difference(engine_and_rows):
-    from makegood.modeling.engine import with_action
-
     engine, X = engine_and_rows
     p = X.shape[1]
     full = engine.churn_models[0]
@@ -76,7 +70,7 @@ def test_mediator_range_models_keep_the_contribution_difference(engine_and_rows)
         for i in range(2):
             for sat in sats:
                 base = np.vstack([X[i : i + 1], X[i : i + 1]])
-                rows = with_action(base, np.array([a, b]), np.array(sat))
+                rows = engine.outcome_input(base, np.array([a, b]), np.array(sat))
                 d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
                 d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
                 np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)

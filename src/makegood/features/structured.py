@@ -8,8 +8,11 @@ columns in the same order.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,40 +66,90 @@ class FeatureSpec:
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]
+        cls, frame: Mapping[str, Any], numeric: Sequence[str], categorical: Sequence[str]
     ) -> FeatureSpec:
-        """Fix the category lists from a training frame (most frequent first, capped)."""
+        """Fix the category lists from training columns (a frame or a mapping of arrays;
+        most frequent first, capped)."""
         cats = {}
         for col in categorical:
-            s = frame[col] if col in frame else pd.Series([], dtype="str")
+            s = pd.Series(frame[col]) if col in frame else pd.Series([], dtype="str")
             vc = s.dropna().astype(str).value_counts()
             cats[col] = [str(v) for v in vc.index[:MAX_CATEGORIES]]
         return cls(list(numeric), list(categorical), cats)
 
-    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        """The (n, n_features) float32 matrix of ``frame``; absent columns are NaN."""
-        n = len(frame)
+    def matrix(self, columns: Mapping[str, Any], n: int | None = None) -> np.ndarray:
+        """The (n, n_features) float32 matrix of ``columns`` (a frame, or a mapping of
+        equal-length arrays with ``n`` given); absent columns are NaN.
+
+        Categorical values are coded by their position in :attr:`categories`; a value
+        not seen in training (or missing) becomes NaN.
+        """
+        n = len(columns) if n is None else n
         out = np.full((n, len(self.names)), np.nan, dtype=np.float32)
         for j, col in enumerate(self.numeric):
-            if col in frame:
-                out[:, j] = pd.to_numeric(frame[col], errors="coerce").to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                )
+            if col in columns:
+                out[:, j] = _numeric(columns[col])
         off = len(self.numeric)
         for j, col in enumerate(self.categorical):
-            if col in frame:
-                cats = pd.Index(self.categories[col])
-                codes = cats.get_indexer(frame[col].astype(object).where(frame[col].notna(), None))
-                out[:, off + j] = np.where(codes >= 0, codes, np.nan)
+            if col in columns:
+                out[:, off + j] = _codes(self.category_codes[col], columns[col])
         return out
+
+    @functools.cached_property
+    def category_codes(self) -> dict[str, dict[str, int]]:
+        """Per categorical column, ``{category: code}``."""
+        return {c: {v: i for i, v in enumerate(self.categories[c])} for c in self.categorical}
+
+    def labels(self, row: np.ndarray) -> dict[str, Any]:
+        """The named inputs of one model row: numbers, and categories as labels (None
+        when missing or unseen)."""
+        out: dict[str, Any] = {}
+        for j, name in enumerate(self.names):
+            x = float(row[j])
+            if j >= len(self.numeric):
+                out[name] = None if math.isnan(x) else self.categories[name][int(x)]
+            else:
+                out[name] = x
+        return out
+
+
+def _numeric(values: Any) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _codes(codes: Mapping[str, int], values: Any) -> np.ndarray:
+    arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    return np.fromiter(
+        (codes.get(v, np.nan) if isinstance(v, str) else np.nan for v in arr),
+        dtype=np.float64,
+        count=len(arr),
+    )
+
+
+def structured_columns(columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Derived structured columns (logs, time of day) of complaints given as arrays.
+
+    ``opened_at`` is a datetime64 array (naive UTC); the others numbers. Works the same
+    for one complaint and for a million.
+    """
+    t = np.asarray(columns["opened_at"]).astype("datetime64[ns]").view(np.int64)
+    seconds = t // 10**9
+    days = seconds // 86_400
+    return {
+        "log_disputed_amount": np.log1p(np.asarray(columns["disputed_amount"], dtype=float)),
+        "log_lifetime_value": np.log1p(np.asarray(columns["lifetime_value"], dtype=float)),
+        "hour_of_day": ((seconds // 3600) % 24).astype(float),
+        "day_of_week": ((days + 3) % 7).astype(float),  # 1970-01-01 was a Thursday
+    }
 
 
 def base_columns(df: pd.DataFrame) -> pd.DataFrame:
     """Derived structured columns (logs, time of day) added to a normalized frame copy."""
     out = df.copy()
-    out["log_disputed_amount"] = np.log1p(df["disputed_amount"].astype(float))
-    out["log_lifetime_value"] = np.log1p(df["lifetime_value"].astype(float))
-    ts = pd.to_datetime(df["opened_at"])
-    out["hour_of_day"] = ts.dt.hour.astype(float)
-    out["day_of_week"] = ts.dt.dayofweek.astype(float)
+    cols = {c: df[c].to_numpy() for c in ("disputed_amount", "lifetime_value")}
+    cols["opened_at"] = pd.to_datetime(df["opened_at"]).to_numpy(dtype="datetime64[ns]")
+    for name, values in structured_columns(cols).items():
+        out[name] = values
     return out

@@ -20,6 +20,7 @@ Two independent parts:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -157,75 +158,111 @@ def _nonempty(texts: np.ndarray) -> np.ndarray:
     return np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=texts.shape[0])
 
 
-def _text_cues(texts: np.ndarray) -> pd.DataFrame:
-    """VADER scores and surface cues for each *unique* text, one row per input text.
+# One definition for a batch and for one text: Python's ``re`` with ASCII classes
+# (``\b``, ``\w``), applied per unique text.
+_PATTERNS = {
+    name: re.compile(pattern, re.ASCII)
+    for name, pattern in (
+        ("n_upper", _RE_UPPER_WORD),
+        ("n_words", _RE_ANY_WORD),
+        ("anxiety", _RE_ANXIETY),
+        ("anxiety_neg", _RE_ANXIETY_NEGATED),
+        ("confusion", _RE_CONFUSION),
+        ("confusion_neg", _RE_CONFUSION_NEGATED),
+        ("anger", _RE_ANGER),
+        ("frustration", _RE_FRUSTRATION),
+    )
+}
+CUE_NAMES = (
+    "nonempty",
+    "compound",
+    "neg",
+    "pos",
+    "n_chars",
+    "n_exclaim",
+    "n_question",
+    "n_upper",
+    "n_words",
+    "n_anxiety",
+    "n_confusion",
+    "n_anger",
+    "n_frustration",
+)
 
-    Columns: nonempty, compound, neg, pos, n_chars, n_exclaim, n_question, n_upper, n_words,
+
+def _cues_of(text: str) -> tuple[float, ...]:
+    """The cues of one text, in :data:`CUE_NAMES` order (see :func:`text_cues`)."""
+    s = text.replace("\u2019", "'")
+    low = s.lower()
+    nonempty = bool(text.strip())
+    compound = neg = pos = 0.0
+    if nonempty:
+        p = _vader().polarity_scores(text[:VADER_MAX_CHARS])
+        compound, neg, pos = p["compound"], p["neg"], p["pos"]
+
+    def count(name: str, where: str) -> int:
+        return len(_PATTERNS[name].findall(where))
+
+    return (
+        float(nonempty),
+        compound,
+        neg,
+        pos,
+        float(len(s)),
+        float(s.count("!")),
+        float(s.count("?")),
+        float(count("n_upper", s)),
+        float(count("n_words", s)),
+        float(max(count("anxiety", low) - count("anxiety_neg", low), 0)),
+        float(max(count("confusion", low) - count("confusion_neg", low), 0)),
+        float(count("anger", low)),
+        float(count("frustration", low)),
+    )
+
+
+def text_cues(texts: np.ndarray) -> dict[str, np.ndarray]:
+    """VADER scores and surface cues of each text (an object array of ``str``).
+
+    Returns one float64 array per name of :data:`CUE_NAMES` (``nonempty`` bool):
+    nonempty, compound, neg, pos, n_chars, n_exclaim, n_question, n_upper, n_words,
     n_anxiety, n_confusion, n_anger, n_frustration (lexicon hits net of negations such
-    as "not worried"; floored at 0). Empty texts get zeros.
+    as "not worried"; floored at 0). Empty texts get zeros. Identical texts are scored
+    once; one text costs what it costs inside a batch.
     """
-    uniques, inverse = np.unique(texts, return_inverse=True)
-    s = pd.Series(uniques, dtype="string[pyarrow]").str.replace("\u2019", "'", regex=False)
-    low = s.str.lower()
-
-    def count(series: pd.Series, pattern: str) -> np.ndarray:
-        return series.str.count(pattern).fillna(0).to_numpy(dtype=np.float64)
-
-    cues = {
-        "n_chars": s.str.len().fillna(0).to_numpy(dtype=np.float64),
-        "n_exclaim": count(s, "!"),
-        "n_question": count(s, r"\?"),
-        "n_upper": count(s, _RE_UPPER_WORD),
-        "n_words": count(s, _RE_ANY_WORD),
-        "n_anxiety": np.maximum(count(low, _RE_ANXIETY) - count(low, _RE_ANXIETY_NEGATED), 0),
-        "n_confusion": np.maximum(count(low, _RE_CONFUSION) - count(low, _RE_CONFUSION_NEGATED), 0),
-        "n_anger": count(low, _RE_ANGER),
-        "n_frustration": count(low, _RE_FRUSTRATION),
-    }
-    vader = _vader()
-    scores = np.zeros((uniques.shape[0], 3))
-    for i, text in enumerate(uniques):
-        if text and not text.isspace():
-            p = vader.polarity_scores(text[:VADER_MAX_CHARS])
-            scores[i] = (p["compound"], p["neg"], p["pos"])
-    frame = pd.DataFrame(
-        {
-            "nonempty": _nonempty(uniques),
-            "compound": scores[:, 0],
-            "neg": scores[:, 1],
-            "pos": scores[:, 2],
-            **cues,
-        }
-    )
-    return frame.iloc[inverse].reset_index(drop=True)
+    n = texts.shape[0]
+    if n == 1:
+        table = np.asarray([_cues_of(texts[0])], dtype=np.float64)
+    elif n == 0:
+        table = np.zeros((0, len(CUE_NAMES)))
+    else:
+        uniques, inverse = np.unique(texts, return_inverse=True)
+        table = np.asarray([_cues_of(t) for t in uniques], dtype=np.float64)[inverse]
+    out: dict[str, np.ndarray] = {name: table[:, j] for j, name in enumerate(CUE_NAMES)}
+    out["nonempty"] = out["nonempty"] > 0
+    return out
 
 
-def _emotion_from_cues(c: pd.DataFrame) -> np.ndarray:
-    compound = c["compound"].to_numpy()
+def _emotion_from_cues(c: Mapping[str, np.ndarray]) -> np.ndarray:
+    compound = c["compound"]
     upper_share = np.divide(
-        c["n_upper"], c["n_words"], out=np.zeros(len(c)), where=c["n_words"].to_numpy() > 0
+        c["n_upper"], c["n_words"], out=np.zeros(len(compound)), where=c["n_words"] > 0
     )
-    shouting = (c["n_exclaim"].to_numpy() >= SHOUT_EXCLAIM) | (
-        (upper_share >= SHOUT_UPPER_SHARE) & (c["n_upper"].to_numpy() >= SHOUT_MIN_UPPER_WORDS)
+    shouting = (c["n_exclaim"] >= SHOUT_EXCLAIM) | (
+        (upper_share >= SHOUT_UPPER_SHARE) & (c["n_upper"] >= SHOUT_MIN_UPPER_WORDS)
     )
-    n_anger = c["n_anger"].to_numpy()
+    n_anger = c["n_anger"]
     not_positive = compound < POSITIVE_COMPOUND
     angry = not_positive & (
         (shouting & ((n_anger > 0) | (compound <= NEGATIVE_COMPOUND)))
         | (n_anger >= 2)
         | ((n_anger >= 1) & (compound <= STRONG_NEGATIVE_COMPOUND))
-        | ((n_anger >= 1) & (c["n_exclaim"].to_numpy() >= 1) & (compound <= NEGATIVE_COMPOUND))
-        | (
-            (upper_share >= MOSTLY_UPPER_SHARE)
-            & (c["n_upper"].to_numpy() >= MOSTLY_UPPER_MIN_WORDS)
-        )
+        | ((n_anger >= 1) & (c["n_exclaim"] >= 1) & (compound <= NEGATIVE_COMPOUND))
+        | ((upper_share >= MOSTLY_UPPER_SHARE) & (c["n_upper"] >= MOSTLY_UPPER_MIN_WORDS))
     )
-    anxious = c["n_anxiety"].to_numpy()
-    confused = c["n_confusion"].to_numpy() + 0.5 * (
-        (c["n_question"].to_numpy() >= 2) & (compound > NEGATIVE_COMPOUND)
-    )
+    anxious = c["n_anxiety"]
+    confused = c["n_confusion"] + 0.5 * ((c["n_question"] >= 2) & (compound > NEGATIVE_COMPOUND))
     frustrated = (
-        c["n_frustration"].to_numpy()
+        c["n_frustration"]
         + n_anger
         + (compound <= NEGATIVE_COMPOUND)
         + (compound <= STRONG_NEGATIVE_COMPOUND)
@@ -239,7 +276,7 @@ def _emotion_from_cues(c: pd.DataFrame) -> np.ndarray:
     labels = np.array(["anxious", "confused", "frustrated"], dtype=object)[best]
     labels[scores.max(axis=1) <= 0] = "calm"
     labels[angry] = "angry"
-    labels[~c["nonempty"].to_numpy()] = None
+    labels[~c["nonempty"]] = None
     return labels
 
 
@@ -276,7 +313,7 @@ def detect_emotion(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
     arr = _as_texts(texts)
     if arr.shape[0] == 0:
         return np.empty(0, dtype=object)
-    return _emotion_from_cues(_text_cues(arr))
+    return _emotion_from_cues(text_cues(arr))
 
 
 def fill_emotion(df: pd.DataFrame) -> pd.DataFrame:
@@ -327,21 +364,19 @@ def sentiment_features(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndar
     arr = _as_texts(texts)
     if arr.shape[0] == 0:
         return np.empty((0, len(SENTIMENT_FEATURE_NAMES)))
-    return _sentiment_from_cues(_text_cues(arr))
+    return _sentiment_from_cues(text_cues(arr))
 
 
-def _sentiment_from_cues(c: pd.DataFrame) -> np.ndarray:
-    empty = ~c["nonempty"].to_numpy()
-    n_words = c["n_words"].to_numpy()
-    upper_share = np.divide(
-        c["n_upper"].to_numpy(), n_words, out=np.zeros(len(c)), where=n_words > 0
-    )
+def _sentiment_from_cues(c: Mapping[str, np.ndarray]) -> np.ndarray:
+    empty = ~c["nonempty"]
+    n_words = c["n_words"]
+    upper_share = np.divide(c["n_upper"], n_words, out=np.zeros(len(n_words)), where=n_words > 0)
     out = np.column_stack(
         [
             c["compound"],
             c["neg"],
             c["pos"],
-            np.log1p(c["n_chars"].to_numpy()),
+            np.log1p(c["n_chars"]),
             c["n_exclaim"],
             upper_share,
             c["n_question"],
@@ -695,10 +730,32 @@ def emotion_and_sentiment(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     calling the two functions separately, at about half the cost.
     """
     out, text = _emotion_frame(df)
-    if len(out) == 0:
-        out["emotion_detected"] = np.zeros(0, dtype=np.int64)
-        return out, np.empty((0, len(SENTIMENT_FEATURE_NAMES)))
-    cues = _text_cues(text)
-    fill = out["emotion"].isna().to_numpy() & cues["nonempty"].to_numpy()
-    labels = _emotion_from_cues(cues[fill].reset_index(drop=True)) if fill.any() else None
-    return _filled(out, fill, labels), _sentiment_from_cues(cues)
+    emotion, detected, sent = read_text(text, out["emotion"].to_numpy(dtype=object))
+    out["emotion"] = pd.Series(emotion, index=out.index, dtype="str")
+    out["emotion_detected"] = detected
+    return out, sent
+
+
+def read_text(texts: np.ndarray, emotion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the words say, for arrays of texts (``str``) and given emotions (None/NaN: unknown).
+
+    Returns ``(emotion, emotion_detected, sentiment)``: the emotion with unknown ones
+    detected from non-empty texts (object array, None where still unknown), 1 where it
+    was detected (int64), and :func:`sentiment_features` (n, 7). The one definition used
+    for a batch and for a single complaint.
+    """
+    n = texts.shape[0]
+    if n == 0:
+        return (
+            np.empty(0, dtype=object),
+            np.zeros(0, dtype=np.int64),
+            np.empty((0, len(SENTIMENT_FEATURE_NAMES))),
+        )
+    cues = text_cues(texts)
+    known = np.array([isinstance(e, str) for e in emotion], dtype=bool)
+    out = np.empty(n, dtype=object)
+    out[known] = emotion[known]
+    fill = ~known & cues["nonempty"]
+    if fill.any():
+        out[fill] = _emotion_from_cues({k: v[fill] for k, v in cues.items()})
+    return out, fill.astype(np.int64), _sentiment_from_cues(cues)

@@ -16,6 +16,7 @@ and renamed into place, so a reader never sees half a bundle.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ import numpy as np
 from makegood.catalog import Catalog, parse_catalog
 from makegood.errors import CatalogError, ModelNotFoundError
 from makegood.features.memory import CustomerMemoryStore
+from makegood.features.pipeline import FeaturePipeline
 from makegood.features.structured import FeatureSpec
 from makegood.features.text import TextSignals
 from makegood.modeling.engine import Engine, EngineParams
@@ -51,6 +53,12 @@ class Bundle:
     @property
     def version(self) -> str:
         return str(self.meta.get("version", "unsaved"))
+
+    @functools.cached_property
+    def pipeline(self) -> FeaturePipeline:
+        """The fitted feature pipeline: complaints in, base model matrix out."""
+        memory = self.memory if self.engine.params.use_memory else None
+        return FeaturePipeline(self.engine.spec, self.text_signals, memory)
 
     @property
     def action_index(self) -> np.ndarray:

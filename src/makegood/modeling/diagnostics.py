@@ -337,7 +337,6 @@ def churn_contributions(
     ``expected_satisfaction`` is the fold's own satisfaction prediction, as in scoring.
     The doubly robust correction (added on the probability scale) is not attributed.
     """
-    from makegood.modeling.engine import with_action
     from makegood.modeling.predict import features_for
 
     eng = bundle.engine
@@ -346,12 +345,12 @@ def churn_contributions(
         resolution = [bundle.catalog.baseline] * len(X)
     action = np.array([eng.action_ids.index(r) for r in resolution], dtype=np.float32)
     names = [*eng.spec.names, "resolution_code"]
-    if eng.params.mediated:
+    if eng.mediated:
         names.append("expected_satisfaction")
     total = np.zeros((len(X), len(names) + 1))
     for f, churn_model in enumerate(eng.churn_models):
-        extra = eng.sat_models[f].predict(with_action(X, action)) if eng.params.mediated else None
-        total += churn_model.predict(with_action(X, action, extra), pred_contrib=True)
+        sat = eng.sat_models[f].predict(eng.outcome_input(X, action)) if eng.mediated else None
+        total += churn_model.predict(eng.outcome_input(X, action, sat), pred_contrib=True)
     return pd.DataFrame(total / len(eng.churn_models), columns=[*names, "bias"])
 
 

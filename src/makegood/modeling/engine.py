@@ -36,7 +36,10 @@ import pandas as pd
 from makegood.catalog import Catalog
 from makegood.features import memory as memory_mod
 from makegood.features import text as text_mod
-from makegood.features.structured import CATEGORICAL_BASE, NUMERIC_BASE, FeatureSpec, base_columns
+from makegood.features.pipeline import assemble, prepare
+from makegood.features.structured import FeatureSpec
+
+__all__ = ["Engine", "EngineParams", "FitResult", "fit_engine", "prepare", "text_targets"]
 
 Progress = Callable[[str], None]
 
@@ -108,71 +111,6 @@ def text_targets(df: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
     return out
 
 
-def prepare(df: pd.DataFrame) -> pd.DataFrame:
-    """Structured columns, detected emotion and sentiment for a normalized frame (a copy)."""
-    out, sent = text_mod.emotion_and_sentiment(df)
-    out = base_columns(out)
-    for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES):
-        out[name] = sent[:, j]
-    return out
-
-
-def _memory_categoricals(mem: pd.DataFrame) -> list[str]:
-    return [c for c in mem.columns if not pd.api.types.is_numeric_dtype(mem[c])]
-
-
-@dataclass
-class Features:
-    """The base model matrix of a batch plus what built it."""
-
-    X: np.ndarray  # (n, p) float32
-    spec: FeatureSpec
-
-
-def assemble(
-    prepared: pd.DataFrame,
-    mem: pd.DataFrame | None,
-    text_scores: np.ndarray | None,
-    text_names: list[str],
-    spec: FeatureSpec | None,
-) -> Features:
-    """Join structured, sentiment, memory and text-signal columns into one matrix."""
-    frame = prepared
-    extra_num: list[str] = []
-    extra_cat: list[str] = []
-    cols: dict[str, np.ndarray] = {}
-    if text_scores is not None:
-        for j, name in enumerate(text_names):
-            cols[name] = text_scores[:, j]
-    add = pd.DataFrame(cols, index=prepared.index)
-    parts = [frame, add]
-    extra_num += [*text_mod.SENTIMENT_FEATURE_NAMES, *cols]
-    if "emotion_detected" in prepared:
-        extra_num.append("emotion_detected")
-    if mem is not None:
-        mem = mem.set_axis(prepared.index)
-        mcat = _memory_categoricals(mem)
-        extra_cat += mcat
-        extra_num += [c for c in mem.columns if c not in mcat]
-        parts.append(mem)
-    frame = pd.concat(parts, axis=1)
-    if spec is None:
-        spec = FeatureSpec.fit(frame, [*NUMERIC_BASE, *extra_num], [*CATEGORICAL_BASE, *extra_cat])
-    return Features(spec.matrix(frame), spec)
-
-
-def with_action(
-    X: np.ndarray, action: np.ndarray | int, extra: np.ndarray | None = None
-) -> np.ndarray:
-    """[X, action code, (extra)] as float32: the outcome models' input."""
-    n = X.shape[0]
-    a = np.broadcast_to(np.asarray(action, dtype=np.float32), (n,))
-    cols = [X, a[:, None]]
-    if extra is not None:
-        cols.append(np.asarray(extra, dtype=np.float32).reshape(n, -1))
-    return np.hstack(cols).astype(np.float32, copy=False)
-
-
 # --- the fitted engine ----------------------------------------------------------------
 @dataclass
 class Engine:
@@ -188,6 +126,39 @@ class Engine:
     sat_correction: np.ndarray  # (K,)
     diagnostics: dict = field(default_factory=dict)
     action_counts: list[int] | None = None  # training rows per action
+
+    @staticmethod
+    def outcome_input(
+        X: np.ndarray, action: np.ndarray | int, mediator: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The outcome models' input: ``[X, action code, (mediator)]``, float32, C order.
+
+        The satisfaction model reads ``[X, action]``; the churn model reads
+        ``[X, action, predicted satisfaction]`` when mediated (else ``[X, action]``).
+        ``action`` is one code or one per row.
+        """
+        n, p = X.shape
+        out = np.empty((n, p + 1 + (mediator is not None)), dtype=np.float32)
+        out[:, :p] = X
+        out[:, p] = action
+        if mediator is not None:
+            out[:, p + 1] = np.asarray(mediator, dtype=np.float32).reshape(n)
+        return out
+
+    @property
+    def action_feature(self) -> int:
+        """Column of the action code in :meth:`outcome_input`."""
+        return len(self.spec.names)
+
+    @property
+    def mediator_feature(self) -> int | None:
+        """Column of the mediator in the churn model's input (None: not mediated)."""
+        return len(self.spec.names) + 1 if self.mediated else None
+
+    @property
+    def mediated(self) -> bool:
+        """True when the churn model reads the predicted satisfaction."""
+        return bool(self.params.mediated and self.sat_models)
 
     @property
     def has_satisfaction(self) -> bool:
@@ -221,18 +192,16 @@ class Engine:
         n, K = X.shape[0], self.n_actions
         F = len(self.churn_models)
         p = X.shape[1]
-        # one contiguous candidate matrix [X, action] (LightGBM copies non-contiguous input)
-        xa = np.empty((n * K, p + 1), dtype=np.float32)
-        xa[:, :p].reshape(n, K, p)[:] = X[:, None, :]
-        xa[:, p] = np.tile(np.arange(K, dtype=np.float32), n)
+        rows = np.repeat(X, K, axis=0)
+        codes = np.tile(np.arange(K, dtype=np.float32), n)
+        xa = self.outcome_input(rows, codes)  # every candidate of every complaint
         if self.sat_models:
             sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
         else:  # no surveys to learn from: satisfaction is unknown, churn not mediated
             sat_f = np.full((F, n * K), np.nan)
         sat_mean = sat_f.mean(axis=0)
-        if self.params.mediated and self.sat_models:
-            xc = np.empty((n * K, p + 2), dtype=np.float32)
-            xc[:, : p + 1] = xa
+        if self.mediated:
+            xc = self.outcome_input(rows, codes, sat_f[0])
             churn_list = []
             for f, m in enumerate(self.churn_models):
                 xc[:, p + 1] = sat_f[f]
@@ -328,7 +297,7 @@ def fit_engine(
     cat_base = feats.spec.categorical_indices
     cat_a = [*cat_base, X.shape[1]]
 
-    xa_obs = with_action(X, A)
+    xa_obs = Engine.outcome_input(X, A)
     fold_answers = [int((answered & (fold != f)).sum()) for f in range(params.n_folds)]
     has_sat = answered.sum() >= MIN_SURVEYS and min(fold_answers) >= MIN_SURVEYS // 2
     if not has_sat:
@@ -373,7 +342,7 @@ def fit_engine(
         )
         sat_models.append(sm)
         for k in range(K):
-            oof_sat[te, k] = sm.predict(with_action(X[te], k))
+            oof_sat[te, k] = sm.predict(Engine.outcome_input(X[te], k))
         sat_obs_oof[te] = oof_sat[te, A[te]]
     # pass 2: churn, with the cross-fitted satisfaction as mediator; a happier customer
     # never churns more (monotone in the mediator), which steadies the contrasts
@@ -386,7 +355,7 @@ def fit_engine(
         extra = sat_obs_oof[tr] if params.mediated else None
         cm = _train(
             churn_params,
-            with_action(X[tr], A[tr], extra),
+            Engine.outcome_input(X[tr], A[tr], extra),
             y_churn[tr],
             params.n_estimators,
             cat_a,
@@ -394,7 +363,7 @@ def fit_engine(
         churn_models.append(cm)
         for k in range(K):
             ex = oof_sat[te, k] if params.mediated else None
-            oof_churn[te, k] = cm.predict(with_action(X[te], k, ex))
+            oof_churn[te, k] = cm.predict(Engine.outcome_input(X[te], k, ex))
 
     prop = np.where(eligible, oof_prop, 0.0)
     prop = prop / np.clip(prop.sum(axis=1, keepdims=True), 1e-12, None)

@@ -8,15 +8,18 @@ chooses one eligible resolution per complaint under the budget.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from makegood.catalog import Catalog
+from makegood.features.intents import customer_said_many
 from makegood.modeling.bundle import Bundle
-from makegood.modeling.engine import assemble, prepare
 from makegood.policy.budget import Allocation, allocate
 from makegood.policy.value import net_value, retention_lift
 
@@ -53,39 +56,58 @@ class Scores:
 
 def features_for(bundle: Bundle, complaints: pd.DataFrame) -> np.ndarray:
     """The base model matrix of normalized new complaints (memory from the bundle)."""
-    prep = prepare(complaints)
-    mem = None
-    if bundle.engine.params.use_memory and bundle.memory is not None:
-        mem = bundle.memory.features_for(prep)
-    scores, names = None, []
-    if bundle.text_signals is not None:
-        scores = bundle.text_signals.transform(prep["complaint_text"].tolist())
-        names = list(bundle.text_signals.feature_names_)
-    return assemble(prep, mem, scores, names, bundle.engine.spec).X
+    return bundle.pipeline.transform(complaints)
 
 
 def score(bundle: Bundle, complaints: pd.DataFrame, *, X: np.ndarray | None = None) -> Scores:
     """Predict every candidate of every complaint. ``complaints`` is a normalized frame."""
-    cat: Catalog = bundle.catalog
     if X is None:
         X = features_for(bundle, complaints)
+    return score_rows(
+        bundle,
+        X,
+        complaint_ids=complaints["complaint_id"].to_numpy(),
+        issue_type=complaints["issue_type"].to_numpy(),
+        severity=complaints["severity"].to_numpy(),
+        disputed_amount=complaints["disputed_amount"].to_numpy(dtype=float),
+        lifetime_value=complaints["lifetime_value"].to_numpy(dtype=float),
+    )
+
+
+def score_rows(
+    bundle: Bundle,
+    X: np.ndarray,
+    *,
+    complaint_ids: np.ndarray,
+    issue_type: np.ndarray,
+    severity: np.ndarray,
+    disputed_amount: np.ndarray,
+    lifetime_value: np.ndarray,
+    eligible: np.ndarray | None = None,
+) -> Scores:
+    """Every candidate of complaints given as their model rows ``X`` and the fields
+    scoring reads (arrays of length n): the one scoring function of ``recommend``, the
+    finance report and the service (n = 1).
+
+    A candidate is eligible when the catalog allows it for the complaint and the
+    history gave it at least ``MIN_ACTION_ROWS`` times (the baseline always counts);
+    ``eligible`` may pass the catalog's part, precomputed. Satisfaction is NaN when the
+    bundle has no satisfaction model.
+    """
+    cat: Catalog = bundle.catalog
     idx = bundle.action_index
     pred = {k: v[:, idx] for k, v in bundle.engine.predict(X).items()}
-    eligible = cat.eligibility_matrix(
-        complaints["issue_type"].to_numpy(), complaints["severity"].to_numpy()
-    )
-    # a resolution (almost) never given in the history has no evidence: not a candidate
-    supported = bundle.engine.supported_actions()[idx]
-    supported[cat.baseline_index] = True
-    eligible &= supported[None, :]
-    comp = cat.compensation_matrix(complaints["disputed_amount"].to_numpy(dtype=float))
-    ltv = complaints["lifetime_value"].to_numpy(dtype=float)
+    if eligible is None:
+        eligible = cat.eligibility_matrix(issue_type, severity)
+    eligible = eligible & supported_candidates(bundle)[None, :]
+    comp = cat.compensation_matrix(disputed_amount)
+    ltv = lifetime_value
     hc = cat.handling_costs
     churn = pred["churn_prob"]
     lo = np.clip(churn - Z95 * pred["churn_sd"], 0.0, 1.0)
     hi = np.clip(churn + Z95 * pred["churn_sd"], 0.0, 1.0)
     return Scores(
-        complaint_ids=complaints["complaint_id"].to_numpy(),
+        complaint_ids=complaint_ids,
         action_ids=list(cat.ids),
         eligible=eligible,
         compensation=comp,
@@ -105,6 +127,17 @@ def score(bundle: Bundle, complaints: pd.DataFrame, *, X: np.ndarray | None = No
     )
 
 
+def supported_candidates(bundle: Bundle) -> np.ndarray:
+    """(K,) bool in catalog order: resolutions with evidence to score (the baseline always).
+
+    A resolution given fewer than ``MIN_ACTION_ROWS`` times in the history is not a
+    candidate: its predictions would be the model's guess, not evidence.
+    """
+    supported = bundle.engine.supported_actions()[bundle.action_index]
+    supported[bundle.catalog.baseline_index] = True
+    return supported
+
+
 def _renormalize(p: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     p = np.where(eligible, p, 0.0)
     return p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
@@ -119,61 +152,13 @@ class Recommendations:
     scores: Scores
     budget: float
     conservative: bool
+    #: per complaint, the intents its customer voiced (``[{"intent", "quote"}, ...]``)
+    customer_said: list[list[dict[str, str]]] | None = None
 
     def rankings(self) -> list[dict]:
-        """Each complaint's full ranking of eligible candidates, best net value first."""
-        s = self.scores
-        ids = s.action_ids
-        # round and convert whole arrays once: per-value Python work dominates otherwise
-        comp = np.round(s.compensation, 2).tolist()
-        sat = np.round(s.satisfaction, 3).tolist()
-        churn = np.round(s.churn_prob, 5).tolist()
-        lift = np.round(s.retention_lift, 5).tolist()
-        nv = np.round(s.net_value, 2).tolist()
-        lo = np.round(s.net_value_lo, 2).tolist()
-        hi = np.round(s.net_value_hi, 2).tolist()
-        prop = np.round(s.propensity, 4).tolist()
-        thin = (s.propensity < THIN_EVIDENCE).tolist()
-        masked = np.where(s.eligible, s.net_value, -np.inf)
-        order = np.argsort(-masked, axis=1, kind="stable").tolist()
-        n_elig = s.eligible.sum(axis=1).tolist()
-        choice = self.allocation.choice.tolist()
-        cids = [str(c) for c in s.complaint_ids]
-        out = []
-        for i in range(s.n):
-            ci, si, chi, li, ni, loi, hii, pi, ti = (
-                comp[i],
-                sat[i],
-                churn[i],
-                lift[i],
-                nv[i],
-                lo[i],
-                hi[i],
-                prop[i],
-                thin[i],
-            )
-            out.append(
-                {
-                    "complaint_id": cids[i],
-                    "recommended": ids[choice[i]],
-                    "candidates": [
-                        {
-                            "rank": r + 1,
-                            "resolution": ids[k],
-                            "compensation": ci[k],
-                            "expected_satisfaction": si[k],
-                            "churn_probability": chi[k],
-                            "retention_lift": li[k],
-                            "net_value": ni[k],
-                            "net_value_interval": [loi[k], hii[k]],
-                            "propensity": pi[k],
-                            "thin_evidence": ti[k],
-                        }
-                        for r, k in enumerate(order[i][: n_elig[i]])
-                    ],
-                }
-            )
-        return out
+        """Each complaint's full ranking of eligible candidates, best net value first
+        (the parsed lines of :func:`ranking_lines`)."""
+        return [json.loads(line) for line in ranking_lines(self)]
 
 
 def recommend(
@@ -187,6 +172,8 @@ def recommend(
     """Choose one eligible resolution per complaint maximising net value under ``budget``.
 
     ``conservative`` ranks by the lower end of each candidate's 95% net-value interval.
+    Each complaint's ``customer_said`` (what its customer asked for, quoted) comes along
+    for the rankings.
     Raises BudgetError when the budget is invalid or cannot cover the cheapest choices.
     """
     s = scores if scores is not None else score(bundle, complaints)
@@ -213,42 +200,121 @@ def recommend(
     # rounding must not push the written total over the budget
     if frame["compensation"].sum() > budget:
         frame["compensation"] = np.floor(s.compensation[rows, c] * 100) / 100
-    return Recommendations(frame, alloc, s, float(budget), conservative)
+    said = (
+        customer_said_many(complaints["complaint_text"].tolist())
+        if "complaint_text" in complaints.columns
+        else [[] for _ in range(s.n)]
+    )
+    return Recommendations(frame, alloc, s, float(budget), conservative, said)
 
 
-def ranking_lines(recs: Recommendations) -> list[str]:
-    """The JSON text of :meth:`Recommendations.rankings`, one line per complaint.
+def rounded(values: np.ndarray, decimals: int, missing: Any = None) -> list:
+    """``values`` rounded to ``decimals`` as (nested) Python lists, with ``missing`` in
+    place of every NaN or infinity (JSON has neither).
 
-    Equal to ``json.dumps(row)`` for each row, built by formatting instead of via dicts
-    (the dicts cost more than the predictions they describe on large batches).
+    >>> rounded(np.array([[1.23456, np.nan], [np.inf, -0.5]]), 2)
+    [[1.23, None], [None, -0.5]]
+    """
+    r = np.round(np.asarray(values, dtype=np.float64), decimals)
+    finite = np.isfinite(r)
+    if finite.all():
+        return r.tolist()
+    out = r.astype(object)
+    out[~finite] = missing
+    return out.tolist()
+
+
+def candidate_columns(s: Scores, missing: Any = None) -> dict[str, list]:
+    """The per-candidate values a ranking shows, rounded as written, (n, K) lists each:
+    the one definition behind ``<output>.rankings.jsonl`` and the service's candidates.
+
+    Keys: ``compensation`` (2 decimals), ``expected_satisfaction`` (3),
+    ``churn_probability`` (5), ``retention_lift`` (5), ``net_value``, ``net_value_lo``,
+    ``net_value_hi`` (2), ``propensity`` (4), ``thin_evidence`` (bool). Non-finite
+    values (e.g. satisfaction of a model trained without surveys) are ``missing``.
+    """
+    return {
+        "compensation": rounded(s.compensation, 2, missing),
+        "expected_satisfaction": rounded(s.satisfaction, 3, missing),
+        "churn_probability": rounded(s.churn_prob, 5, missing),
+        "retention_lift": rounded(s.retention_lift, 5, missing),
+        "net_value": rounded(s.net_value, 2, missing),
+        "net_value_lo": rounded(s.net_value_lo, 2, missing),
+        "net_value_hi": rounded(s.net_value_hi, 2, missing),
+        "propensity": rounded(s.propensity, 4, missing),
+        "thin_evidence": (s.propensity < THIN_EVIDENCE).tolist(),
+    }
+
+
+def ranking_order(s: Scores) -> list[list[int]]:
+    """Per complaint, its eligible candidates (catalog indices), best net value first
+    (ties: catalog order)."""
+    order = np.argsort(-np.where(s.eligible, s.net_value, -np.inf), axis=1, kind="stable")
+    n_elig = s.eligible.sum(axis=1).tolist()
+    return [row[:k] for row, k in zip(order.tolist(), n_elig, strict=True)]
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (nested in lists/dicts) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
+
+
+_CANDIDATE_TEMPLATE = (
+    '{"rank": %d, "resolution": %s, "compensation": %s, "expected_satisfaction": %s, '
+    '"churn_probability": %s, "retention_lift": %s, "net_value": %s, '
+    '"net_value_interval": [%s, %s], "propensity": %s, "thin_evidence": %s}'
+)
+
+
+def ranking_lines(
+    recs: Recommendations, extra: Mapping[str, Sequence[Any]] | None = None
+) -> list[str]:
+    """The full ranking of each complaint as one line of strict JSON (no NaN, no
+    infinity: those are ``null``), one line per complaint::
+
+        {"complaint_id": ..., "recommended": ..., "candidates": [{"rank": 1, ...}, ...],
+         "customer_said": [{"intent": ..., "quote": ...}, ...]}
+
+    ``customer_said`` is the intents the customer voiced, quoted verbatim (empty when
+    none, or when ``recs`` carries none). ``extra`` adds fields per line: ``extra[name][i]`` (any JSON value; non-finite
+    numbers become null) is written as ``name`` on complaint ``i``'s line, after the
+    candidates. Built by formatting rather than via dicts (the dicts cost more than the
+    predictions they describe on large batches); equal to ``json.dumps`` of the parsed
+    line.
     """
     s = recs.scores
     ids = [json.dumps(a) for a in s.action_ids]
-    cols = [
-        np.round(s.compensation, 2).tolist(),
-        np.round(s.satisfaction, 3).tolist(),
-        np.round(s.churn_prob, 5).tolist(),
-        np.round(s.retention_lift, 5).tolist(),
-        np.round(s.net_value, 2).tolist(),
-        np.round(s.net_value_lo, 2).tolist(),
-        np.round(s.net_value_hi, 2).tolist(),
-        np.round(s.propensity, 4).tolist(),
-    ]
-    thin = (s.propensity < THIN_EVIDENCE).tolist()
-    order = np.argsort(-np.where(s.eligible, s.net_value, -np.inf), axis=1, kind="stable").tolist()
-    n_elig = s.eligible.sum(axis=1).tolist()
-    choice = recs.allocation.choice.tolist()
-    template = (
-        '{"rank": %d, "resolution": %s, "compensation": %r, "expected_satisfaction": %r, '
-        '"churn_probability": %r, "retention_lift": %r, "net_value": %r, '
-        '"net_value_interval": [%r, %r], "propensity": %r, "thin_evidence": %s}'
+    cols = candidate_columns(s, missing="null")
+    names = (
+        "compensation",
+        "expected_satisfaction",
+        "churn_probability",
+        "retention_lift",
+        "net_value",
+        "net_value_lo",
+        "net_value_hi",
+        "propensity",
     )
+    values = [cols[name] for name in names]
+    thin = cols["thin_evidence"]
+    order = ranking_order(s)
+    choice = recs.allocation.choice.tolist()
+    extras = list((extra or {}).items())
+    said = recs.customer_said
     out = []
     for i in range(s.n):
-        c, sa, ch, li, nv, lo, hi, pr = (col[i] for col in cols)
+        c, sa, ch, li, nv, lo, hi, pr = (col[i] for col in values)
         th = thin[i]
         cands = ", ".join(
-            template
+            _CANDIDATE_TEMPLATE
             % (
                 r + 1,
                 ids[k],
@@ -262,23 +328,33 @@ def ranking_lines(recs: Recommendations) -> list[str]:
                 pr[k],
                 "true" if th[k] else "false",
             )
-            for r, k in enumerate(order[i][: n_elig[i]])
+            for r, k in enumerate(order[i])
         )
+        tail = "".join(
+            f", {json.dumps(name)}: {json.dumps(_json_safe(vals[i]), allow_nan=False)}"
+            for name, vals in extras
+        )
+        heard = json.dumps(said[i]) if said is not None else "[]"
         out.append(
-            '{"complaint_id": %s, "recommended": %s, "candidates": [%s]}'  # noqa: UP031
-            % (json.dumps(str(s.complaint_ids[i])), ids[choice[i]], cands)
+            '{"complaint_id": %s, "recommended": %s, "candidates": [%s], '  # noqa: UP031
+            '"customer_said": %s%s}'
+            % (json.dumps(str(s.complaint_ids[i])), ids[choice[i]], cands, heard, tail)
         )
     return out
 
 
-def write_rankings(recs: Recommendations, path: str | Path) -> None:
-    """Write one JSON object per complaint (its full ranking), atomically."""
+def write_rankings(
+    recs: Recommendations,
+    path: str | Path,
+    extra: Mapping[str, Sequence[Any]] | None = None,
+) -> None:
+    """Write :func:`ranking_lines` (one JSON object per complaint), atomically."""
     import os
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w") as fh:
-        for line in ranking_lines(recs):
+        for line in ranking_lines(recs, extra):
             fh.write(line)
             fh.write("\n")
     os.replace(tmp, path)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from makegood.catalog import Catalog
 from makegood.features.structured import CATEGORICAL_BASE, NUMERIC_BASE, FeatureSpec, base_columns
-from makegood.modeling.engine import with_action
+from makegood.modeling.engine import Engine
 from makegood.modeling.evaluate import realized_reward
 from makegood.policy.value import net_value
 
@@ -43,7 +43,7 @@ class NaiveSLearner:
         self.spec_ = FeatureSpec.fit(df, NUMERIC_BASE, CATEGORICAL_BASE)
         X = self.spec_.matrix(df)
         A = np.array([catalog.index(r) for r in df["resolution"]])
-        xa = with_action(X, A)
+        xa = Engine.outcome_input(X, A)
         cat = [*self.spec_.categorical_indices, X.shape[1]]
         y_c = df["churned_90d"].to_numpy(float)
         self.churn_ = lgb.train(
@@ -66,8 +66,8 @@ class NaiveSLearner:
         df = base_columns(complaints)
         X = self.spec_.matrix(df)
         n, K = len(df), len(self.catalog_.ids)
-        churn = np.column_stack([self.churn_.predict(with_action(X, k)) for k in range(K)])
-        sat = np.column_stack([self.sat_.predict(with_action(X, k)) for k in range(K)])
+        churn = np.column_stack([self.churn_.predict(Engine.outcome_input(X, k)) for k in range(K)])
+        sat = np.column_stack([self.sat_.predict(Engine.outcome_input(X, k)) for k in range(K)])
         comp = self.catalog_.compensation_matrix(df["disputed_amount"].to_numpy(float))
         nv = net_value(
             df["lifetime_value"].to_numpy(float), churn, comp, self.catalog_.handling_costs

@@ -19,8 +19,9 @@ import pandas as pd
 
 from makegood.catalog import Catalog
 from makegood.features import memory as memory_mod
+from makegood.features.pipeline import assemble, prepare
 from makegood.modeling.bundle import Bundle
-from makegood.modeling.engine import EngineParams, FitResult, assemble, fit_engine, prepare
+from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
 from makegood.policy.budget import allocate
 from makegood.policy.value import net_value
@@ -167,7 +168,9 @@ def train(
     say(f"final fit on all {len(prep)} rows")
     fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
     timings["final_fit_s"] = time.perf_counter() - t2
-    memory = memory_mod.CustomerMemoryStore.from_history(df) if params.use_memory else None
+    # the store keeps the prepared rows (emotion detected where unknown): scoring reads
+    # the same earlier-complaint values training did
+    memory = memory_mod.CustomerMemoryStore.from_history(prep) if params.use_memory else None
     trained_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     dhash = data_hash(history)
     meta = {
@@ -255,12 +258,14 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
         n_ex = min(5, len(X))
         eng = fit.engine
         # the fold-0 models, as MLflow LightGBM models with signature and input example
-        from makegood.modeling.engine import with_action
-
-        xa = with_action(X[:200], A[:200])
+        xa = Engine.outcome_input(X[:200], A[:200])
         names = [*eng.spec.names, "resolution_code"]
-        mediated = eng.params.mediated  # off when the history had too few surveys
-        xc = with_action(X[:200], A[:200], eng.sat_models[0].predict(xa)) if mediated else xa
+        mediated = eng.mediated  # off when the history had too few surveys
+        xc = (
+            Engine.outcome_input(X[:200], A[:200], eng.sat_models[0].predict(xa))
+            if mediated
+            else xa
+        )
         cnames = [*names, "expected_satisfaction"] if mediated else names
         logged = [
             ("churn_model", eng.churn_models[0], xc, cnames),

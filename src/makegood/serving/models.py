@@ -101,7 +101,11 @@ class ModelHolder:
                     explain_folds=self.settings.explain_folds,
                 )
                 self._current = scorer  # the swap: one reference assignment
-                log.info("model %s loaded (fast features %s)", scorer.version, scorer.fast_features)
+                log.info(
+                    "model %s loaded (satisfaction model: %s)",
+                    scorer.version,
+                    scorer.has_satisfaction,
+                )
             if pin:
                 self._pin(scorer.version)
             return scorer
@@ -139,5 +143,5 @@ def describe(scorer: Scorer) -> dict[str, Any]:
         "metrics": meta.get("metrics", {}),
         "resolutions": list(scorer.catalog.ids),
         "loaded_at": datetime.fromtimestamp(scorer.loaded_at, UTC),
-        "fast_features": scorer.fast_features,
+        "has_satisfaction": scorer.has_satisfaction,
     }

@@ -77,7 +77,10 @@ class CandidateOut(BaseModel):
     resolution: str
     label: str
     compensation: float
-    expected_satisfaction: float
+    expected_satisfaction: float | None = Field(
+        description="Expected survey score 0-10; null when the model was trained without "
+        "enough answered surveys (see the answer's note)."
+    )
     churn_probability: float
     retention_lift: float
     net_value: float
@@ -158,6 +161,11 @@ class RecommendationOut(BaseModel):
     logging_propensity: float
     candidates: list[CandidateOut]
     explanation: ExplanationOut
+    note: str | None = Field(
+        default=None,
+        description="What the answer cannot say, e.g. that the model predicts no "
+        "satisfaction (trained on a history without enough survey answers).",
+    )
     priority: PriorityOut
     customer: CustomerOut
     customer_said: list[SaidOut] = Field(
@@ -239,7 +247,7 @@ class ModelOut(BaseModel):
     metrics: dict[str, Any]
     resolutions: list[str]
     loaded_at: datetime
-    fast_features: bool
+    has_satisfaction: bool
 
 
 class ReloadIn(BaseModel):

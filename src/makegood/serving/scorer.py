@@ -1,17 +1,17 @@
-"""One complaint's candidates, predicted the way ``modeling.predict.score`` does, fast.
+"""One complaint's candidates for the service: the batch pipeline and scoring, for n = 1.
 
 A :class:`Scorer` wraps a loaded bundle for serving: the boosters are pinned to
-``num_threads`` (1 in the server: several workers share the cores), the model row is
-built by :class:`~makegood.serving.features.RowFeatures`, and the per-candidate
-arrays follow :func:`makegood.modeling.predict.score` exactly (tested) without a frame.
-A scorer never changes after construction, so a request keeps the one it started
-with while a reload swaps in another.
+``num_threads`` (1 in the server: several workers share the cores), the model row comes
+from the bundle's :class:`~makegood.features.pipeline.FeaturePipeline`
+(``transform_one``) and the candidates from
+:func:`~makegood.modeling.predict.score_rows`, the scoring function of ``recommend`` and
+the finance report. A scorer never changes after construction, so a request keeps the
+one it started with while a reload swaps in another.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
 from collections.abc import Mapping
@@ -20,16 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from makegood.errors import ModelNotFoundError
 from makegood.explain import Attribution, contrast_attribution, pair_difference_models
-from makegood.features import memory as _memory_mod
-from makegood.modeling.predict import THIN_EVIDENCE, Z95
-from makegood.policy.value import net_value, retention_lift
-from makegood.serving.features import RowFeatures, store_complaints
+from makegood.modeling.predict import THIN_EVIDENCE, Scores, score_rows
 
 __all__ = ["THIN_EVIDENCE", "Candidates", "Scorer"]
 
-CUSTOMER_CACHE_SIZE = 20_000  # customers whose memory look-ups a worker keeps
+NO_SATISFACTION_NOTE = (
+    "This model was trained on a history with too few answered surveys to predict "
+    "satisfaction: expected_satisfaction is null and resolutions are ranked and "
+    "explained by churn and net value only."
+)
 
 
 class _Pinned:
@@ -51,92 +51,122 @@ class _Pinned:
 
 @dataclass(frozen=True)
 class Candidates:
-    """Predictions for every resolution of the catalog (arrays (K,), catalog order)."""
+    """One complaint's :class:`~makegood.modeling.predict.Scores` (n = 1) as (K,) rows,
+    plus the named model inputs (for explanations)."""
 
-    ids: list[str]
-    eligible: np.ndarray
-    compensation: np.ndarray
-    handling_cost: np.ndarray
-    satisfaction: np.ndarray
-    churn_prob: np.ndarray
-    churn_lo: np.ndarray
-    churn_hi: np.ndarray
-    retention_lift: np.ndarray
-    net_value: np.ndarray
-    net_value_lo: np.ndarray
-    net_value_hi: np.ndarray
-    propensity: np.ndarray
-    lifetime_value: float
-    baseline_index: int
-    X: np.ndarray
+    scores: Scores
     values: dict[str, Any]
+
+    @property
+    def ids(self) -> list[str]:
+        return self.scores.action_ids
+
+    @property
+    def X(self) -> np.ndarray:
+        assert self.scores.X is not None
+        return self.scores.X
+
+    @property
+    def lifetime_value(self) -> float:
+        return float(self.scores.lifetime_value[0])
+
+    @property
+    def baseline_index(self) -> int:
+        return self.scores.baseline_index
+
+    @property
+    def handling_cost(self) -> np.ndarray:
+        return self.scores.handling_cost
+
+    @property
+    def has_satisfaction(self) -> bool:
+        return bool(np.isfinite(self.satisfaction).any())
 
     @property
     def value_at_risk(self) -> float:
         """``lifetime_value * churn(baseline)``: what is lost if the do-minimum fails."""
         return self.lifetime_value * float(self.churn_prob[self.baseline_index])
 
+    def __getattr__(self, name: str) -> np.ndarray:
+        # eligible, compensation, satisfaction, churn_prob, churn_lo, churn_hi,
+        # retention_lift, net_value, net_value_lo, net_value_hi, propensity: row 0
+        if name in _ROW_FIELDS:
+            return getattr(self.scores, name)[0]
+        raise AttributeError(name)
+
+
+_ROW_FIELDS = frozenset(
+    {
+        "eligible",
+        "compensation",
+        "satisfaction",
+        "churn_prob",
+        "churn_lo",
+        "churn_hi",
+        "retention_lift",
+        "net_value",
+        "net_value_lo",
+        "net_value_hi",
+        "propensity",
+    }
+)
+
 
 class Scorer:
     """A bundle ready for one-complaint requests.
 
     Parameters:
-        bundle: a loaded :class:`~makegood.modeling.bundle.Bundle`.
+        bundle: a loaded :class:`~makegood.modeling.bundle.Bundle` (with or without a
+            satisfaction model).
         num_threads: LightGBM threads per prediction.
         explain_folds: fold models explained per contrast (each costs 2 TreeSHAP rows
             per model).
-        self_check: compare the fast feature row with ``features_for`` at start-up.
     """
 
-    def __init__(
-        self,
-        bundle: Any,
-        *,
-        num_threads: int = 1,
-        explain_folds: int = 1,
-        self_check: bool = True,
-    ) -> None:
+    def __init__(self, bundle: Any, *, num_threads: int = 1, explain_folds: int = 1) -> None:
         eng = bundle.engine
-        if not eng.sat_models:
-            # the agents' answer explains through expected satisfaction; a model trained
-            # on a history without surveys can serve batch `recommend`, not this service
-            raise ModelNotFoundError(
-                f"model {bundle.version} was trained without satisfaction surveys (too few "
-                "answered); the service needs a model with a satisfaction model: retrain "
-                "on a history with survey answers"
-            )
         self.engine = dataclasses.replace(
             eng,
             sat_models=[_Pinned(m, num_threads) for m in eng.sat_models],
             churn_models=[_Pinned(m, num_threads) for m in eng.churn_models],
             prop_models=[_Pinned(m, num_threads) for m in eng.prop_models],
         )
-        self.bundle = bundle
+        self.bundle = dataclasses.replace(bundle, engine=self.engine)
+        self.pipeline = self.bundle.pipeline
         self.catalog = bundle.catalog
         self.version = bundle.version
         self.meta = dict(bundle.meta)
         self.action_index = bundle.action_index
         self.labels = {r.id: r.label for r in self.catalog.resolutions}
+        self.has_satisfaction = eng.has_satisfaction
+        self.note = None if self.has_satisfaction else NO_SATISFACTION_NOTE
         self.explain_folds = max(1, min(explain_folds, len(eng.churn_models)))
-        p = len(eng.spec.names)
         codes = [int(a) for a in self.action_index]
         # per explained fold, per pair of action codes: the (satisfaction, churn) trees
         # that can tell the pair apart (the same contribution difference, fewer trees)
-        self.pair_models: list[dict[tuple[int, int], tuple[_Pinned, _Pinned]]] = []
+        self.pair_models: list[dict[tuple[int, int], tuple[Any, Any]]] = []
         for f in range(self.explain_folds):
-            sat = pair_difference_models(eng.sat_models[f], p, codes)
-            churn = pair_difference_models(eng.churn_models[f], p, codes, mediator=p + 1)
+            churn = pair_difference_models(
+                eng.churn_models[f],
+                self.engine.action_feature,
+                codes,
+                mediator=self.engine.mediator_feature,
+            )
+            sat = (
+                pair_difference_models(eng.sat_models[f], self.engine.action_feature, codes)
+                if self.engine.mediated
+                else dict.fromkeys(churn)
+            )
             self.pair_models.append(
                 {
-                    pair: (_Pinned(sat[pair], num_threads), _Pinned(churn[pair], num_threads))
-                    for pair in sat
+                    pair: (
+                        None if sat[pair] is None else _Pinned(sat[pair], num_threads),
+                        _Pinned(churn[pair], num_threads),
+                    )
+                    for pair in churn
                 }
             )
         self._eligible: dict[tuple[str, int], np.ndarray] = {}
-        self.features = RowFeatures(_with_engine(bundle, self.engine))
-        self.fast_features = (
-            self.features.self_check(store_complaints(bundle)) if self_check else True
-        )
         signals = bundle.text_signals
         self.base_rates: dict[str, float] = {}
         if signals is not None:
@@ -144,103 +174,41 @@ class Scorer:
                 name: float(rate)
                 for name, rate in zip(signals.feature_names_, signals.base_rates_, strict=True)
             }
-        # The bundle's customer memory never changes while this scorer serves, so its
-        # (pandas) look-ups are memoized per worker: one per customer, not three per request.
-        self.customer_memory = functools.lru_cache(maxsize=CUSTOMER_CACHE_SIZE)(self._memory)
-        self._memory_columns: dict[str, Any] | None = None
-        rows = getattr(bundle.memory, "_rows", None)
-        needed = (
-            set(getattr(_memory_mod, "_RECENT_KEYS", ()))
-            | set(getattr(_memory_mod, "_PROFILE_COLUMNS", ()))
-            | {"opened_at"}
-        )
-        if (
-            rows is not None
-            and hasattr(_memory_mod, "_plain")
-            and len(needed) > 1
-            and needed <= set(rows.columns)
-        ):
-            self._memory_columns = {name: rows[name].array for name in sorted(needed)}
         self.loaded_at = time.time()
 
-    def _memory(
+    def customer_memory(
         self, customer_id: str, n: int
     ) -> tuple[dict[str, Any] | None, tuple[dict[str, Any], ...]]:
         """``(profile, recent n complaints)`` of a customer from the bundle's memory (None
-        and ``()`` when unknown). Shared between requests: treat as read-only."""
+        and ``()`` when unknown)."""
         memory = self.bundle.memory
         if memory is None:
             return None, ()
-        fast = self._memory_fast(customer_id, n)
-        if fast is not None:
-            return fast
         recent = tuple(memory.recent(customer_id, n)) if n > 0 else ()
         return memory.profile(customer_id), recent
 
-    def _memory_fast(
-        self, customer_id: str, n: int
-    ) -> tuple[dict[str, Any] | None, tuple[dict[str, Any], ...]] | None:
-        """``memory.profile``/``memory.recent`` from column slices of the customer's rows
-        (found by the row builder's index) instead of frame indexing: the same values
-        (tested), a fraction of the cost on a cache miss. None: use the store's methods."""
-        spans = self.features._customers
-        cols = self._memory_columns
-        if cols is None or not spans:
-            return None
-        span = spans.get(customer_id)
-        if span is None:
-            return None, ()
-        start, end = span
-        vals = {name: arr[start:end].tolist() for name, arr in cols.items()}
-        last = end - start - 1
-        plain = _memory_mod._plain
-        profile = {key: plain(vals[key][last]) for key in _memory_mod._PROFILE_COLUMNS}
-        profile["as_of"] = plain(vals["opened_at"][last])
-        recent = tuple(
-            {key: plain(vals[key][i]) for key in _memory_mod._RECENT_KEYS}
-            for i in range(last, max(last - n, -1), -1)
-        )
-        return profile, recent
-
     def score(self, complaint: Mapping[str, Any]) -> Candidates:
-        """Every candidate of one normalized complaint (see ``predict.score``)."""
-        X, values = self.features.row(complaint)
-        cat = self.catalog
-        idx = self.action_index
-        pred = {k: v[:, idx] for k, v in self.engine.predict(X).items()}
-        key = (complaint["issue_type"], int(complaint["severity"]))
+        """Every candidate of one normalized complaint: ``score`` of a batch of one."""
+        X, values = self.pipeline.transform_one(complaint)
+        key = (str(complaint["issue_type"]), int(complaint["severity"]))
         eligible = self._eligible.get(key)
         if eligible is None:
-            eligible = cat.eligibility_matrix(np.array([key[0]], dtype=object), np.array([key[1]]))
+            eligible = self.catalog.eligibility_matrix(
+                np.array([key[0]], dtype=object), np.array([key[1]])
+            )
             if len(self._eligible) < 10_000:
                 self._eligible[key] = eligible
-        comp = cat.compensation_matrix(np.array([float(complaint["disputed_amount"])]))
-        ltv = np.array([float(complaint["lifetime_value"])])
-        hc = cat.handling_costs
-        churn = pred["churn_prob"]
-        lo = np.clip(churn - Z95 * pred["churn_sd"], 0.0, 1.0)
-        hi = np.clip(churn + Z95 * pred["churn_sd"], 0.0, 1.0)
-        prop = np.where(eligible, self.engine.predict_propensity(X)[:, idx], 0.0)
-        prop = prop / np.clip(prop.sum(axis=1, keepdims=True), 1e-12, None)
-        return Candidates(
-            ids=list(cat.ids),
-            eligible=eligible[0],
-            compensation=comp[0],
-            handling_cost=hc,
-            satisfaction=pred["satisfaction"][0],
-            churn_prob=churn[0],
-            churn_lo=lo[0],
-            churn_hi=hi[0],
-            retention_lift=retention_lift(churn, cat.baseline_index)[0],
-            net_value=net_value(ltv, churn, comp, hc)[0],
-            net_value_lo=net_value(ltv, hi, comp, hc)[0],
-            net_value_hi=net_value(ltv, lo, comp, hc)[0],
-            propensity=prop[0],
-            lifetime_value=float(ltv[0]),
-            baseline_index=cat.baseline_index,
-            X=X,
-            values=values,
+        s = score_rows(
+            self.bundle,
+            X,
+            complaint_ids=np.array([complaint["complaint_id"]], dtype=object),
+            issue_type=np.array([key[0]], dtype=object),
+            severity=np.array([key[1]]),
+            disputed_amount=np.array([float(complaint["disputed_amount"])]),
+            lifetime_value=np.array([float(complaint["lifetime_value"])]),
+            eligible=eligible,
         )
+        return Candidates(s, values)
 
     def contrast(self, c: Candidates, r: int, u: int) -> Attribution:
         """Attribute ``NV_r - NV_u`` (catalog indices) to the complaint's inputs."""
@@ -268,11 +236,7 @@ class Scorer:
         if signals is None or not text:
             return []
         try:
-            pairs = self.features.term_contributions(text, target, n)
+            pairs = signals.term_contributions(text, target, n=n)
         except (KeyError, RuntimeError):
             return []
         return [term for term, w in pairs if w > 0 and not math.isnan(w)]
-
-
-def _with_engine(bundle: Any, engine: Any) -> Any:
-    return dataclasses.replace(bundle, engine=engine)

@@ -40,7 +40,8 @@ from makegood.ledger import (
     LedgerError,
     pacing_shadow_price,
 )
-from makegood.serving.scorer import THIN_EVIDENCE, Candidates, Scorer
+from makegood.modeling.predict import candidate_columns, ranking_order
+from makegood.serving.scorer import Candidates, Scorer
 from makegood.serving.settings import Settings
 
 log = logging.getLogger("makegood.serving")
@@ -272,27 +273,23 @@ class Service:
         comp_cents: list[Decimal],
         available: Decimal,
     ) -> list[dict[str, Any]]:
-        ks = np.flatnonzero(c.eligible)
-        order = ks[np.argsort(-c.net_value[ks], kind="stable")]
+        cols = {name: values[0] for name, values in candidate_columns(c.scores).items()}
         return [
             {
                 "rank": r + 1,
                 "resolution": c.ids[k],
                 "label": scorer.labels[c.ids[k]],
                 "compensation": float(comp_cents[k]),
-                "expected_satisfaction": round(float(c.satisfaction[k]), 3),
-                "churn_probability": round(float(c.churn_prob[k]), 5),
-                "retention_lift": round(float(c.retention_lift[k]), 5),
-                "net_value": round(float(c.net_value[k]), 2),
-                "net_value_interval": (
-                    round(float(c.net_value_lo[k]), 2),
-                    round(float(c.net_value_hi[k]), 2),
-                ),
+                "expected_satisfaction": cols["expected_satisfaction"][k],
+                "churn_probability": cols["churn_probability"][k],
+                "retention_lift": cols["retention_lift"][k],
+                "net_value": cols["net_value"][k],
+                "net_value_interval": (cols["net_value_lo"][k], cols["net_value_hi"][k]),
                 "fits_budget": bool(comp_cents[k] == 0 or comp_cents[k] <= available),
-                "thin_evidence": bool(c.propensity[k] < THIN_EVIDENCE),
+                "thin_evidence": cols["thin_evidence"][k],
                 "policy_value": round(float(policy_value[k]), 2),
             }
-            for r, k in enumerate(order)
+            for r, k in enumerate(ranking_order(c.scores)[0])
         ]
 
     # ------------------------------------------------------------------ response
@@ -328,6 +325,7 @@ class Service:
             "logging_propensity": decision.recommended_propensity,
             "candidates": ranking[:top_k] if top_k else ranking,
             "explanation": explanation,
+            "note": scorer.note,
             "priority": {
                 "value_at_risk": round(c.value_at_risk, 2),
                 "baseline_churn_probability": round(float(c.churn_prob[c.baseline_index]), 5),
@@ -489,13 +487,17 @@ class Service:
         customer_wants = ("; ".join(wants) or "nothing specific said") + (
             f" (customer is {emotion})" if emotion else ""
         )
-        best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
+        likely = ""
+        if c.has_satisfaction:  # the model's estimate, worded as one
+            best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
+            likely = (
+                "Customers like this are usually most satisfied by "
+                f"{scorer.labels[c.ids[best_sat]]}. "
+            )
         summary = (
             f"Issue: {issue}. "
             f"Tried before: {'; '.join(tried) if tried else 'nothing (first complaint)'}. "
-            f"Customer wants: {customer_wants}. "
-            f"Customers like this are usually most satisfied by "
-            f"{scorer.labels[c.ids[best_sat]]}. "
+            f"Customer wants: {customer_wants}. {likely}"
             f"Recommended: {recommended['label']}. {explanation['why']}"
         )
         return {

@@ -1,0 +1,239 @@
+"""One definition of every model input, for a batch frame and for one complaint.
+
+A :class:`FeaturePipeline` (fitted at training: the feature spec, the text-signal
+models, the customer memory) turns complaints into the base model matrix:
+
+* :meth:`FeaturePipeline.transform` takes a normalized complaints frame (any size);
+* :meth:`FeaturePipeline.transform_one` takes one complaint as a mapping (a request)
+  and also returns the named inputs (for explanations).
+
+Both take the complaints' columns as arrays and run the same array functions in the
+same order: :func:`~makegood.features.structured.structured_columns` (logs, time of
+day), :func:`~makegood.features.text.read_text` (detected emotion, sentiment),
+:meth:`~makegood.features.memory.CustomerMemoryStore.features` (memory as of
+``opened_at``, optionally with earlier contacts the store has not seen), the text
+signals, and :meth:`FeatureSpec.matrix`. A single complaint is a batch of one, so the
+two entry points cannot drift apart (a property test checks they agree).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from makegood.features import text as text_mod
+from makegood.features.memory import (
+    MEMORY_CATEGORICAL_FEATURES,
+    MEMORY_FEATURE_NAMES,
+    CustomerMemoryStore,
+    EarlierRows,
+)
+from makegood.features.structured import (
+    CATEGORICAL_BASE,
+    NUMERIC_BASE,
+    FeatureSpec,
+    structured_columns,
+)
+
+__all__ = [
+    "Features",
+    "FeaturePipeline",
+    "assemble",
+    "derived_columns",
+    "prepare",
+    "raw_columns",
+]
+
+#: The complaint columns the features read (all of the contract's scoring input).
+RAW_NUMERIC = (
+    "severity",
+    "disputed_amount",
+    "tenure_months",
+    "annual_value",
+    "lifetime_value",
+    "prior_complaints_12m",
+)
+RAW_LABELS = (
+    "complaint_id",
+    "customer_id",
+    "channel",
+    "issue_type",
+    "segment",
+    "emotion",
+    "digital_skill",
+)
+
+
+def raw_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns of a normalized complaints frame as the arrays the features read.
+
+    ``opened_at`` datetime64[ns], numbers float64, labels object, ``complaint_text``
+    object ``str`` ("" when missing or absent); an absent label column is all-missing.
+    """
+    n = len(frame)
+    cols: dict[str, np.ndarray] = {
+        "opened_at": pd.to_datetime(frame["opened_at"]).to_numpy(dtype="datetime64[ns]")
+    }
+    for name in RAW_NUMERIC:
+        cols[name] = frame[name].to_numpy(dtype=np.float64)
+    for name in RAW_LABELS:
+        cols[name] = (
+            frame[name].to_numpy(dtype=object)
+            if name in frame.columns
+            else np.full(n, None, dtype=object)
+        )
+    texts = frame["complaint_text"] if "complaint_text" in frame.columns else np.full(n, "")
+    cols["complaint_text"] = text_mod._as_texts(texts)
+    return cols
+
+
+def record_columns(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """One complaint (a mapping of contract fields) as arrays of length 1.
+
+    ``opened_at`` is a naive UTC :class:`datetime` (or anything numpy reads as one);
+    absent optional fields are missing.
+    """
+    opened = record["opened_at"]
+    if isinstance(opened, datetime) and opened.tzinfo is not None:
+        raise ValueError("opened_at must be naive UTC. Got a time zone instead.")
+    cols: dict[str, np.ndarray] = {
+        "opened_at": np.array([np.datetime64(opened, "ns")], dtype="datetime64[ns]")
+    }
+    for name in RAW_NUMERIC:
+        cols[name] = np.array([float(record[name])], dtype=np.float64)
+    for name in RAW_LABELS:
+        cols[name] = np.array([record.get(name)], dtype=object)
+    cols["complaint_text"] = text_mod._as_texts([record.get("complaint_text")])
+    return cols
+
+
+def derived_columns(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Structured and text-read columns of complaints given as arrays (see
+    :func:`raw_columns`): logs, hour and weekday, the emotion with unknown ones detected
+    from the text, ``emotion_detected`` and the sentiment features."""
+    out = structured_columns(cols)
+    emotion, detected, sentiment = text_mod.read_text(cols["complaint_text"], cols["emotion"])
+    out["emotion"] = emotion
+    out["emotion_detected"] = detected
+    for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES):
+        out[name] = sentiment[:, j]
+    return out
+
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """A normalized frame with the :func:`derived_columns` added (a copy)."""
+    out = df.copy()
+    for name, values in derived_columns(raw_columns(df)).items():
+        out[name] = pd.Series(values, index=df.index, dtype="str" if name == "emotion" else None)
+    return out
+
+
+@dataclass
+class Features:
+    """The base model matrix of a batch plus what built it."""
+
+    X: np.ndarray  # (n, p) float32
+    spec: FeatureSpec
+    columns: dict[str, Any]
+
+
+def feature_lists(text_names: list[str], with_memory: bool) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) input names in model order."""
+    numeric = [
+        *NUMERIC_BASE,
+        *text_mod.SENTIMENT_FEATURE_NAMES,
+        *text_names,
+        "emotion_detected",
+    ]
+    categorical = list(CATEGORICAL_BASE)
+    if with_memory:
+        numeric += [m for m in MEMORY_FEATURE_NAMES if m not in MEMORY_CATEGORICAL_FEATURES]
+        categorical += list(MEMORY_CATEGORICAL_FEATURES)
+    return numeric, categorical
+
+
+def assemble(
+    prepared: Mapping[str, Any],
+    mem: Mapping[str, Any] | None,
+    text_scores: np.ndarray | None,
+    text_names: list[str],
+    spec: FeatureSpec | None,
+    n: int | None = None,
+) -> Features:
+    """Join structured, sentiment, memory and text-signal columns into one matrix.
+
+    ``prepared`` holds the raw and derived columns (a prepared frame, or arrays),
+    ``mem`` the memory features, ``text_scores`` the (n, len(text_names)) text signals.
+    With ``spec`` None the spec is fitted on these columns (training).
+    """
+    n = len(prepared) if n is None else n
+    cols: dict[str, Any] = {name: prepared[name] for name in prepared}
+    if text_scores is not None:
+        for j, name in enumerate(text_names):
+            cols[name] = text_scores[:, j]
+    if mem is not None:
+        cols.update({name: mem[name] for name in MEMORY_FEATURE_NAMES})
+    if spec is None:
+        numeric, categorical = feature_lists(text_names, mem is not None)
+        spec = FeatureSpec.fit(cols, numeric, categorical)
+    return Features(spec.matrix(cols, n), spec, cols)
+
+
+@dataclass
+class FeaturePipeline:
+    """The fitted feature pipeline: spec, text signals and customer memory.
+
+    ``memory`` None means the models read no memory (or none is stored).
+    """
+
+    spec: FeatureSpec
+    text_signals: text_mod.TextSignals | None = None
+    memory: CustomerMemoryStore | None = None
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """The (n, p) float32 base model matrix of a normalized complaints frame."""
+        return self._features(raw_columns(frame), len(frame), None).X
+
+    def transform_one(
+        self, record: Mapping[str, Any], *, earlier: EarlierRows | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The (1, p) model row of one complaint and its named inputs.
+
+        ``record`` maps the contract's complaint fields to values (``opened_at`` a naive
+        UTC datetime; ``emotion``, ``digital_skill``, ``complaint_text`` may be None or
+        absent). ``earlier`` adds earlier contacts of the customer that the stored
+        memory does not hold. The named inputs are the raw fields, the derived and
+        memory features and the text signals (labels None when unknown).
+        """
+        feats = self._features(record_columns(record), 1, earlier)
+        return feats.X, {name: _scalar(v[0]) for name, v in feats.columns.items()}
+
+    def _features(
+        self, cols: dict[str, np.ndarray], n: int, earlier: EarlierRows | None
+    ) -> Features:
+        cols.update(derived_columns(cols))
+        mem = None
+        if self.memory is not None:
+            mem = self.memory.features(
+                cols["customer_id"], cols["opened_at"], cols["issue_type"], extra=earlier
+            )
+        scores, names = None, []
+        if self.text_signals is not None:
+            scores = self.text_signals.transform(cols["complaint_text"])
+            names = list(self.text_signals.feature_names_)
+        return assemble(cols, mem, scores, names, self.spec, n)
+
+
+def _scalar(value: Any) -> Any:
+    """A plain Python value: None for missing labels, builtin numbers."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return math.nan
+    return value

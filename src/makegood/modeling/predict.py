@@ -284,11 +284,11 @@ def ranking_lines(
          "customer_said": [{"intent": ..., "quote": ...}, ...]}
 
     ``customer_said`` is the intents the customer voiced, quoted verbatim (empty when
-    none, or when ``recs`` carries none). ``extra`` adds fields per line: ``extra[name][i]`` (any JSON value; non-finite
-    numbers become null) is written as ``name`` on complaint ``i``'s line, after the
-    candidates. Built by formatting rather than via dicts (the dicts cost more than the
-    predictions they describe on large batches); equal to ``json.dumps`` of the parsed
-    line.
+    none, or when ``recs`` carries none). ``extra`` adds fields per line:
+    ``extra[name][i]`` (any JSON value; non-finite numbers become null) is written as
+    ``name`` on complaint ``i``'s line, after the candidates. Built by formatting
+    rather than via dicts (the dicts cost more than the predictions they describe on
+    large batches); equal to ``json.dumps`` of the parsed line.
     """
     s = recs.scores
     ids = [json.dumps(a) for a in s.action_ids]

@@ -356,3 +356,50 @@ def test_no_complaint_text_or_customer_ids_in_info_logs(client, complaints, capl
 def test_model_info(client):
     m = client.get("/v1/model", headers=FINANCE).json()
     assert m["version"] and "apology" in m["resolutions"] and m["has_satisfaction"] is True
+
+
+# --------------------------------------------------------------------------- what they said
+
+
+def test_the_answer_quotes_what_the_customer_said_and_speaks_to_two_readers(client, complaints):
+    _budget(client, 10_000)
+    text = "Ten years with you and the line is dead again. Refund this month or I'm switching."
+    r = _recommend(client, unique({**complaints[3], "complaint_text": text}))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    said = {s["intent"]: s["quote"] for s in out["customer_said"]}
+    assert {"compensation", "leaving", "recognition"} <= set(said)
+    assert all(q in text for q in said.values())
+    e = out["explanation"]
+    assert e["say"] and e["why"]
+    assert "net value" in e["why"] and "Churn risk" in e["why"]
+    for word in ("net value", "handling", "churn", "to carry out"):
+        assert word not in e["say"].lower()
+    wants = out["handover"]["customer_wants"]
+    assert all(f'"{q}"' in wants for q in said.values())
+
+
+def test_anger_is_not_read_as_a_demand_for_money_or_a_threat_to_leave(client, complaints):
+    # issue 12: "Customer wants: their money back" and leave-words cited for this text
+    _budget(client, 10_000)
+    text = "The outage has lasted all week. This is OUTRAGEOUS!!"
+    r = _recommend(client, unique({**complaints[4], "complaint_text": text}))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["customer_said"] == []
+    assert out["handover"]["customer_wants"].startswith("nothing specific said")
+    texts = [x["text"] for x in out["explanation"]["reasons"] + out["explanation"]["against"]]
+    for t in texts + [out["handover"]["summary"], out["explanation"]["say"]]:
+        assert "money back" not in t and "'outrageous'" not in t.lower()
+        assert "may leave" not in t
+
+
+def test_a_plea_for_help_is_not_a_positive_tone(client, complaints):
+    # issue 12: "The message is positive in tone" for an anxious customer
+    _budget(client, 10_000)
+    text = "None of this makes sense to me. Please help."
+    r = _recommend(client, unique({**complaints[5], "complaint_text": text}))
+    assert r.status_code == 200, r.text
+    e = r.json()["explanation"]
+    for t in [x["text"] for x in e["reasons"] + e["against"]] + [e["summary"], e["why"]]:
+        assert "positive in tone" not in t

@@ -122,6 +122,21 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Clause spans of the sentence ``text[s:e]`` (none when it is one clause)."""
+    cuts, start = [], s
+    for m in _CLAUSE_CUT.finditer(text, s, e):
+        cuts.append((start, m.start()))
+        start = m.end()
+    cuts.append((start, e))
+    kept = []
+    for cs, ce in cuts:
+        cs, ce = _trim(text, cs, ce)
+        if _WORD.search(text, cs, ce) is not None and (cs, ce) != (s, e):
+            kept.append((cs, ce))
+    return kept if len(kept) > 1 else []
+
+
 def segments(text: str) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
     """Sentences of ``text`` and the clauses of each, as ``(start, end)`` character spans.
 
@@ -129,20 +144,7 @@ def segments(text: str) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
     lists no clauses. Every span is trimmed of surrounding spaces and punctuation
     (a sentence keeps its closing ``.!?``).
     """
-    out = []
-    for s, e in _sentences(text):
-        clauses, start = [], s
-        for m in _CLAUSE_CUT.finditer(text, s, e):
-            clauses.append((start, m.start()))
-            start = m.end()
-        clauses.append((start, e))
-        kept = []
-        for cs, ce in clauses:
-            cs, ce = _trim(text, cs, ce)
-            if _WORD.search(text, cs, ce) is not None and (cs, ce) != (s, e):
-                kept.append((cs, ce))
-        out.append(((s, e), kept if len(kept) > 1 else []))
-    return out
+    return [((s, e), _clauses(text, s, e)) for s, e in _sentences(text)]
 
 
 # --------------------------------------------------------------------------- features
@@ -328,52 +330,65 @@ class IntentDetector:
         return self.detect_many([text])[0]
 
     def detect_many(self, texts: Sequence[str | None]) -> list[list[Said]]:
-        """:meth:`detect` for many texts; each distinct sentence or clause is scored once."""
+        """:meth:`detect` for many texts: each distinct text is cut into sentences once,
+        and each distinct sentence is cut into clauses, scored and decided once."""
         cleaned = [t if isinstance(t, str) else "" for t in texts]
         unique = list(dict.fromkeys(cleaned))
-        plans = [segments(t) for t in unique]
+        spans = [_sentences(t) for t in unique]
+        sentences = list(
+            dict.fromkeys(t[s:e] for t, ts in zip(unique, spans, strict=True) for s, e in ts)
+        )
+        clauses = [_clauses(x, 0, len(x)) for x in sentences]
         pieces: dict[str, int] = {}
-        for t, plan in zip(unique, plans, strict=True):
-            for (s, e), clauses in plan:
-                pieces.setdefault(t[s:e], len(pieces))
-                for cs, ce in clauses:
-                    pieces.setdefault(t[cs:ce], len(pieces))
+        for x, cl in zip(sentences, clauses, strict=True):
+            pieces.setdefault(x, len(pieces))
+            for cs, ce in cl:
+                pieces.setdefault(x[cs:ce], len(pieces))
         probs = self.scores(list(pieces))
-        by_text = {
-            t: self._choose(t, plan, pieces, probs) for t, plan in zip(unique, plans, strict=True)
+        decided = {
+            x: self._decide(x, cl, pieces, probs) for x, cl in zip(sentences, clauses, strict=True)
         }
-        return [by_text[t] for t in cleaned]
-
-    def _choose(
-        self,
-        text: str,
-        plan: list[tuple[tuple[int, int], list[tuple[int, int]]]],
-        pieces: dict[str, int],
-        probs: np.ndarray,
-    ) -> list[Said]:
-        best: dict[int, tuple[int, int, float]] = {}  # intent -> (start, end, score)
-        for (s, e), clauses in plan:
-            p_sentence = probs[pieces[text[s:e]]]
-            for j in range(len(INTENTS)):
-                heard = p_sentence[j] >= self.threshold
-                candidates = [(s, e, float(p_sentence[j]))] if heard else []
-                for k, (cs, ce) in enumerate(clauses):
-                    p = float(probs[pieces[text[cs:ce]], j])
-                    # a short clause decides alone only where it opens the sentence (not
-                    # "a credit" in "I don't want a refund or a credit")
-                    if len(_WORD.findall(text, cs, ce)) >= MIN_CLAUSE_WORDS:
-                        alone = p >= self.threshold
-                    else:  # a negation before it may reach into it
-                        alone = p >= SHORT_CLAUSE_THRESHOLD and (k == 0 or not _negated(text[s:cs]))
-                    if (heard and p >= self.threshold) or alone:
-                        candidates.append((cs, ce, p))
-                for cs, ce, p in candidates:
+        by_text = {}
+        for t, ts in zip(unique, spans, strict=True):
+            best: dict[int, tuple[int, int, float]] = {}  # intent -> (start, end, score)
+            for s, e in ts:
+                for j, (cs, ce, p) in decided[t[s:e]].items():
                     old = best.get(j)
                     if old is None or (ce - cs, -p) < (old[1] - old[0], -old[2]):
-                        best[j] = (cs, ce, p)
-        return [
-            Said(INTENTS[j], text[s:e], s, e, round(p, 4)) for j, (s, e, p) in sorted(best.items())
-        ]
+                        best[j] = (s + cs, s + ce, p)
+            by_text[t] = [
+                Said(INTENTS[j], t[a:b], a, b, round(p, 4)) for j, (a, b, p) in sorted(best.items())
+            ]
+        return [list(by_text[t]) for t in cleaned]
+
+    def _decide(
+        self,
+        sentence: str,
+        clauses: list[tuple[int, int]],
+        pieces: dict[str, int],
+        probs: np.ndarray,
+    ) -> dict[int, tuple[int, int, float]]:
+        """Per intent heard in ``sentence``: its shortest span carrying it (within the
+        sentence) and that span's probability."""
+        best: dict[int, tuple[int, int, float]] = {}
+        n = len(sentence)
+        p_sentence = probs[pieces[sentence]]
+        for j in range(len(INTENTS)):
+            heard = p_sentence[j] >= self.threshold
+            candidates = [(0, n, float(p_sentence[j]))] if heard else []
+            for k, (cs, ce) in enumerate(clauses):
+                p = float(probs[pieces[sentence[cs:ce]], j])
+                if len(_WORD.findall(sentence, cs, ce)) >= MIN_CLAUSE_WORDS:
+                    alone = p >= self.threshold
+                else:  # a negation before it may reach into it
+                    alone = p >= SHORT_CLAUSE_THRESHOLD and (k == 0 or not _negated(sentence[:cs]))
+                if (heard and p >= self.threshold) or alone:
+                    candidates.append((cs, ce, p))
+            for cs, ce, p in candidates:
+                old = best.get(j)
+                if old is None or (ce - cs, -p) < (old[1] - old[0], -old[2]):
+                    best[j] = (cs, ce, p)
+        return best
 
 
 #: Bump when the features or the choice rule change, so cached detectors are retrained.
@@ -426,5 +441,13 @@ def customer_said(text: str | None) -> list[dict[str, str]]:
 
 
 def customer_said_many(texts: Sequence[str | None]) -> list[list[dict[str, str]]]:
-    """:func:`customer_said` for many texts, scoring each distinct sentence once."""
-    return [[s.as_dict() for s in said] for said in default_detector().detect_many(texts)]
+    """:func:`customer_said` for many texts, scoring each distinct sentence once.
+
+    Equal texts share one (read-only) list: a batch of 100,000 complaints holds a few
+    thousand distinct texts.
+    """
+    cleaned = [t if isinstance(t, str) else "" for t in texts]
+    unique = list(dict.fromkeys(cleaned))
+    said = default_detector().detect_many(unique)
+    by_text = {t: [s.as_dict() for s in x] for t, x in zip(unique, said, strict=True)}
+    return [by_text[t] for t in cleaned]

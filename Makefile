@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve clean
+.PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-intents clean
 
 venv: $(STAMP)
 
@@ -77,6 +77,11 @@ bench-quality: venv
 
 bench-serve: venv
 	$(PY) benchmarks/bench_serve.py
+
+# --- customer_said (issue 12): precision/recall per intent on the held-out set, latency,
+# emotion confusion matrices (simulated + hand-written) --------------------------------
+bench-intents: venv
+	$(PY) benchmarks/bench_intents.py $(BENCH_ARGS)
 
 # --- notebooks (issue 6): run them as CI does, or strip outputs before committing -------
 .PHONY: notebooks notebooks-strip

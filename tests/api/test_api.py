@@ -377,6 +377,15 @@ def test_the_answer_quotes_what_the_customer_said_and_speaks_to_two_readers(clie
         assert word not in e["say"].lower()
     wants = out["handover"]["customer_wants"]
     assert all(f'"{q}"' in wants for q in said.values())
+    # each resolution label at most once per sentence; customer-facing reasons lead
+    labels = {c["label"] for c in out["candidates"]}
+    for text in (e["summary"], e["why"], e["say"], out["handover"]["summary"]):
+        for sentence in text.split(". "):
+            assert all(sentence.count(label) <= 1 for label in labels), sentence
+    internal = {"compensation", "handling_cost", "value", "budget", "pacing", "satisfaction"}
+    groups = [x["group"] for x in e["reasons"]]
+    if any(g not in internal for g in groups):
+        assert groups[0] not in internal or groups[0] in {"budget", "pacing"}
 
 
 def test_anger_is_not_read_as_a_demand_for_money_or_a_threat_to_leave(client, complaints):

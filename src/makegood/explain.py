@@ -741,12 +741,9 @@ def agent_brief(
     runner_up: str | None,
     *,
     value_difference: float,
-    churn_r: float,
-    churn_u: float,
-    compensation_r: float,
-    compensation_u: float,
-    handling_cost_r: float,
-    handling_cost_u: float,
+    churn: tuple[float, float],
+    compensation: tuple[float, float],
+    handling_cost: tuple[float, float],
     thin_evidence: bool,
     reasons: Sequence[Reason],
     currency: str = "USD",
@@ -754,9 +751,14 @@ def agent_brief(
 ) -> str:
     """``why``: for the agent: net-value difference, costs, churn risk, thin evidence.
 
-    Then the ``n_reasons`` largest reasons favouring ``rec``, one sentence each, so that
-    each resolution label appears at most once per sentence.
+    ``churn``, ``compensation`` and ``handling_cost`` are ``(recommended, runner-up)``
+    pairs (the runner-up's ignored when ``runner_up`` is None). Then the ``n_reasons``
+    largest reasons favouring ``rec``, one sentence each, so that each resolution label
+    appears at most once per sentence.
     """
+    churn_r, churn_u = churn
+    compensation_r, compensation_u = compensation
+    handling_cost_r, handling_cost_u = handling_cost
     m = lambda x: _money(x, currency)  # noqa: E731
     out = []
     if runner_up is None:

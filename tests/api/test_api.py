@@ -361,12 +361,17 @@ def test_model_info(client):
 # --------------------------------------------------------------------------- what they said
 
 
-def test_the_answer_quotes_what_the_customer_said_and_speaks_to_two_readers(client, complaints):
+def _answer_to(client, complaint, text):
+    """The answer to ``complaint`` (under a fresh id) written as ``text``."""
     _budget(client, 10_000)
-    text = "Ten years with you and the line is dead again. Refund this month or I'm switching."
-    r = _recommend(client, unique({**complaints[3], "complaint_text": text}))
+    r = _recommend(client, unique({**complaint, "complaint_text": text}))
     assert r.status_code == 200, r.text
-    out = r.json()
+    return r.json()
+
+
+def test_the_answer_quotes_what_the_customer_said_and_speaks_to_two_readers(client, complaints):
+    text = "Ten years with you and the line is dead again. Refund this month or I'm switching."
+    out = _answer_to(client, complaints[3], text)
     said = {s["intent"]: s["quote"] for s in out["customer_said"]}
     assert {"compensation", "leaving", "recognition"} <= set(said)
     assert all(q in text for q in said.values())
@@ -390,11 +395,7 @@ def test_the_answer_quotes_what_the_customer_said_and_speaks_to_two_readers(clie
 
 def test_anger_is_not_read_as_a_demand_for_money_or_a_threat_to_leave(client, complaints):
     # issue 12: "Customer wants: their money back" and leave-words cited for this text
-    _budget(client, 10_000)
-    text = "The outage has lasted all week. This is OUTRAGEOUS!!"
-    r = _recommend(client, unique({**complaints[4], "complaint_text": text}))
-    assert r.status_code == 200, r.text
-    out = r.json()
+    out = _answer_to(client, complaints[4], "The outage has lasted all week. This is OUTRAGEOUS!!")
     assert out["customer_said"] == []
     assert out["handover"]["customer_wants"].startswith("nothing specific said")
     texts = [x["text"] for x in out["explanation"]["reasons"] + out["explanation"]["against"]]
@@ -405,10 +406,7 @@ def test_anger_is_not_read_as_a_demand_for_money_or_a_threat_to_leave(client, co
 
 def test_a_plea_for_help_is_not_a_positive_tone(client, complaints):
     # issue 12: "The message is positive in tone" for an anxious customer
-    _budget(client, 10_000)
     text = "None of this makes sense to me. Please help."
-    r = _recommend(client, unique({**complaints[5], "complaint_text": text}))
-    assert r.status_code == 200, r.text
-    e = r.json()["explanation"]
+    e = _answer_to(client, complaints[5], text)["explanation"]
     for t in [x["text"] for x in e["reasons"] + e["against"]] + [e["summary"], e["why"]]:
         assert "positive in tone" not in t

@@ -212,9 +212,8 @@ def test_why_gives_value_costs_churn_and_thin_evidence_with_each_label_once_a_se
         {"prior_complaints_12m": 2}, rec=LONG, runner_up="Apology", sat_r=7.0, sat_u=6.0,
     )  # fmt: skip
     why = agent_brief(
-        LONG, "Apology", value_difference=38.0, churn_r=0.12, churn_u=0.2,
-        compensation_r=5.0, compensation_u=0.0, handling_cost_r=2.0, handling_cost_u=15.0,
-        thin_evidence=True, reasons=reasons,
+        LONG, "Apology", value_difference=38.0, churn=(0.12, 0.2), compensation=(5.0, 0.0),
+        handling_cost=(2.0, 15.0), thin_evidence=True, reasons=reasons,
     )  # fmt: skip
     assert "$38.00" in why and "12%" in why and "20%" in why and "Thin evidence" in why
     assert max(_label_counts(why)) <= 1

@@ -373,20 +373,7 @@ class Service:
                 "runner_up": None,
                 "summary": f"Offer {rec_label}: the only resolution available for this complaint.",
                 "say": say,
-                "why": agent_brief(
-                    rec_label,
-                    None,
-                    value_difference=0.0,
-                    churn_r=float(c.churn_prob[r]),
-                    churn_u=float(c.churn_prob[r]),
-                    compensation_r=float(c.compensation[r]),
-                    compensation_u=float(c.compensation[r]),
-                    handling_cost_r=float(c.handling_cost[r]),
-                    handling_cost_u=float(c.handling_cost[r]),
-                    thin_evidence=bool(by_id[rec_id]["thin_evidence"]),
-                    reasons=[],
-                    currency=currency,
-                ),
+                "why": _brief(scorer, c, r, None, 0.0, by_id, []),
                 "value_difference": 0.0,
                 "reasons": [],
                 "against": [],
@@ -441,20 +428,7 @@ class Service:
             "runner_up": ru_id,
             "summary": summary,
             "say": say,
-            "why": agent_brief(
-                rec_label,
-                ru_label,
-                value_difference=total,
-                churn_r=float(c.churn_prob[r]),
-                churn_u=float(c.churn_prob[u]),
-                compensation_r=float(c.compensation[r]),
-                compensation_u=float(c.compensation[u]),
-                handling_cost_r=float(c.handling_cost[r]),
-                handling_cost_u=float(c.handling_cost[u]),
-                thin_evidence=bool(by_id[rec_id]["thin_evidence"]),
-                reasons=why_not + [x for x in reasons if x.amount > 0],
-                currency=currency,
-            ),
+            "why": _brief(scorer, c, r, u, total, by_id, why_not + reasons),
             "value_difference": round(total, 2),
             "reasons": [_reason(x) for x in pro[:5]],
             "against": [_reason(x) for x in con[:3]],
@@ -611,6 +585,34 @@ _WANTS = {
     "recognition": "recognition (they feel unvalued or mention their loyalty)",
     "urgency": "a quick fix",
 }
+
+
+def _brief(
+    scorer: Scorer,
+    c: Candidates,
+    r: int,
+    u: int | None,
+    value_difference: float,
+    by_id: Mapping[str, Mapping[str, Any]],
+    reasons: Sequence[Reason],
+) -> str:
+    """The agent's ``why`` for candidate ``r`` against runner-up ``u`` (None: no other)."""
+    k = r if u is None else u
+
+    def pair(values: np.ndarray) -> tuple[float, float]:
+        return float(values[r]), float(values[k])
+
+    return agent_brief(
+        scorer.labels[c.ids[r]],
+        None if u is None else scorer.labels[c.ids[u]],
+        value_difference=value_difference,
+        churn=pair(c.churn_prob),
+        compensation=pair(c.compensation),
+        handling_cost=pair(c.handling_cost),
+        thin_evidence=bool(by_id[c.ids[r]]["thin_evidence"]),
+        reasons=reasons,
+        currency=scorer.catalog.currency,
+    )
 
 
 def _reason(r: Reason) -> dict[str, Any]:

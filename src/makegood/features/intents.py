@@ -32,7 +32,7 @@ import hashlib
 import itertools
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -188,6 +188,35 @@ def _word_analyzer(text: str) -> list[str]:
     return toks + [f"{a} {b}" for a, b in itertools.pairwise(plain)]
 
 
+def _tfidf(
+    texts: Sequence[str],
+    analyze: Callable[[str], list[str]],
+    vocabulary: Mapping[str, int],
+    idf: np.ndarray,
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """TF-IDF rows of ``texts`` as a fitted ``TfidfVectorizer(sublinear_tf=True)`` gives
+    them, before the L2 scaling: ``(1 + log tf) * idf`` per known term; and each row's
+    L2 norm (1 for a row without known terms). Divided by the norms, the rows equal the
+    vectorizer's ``transform``."""
+    indptr, indices, counts = [0], list[int](), list[int]()
+    for text in texts:
+        row: dict[int, int] = {}
+        for token in analyze(text):
+            j = vocabulary.get(token)
+            if j is not None:
+                row[j] = row.get(j, 0) + 1
+        indices.extend(row)
+        counts.extend(row.values())
+        indptr.append(len(indices))
+    cols = np.asarray(indices, dtype=np.int64)
+    data = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * idf[cols]
+    X = sp.csr_matrix((data, cols, np.asarray(indptr)), shape=(len(texts), len(idf)))
+    rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=len(texts)))
+    norms[norms == 0] = 1.0
+    return X, norms
+
+
 # --------------------------------------------------------------------------- training data
 _ALTERNATION = re.compile(r"\{([^{}]*)\}")
 
@@ -293,7 +322,7 @@ class IntentDetector:
             sublinear_tf=True,
             min_df=2,
         )
-        X = self._features(texts, fit=True)
+        X = self._fit_features(texts)
         coefs, intercepts = [], []
         for intent in INTENTS:
             y = np.array([intent in labels for _, labels in examples], dtype=np.int64)
@@ -311,18 +340,36 @@ class IntentDetector:
         self.intercept_ = np.asarray(intercepts, dtype=np.float64)
         return self
 
-    def _features(self, texts: Sequence[str], *, fit: bool = False) -> Any:
-        if fit:
-            words, chars = self.words_.fit_transform(texts), self.chars_.fit_transform(texts)
-        else:
-            words, chars = self.words_.transform(texts), self.chars_.transform(texts)
+    def _fit_features(self, texts: Sequence[str]) -> Any:
+        """Fit the vectorizers; the model input: word TF-IDF, ``char_weight`` x char TF-IDF.
+
+        Scoring (:meth:`scores`) reads the same numbers through :func:`_tfidf` on the
+        fitted vocabularies and idf weights, without scikit-learn's per-call validation
+        (which costs more than the scoring itself for the few sentences of one complaint).
+        """
+        words, chars = self.words_.fit_transform(texts), self.chars_.fit_transform(texts)
+        self.blocks_ = [
+            (_word_analyzer, self.words_.vocabulary_, self.words_.idf_, 1.0),
+            (
+                self.chars_.build_analyzer(),
+                self.chars_.vocabulary_,
+                self.chars_.idf_,
+                self.char_weight,
+            ),
+        ]
         return sp.hstack([words, chars * self.char_weight]).tocsr()
 
     def scores(self, spans: Sequence[str]) -> np.ndarray:
         """Probability of each intent (columns in :data:`INTENTS` order) for each span."""
         if not spans:
             return np.zeros((0, len(INTENTS)))
-        z = np.asarray(self._features(spans) @ self.coef_) + self.intercept_
+        z = np.zeros((len(spans), len(INTENTS))) + self.intercept_
+        start = 0
+        for analyze, vocabulary, idf, weight in self.blocks_:
+            X, norms = _tfidf(spans, analyze, vocabulary, idf)
+            coef = self.coef_[start : start + len(idf)]
+            z += np.asarray(X @ coef) * (weight / norms)[:, None]
+            start += len(idf)
         return 0.5 * (1.0 + np.tanh(0.5 * z))
 
     def detect(self, text: str | None) -> list[Said]:
@@ -392,7 +439,7 @@ class IntentDetector:
 
 
 #: Bump when the features or the choice rule change, so cached detectors are retrained.
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _cache_path(data: str) -> Path:

@@ -71,6 +71,18 @@ def test_empty_and_missing_texts_voice_nothing(detector):
     assert customer_said_many([None, "", "ok"]) == [[], [], []]
 
 
+def test_scores_equal_the_fitted_vectorizers_and_regressions(detector):
+    import numpy as np
+    import scipy.sparse as sp
+
+    texts = [t for t, _ in load_examples()][::7] + ["", "zzz", "I want a REFUND!!"]
+    X = sp.hstack(
+        [detector.words_.transform(texts), detector.chars_.transform(texts) * detector.char_weight]
+    )
+    z = np.asarray(X @ detector.coef_) + detector.intercept_
+    np.testing.assert_allclose(detector.scores(texts), 1 / (1 + np.exp(-z)), atol=1e-12)
+
+
 def test_many_equals_one_at_a_time(detector):
     texts = [t for t, _ in FIXED] + [FIXED[3][0]]
     many = detector.detect_many(texts)

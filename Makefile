@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: venv browser
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test-fast: venv
 	$(BIN)/pytest -q -m "not slow"
 
 lint: venv
+	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy

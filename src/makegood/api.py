@@ -104,14 +104,18 @@ def train(
 
     Nothing is written unless ``models_dir`` is given, nothing logged unless
     ``tracking_uri`` is (e.g. ``"sqlite:///mlruns/mlflow.db"``).
+
+    Raises:
+        InvalidParameterError: for an unknown parameter or a value that breaks its rule
+            (``n_folds must be >= 2. Got 1 instead.``), before any work is done.
     """
-    from makegood.modeling.engine import EngineParams
+    from makegood.modeling.train import engine_params
     from makegood.modeling.train import train as _train
 
     res = _train(
         history,
         catalog,
-        params=EngineParams(**params),
+        params=engine_params(**params),
         holdout_fraction=holdout_fraction,
         models_dir=models_dir,
         tracking_uri=tracking_uri,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from makegood.errors import ContractError, MakegoodError
+from makegood.errors import ConfigError, ContractError, MakegoodError
 
 app = typer.Typer(
     name="makegood",
@@ -64,11 +64,12 @@ class _Stages:
 
 
 def _fail(err: Exception) -> None:
+    """One line naming the problem on stderr; exit 2 for bad input or options, else 1."""
     msg = str(err).splitlines()[0] if str(err) else type(err).__name__
     print(f"makegood: error: {msg}", file=sys.stderr)
     if isinstance(err, ContractError) and len(err.violations) > 1:
         print(err.report(), file=sys.stderr)
-    raise typer.Exit(code=2 if isinstance(err, ContractError) else 1)
+    raise typer.Exit(code=2 if isinstance(err, (ContractError, ConfigError)) else 1)
 
 
 @app.command()
@@ -158,23 +159,27 @@ def train(
             from makegood.catalog import load_catalog
             from makegood.contract import read_history
             from makegood.modeling.engine import EngineParams
+            from makegood.modeling.train import check_params
             from makegood.modeling.train import train as run
 
+            params = check_params(
+                EngineParams(
+                    n_estimators=n_estimators,
+                    learning_rate=learning_rate,
+                    num_leaves=num_leaves,
+                    n_folds=n_folds,
+                    use_text=text,
+                    use_memory=memory,
+                    mediated=mediated,
+                    dr_correction=dr_correction,
+                    num_threads=threads,
+                    random_state=seed,
+                ),
+                holdout_fraction,
+            )  # before the history is read: a bad option fails at once
             cat = load_catalog(catalog)
             say(f"reading {history}")
             df = read_history(history, quarantine=quarantine, catalog=cat)
-            params = EngineParams(
-                n_estimators=n_estimators,
-                learning_rate=learning_rate,
-                num_leaves=num_leaves,
-                n_folds=n_folds,
-                use_text=text,
-                use_memory=memory,
-                mediated=mediated,
-                dr_correction=dr_correction,
-                num_threads=threads,
-                random_state=seed,
-            )
             res = run(
                 df,
                 cat,
@@ -334,7 +339,7 @@ def evaluate(
 
 # Commands of the outer layers live beside their code and register on ``app`` when
 # imported; those modules import their heavy dependencies inside the commands.
-_EXTENSIONS = ("makegood.serving.cli", "makegood.reporting.cli", "makegood.modeling.registry_cli")
+_EXTENSIONS = ("makegood.serving.cli", "makegood.reporting.cli", "makegood.registry_cli")
 
 
 def _register_extensions() -> None:

@@ -1,7 +1,24 @@
 """The one exception tree of makegood.
 
 Validate at the edges (files, CLI, API, config); inside the core, trust the data.
-Only ``serving/`` turns these into HTTP responses and only ``cli`` into exit codes.
+Only ``serving/`` turns these into HTTP responses (one table,
+:data:`makegood.serving.errors.STATUS`) and only ``cli`` into exit codes::
+
+    MakegoodError
+    +-- ContractError            an input file breaks the contract (every violation)
+    +-- CatalogError             the resolution catalog is invalid
+    +-- ModelNotFoundError       no trained bundle where one was expected
+    |   +-- IncompatibleModelError   a bundle this makegood cannot read or serve
+    +-- ModelNotLoadedError      the service has no model loaded yet
+    +-- BudgetError              a budget is invalid or cannot be met
+    |   +-- BudgetNotFoundError      no budget for the period (and team)
+    |   +-- BudgetExceededError      spending would exceed the budget
+    +-- ConfigError              a setting or option is invalid
+    |   +-- InvalidParameterError    a training parameter breaks its rule
+    +-- FieldError               a request field is missing or invalid
+    +-- LedgerError              a ledger operation is invalid
+        +-- DecisionNotFoundError    no decision with that id
+        +-- DecisionStateError       the decision's state forbids the operation
 """
 
 from __future__ import annotations
@@ -65,8 +82,21 @@ class ModelNotFoundError(MakegoodError):
     """No trained model bundle where one was expected."""
 
 
+class IncompatibleModelError(ModelNotFoundError):
+    """A bundle exists but this makegood cannot read or serve it (another format
+    version, say): retrain with this version."""
+
+
+class ModelNotLoadedError(MakegoodError):
+    """The service has no model loaded (yet); retry once one is."""
+
+
 class BudgetError(MakegoodError):
     """A budget is invalid (negative, not finite) or cannot be met."""
+
+
+class BudgetNotFoundError(BudgetError, LookupError):
+    """No budget applies to the period (and team)."""
 
 
 class BudgetExceededError(BudgetError):
@@ -75,3 +105,36 @@ class BudgetExceededError(BudgetError):
 
 class ConfigError(MakegoodError):
     """A setting or option is invalid."""
+
+
+class InvalidParameterError(ConfigError, ValueError):
+    """A parameter breaks its rule; the message names it, the rule and the value, as
+    scikit-learn does: ``"n_folds must be >= 2. Got 1 instead."``."""
+
+    def __init__(self, name: str, rule: str, value: object) -> None:
+        super().__init__(f"{name} must be {rule}. Got {value!r} instead.")
+        self.name = name
+        self.rule = rule
+        self.value = value
+
+
+class FieldError(MakegoodError, ValueError):
+    """A request field is missing or invalid; ``field`` is its dotted path
+    (``complaint.lifetime_value``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class LedgerError(MakegoodError):
+    """A ledger operation is invalid: unknown decision, wrong state or malformed record."""
+
+
+class DecisionNotFoundError(LedgerError, LookupError):
+    """No decision with the given id."""
+
+
+class DecisionStateError(LedgerError):
+    """The decision is not in a state that allows the operation (or a key is reused)."""

@@ -73,7 +73,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from makegood.errors import BudgetError, BudgetExceededError, ConfigError, MakegoodError
+from makegood.errors import (
+    BudgetError,
+    BudgetExceededError,
+    BudgetNotFoundError,
+    ConfigError,
+    DecisionNotFoundError,
+    DecisionStateError,
+    LedgerError,
+)
 
 __all__ = [
     "DEFAULT_TTL_SECONDS",
@@ -90,7 +98,6 @@ __all__ = [
     "ReserveResult",
     "make_engine",
     "metadata",
-    "pacing_shadow_price",
 ]
 
 DEFAULT_TTL_SECONDS = 3600
@@ -99,18 +106,6 @@ _CENTS_PER_UNIT = 100
 # Connections opened with this execution option only read: on SQLite they start a
 # deferred transaction (a consistent snapshot) instead of taking the write lock.
 _READ_ONLY = "makegood_read_only"
-
-
-class LedgerError(MakegoodError):
-    """A ledger operation is invalid: unknown decision, wrong state or malformed record."""
-
-
-class DecisionNotFoundError(LedgerError, LookupError):
-    """No decision with the given id."""
-
-
-class DecisionStateError(LedgerError):
-    """The decision is not in a state that allows the operation (or a key is reused)."""
 
 
 class DecisionStatus(StrEnum):
@@ -360,47 +355,6 @@ class DecisionWithOutcome:
         }
 
 
-# --------------------------------------------------------------------------- pacing
-
-
-def pacing_shadow_price(
-    base_price: float,
-    budget_state: BudgetState,
-    now: datetime,
-    *,
-    gain: float = 3.0,
-    floor: float = 1e-3,
-) -> float:
-    """Shadow price of compensation, paced so the budget lasts the period.
-
-    With ``s = budget_state.spent_fraction`` (committed plus reserved over the amount) and
-    ``e = budget_state.elapsed_fraction(now)``::
-
-        price = max(base_price, floor) * exp(gain * (clip(s, 0, 1) - e))
-
-    It equals the base price on pace (``s == e``), rises when spend runs ahead of
-    the time gone and falls when it lags, staying within a factor ``exp(gain)`` of
-    the base either way. ``floor`` lets a zero base price still rise.
-
-    >>> state = BudgetState("2026-11", None, Decimal("1000"), Decimal("400"),
-    ...                     Decimal("100"), datetime(2026, 11, 1), datetime(2026, 12, 1))
-    >>> pacing_shadow_price(0.2, state, datetime(2026, 11, 16))  # half spent, half gone
-    0.2
-    >>> round(pacing_shadow_price(0.2, state, datetime(2026, 11, 4)), 4)  # ahead: dearer
-    0.664
-
-    Raises:
-        ConfigError: if ``gain`` or ``floor`` is negative or not finite.
-    """
-    if not (math.isfinite(gain) and gain >= 0):
-        raise ConfigError(f"gain must be a finite number >= 0. Got {gain!r} instead.")
-    if not (math.isfinite(floor) and floor >= 0):
-        raise ConfigError(f"floor must be a finite number >= 0. Got {floor!r} instead.")
-    spent = min(1.0, max(0.0, budget_state.spent_fraction))
-    elapsed = budget_state.elapsed_fraction(now)
-    return max(base_price, floor) * math.exp(gain * (spent - elapsed))
-
-
 # --------------------------------------------------------------------------- engine
 
 
@@ -605,12 +559,12 @@ class Ledger:
         A team without a budget of its own spends from the company-wide budget.
 
         Raises:
-            BudgetError: if neither budget exists.
+            BudgetNotFoundError: if neither budget exists.
         """
         with self._reader.connect() as conn:
             row = _applicable_budget(conn, period, team)
         if row is None:
-            raise BudgetError(_no_budget_message(period, team))
+            raise BudgetNotFoundError(_no_budget_message(period, team))
         return _budget_state(row)
 
     def available(self, period: str, team: str | None = None) -> Decimal:
@@ -626,12 +580,12 @@ class Ledger:
         rows; equal to :meth:`get_budget` unless the running totals have drifted.
 
         Raises:
-            BudgetError: if no budget applies.
+            BudgetNotFoundError: if no budget applies.
         """
         with self._reader.connect() as conn:
             budget_id = _find_budget_id(conn, period, team)
             if budget_id is None:
-                raise BudgetError(_no_budget_message(period, team))
+                raise BudgetNotFoundError(_no_budget_message(period, team))
             row = _budget_row(conn, budget_id)
             reserved, committed = conn.execute(
                 select(

@@ -1,5 +1,6 @@
 """Budget ledger: budgets, the reserve/commit/release/expire life cycle, idempotency,
-outcomes, export, money conservation against a reference model, and pacing.
+outcomes, export and money conservation against a reference model (the pacing of the
+price is policy: tests/unit/policy/test_pacing.py).
 
 Every test runs on SQLite; on PostgreSQL too when MAKEGOOD_TEST_DATABASE_URL is set
 (each ledger then lives in a schema of its own, dropped afterwards).
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import doctest
-import math
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -28,7 +28,6 @@ import makegood.ledger as ledger_module
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetError, BudgetExceededError, ConfigError
 from makegood.ledger import (
-    BudgetState,
     DecisionNotFoundError,
     DecisionRecord,
     DecisionStateError,
@@ -36,7 +35,6 @@ from makegood.ledger import (
     Ledger,
     LedgerError,
     make_engine,
-    pacing_shadow_price,
 )
 
 T0 = datetime(2026, 11, 10, 12, 0, 0)
@@ -691,67 +689,3 @@ def test_money_is_conserved_under_any_sequence_of_operations(shared_ledger, amou
     totals(ledger, period)  # the running totals equal the sums over decisions
     statuses = [ledger.get_decision(i).status.value for i in ids]
     assert statuses == [d["status"] for d in model.decisions]
-
-
-# --------------------------------------------------------------------------- pacing
-
-
-def budget_state(amount: float, spent: float) -> BudgetState:
-    return BudgetState(
-        "2026-11",
-        None,
-        Decimal(str(amount)),
-        Decimal(str(spent)),
-        Decimal(0),
-        NOV_START,
-        NOV_END,
-    )
-
-
-fractions = st.floats(0, 1)
-prices = st.floats(0, 100)
-
-
-@given(base=prices, spent=fractions, elapsed=fractions, gain=st.floats(0, 8))
-def test_pacing_price_equals_base_on_pace_and_stays_bounded(base, spent, elapsed, gain):
-    now = NOV_START + (NOV_END - NOV_START) * elapsed
-    state = budget_state(1000, round(1000 * spent, 2))
-    price = pacing_shadow_price(base, state, now, gain=gain)
-    effective = max(base, 1e-3)
-    assert (
-        effective * math.exp(-gain) * (1 - 1e-9) <= price <= effective * math.exp(gain) * (1 + 1e-9)
-    )
-    on_pace = NOV_START + (NOV_END - NOV_START) * state.spent_fraction
-    assert pacing_shadow_price(base, state, on_pace, gain=gain) == pytest.approx(
-        effective, rel=1e-6
-    )
-
-
-@given(base=prices, a=fractions, b=fractions, elapsed=fractions)
-def test_pacing_price_rises_with_spend(base, a, b, elapsed):
-    now = NOV_START + (NOV_END - NOV_START) * elapsed
-    low, high = sorted((round(1000 * a, 2), round(1000 * b, 2)))
-    assert pacing_shadow_price(base, budget_state(1000, low), now) <= pacing_shadow_price(
-        base, budget_state(1000, high), now
-    )
-
-
-@given(base=prices, spent=fractions, a=fractions, b=fractions)
-def test_pacing_price_falls_as_the_period_goes_by(base, spent, a, b):
-    state = budget_state(1000, round(1000 * spent, 2))
-    early, late = (NOV_START + (NOV_END - NOV_START) * t for t in sorted((a, b)))
-    assert pacing_shadow_price(base, state, early) >= pacing_shadow_price(base, state, late)
-
-
-def test_pacing_examples():
-    mid = datetime(2026, 11, 16)
-    assert pacing_shadow_price(0.5, budget_state(1000, 500), mid) == pytest.approx(0.5)
-    assert pacing_shadow_price(0.5, budget_state(1000, 800), mid) > 0.5  # ahead of time
-    assert pacing_shadow_price(0.5, budget_state(1000, 100), mid) < 0.5  # lagging
-    assert pacing_shadow_price(0.0, budget_state(1000, 800), mid) > 1e-3  # floor can rise
-    assert pacing_shadow_price(0.5, budget_state(0, 0), mid) > 0.5  # nothing to spend
-    assert pacing_shadow_price(0.5, budget_state(1000, 0), datetime(2027, 3, 1)) == pytest.approx(
-        0.5 * math.exp(-3)
-    )
-    with pytest.raises(ConfigError, match="gain must be a finite number >= 0. Got -1"):
-        pacing_shadow_price(0.5, budget_state(1000, 0), mid, gain=-1)

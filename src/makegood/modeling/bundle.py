@@ -29,7 +29,7 @@ import lightgbm as lgb
 import numpy as np
 
 from makegood.catalog import Catalog, parse_catalog
-from makegood.errors import CatalogError, ModelNotFoundError
+from makegood.errors import CatalogError, IncompatibleModelError, ModelNotFoundError
 from makegood.features.memory import CustomerMemoryStore
 from makegood.features.pipeline import FeaturePipeline
 from makegood.features.structured import FeatureSpec
@@ -151,11 +151,16 @@ def resolve_bundle_dir(models_dir: str | Path, version: str | None = None) -> Pa
 
 
 def load_bundle(models_dir: str | Path = "models", version: str | None = None) -> Bundle:
-    """Load a bundle written by :meth:`Bundle.save`. Raises ModelNotFoundError."""
+    """Load a bundle written by :meth:`Bundle.save`.
+
+    Raises:
+        ModelNotFoundError: if there is no (complete) bundle there.
+        IncompatibleModelError: if the bundle has another format version.
+    """
     path = resolve_bundle_dir(models_dir, version)
     meta = json.loads((path / "bundle.json").read_text())
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelNotFoundError(
+        raise IncompatibleModelError(
             f"model bundle {str(path)!r} has format {meta.get('format_version')!r}; "
             f"this makegood reads format {FORMAT_VERSION}: retrain"
         )

@@ -5,7 +5,10 @@ Only this module (and ``modeling/registry.py``) talks to MLflow.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
+import numbers
 import os
 import subprocess
 import time
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.catalog import Catalog
+from makegood.errors import InvalidParameterError
 from makegood.features import memory as memory_mod
 from makegood.features.pipeline import assemble, prepare
 from makegood.modeling.bundle import Bundle
@@ -62,6 +66,70 @@ class TrainResult:
     bundle_path: Path | None
     run_id: str | None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+# (name, rule as said in the error, test): integers are checked as integers first.
+_INT_RULES: tuple[tuple[str, str, int], ...] = (
+    ("n_estimators", ">= 1", 1),
+    ("num_leaves", ">= 2", 2),
+    ("min_child_samples", ">= 1", 1),
+    ("propensity_estimators", ">= 1", 1),
+    ("n_folds", ">= 2", 2),
+    ("num_threads", ">= 0", 0),
+    ("random_state", ">= 0", 0),
+)
+_FLAGS = ("use_text", "use_memory", "mediated", "dr_correction")
+
+
+def engine_params(**values: object) -> EngineParams:
+    """:class:`EngineParams` from keyword values, checked by :func:`check_params`.
+
+    Raises:
+        InvalidParameterError: for an unknown name or a value that breaks its rule.
+    """
+    names = [f.name for f in dataclasses.fields(EngineParams)]
+    for name in values:
+        if name not in names:
+            raise InvalidParameterError(name, f"one of the training parameters {names}", name)
+    return check_params(EngineParams(**values))  # type: ignore[arg-type]
+
+
+def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineParams:
+    """``params`` (and ``holdout_fraction``) if every value keeps its rule.
+
+    The rules, in scikit-learn's words: ``n_estimators``, ``min_child_samples`` and
+    ``propensity_estimators`` must be >= 1, ``num_leaves`` and ``n_folds`` >= 2 (cross-
+    fitting needs two folds), ``num_threads`` and ``random_state`` >= 0 (integers);
+    ``learning_rate`` > 0, ``propensity_clip`` in (0, 0.5) and ``holdout_fraction`` in
+    [0, 1) (finite numbers); the ``use_*``/``mediated``/``dr_correction`` flags booleans.
+
+    >>> check_params(EngineParams(n_folds=1))
+    Traceback (most recent call last):
+    ...
+    makegood.errors.InvalidParameterError: n_folds must be >= 2. Got 1 instead.
+
+    Raises:
+        InvalidParameterError: naming the first parameter that breaks its rule.
+    """
+    for name, rule, low in _INT_RULES:
+        value = getattr(params, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise InvalidParameterError(name, f"an integer {rule}", value)
+        if value < low:
+            raise InvalidParameterError(name, rule, value)
+    _check_number("learning_rate", params.learning_rate, "> 0", lambda x: x > 0)
+    _check_number("propensity_clip", params.propensity_clip, "in (0, 0.5)", lambda x: 0 < x < 0.5)
+    _check_number("holdout_fraction", holdout_fraction, "in [0, 1)", lambda x: 0 <= x < 1)
+    for name in _FLAGS:
+        if not isinstance(getattr(params, name), bool):
+            raise InvalidParameterError(name, "True or False", getattr(params, name))
+    return params
+
+
+def _check_number(name: str, value: object, rule: str, ok: Callable[[float], bool]) -> None:
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (real and math.isfinite(float(value)) and ok(float(value))):  # type: ignore[arg-type]
+        raise InvalidParameterError(name, f"a finite number {rule}", value)
 
 
 def holdout_split(df: pd.DataFrame, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -136,8 +204,11 @@ def train(
 
     Returns a :class:`TrainResult`. With ``models_dir=None`` nothing is written; with
     ``tracking_uri=None`` nothing is logged to MLflow.
+
+    Raises:
+        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`).
     """
-    params = params or EngineParams()
+    params = check_params(params or EngineParams(), holdout_fraction)
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}

@@ -1,6 +1,8 @@
-"""Decisions from scores: what each resolution is worth, and who gets what under a budget.
+"""Decisions from scores: what each resolution is worth, who gets what under a budget
+(batch), and the live rule: the paced shadow price and the served choice.
 
-Plain numpy, arrays in and arrays out (no pandas, LightGBM or MLflow).
+Plain numpy, arrays in and arrays out (no pandas, LightGBM, MLflow or FastAPI; the
+import contracts in pyproject.toml hold it to that).
 """
 
 from makegood.policy.budget import (
@@ -11,15 +13,21 @@ from makegood.policy.budget import (
     optimal_bruteforce,
     spend_at,
 )
+from makegood.policy.choice import allowed_candidates, choice_probabilities, choose_served
+from makegood.policy.pacing import pacing_shadow_price
 from makegood.policy.value import net_value, retention_lift, value_at_risk
 
 __all__ = [
     "Allocation",
     "allocate",
+    "allowed_candidates",
+    "choice_probabilities",
     "choose",
+    "choose_served",
     "frontier",
     "net_value",
     "optimal_bruteforce",
+    "pacing_shadow_price",
     "retention_lift",
     "spend_at",
     "value_at_risk",

@@ -1,9 +1,10 @@
 """The budget-impact report over HTTP, for the finance role.
 
-The serving app includes the router with its finance-role guard::
+The serving app includes :data:`router` with its finance-role guard, and answers its
+errors with the service's one mapping (:mod:`makegood.serving.errors`)::
 
-    from makegood.reporting.api import make_router
-    app.include_router(make_router(dependencies=[Depends(require_finance)]))
+    from makegood.reporting import api as reports
+    app.include_router(reports.router, dependencies=[Depends(require_finance)])
 
 The route reads from ``request.app.state``:
 
@@ -23,18 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.params import Depends
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, Strict
 
-from makegood.errors import BudgetError, ContractError, MakegoodError
+from makegood.errors import FieldError, ModelNotLoadedError
 
 PATH = "/v1/reports/budget"
 MAX_BUDGETS = 50
+
+
+def _text_date(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # pydantic would read numbers as Unix times
+        raise ValueError("must be an ISO 8601 date string, e.g. 2026-11-01")
+    return value
 
 
 class BudgetReportRequest(BaseModel):
@@ -45,12 +51,12 @@ class BudgetReportRequest(BaseModel):
         description="Complaint rows in contract form (a history's rows are replayed). "
         "Default: the app's configured complaint set.",
     )
-    budgets: list[float] | None = Field(
+    budgets: list[Annotated[float, Strict()]] | None = Field(
         default=None, max_length=MAX_BUDGETS, description="Chosen budgets."
     )
-    period_days: int | None = Field(default=None, ge=1, le=3660)
-    period_start: date | None = None
-    use_history: bool = Field(
+    period_days: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=3660)
+    period_start: Annotated[date, BeforeValidator(_text_date)] | None = None
+    use_history: Annotated[bool, Strict()] = Field(
         default=True, description="Compare with the app's history (current practice)."
     )
 
@@ -61,11 +67,11 @@ def _parse_budgets(text: str | None) -> list[float] | None:
     try:
         out = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise HTTPException(
-            422, f"budgets must be numbers separated by commas. Got {text!r} instead."
+        raise FieldError(
+            "budgets", f"must be numbers separated by commas. Got {text!r} instead."
         ) from None
     if len(out) > MAX_BUDGETS:
-        raise HTTPException(422, f"at most {MAX_BUDGETS} budgets. Got {len(out)}.")
+        raise FieldError("budgets", f"must name at most {MAX_BUDGETS} budgets. Got {len(out)}.")
     return out
 
 
@@ -73,47 +79,54 @@ def _state(request: Request, name: str) -> Any:
     return getattr(request.app.state, name, None)
 
 
-def _run(request: Request, body: BudgetReportRequest, fmt: str) -> JSONResponse | HTMLResponse:
-    from makegood.contract import OUTCOME_COLUMNS, validate_complaints, validate_history
-    from makegood.reporting.budget import budget_report
-
+def report_bundle(request: Request) -> Any:
+    """The bundle reported on: the app's own (``state.bundle``), else the service's live
+    model. Raises ModelNotLoadedError."""
     bundle = _state(request, "bundle")
     models = _state(request, "models")  # the agents' service: its live (reloadable) model
     if bundle is None and models is not None and getattr(models, "current", None) is not None:
         bundle = models.current.bundle
     if bundle is None:
-        raise HTTPException(503, "no model is loaded")
+        raise ModelNotLoadedError("no model is loaded")
+    return bundle
+
+
+Bundle = Annotated[Any, Depends(report_bundle)]
+
+
+def _run(
+    request: Request, bundle: Any, body: BudgetReportRequest, fmt: str
+) -> JSONResponse | HTMLResponse:
+    """The report. Raises FieldError, ContractError, BudgetError."""
+    from makegood.contract import OUTCOME_COLUMNS, validate_complaints, validate_history
+    from makegood.reporting.budget import budget_report
+
     history = _state(request, "report_history") if body.use_history else None
-    try:
-        if body.complaints is not None:
-            if not body.complaints:
-                raise HTTPException(422, "complaints is empty")
-            raw = pd.DataFrame(body.complaints)
-            if all(c in raw.columns for c in ("resolution", "churned_90d")):
-                df = validate_history(raw, source="request body", catalog=bundle.catalog)
-            else:
-                df = validate_complaints(raw.drop(columns=list(OUTCOME_COLUMNS), errors="ignore"))
-            source = "request body"
+    if body.complaints is not None:
+        if not body.complaints:
+            raise FieldError("complaints", "must hold at least one complaint. Got none.")
+        raw = pd.DataFrame(body.complaints)
+        if all(c in raw.columns for c in ("resolution", "churned_90d")):
+            df = validate_history(raw, source="request body", catalog=bundle.catalog)
         else:
-            df = _state(request, "report_complaints")
-            if df is None:
-                raise HTTPException(
-                    422, "no complaints given and the app has no report complaint set"
-                )
-            source = "the server's complaint set"
-        report = budget_report(
-            bundle,
-            df,
-            body.budgets,
-            history_df=history if history is not df else None,
-            period_days=body.period_days,
-            period_start=body.period_start,
-            source=source,
-        )
-    except (ContractError, BudgetError) as e:
-        raise HTTPException(422, str(e).splitlines()[0]) from None
-    except MakegoodError as e:
-        raise HTTPException(500, str(e).splitlines()[0]) from None
+            df = validate_complaints(raw.drop(columns=list(OUTCOME_COLUMNS), errors="ignore"))
+        source = "request body"
+    else:
+        df = _state(request, "report_complaints")
+        if df is None:
+            raise FieldError(
+                "complaints", "required: the app has no report complaint set of its own"
+            )
+        source = "the server's complaint set"
+    report = budget_report(
+        bundle,
+        df,
+        body.budgets,
+        history_df=history if history is not df else None,
+        period_days=body.period_days,
+        period_start=body.period_start,
+        source=source,
+    )
     if fmt == "html":
         from makegood.reporting.html import render_html
 
@@ -121,38 +134,57 @@ def _run(request: Request, body: BudgetReportRequest, fmt: str) -> JSONResponse 
     return JSONResponse(report.to_dict())
 
 
-def make_router(dependencies: Sequence[Depends] = ()) -> APIRouter:
-    """The report routes, guarded by ``dependencies`` (e.g. the finance-role check)."""
-    router = APIRouter(tags=["reports"], dependencies=list(dependencies))
+# The report's JSON is documented in docs/ (its shape follows BudgetReport.to_dict).
+_REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report as JSON, or as a self-contained HTML page (format=html).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    }
+}
 
-    @router.get(PATH, response_model=None)
-    def get_budget_report(
-        request: Request,
-        budgets: str | None = Query(default=None, description="e.g. 10000,20000"),
-        period_days: int | None = Query(default=None, ge=1, le=3660),
-        period_start: date | None = None,
-        use_history: bool = True,
-        format: Literal["json", "html"] = "json",  # noqa: A002 - the query parameter's name
-    ) -> JSONResponse | HTMLResponse:
-        """The budget-impact report of the app's complaint set."""
-        body = BudgetReportRequest(
-            budgets=_parse_budgets(budgets),
-            period_days=period_days,
-            period_start=period_start,
-            use_history=use_history,
-        )
-        return _run(request, body, format)
-
-    @router.post(PATH, response_model=None)
-    def post_budget_report(
-        request: Request,
-        body: BudgetReportRequest,
-        format: Literal["json", "html"] = "json",  # noqa: A002
-    ) -> JSONResponse | HTMLResponse:
-        """The budget-impact report of the complaints in the body (or the app's set)."""
-        return _run(request, body, format)
-
-    return router
+router = APIRouter(tags=["reports"])
 
 
-router = make_router()
+@router.get(PATH, response_model=None, responses=_REPORT_RESPONSES)
+def get_budget_report(
+    request: Request,
+    bundle: Bundle,
+    budgets: str | None = Query(default=None, description="e.g. 10000,20000"),
+    period_days: int | None = Query(default=None, ge=1, le=3660),
+    period_start: date | None = None,
+    use_history: bool = True,
+    format: Literal["json", "html"] = "json",  # noqa: A002 - the query parameter's name
+) -> JSONResponse | HTMLResponse:
+    """The budget-impact report of the app's complaint set."""
+    body = BudgetReportRequest(
+        budgets=_parse_budgets(budgets),
+        period_days=period_days,
+        period_start=period_start,
+        use_history=use_history,
+    )
+    return _run(request, bundle, body, format)
+
+
+@router.post(PATH, response_model=None, responses=_REPORT_RESPONSES)
+def post_budget_report(
+    request: Request,
+    bundle: Bundle,
+    body: BudgetReportRequest,
+    format: Literal["json", "html"] = "json",  # noqa: A002
+) -> JSONResponse | HTMLResponse:
+    """The budget-impact report of the complaints in the body (or the app's set)."""
+    return _run(request, bundle, body, format)
+
+
+def make_router(dependencies: Sequence[Any] = ()) -> APIRouter:
+    """:data:`router` behind ``dependencies`` (e.g. a role check), for other apps.
+
+    Install :func:`makegood.serving.errors.install_error_handlers` on the app too, so
+    invalid requests are answered 422 and a missing model 503.
+    """
+    guarded = APIRouter(dependencies=list(dependencies))
+    guarded.include_router(router)
+    return guarded

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from makegood.errors import ModelNotLoadedError
 from makegood.serving.models import ModelHolder
 from makegood.serving.scorer import Scorer
 from makegood.serving.security import ApiKeys, Principal, Role
@@ -38,18 +40,25 @@ async def get_scorer(models: Annotated[ModelHolder, Depends(get_models)]) -> Sco
     """The model this request is served with, taken once (a reload cannot change it)."""
     scorer = models.current
     if scorer is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded")
+        raise ModelNotLoadedError("no model is loaded")
     return scorer
+
+
+# Declared as security schemes, so the OpenAPI document says how to authenticate.
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key with its role."
+)
+bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
 
 
 async def get_principal(
     keys: Annotated[ApiKeys, Depends(get_api_keys)],
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    authorization: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> Principal:
     presented = x_api_key
-    if presented is None and authorization and authorization.lower().startswith("bearer "):
-        presented = authorization[7:].strip()
+    if presented is None and authorization is not None:
+        presented = authorization.credentials.strip()
     principal = keys.check(presented)
     if principal is None:
         raise HTTPException(

@@ -1,25 +1,64 @@
 """Request and response bodies of the HTTP API (separate classes, as pydantic models).
 
 Field limits mirror CONTRACT.md section 1 and bound what one request may carry; a
-violation is answered with 422 naming the field.
+violation is answered with 422 naming the field (:class:`ValidationErrorOut`).
+Enumerated fields are enums in the OpenAPI document; every timestamp in a response is
+an aware UTC datetime (``...Z``/``+00:00``); naive timestamps in a request are read
+as UTC.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from fastapi.responses import Response
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 from makegood.contract import EMOTIONS, SKILLS
+from makegood.ledger import DecisionStatus
 
 MAX_TEXT_CHARS = 10_000
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Label = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
 ]
-Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
+# Request numbers and flags are strict: the schema says integer/number/boolean, so
+# true, 2.5 or "3" are refused (422), never coerced.
+Money = Annotated[float, Strict(), Field(ge=0, le=1e12, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
+Flag = Annotated[bool, Strict()]
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _text_timestamp(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # pydantic would read numbers as Unix times
+        raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-11-30T14:05:00Z")
+    return value
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Emotion = Annotated[Literal[EMOTIONS], BeforeValidator(_lower)]  # type: ignore[valid-type]
+DigitalSkill = Annotated[Literal[SKILLS], BeforeValidator(_lower)]  # type: ignore[valid-type]
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""A timestamp answered with its time zone (UTC); naive values are read as UTC."""
+Timestamp = Annotated[datetime, BeforeValidator(_text_timestamp)]
+"""A request timestamp: an ISO 8601 string (naive ones are read as UTC)."""
 
 
 class ComplaintIn(BaseModel):
@@ -34,11 +73,11 @@ class ComplaintIn(BaseModel):
 
     complaint_id: Id
     customer_id: Id
-    opened_at: datetime | None = None
+    opened_at: Timestamp | None = None
     channel: Label
     issue_type: Label
-    severity: int = Field(ge=1, le=5)
-    emotion: Label | None = None
+    severity: Annotated[int, Strict()] = Field(ge=1, le=5)
+    emotion: Emotion | None = None
     complaint_text: str = Field("", max_length=MAX_TEXT_CHARS)
     disputed_amount: Money = 0.0
     tenure_months: Count | None = None
@@ -46,28 +85,35 @@ class ComplaintIn(BaseModel):
     lifetime_value: Money | None = None
     segment: Label | None = None
     prior_complaints_12m: Count | None = None
-    digital_skill: Label | None = None
+    digital_skill: DigitalSkill | None = None
 
-    @field_validator("emotion")
-    @classmethod
-    def _emotion(cls, v: str | None) -> str | None:
-        if v is not None and v not in EMOTIONS:
-            raise ValueError(f"must be one of {list(EMOTIONS)} or null")
-        return v
 
-    @field_validator("digital_skill")
-    @classmethod
-    def _skill(cls, v: str | None) -> str | None:
-        if v is not None and v not in SKILLS:
-            raise ValueError(f"must be one of {list(SKILLS)} or null")
-        return v
+_EXAMPLE_COMPLAINT = {
+    "complaint_id": "C-20261130-0001",
+    "customer_id": "U-48213",
+    "opened_at": "2026-11-30T14:05:00Z",
+    "channel": "phone",
+    "issue_type": "billing_error",
+    "severity": 3,
+    "emotion": "frustrated",
+    "complaint_text": "I was charged twice this month and I want my money back.",
+    "disputed_amount": 42.5,
+    "tenure_months": 38,
+    "annual_value": 540.0,
+    "lifetime_value": 1800.0,
+    "segment": "consumer",
+    "prior_complaints_12m": 1,
+    "digital_skill": "medium",
+}
 
 
 class RecommendationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"complaint": _EXAMPLE_COMPLAINT}]}
+    )
 
     complaint: ComplaintIn
-    top_k: int | None = Field(None, ge=1, le=100)
+    top_k: Annotated[int, Strict()] | None = Field(None, ge=1, le=100)
     period: str | None = Field(None, min_length=1, max_length=32, description="default: UTC month")
     team: str | None = Field(None, min_length=1, max_length=128)
 
@@ -120,11 +166,39 @@ class PriorityOut(BaseModel):
     lifetime_value: float
 
 
+class ProfileOut(BaseModel):
+    """The customer's profile as of their latest stored complaint (``as_of``)."""
+
+    tenure_months: int | None
+    annual_value: float | None
+    lifetime_value: float | None
+    segment: str | None
+    digital_skill: DigitalSkill | None
+    prior_complaints_12m: int | None
+    as_of: UtcDatetime | None
+
+
+class RecentComplaintOut(BaseModel):
+    """One earlier complaint of the customer (text cut to its first 200 characters)."""
+
+    complaint_id: str
+    opened_at: UtcDatetime
+    channel: str | None
+    issue_type: str | None
+    severity: int | None
+    emotion: Emotion | None
+    resolution: str | None
+    resolution_label: str | None
+    compensation: float | None
+    satisfaction: float | None
+    complaint_text: str | None
+
+
 class CustomerOut(BaseModel):
     customer_id: str
     known: bool
-    profile: dict[str, Any] | None
-    recent: list[dict[str, Any]]
+    profile: ProfileOut | None
+    recent: list[RecentComplaintOut]
     greeting: str
 
 
@@ -154,7 +228,7 @@ class BudgetUse(BaseModel):
 class RecommendationOut(BaseModel):
     decision_id: str
     replayed: bool
-    status: str
+    status: DecisionStatus
     model_version: str
     complaint_id: str
     recommended: CandidateOut
@@ -191,7 +265,7 @@ class DecisionIn(BaseModel):
 
 class DecisionOut(BaseModel):
     decision_id: str
-    status: str
+    status: DecisionStatus
     recommended_resolution: str
     final_resolution: str | None
     compensation: float
@@ -205,15 +279,15 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision_id: Id
-    satisfaction: float | None = Field(None, ge=0, le=10, allow_inf_nan=False)
-    churned_90d: bool | None = None
+    satisfaction: Annotated[float, Strict()] | None = Field(None, ge=0, le=10, allow_inf_nan=False)
+    churned_90d: Flag | None = None
 
 
 class OutcomeOut(BaseModel):
     decision_id: str
     satisfaction: float | None
     churned_90d: bool | None
-    recorded_at: datetime
+    recorded_at: UtcDatetime
 
 
 class BudgetIn(BaseModel):
@@ -222,8 +296,8 @@ class BudgetIn(BaseModel):
     period: str = Field(min_length=1, max_length=32)
     amount: Money
     team: str | None = Field(None, min_length=1, max_length=128)
-    period_start: datetime | None = None
-    period_end: datetime | None = None
+    period_start: Timestamp | None = None
+    period_end: Timestamp | None = None
 
 
 class BudgetOut(BaseModel):
@@ -237,8 +311,8 @@ class BudgetOut(BaseModel):
     elapsed_fraction: float
     shadow_price: float
     base_shadow_price: float
-    period_start: datetime
-    period_end: datetime
+    period_start: UtcDatetime
+    period_end: UtcDatetime
 
 
 class ModelOut(BaseModel):
@@ -246,7 +320,7 @@ class ModelOut(BaseModel):
     trained_at: str | None
     metrics: dict[str, Any]
     resolutions: list[str]
-    loaded_at: datetime
+    loaded_at: UtcDatetime
     has_satisfaction: bool
 
 
@@ -254,3 +328,36 @@ class ReloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str | None = Field(None, min_length=1, max_length=128)
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "no model"]
+    model_version: str | None
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="dotted path of the field, e.g. complaint.severity")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (401, 403, 404, 409, 413, 503)."""
+
+    detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """The body of a 422: a summary and one entry per invalid field (input not echoed)."""
+
+    detail: str
+    errors: list[FieldErrorOut]
+
+
+def validated_json(model: type[BaseModel], content: Mapping[str, Any]) -> Response:
+    """``content`` validated as ``model`` and serialized by pydantic, in the caller's thread.
+
+    A route returning a Response skips FastAPI's response validation, which for a plain
+    ``def`` route is another hop through the thread pool; the check is the same.
+    """
+    body = model.__pydantic_serializer__.to_json(model.model_validate(content))
+    return Response(body, media_type="application/json")

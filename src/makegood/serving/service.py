@@ -1,16 +1,9 @@
 """What the endpoints do: score, choose within the budget, reserve, explain, settle.
 
-The served policy for one complaint, with ``lam`` the paced shadow price of the
-budget (:func:`makegood.ledger.pacing_shadow_price`)::
-
-    policy_value(a) = net_value(a) - lam * compensation(a)     over eligible a that fit
-
-The best candidate is recommended; when others are within ``exploration`` (money) of
-it, one of those near-ties is drawn with probability
-``softmax(policy_value / exploration_temperature)`` so the logged decisions keep some
-overlap for the next training. The probability of the recommended choice is stored
-with the decision (its ``logging_propensity``). If the reservation is declined (the
-budget moved since it was read), the choice is made again among what still fits.
+The served choice rule (exploration among near-ties and its logging propensity) is
+:mod:`makegood.policy.choice`, the paced shadow price :mod:`makegood.policy.pacing`.
+If the reservation is declined (the budget moved since it was read), the choice is made
+again among what still fits.
 """
 
 from __future__ import annotations
@@ -18,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -29,18 +21,13 @@ from typing import Any
 import numpy as np
 
 from makegood.contract import COMPLAINT_COLUMNS
-from makegood.errors import BudgetError
+from makegood.errors import BudgetNotFoundError, FieldError
 from makegood.explain import Reason, agent_brief, customer_message, sayable_reasons
 from makegood.features.intents import customer_said
-from makegood.ledger import (
-    BudgetState,
-    Decision,
-    DecisionRecord,
-    Ledger,
-    LedgerError,
-    pacing_shadow_price,
-)
+from makegood.ledger import BudgetState, Decision, DecisionRecord, Ledger
 from makegood.modeling.predict import candidate_columns, ranking_order
+from makegood.policy.choice import allowed_candidates, choose_served
+from makegood.policy.pacing import pacing_shadow_price
 from makegood.serving.scorer import Candidates, Scorer
 from makegood.serving.settings import Settings
 
@@ -56,15 +43,6 @@ PROFILE_FIELDS = (
 )
 _REQUIRED_PROFILE = PROFILE_FIELDS[:-1]
 _CENT = Decimal("0.01")
-
-
-class FieldError(LedgerError):
-    """A request field is missing or invalid (answered with 422 naming the field)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _now() -> datetime:
@@ -83,49 +61,13 @@ def current_period(now: datetime) -> str:
     return f"{now.year:04d}-{now.month:02d}"
 
 
-def choose(
-    policy_value: np.ndarray,
-    compensation: np.ndarray,
-    allowed: np.ndarray,
-    *,
-    epsilon: float,
-    temperature: float,
-    rng: random.Random,
-) -> tuple[int, float]:
-    """The served choice among ``allowed`` candidates and its probability.
-
-    Deterministic (probability 1) unless other allowed candidates are within
-    ``epsilon`` of the best ``policy_value``; then one of them is drawn with
-    probability proportional to ``exp((v - v_best) / temperature)``. Ties in value go
-    to the cheaper candidate, then the lower index.
-
-    >>> choose(np.array([10.0, 9.5, 3.0]), np.zeros(3), np.ones(3, bool),
-    ...        epsilon=0.0, temperature=1.0, rng=random.Random(0))
-    (0, 1.0)
-    """
-    idx = np.flatnonzero(allowed)
-    if not len(idx):
-        raise BudgetError("no candidate is allowed")
-    order = idx[np.lexsort((idx, compensation[idx], -policy_value[idx]))]
-    best = int(order[0])
-    if epsilon <= 0:
-        return best, 1.0
-    near = [int(k) for k in order if policy_value[best] - policy_value[k] <= epsilon]
-    if len(near) == 1:
-        return best, 1.0
-    w = np.exp((policy_value[near] - policy_value[best]) / temperature)
-    p = w / w.sum()
-    pick = rng.choices(range(len(near)), weights=p.tolist())[0]
-    return near[pick], float(p[pick])
-
-
 class Service:
     """The service's work, independent of HTTP (the routes are thin)."""
 
     def __init__(self, settings: Settings, ledger: Ledger) -> None:
         self.settings = settings
         self.ledger = ledger
-        self.rng = random.Random()
+        self.rng = np.random.default_rng()
         # SQLite has one writer at a time and its busy handler polls with sleeps of up
         # to 100 ms; queueing this process's writers on a lock instead keeps the tail
         # short (other processes still wait on the database lock).
@@ -177,6 +119,7 @@ class Service:
         available = state.available if state is not None else Decimal(0)
         lam = self._price(state, now)
         comp_cents = [_cents(x) for x in cand.compensation]
+        cents = np.array([int(c * 100) for c in comp_cents], dtype=np.int64)
         policy_value = cand.net_value - lam * cand.compensation
         eligible = cand.eligible.copy()
         ranking = self._ranking(scorer, cand, policy_value, comp_cents, available)
@@ -184,13 +127,9 @@ class Service:
         excluded = np.zeros_like(eligible)
         avail_now = available
         while True:
-            fits = eligible & ~excluded & np.array([c <= avail_now or c == 0 for c in comp_cents])
-            allowed = (
-                fits
-                if fits.any()
-                else eligible & (cand.compensation == cand.compensation[eligible].min())
-            )
-            choice, propensity = choose(
+            avail_cents = int(avail_now * 100)
+            allowed = allowed_candidates(eligible & ~excluded, cents, avail_cents)
+            choice, propensity = choose_served(
                 policy_value,
                 cand.compensation,
                 allowed,
@@ -216,7 +155,8 @@ class Service:
                     idempotency_key=idempotency_key,
                     ttl_seconds=self.settings.reservation_ttl_seconds,
                 )
-            if result.ok or result.replayed:
+            if result.ok or result.replayed or cents[choice] > avail_cents:
+                # served, replayed, or nothing fitted: the cheapest was tried and declined
                 break
             excluded[choice] = True
             avail_now = result.available
@@ -255,14 +195,17 @@ class Service:
     def _budget_state(self, period: str, team: str | None) -> BudgetState | None:
         try:
             return self.ledger.get_budget(period, team)
-        except BudgetError:
+        except BudgetNotFoundError:
             return None
 
     def _price(self, state: BudgetState | None, now: datetime) -> float:
         if state is None:
             return self.settings.shadow_price
         return pacing_shadow_price(
-            self.settings.shadow_price, state, now, gain=self.settings.pacing_gain
+            self.settings.shadow_price,
+            state.spent_fraction,
+            state.elapsed_fraction(now),
+            gain=self.settings.pacing_gain,
         )
 
     def _ranking(
@@ -553,8 +496,29 @@ class Service:
             final_compensation=_cents(compensation),
         )
 
-    def budget(self, period: str, team: str | None) -> dict[str, Any]:
-        state = self.ledger.get_budget(period, team)  # raises BudgetError
+    def get_decision(self, decision_id: str) -> Decision:
+        """The stored decision. Raises DecisionNotFoundError."""
+        return self.ledger.get_decision(decision_id)
+
+    def budget(self, period: str | None, team: str | None) -> dict[str, Any]:
+        """The budget of ``period`` (default: this UTC month). Raises BudgetNotFoundError."""
+        state = self.ledger.get_budget(period or current_period(_now()), team)
+        return self.budget_view(state)
+
+    def set_budget(
+        self,
+        period: str,
+        amount: float,
+        *,
+        team: str | None = None,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Create or change a budget; its view. Raises BudgetError."""
+        with self._writes:
+            state = self.ledger.set_budget(
+                period, amount, team=team, period_start=period_start, period_end=period_end
+            )
         return self.budget_view(state)
 
     def budget_view(self, state: BudgetState) -> dict[str, Any]:

@@ -116,12 +116,14 @@ def finance_app(trained):
 
     from makegood.modeling.bundle import load_bundle
     from makegood.reporting.api import make_router
+    from makegood.serving.errors import install_error_handlers
 
     def require_finance(x_role: str = Header(default="")) -> None:
         if x_role != "finance":
             raise HTTPException(403, "finance role required")
 
     app = FastAPI()
+    install_error_handlers(app)
     app.include_router(make_router(dependencies=[Depends(require_finance)]))
     app.state.bundle = load_bundle(trained["models_dir"])
     app.state.report_complaints = trained["history"]

@@ -1,0 +1,10 @@
+"""The HTTP routes, one router per concern (FastAPI's "bigger applications" layout).
+
+Each route is thin: it checks the caller's role (``deps``), calls the
+:class:`~makegood.serving.service.Service` and answers with a ``schemas`` model. Errors
+are raised, never answered here: :mod:`makegood.serving.errors` maps them for every route.
+"""
+
+from makegood.serving.routers import budget, customers, decisions, health, model, recommendations
+
+__all__ = ["budget", "customers", "decisions", "health", "model", "recommendations"]

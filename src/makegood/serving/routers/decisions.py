@@ -1,0 +1,60 @@
+"""Decisions and outcomes [agent]: read or settle a decision; report what happened."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+
+from makegood.serving.deps import Agent, ModelsDep, ServiceDep
+from makegood.serving.errors import responses
+from makegood.serving.schemas import DecisionIn, DecisionOut, OutcomeIn, OutcomeOut
+from makegood.serving.service import decision_view
+
+log = logging.getLogger("makegood.serving")
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+
+
+@router.get(
+    "/decisions/{decision_id}",
+    response_model=DecisionOut,
+    responses=responses(401, 403, 404, 422, 503),
+)
+def get_decision(decision_id: str, service: ServiceDep, _: Agent) -> dict[str, Any]:
+    """The decision as stored: its status, resolution and compensation."""
+    return decision_view(service.get_decision(decision_id))
+
+
+@router.post(
+    "/decisions/{decision_id}",
+    response_model=DecisionOut,
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+def decide(
+    decision_id: str, body: DecisionIn, service: ServiceDep, models: ModelsDep, _: Agent
+) -> dict[str, Any]:
+    """Settle a decision: ``accepted`` commits it, ``declined`` releases it, ``override``
+    releases it and commits the resolution actually given (it must be in the catalog)."""
+    decision = service.decide(models.current, decision_id, body.model_dump())
+    log.info("decision=%s settled status=%s", decision.decision_id, decision.status.value)
+    return decision_view(decision)
+
+
+@router.post(
+    "/outcomes",
+    response_model=OutcomeOut,
+    responses=responses(400, 401, 403, 404, 413, 422, 503),
+)
+def outcomes(body: OutcomeIn, service: ServiceDep, _: Agent) -> dict[str, Any]:
+    """Record satisfaction and churn of a decision as they arrive (either may be null)."""
+    o = service.record_outcome(
+        body.decision_id, satisfaction=body.satisfaction, churned_90d=body.churned_90d
+    )
+    return {
+        "decision_id": o.decision_id,
+        "satisfaction": o.satisfaction,
+        "churned_90d": o.churned_90d,
+        "recorded_at": o.recorded_at,
+    }

@@ -77,8 +77,11 @@ bench-quality: venv
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)
 
+# 50,000 history rows by default (the targets); BENCH_SERVE_ARGS=--with-200k also measures 200,000
+BENCH_SERVE_ARGS ?=
+
 bench-serve: venv
-	$(PY) benchmarks/bench_serve.py
+	$(PY) benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # --- customer_said (issue 12): precision/recall per intent on the held-out set, latency,
 # emotion confusion matrices (simulated + hand-written) --------------------------------

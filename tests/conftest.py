@@ -55,3 +55,26 @@ def trained(small_world, tracking_uri, tmp_path_factory) -> dict:
     history = load_history(small_world["history"], catalog=catalog)
     model = train(history, catalog, models_dir=models, tracking_uri=tracking_uri, **FAST_PARAMS)
     return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}
+
+
+RARE_RESOLUTION = "credit_75"  # given RARE_TIMES times in ``trained_no_surveys``' history
+RARE_TIMES = 12
+
+
+@pytest.fixture(scope="session")
+def trained_no_surveys(small_world, tmp_path_factory) -> dict:
+    """A bundle trained (fast settings, no MLflow) on ``small_world``'s history with every
+    survey answer removed and ``RARE_RESOLUTION`` given only ``RARE_TIMES`` times (fewer
+    than ``MIN_ACTION_ROWS``: not a candidate)."""
+    import numpy as np
+
+    from makegood.api import load_catalog, load_history, train
+
+    models = tmp_path_factory.mktemp("models_no_surveys")
+    catalog = load_catalog(small_world["catalog"])
+    history = load_history(small_world["history"], catalog=catalog)
+    rare = np.flatnonzero((history["resolution"] == RARE_RESOLUTION).to_numpy())
+    history = history.drop(index=history.index[rare[RARE_TIMES:]]).reset_index(drop=True)
+    history = history.assign(satisfaction=np.nan)
+    model = train(history, catalog, models_dir=models, holdout_fraction=0.0, **FAST_PARAMS)
+    return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}

@@ -7,8 +7,10 @@ of its own that is dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -40,3 +42,17 @@ def drop_schema(url: str, schema: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     engine.dispose()
+
+
+@contextlib.contextmanager
+def database(backend: str, tmp_path, prefix: str = "makegood_test") -> Iterator[tuple]:
+    """``(url, schema)`` of a fresh database for one test: a SQLite file in ``tmp_path``,
+    or a PostgreSQL schema of its own (dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}", None
+        return
+    schema = fresh_schema(prefix)
+    try:
+        yield PG_URL, schema
+    finally:
+        drop_schema(PG_URL, schema)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from makegood.catalog import Catalog
 
 __all__ = [
+    "PROFILE_COLUMNS",
     "COMPLAINT_COLUMNS",
     "EMOTIONS",
     "HISTORY_COLUMNS",
@@ -76,6 +77,16 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "churned_90d",
 )
 COMPLAINT_COLUMNS: tuple[str, ...] = tuple(c for c in HISTORY_COLUMNS if c not in OUTCOME_COLUMNS)
+#: The customer's profile among the complaint columns (the same for all of a customer's
+#: complaints at a time; a service may remember them between complaints).
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "tenure_months",
+    "annual_value",
+    "lifetime_value",
+    "segment",
+    "prior_complaints_12m",
+    "digital_skill",
+)
 EMOTIONS: tuple[str, ...] = ("calm", "confused", "anxious", "frustrated", "angry")
 SKILLS: tuple[str, ...] = ("low", "medium", "high")
 

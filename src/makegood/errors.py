@@ -19,6 +19,9 @@ Only ``serving/`` turns these into HTTP responses (one table,
     +-- LedgerError              a ledger operation is invalid
         +-- DecisionNotFoundError    no decision with that id
         +-- DecisionStateError       the decision's state forbids the operation
+        |   +-- IdempotencyKeyReusedError  a key came back with another request
+        +-- CaseNotFoundError        no such case (or not the customer's)
+    LedgerBusyError (MakegoodError)  the ledger's write lock was not free in time
 """
 
 from __future__ import annotations
@@ -138,3 +141,25 @@ class DecisionNotFoundError(LedgerError, LookupError):
 
 class DecisionStateError(LedgerError):
     """The decision is not in a state that allows the operation (or a key is reused)."""
+
+
+class IdempotencyKeyReusedError(DecisionStateError):
+    """An idempotency key came back with a different request than its first use;
+    ``key`` is the key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} {message}")
+        self.key = key
+
+
+class CaseNotFoundError(LedgerError, LookupError):
+    """No case with the given id (or not the customer's)."""
+
+
+class LedgerBusyError(MakegoodError):
+    """A write could not get the ledger's lock within its bounded wait; retry after
+    ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -32,9 +32,12 @@ Timestamps are naive UTC (aware ones are converted).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
+import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -80,6 +83,7 @@ from makegood.errors import (
     ConfigError,
     DecisionNotFoundError,
     DecisionStateError,
+    IdempotencyKeyReusedError,
     LedgerError,
 )
 
@@ -92,20 +96,27 @@ __all__ = [
     "DecisionStateError",
     "DecisionStatus",
     "DecisionWithOutcome",
+    "IdempotencyKeyReusedError",
     "Ledger",
     "LedgerError",
     "Outcome",
     "ReserveResult",
+    "lock_wait_limit",
     "make_engine",
     "metadata",
 ]
 
 DEFAULT_TTL_SECONDS = 3600
-SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0  # the default lock wait (the service sets its own)
 _CENTS_PER_UNIT = 100
 # Connections opened with this execution option only read: on SQLite they start a
 # deferred transaction (a consistent snapshot) instead of taking the write lock.
 _READ_ONLY = "makegood_read_only"
+
+
+# Called inside a reservation's (or settlement's) transaction with the decision as
+# written and the transaction's time: other stores write beside it atomically.
+Within = Callable[[Connection, "Decision", datetime], None]
 
 
 class DecisionStatus(StrEnum):
@@ -154,8 +165,8 @@ decisions = Table(
     Column("budget_id", Integer, ForeignKey("budgets.budget_id"), nullable=True),
     Column("period", String(32), nullable=False),
     Column("team", String(128), nullable=True),
-    Column("complaint_id", String(255), nullable=False, index=True),
-    Column("customer_id", String(255), nullable=False, index=True),
+    Column("complaint_id", String(255), nullable=False),
+    Column("customer_id", String(255), nullable=False),
     Column("complaint", JSON, nullable=False),
     Column("ranking", JSON, nullable=False),
     Column("recommended_resolution", String(128), nullable=False),
@@ -167,7 +178,7 @@ decisions = Table(
     Column("final_compensation_cents", BigInteger, nullable=True),
     Column("override_reason", Text, nullable=True),
     Column("decided_at", DateTime, nullable=False),
-    Column("created_at", DateTime, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=True),
     Column("closed_at", DateTime, nullable=True),
     Column("updated_at", DateTime, nullable=False),
@@ -181,6 +192,9 @@ decisions = Table(
         "recommended_propensity > 0 AND recommended_propensity <= 1",
         name="ck_decisions_propensity_range",
     ),
+    Index("ix_decisions_complaint_id", "complaint_id"),
+    Index("ix_decisions_customer_id", "customer_id"),
+    Index("ix_decisions_created_at", "created_at"),
     Index("ix_decisions_budget_status_expires", "budget_id", "status", "expires_at"),
 )
 
@@ -196,6 +210,18 @@ outcomes = Table(
         "satisfaction IS NULL OR (satisfaction >= 0 AND satisfaction <= 10)",
         name="ck_outcomes_satisfaction_range",
     ),
+)
+
+# What an idempotency key was first used with (a fingerprint of the request) and the
+# answer given, so a retry gets that answer back and a changed request is refused.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("decision_id", String(36), nullable=False),
+    Column("response", Text, nullable=True),
+    Column("created_at", DateTime, nullable=False),
 )
 
 
@@ -308,6 +334,17 @@ class ReserveResult:
 
 
 @dataclass(frozen=True)
+class IdempotentRequest:
+    """What an idempotency key was first used with: the request's fingerprint, the
+    decision it claimed and the answer given (None until stored)."""
+
+    key: str
+    request_hash: str
+    decision_id: str
+    response: str | None
+
+
+@dataclass(frozen=True)
 class DecisionWithOutcome:
     decision: Decision
     outcome: Outcome | None
@@ -358,14 +395,16 @@ class DecisionWithOutcome:
 # --------------------------------------------------------------------------- engine
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> Engine:
     """An engine for a SQLite file or PostgreSQL URL, set up for several processes.
 
     SQLite (``sqlite:///relative.db``, ``sqlite:////abs/path.db``): the parent
-    directory is created; WAL journal, a 30 s busy timeout and foreign keys are set
+    directory is created; WAL journal, a busy timeout of ``lock_timeout`` seconds
+    (default 30) and foreign keys are set
     on every connection, and every write transaction starts with ``BEGIN IMMEDIATE``
     so writers queue for the lock instead of failing on upgrade. PostgreSQL:
-    ``postgresql://`` and ``postgres://`` use the psycopg (3) driver.
+    ``postgresql://`` and ``postgres://`` use the psycopg (3) driver, and a statement
+    waits at most ``lock_timeout`` seconds for a lock (``lock_timeout``) before failing.
 
     Durability on SQLite: ``synchronous = NORMAL`` in WAL mode. A commit is written to
     the WAL without waiting for an fsync (the WAL is synced at checkpoints), which
@@ -386,7 +425,16 @@ def make_engine(url: str) -> Engine:
     if backend in ("postgresql", "postgres"):
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        options = f"-c lock_timeout={max(1, int(lock_timeout * 1000))}"
+        pg = create_engine(parsed, pool_pre_ping=True, connect_args={"options": options})
+
+        @event.listens_for(pg, "begin")
+        def _pg_begin(conn: Connection) -> None:
+            limit = _lock_wait.limit
+            if limit is not None and not conn.get_execution_options().get(_READ_ONLY, False):
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(limit * 1000))}")
+
+        return pg
     if backend != "sqlite":
         raise ConfigError(
             f"ledger url must be sqlite:///PATH or postgresql+psycopg://... Got {url!r} instead."
@@ -395,26 +443,55 @@ def make_engine(url: str) -> Engine:
     in_memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
     if not in_memory and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    engine = create_engine(parsed, connect_args={"timeout": lock_timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module; _on_begin emits BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")  # see the docstring: durability
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
+    default_ms = int(lock_timeout * 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        if not read_only:  # this write's lock wait: its own limit, else the default
+            limit = _lock_wait.limit
+            busy_ms = default_ms if limit is None else max(1, int(limit * 1000))
+            info = conn.connection.info
+            if info.get("busy_ms", default_ms) != busy_ms:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
+                info["busy_ms"] = busy_ms
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+class _LockWait(threading.local):
+    limit: float | None = None
+
+
+_lock_wait = _LockWait()
+
+
+@contextlib.contextmanager
+def lock_wait_limit(seconds: float) -> Iterator[None]:
+    """Within the block, this thread's write transactions wait at most ``seconds`` for
+    the database lock (instead of the engine's ``lock_timeout``); then they fail with
+    ``sqlalchemy.exc.OperationalError``. Lets a caller bound a write's total wait."""
+    before = _lock_wait.limit
+    _lock_wait.limit = max(0.001, seconds)
+    try:
+        yield
+    finally:
+        _lock_wait.limit = before
 
 
 # --------------------------------------------------------------------------- ledger
@@ -429,12 +506,21 @@ class Ledger:
     Parameters:
         url: SQLAlchemy URL, ``sqlite:///ledger.db`` or ``postgresql+psycopg://...``.
         schema: PostgreSQL schema holding the tables (default: the search path).
+        lock_timeout: seconds a write waits for a database lock before failing with
+            ``sqlalchemy.exc.OperationalError`` (the service answers 503).
     """
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url
         self.schema = schema
-        self._base_engine = make_engine(url)
+        self.lock_timeout = lock_timeout
+        self._base_engine = make_engine(url, lock_timeout=lock_timeout)
         engine = self._base_engine
         if schema is not None:
             if engine.dialect.name != "postgresql":
@@ -456,17 +542,22 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def reader(self) -> Engine:
+        """An engine for read-only queries (reports): in the ledger's schema, and on SQLite
+        a consistent snapshot that takes no write lock."""
+        return self._reader
+
     def close(self) -> None:
         """Close pooled connections."""
         self._base_engine.dispose()
 
     def create_all(self) -> None:
-        """Create the schema (PostgreSQL) and the tables that do not exist yet."""
-        with self._engine.begin() as conn:
-            if self.schema is not None:
-                quoted = conn.dialect.identifier_preparer.quote_schema(self.schema)
-                conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
-            metadata.create_all(conn)
+        """Bring the database to the newest migration (:mod:`makegood.migrations`):
+        create the schema (PostgreSQL) and every table the service uses."""
+        from makegood import migrations
+
+        migrations.upgrade(self._base_engine, schema=self.schema)
 
     # ------------------------------------------------------------------ budgets
 
@@ -553,19 +644,33 @@ class Ledger:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def get_budget(self, period: str, team: str | None = None) -> BudgetState:
+    def get_budget(
+        self, period: str, team: str | None = None, *, now: datetime | None = None
+    ) -> BudgetState:
         """The budget a decision for ``(period, team)`` spends from.
 
-        A team without a budget of its own spends from the company-wide budget.
+        A team without a budget of its own spends from the company-wide budget. With
+        ``now``, holds that have lapsed by then count as returned (they are marked
+        expired at the next write); without, the running totals as stored.
 
         Raises:
             BudgetNotFoundError: if neither budget exists.
         """
         with self._reader.connect() as conn:
             row = _applicable_budget(conn, period, team)
-        if row is None:
-            raise BudgetNotFoundError(_no_budget_message(period, team))
-        return _budget_state(row)
+            if row is None:
+                raise BudgetNotFoundError(_no_budget_message(period, team))
+            return _budget_state(row) if now is None else _live_budget_state(conn, row, now)
+
+    def budgets(self, period: str, *, now: datetime | None = None) -> list[BudgetState]:
+        """Every budget of ``period`` (company-wide first, then teams by name), with
+        holds that lapsed by ``now`` (default: now) returned."""
+        now = _now(now)
+        with self._reader.connect() as conn:
+            rows = conn.execute(
+                select(budgets).where(budgets.c.period == period).order_by(budgets.c.team)
+            ).all()
+            return [_live_budget_state(conn, row, now) for row in rows]
 
     def available(self, period: str, team: str | None = None) -> Decimal:
         """What a new reservation for ``(period, team)`` may take (0 without a budget)."""
@@ -642,8 +747,11 @@ class Ledger:
         amount: Decimal | float | int | str,
         *,
         idempotency_key: str | None = None,
+        request_hash: str | None = None,
+        response: str | None = None,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         now: datetime | None = None,
+        within: Within | None = None,
     ) -> ReserveResult:
         """Record ``decision`` and hold ``amount`` of compensation for it.
 
@@ -656,13 +764,17 @@ class Ledger:
         the original decision is returned (``replayed=True``). A declined attempt does
         not claim its key, so the caller may fall back to a cheaper option under the
         same key; a retried request then gets whichever decision claimed it.
+        ``request_hash`` (a fingerprint of the request) and ``response`` (the answer
+        to give a retry) are stored with the key; a later use of the key with another
+        ``request_hash`` is refused. ``within`` runs in the same transaction when the
+        decision holds its compensation (other stores write beside it atomically).
 
         Returns:
             A :class:`ReserveResult`; ``ok`` says whether the compensation is held.
 
         Raises:
             BudgetError: if ``amount`` is negative or not finite.
-            DecisionStateError: if the key was claimed by another complaint's decision.
+            IdempotencyKeyReusedError: if the key was claimed by another request.
             LedgerError: if the record is malformed.
         """
         cents = _to_cents(amount, "amount")
@@ -675,7 +787,17 @@ class Ledger:
         for attempt in range(2):
             try:
                 with self._engine.begin() as conn:
-                    return self._reserve(conn, values, cents, idempotency_key, ttl_seconds, now)
+                    return self._reserve(
+                        conn,
+                        values,
+                        cents,
+                        idempotency_key,
+                        ttl_seconds,
+                        now,
+                        request_hash=request_hash,
+                        response=response,
+                        within=within,
+                    )
             except IntegrityError:
                 # A concurrent request claimed the same key between our look-up and
                 # insert; the retry finds it and replays it.
@@ -691,16 +813,28 @@ class Ledger:
         key: str | None,
         ttl_seconds: float,
         now: datetime,
+        *,
+        request_hash: str | None,
+        response: str | None,
+        within: Within | None,
     ) -> ReserveResult:
         if key is not None:
             claimed = conn.execute(
                 select(decisions).where(decisions.c.idempotency_key == key)
             ).first()
             if claimed is not None:
+                stored = conn.execute(_IDEMPOTENT_BY_KEY, {"key_": key}).first()
+                if (
+                    request_hash is not None
+                    and stored is not None
+                    and stored.request_hash != request_hash
+                ):
+                    raise IdempotencyKeyReusedError(key, _REUSED)
                 if claimed.complaint_id != values["complaint_id"]:
-                    raise DecisionStateError(
-                        f"idempotency_key {key!r} was used for complaint "
-                        f"{claimed.complaint_id!r}; got complaint {values['complaint_id']!r}"
+                    raise IdempotencyKeyReusedError(
+                        key,
+                        f"was used for complaint {claimed.complaint_id!r}; got complaint "
+                        f"{values['complaint_id']!r}",
                     )
                 budget = _budget_row(conn, claimed.budget_id) if claimed.budget_id else None
                 return ReserveResult(
@@ -740,12 +874,86 @@ class Ledger:
         if fits and cents and budget is not None:
             conn.execute(_ADD_RESERVED, {"b_id": budget_id, "delta": cents, "now_": now})
             available -= _from_cents(cents)
-        return ReserveResult(
-            ok=fits,
-            decision=_decision_from_mapping(row),
-            replayed=False,
-            available=available,
-        )
+        decision = _decision_from_mapping(row)
+        if fits and key is not None:
+            conn.execute(
+                idempotency_keys.insert().values(
+                    idempotency_key=key,
+                    request_hash=request_hash or "",
+                    decision_id=row["decision_id"],
+                    response=response,
+                    created_at=now,
+                )
+            )
+        if fits and within is not None:
+            within(conn, decision, now)
+        return ReserveResult(ok=fits, decision=decision, replayed=False, available=available)
+
+    def idempotent_request(self, key: str) -> IdempotentRequest | None:
+        """What ``key`` was first used with, or None for a key never used."""
+        with self._reader.connect() as conn:
+            row = conn.execute(_IDEMPOTENT_BY_KEY, {"key_": key}).first()
+        if row is None:
+            return None
+        return IdempotentRequest(key, row.request_hash, row.decision_id, row.response)
+
+    def hold(
+        self,
+        decision_id: str,
+        *,
+        ttl_seconds: float,
+        now: datetime | None = None,
+        within: Within | None = None,
+    ) -> Decision:
+        """The agent offered the decision's compensation: hold it ``ttl_seconds`` more
+        from ``now``. A lapsed reservation is held again if it still fits.
+
+        Raises:
+            BudgetExceededError: if a lapsed reservation no longer fits.
+            DecisionNotFoundError: if no decision has this id.
+            DecisionStateError: if the decision was declined or already settled.
+        """
+        if not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
+            raise LedgerError(f"ttl_seconds must be > 0. Got {ttl_seconds!r} instead.")
+        now = _now(now)
+        with self._engine.begin() as conn:
+            budget_id = _decision_row(conn, decision_id).budget_id
+            budget = None
+            if budget_id is not None:
+                _lock_budget(conn, budget_id)  # budget before decision: one lock order
+                _expire_overdue(conn, now, budget_id)
+                budget = _budget_row(conn, budget_id)
+            row = _decision_row(conn, decision_id, for_update=True)
+            status = DecisionStatus(row.status)
+            cents = row.compensation_cents
+            if status is DecisionStatus.EXPIRED and cents and budget is not None:
+                total = budget.committed_cents + budget.reserved_cents + cents
+                if total > budget.amount_cents:
+                    raise BudgetExceededError(
+                        f"the hold of decision {decision_id} lapsed and {_from_cents(cents)} "
+                        f"no longer fits the budget of period {budget.period!r} "
+                        f"({_available(budget)} available)"
+                    )
+                conn.execute(_ADD_RESERVED, {"b_id": budget_id, "delta": cents, "now_": now})
+            elif status is not DecisionStatus.RESERVED and status is not DecisionStatus.EXPIRED:
+                raise DecisionStateError(
+                    f"decision {decision_id} is {status.value}; only a reserved or expired "
+                    "decision can be offered"
+                )
+            conn.execute(
+                update(decisions)
+                .where(decisions.c.decision_id == decision_id)
+                .values(
+                    status=DecisionStatus.RESERVED.value,
+                    expires_at=now + timedelta(seconds=ttl_seconds),
+                    closed_at=None,
+                    updated_at=now,
+                )
+            )
+            decision = _decision(_decision_row(conn, decision_id))
+            if within is not None:
+                within(conn, decision, now)
+        return decision
 
     def commit(
         self,
@@ -754,6 +962,7 @@ class Ledger:
         final_resolution: str | None = None,
         final_compensation: Decimal | float | int | str | None = None,
         now: datetime | None = None,
+        within: Within | None = None,
     ) -> Decision:
         """The agent applied the decision: its compensation becomes committed spend.
 
@@ -780,6 +989,7 @@ class Ledger:
             else _to_cents(final_compensation, "final_compensation"),
             reason=None,
             now=_now(now),
+            within=within,
         )
 
     def release(
@@ -790,6 +1000,7 @@ class Ledger:
         final_resolution: str | None = None,
         final_compensation: Decimal | float | int | str | None = None,
         now: datetime | None = None,
+        within: Within | None = None,
     ) -> Decision:
         """The recommendation was overridden or declined: free its reservation.
 
@@ -817,6 +1028,7 @@ class Ledger:
             final_cents=final_cents,
             reason=reason,
             now=_now(now),
+            within=within,
         )
 
     def _settle(
@@ -828,7 +1040,9 @@ class Ledger:
         final_cents: int | None,
         reason: str | None,
         now: datetime,
+        within: Within | None = None,
     ) -> Decision:
+        """``within`` runs in the transaction when the decision changes state."""
         with self._engine.begin() as conn:
             row = _decision_row(conn, decision_id)
             budget_id = row.budget_id
@@ -905,7 +1119,10 @@ class Ledger:
                     updated_at=now,
                 )
             )
-            return _decision(_decision_row(conn, decision_id))
+            decision = _decision(_decision_row(conn, decision_id))
+            if within is not None:
+                within(conn, decision, now)
+            return decision
 
     def expire(self, now: datetime | None = None) -> int:
         """Release every reservation whose ``expires_at`` is at or before ``now``.
@@ -1178,6 +1395,13 @@ def _find_budget_id(conn: Connection, period: str, team: str | None) -> int | No
     return by_team.get(team_key, by_team.get(""))
 
 
+_REUSED = (
+    "was already used with a different request body: send the same body to retry, "
+    "or use a new key for a new request"
+)
+_IDEMPOTENT_BY_KEY = select(idempotency_keys).where(
+    idempotency_keys.c.idempotency_key == bindparam("key_")
+)
 _BUDGET_BY_SCOPE = select(budgets).where(
     budgets.c.period == bindparam("period_"), budgets.c.team == bindparam("team_")
 )
@@ -1297,6 +1521,18 @@ def _budget_state(row: Row[Any]) -> BudgetState:
         period_start=row.period_start,
         period_end=row.period_end,
     )
+
+
+def _live_budget_state(conn: Connection, row: Row[Any], now: datetime) -> BudgetState:
+    """The budget's state with the holds that lapsed by ``now`` returned (read only)."""
+    now = _naive_utc(now)
+    state = _budget_state(row)
+    if not row.reserved_cents:
+        return state
+    _, lapsed = conn.execute(_OVERDUE_IN_BUDGET, {"b_id": row.budget_id, "now_": now}).one()
+    if not lapsed:
+        return state
+    return dataclasses.replace(state, reserved=_from_cents(row.reserved_cents - int(lapsed)))
 
 
 def _available(budget: Row[Any] | None) -> Decimal:

@@ -324,7 +324,7 @@ def test_same_idempotency_key_spends_once(ledger):
 def test_idempotency_key_of_another_complaint_is_refused(ledger):
     ledger.set_budget("2026-11", 100)
     ledger.reserve(record("a"), 10, idempotency_key="k")
-    with pytest.raises(DecisionStateError, match="idempotency_key 'k' was used for complaint 'a'"):
+    with pytest.raises(DecisionStateError, match="Idempotency-Key 'k' was used for complaint 'a'"):
         ledger.reserve(record("b"), 10, idempotency_key="k")
 
 

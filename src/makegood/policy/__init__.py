@@ -13,6 +13,7 @@ from makegood.policy.budget import (
     optimal_bruteforce,
     spend_at,
 )
+from makegood.policy.cases import top_up
 from makegood.policy.choice import allowed_candidates, choice_probabilities, choose_served
 from makegood.policy.pacing import pacing_shadow_price
 from makegood.policy.value import net_value, retention_lift, value_at_risk
@@ -30,5 +31,6 @@ __all__ = [
     "pacing_shadow_price",
     "retention_lift",
     "spend_at",
+    "top_up",
     "value_at_risk",
 ]

@@ -35,7 +35,15 @@ from makegood.reporting import api as reports
 from makegood.serving.deps import require
 from makegood.serving.errors import install_error_handlers, responses
 from makegood.serving.models import ModelHolder
-from makegood.serving.routers import budget, customers, decisions, health, model, recommendations
+from makegood.serving.routers import (
+    budget,
+    customers,
+    decisions,
+    handovers,
+    health,
+    model,
+    recommendations,
+)
 from makegood.serving.security import ApiKeys, Role
 from makegood.serving.service import Service
 from makegood.serving.settings import Settings
@@ -128,11 +136,10 @@ class AccessLog:
             )
 
 
-def _create_tables(ledger: Ledger, models: ModelHolder) -> None:
+def _create_tables(ledger: Ledger) -> None:
     for attempt in range(3):  # workers starting together may race on CREATE TABLE
         try:
-            ledger.create_all()
-            models.create_table()
+            ledger.create_all()  # the migrations; a no-op at the newest revision
             return
         except SQLAlchemyError:
             if attempt == 2:
@@ -144,21 +151,28 @@ def _create_tables(ledger: Ledger, models: ModelHolder) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the ledger, load the model and follow the pin; close them at shutdown."""
     settings: Settings = app.state.settings
-    ledger = Ledger(settings.database_url, schema=settings.database_schema)
+    ledger = Ledger(
+        settings.database_url,
+        schema=settings.database_schema,
+        lock_timeout=settings.lock_timeout_seconds,
+    )
     models = ModelHolder(settings)
-    _create_tables(ledger, models)
+    _create_tables(ledger)
     models.load()
     models.start_following()
     from makegood.features.intents import default_detector
 
     default_detector()  # train (or load) the customer_said detector before requests
+    service = Service(settings, ledger)
+    service.writes  # noqa: B018 - made here, in one thread, before any request
     app.state.ledger = ledger
     app.state.models = models
-    app.state.service = Service(settings, ledger)
+    app.state.service = service
     try:
         yield
     finally:
         models.close()
+        service.close()
         ledger.close()
 
 
@@ -167,6 +181,7 @@ ROUTERS = (
     recommendations.router,
     decisions.router,
     customers.router,
+    handovers.router,
     budget.router,
     model.router,
 )

@@ -55,7 +55,6 @@ def serve(
         import uvicorn
 
         from makegood.ledger import Ledger
-        from makegood.serving.models import ModelHolder
         from makegood.serving.security import ApiKeys
         from makegood.serving.settings import Settings
 
@@ -73,12 +72,9 @@ def serve(
             raise MakegoodError(
                 "no API keys configured: set MAKEGOOD_API_KEYS=key:role,... or --api-keys-file"
             )
-        # Create the tables once, before several workers race to do it.
+        # Migrate once, before several workers start (each checks it is at the head).
         with Ledger(settings.database_url, schema=settings.database_schema) as ledger:
             ledger.create_all()
-        holder = ModelHolder(settings)
-        holder.create_table()
-        holder.close()
         os.environ.update(settings.to_env())
         os.environ.setdefault("OMP_NUM_THREADS", str(max(settings.num_threads, 1)))
     except MakegoodError as e:
@@ -91,6 +87,10 @@ def serve(
         workers=workers,
         log_level=log_level.lower(),
         access_log=False,  # the app logs route templates, never paths with identifiers
+        # a worker answers the supervisor's health pings only once it has imported
+        # makegood (pandas, several seconds on a busy machine): uvicorn's 5 s default
+        # killed and restarted starting workers in a loop
+        timeout_worker_healthcheck=60,
     )
     if workers == 1:
         uvicorn.Server(config).run()
@@ -142,3 +142,60 @@ def export_history(
     typer.echo(
         f"history        {output} ({n} decisions; {skipped} without outcome or final action)"
     )
+
+
+db_app = typer.Typer(
+    help="The service's database (ledger, contacts, cases): migrations.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+_DB_URL_HELP = "Service database: sqlite:///PATH or postgresql+psycopg://..."
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: Annotated[str, typer.Option(help=_DB_URL_HELP)] = "sqlite:///data/makegood.db",
+    database_schema: Annotated[
+        str | None, typer.Option(help="PostgreSQL schema of the tables (created if missing).")
+    ] = None,
+) -> None:
+    """Bring the database to the newest migration (safe to repeat; `serve` runs it too).
+
+    A database made before migrations existed is adopted: its tables and rows stay.
+
+    Example: makegood db upgrade --database-url sqlite:///data/makegood.db
+    """
+    try:
+        from makegood import migrations
+        from makegood.ledger import make_engine
+
+        engine = make_engine(database_url)
+        try:
+            before = migrations.current_revision(engine, schema=database_schema)
+            migrations.upgrade(engine, schema=database_schema)
+            after = migrations.current_revision(engine, schema=database_schema)
+        finally:
+            engine.dispose()
+    except MakegoodError as e:
+        _fail(e)
+    typer.echo(f"database       revision {before or 'none'} -> {after}")
+
+
+@db_app.command("current")
+def db_current(
+    database_url: Annotated[str, typer.Option(help=_DB_URL_HELP)] = "sqlite:///data/makegood.db",
+    database_schema: Annotated[str | None, typer.Option(help="PostgreSQL schema.")] = None,
+) -> None:
+    """Print the database's migration revision ('none' before the first upgrade)."""
+    try:
+        from makegood import migrations
+        from makegood.ledger import make_engine
+
+        engine = make_engine(database_url)
+        try:
+            rev = migrations.current_revision(engine, schema=database_schema)
+        finally:
+            engine.dispose()
+    except MakegoodError as e:
+        _fail(e)
+    typer.echo(f"database       revision {rev or 'none'} (newest {migrations.HEAD})")

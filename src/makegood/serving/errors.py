@@ -21,10 +21,12 @@ from starlette.routing import Match
 from makegood.errors import (
     BudgetExceededError,
     BudgetNotFoundError,
+    CaseNotFoundError,
     DecisionNotFoundError,
     DecisionStateError,
     FieldError,
     IncompatibleModelError,
+    LedgerBusyError,
     MakegoodError,
     ModelNotFoundError,
     ModelNotLoadedError,
@@ -37,12 +39,14 @@ log = logging.getLogger("makegood.serving")
 # specific errors win over their MakegoodError base whatever the order here.
 STATUS: dict[type[Exception], int] = {
     DecisionNotFoundError: 404,
+    CaseNotFoundError: 404,
     BudgetNotFoundError: 404,
     ModelNotFoundError: 404,
     IncompatibleModelError: 409,
     DecisionStateError: 409,
     BudgetExceededError: 409,
     ModelNotLoadedError: 503,
+    LedgerBusyError: 503,
     MakegoodError: 422,  # ContractError, CatalogError, BudgetError, LedgerError, ...
 }
 
@@ -55,7 +59,8 @@ _DESCRIPTIONS = {
     "idempotency key reused, budget exceeded, model incompatible).",
     413: "The request body is larger than the server accepts.",
     422: "A field is missing or invalid; `errors` names each field and its rule.",
-    503: "No model is loaded yet, or the ledger database is unavailable: retry.",
+    503: "No model is loaded yet, or the ledger database is unavailable or its lock was "
+    "not free in time: retry after the Retry-After header's seconds.",
 }
 
 
@@ -102,7 +107,12 @@ async def _field_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _makegood_error(_: Request, exc: Exception) -> JSONResponse:
     code = next(STATUS[k] for k in type(exc).__mro__ if k in STATUS)
-    return error_response(code, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    headers = None
+    if isinstance(exc, LedgerBusyError):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+    return error_response(
+        code, str(exc).splitlines()[0] if str(exc) else type(exc).__name__, headers=headers
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -127,7 +137,9 @@ def _allowed_methods(request: Request) -> list[str]:
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     log.error("database error: %s", type(exc).__name__)
     return error_response(
-        503, "the ledger database is unavailable; retry with the same Idempotency-Key"
+        503,
+        "the ledger database is unavailable; retry with the same Idempotency-Key",
+        headers={"Retry-After": "1"},
     )
 
 

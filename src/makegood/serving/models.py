@@ -10,6 +10,7 @@ other workers poll that pin and follow.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from makegood.errors import FieldError, ModelNotFoundError
 from makegood.ledger import make_engine
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
 from makegood.modeling.registry import resolve_models_dir
@@ -25,6 +27,20 @@ from makegood.serving.settings import Settings
 
 log = logging.getLogger("makegood.serving")
 
+_VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_version_name(version: str, field: str) -> None:
+    """Raise FieldError unless ``version`` is a bundle's name (never a path)."""
+    if not _VERSION_NAME.fullmatch(version) or ".." in version or len(version) > 128:
+        raise FieldError(
+            field,
+            "must be a version name (letters, digits, '_', '.', '-'; no '..', no path). "
+            f"Got {version!r} instead.",
+        )
+
+
+# Created by the migrations (makegood.migrations, revision 0001).
 pin_metadata = MetaData()
 serving_model = Table(
     "serving_model",
@@ -53,9 +69,6 @@ class ModelHolder:
     def current(self) -> Scorer | None:
         return self._current
 
-    def create_table(self) -> None:
-        pin_metadata.create_all(self._engine)
-
     def pinned(self) -> str | None:
         try:
             with self._engine.connect() as conn:
@@ -80,8 +93,16 @@ class ModelHolder:
 
     def load(self, version: str | None = None, *, pin: bool = False) -> Scorer:
         """Load ``version`` (default: the pin, the configured version, else LATEST),
-        build its scorer and swap it in. Raises ModelNotFoundError; on any error the
-        current scorer stays."""
+        build its scorer and swap it in. A pinned or configured version whose folder is
+        gone falls back to the latest, with a warning; a requested one does not.
+
+        Raises:
+            FieldError: ``version`` is not a version name (a path, or '..').
+            ModelNotFoundError: the requested version (or any bundle) is missing.
+        On any error the current scorer stays."""
+        requested = version
+        if requested is not None:
+            check_version_name(requested, "version")
         with self._lock:
             if version is None:
                 version = self.pinned() if not pin else None
@@ -89,7 +110,19 @@ class ModelHolder:
             # a registry URI (models:/makegood@champion) is resolved at every load, so a
             # reload follows the alias when it moves
             root = resolve_models_dir(self.settings.models_dir)
-            path = resolve_bundle_dir(root, version)
+            try:
+                if version is not None:
+                    check_version_name(version, "model_version")
+                path = resolve_bundle_dir(root, version)
+            except (ModelNotFoundError, FieldError) as exc:
+                if requested is not None or version is None:
+                    raise
+                # a pinned or configured version whose folder is gone (or is no name):
+                # serve the latest rather than refuse to start
+                log.warning(
+                    "model version %r cannot be served (%s); serving the latest", version, exc
+                )
+                path = resolve_bundle_dir(root, None)
             current = self._current
             if current is not None and current.bundle.path == path:
                 scorer = current

@@ -88,7 +88,7 @@ class ComplaintIn(BaseModel):
     digital_skill: DigitalSkill | None = None
 
 
-_EXAMPLE_COMPLAINT = {
+_EXAMPLE_COMPLAINT: dict[str, Any] = {
     "complaint_id": "C-20261130-0001",
     "customer_id": "U-48213",
     "opened_at": "2026-11-30T14:05:00Z",
@@ -115,7 +115,27 @@ class RecommendationIn(BaseModel):
     complaint: ComplaintIn
     top_k: Annotated[int, Strict()] | None = Field(None, ge=1, le=100)
     period: str | None = Field(None, min_length=1, max_length=32, description="default: UTC month")
-    team: str | None = Field(None, min_length=1, max_length=128)
+    team: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="budget to spend from; a key bound to a team spends from that team's only",
+    )
+    case_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=36,
+        description="join this case (default: the customer's open case about the same "
+        "issue type within the case window, else a new case)",
+    )
+    case_override_reason: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="reserve the recommendation's full compensation although the case "
+        "already holds or gave some (why)",
+    )
+    agent: str | None = Field(None, min_length=1, max_length=128, description="who serves")
 
 
 class CandidateOut(BaseModel):
@@ -192,6 +212,10 @@ class RecentComplaintOut(BaseModel):
     compensation: float | None
     satisfaction: float | None
     complaint_text: str | None
+    source: Literal["history", "live"] = Field(
+        "history", description="training history, or a contact this service recorded"
+    )
+    case_id: str | None = None
 
 
 class CustomerOut(BaseModel):
@@ -200,6 +224,7 @@ class CustomerOut(BaseModel):
     profile: ProfileOut | None
     recent: list[RecentComplaintOut]
     greeting: str
+    open_cases: list[CaseOut] = []
 
 
 class HandoverOut(BaseModel):
@@ -223,6 +248,71 @@ class BudgetUse(BaseModel):
     available_before: float
     shadow_price: float
     reserved: float
+    covered_by_case: float = Field(
+        0.0, description="compensation the case already held or gave: not reserved again"
+    )
+    hold_expires_at: UtcDatetime | None = None
+
+
+class InputWarningOut(BaseModel):
+    """An input the model has not seen in training (accepted; the sets are open)."""
+
+    field: str = Field(description="dotted path, e.g. complaint.issue_type")
+    value: str
+    message: str
+
+
+class CaseOfferOut(BaseModel):
+    """What a contact of the case offered or gave, by whom and when."""
+
+    contact_id: str
+    resolution: str
+    resolution_label: str
+    compensation: float
+    status: Literal["held", "given", "released", "expired", "declined", "offered"]
+    agent: str | None
+    channel: str
+    at: UtcDatetime
+
+
+class CaseContactOut(BaseModel):
+    """One earlier contact of the case: what the customer said, where and when."""
+
+    contact_id: str
+    channel: str
+    opened_at: UtcDatetime
+    said: str
+    action: Literal["offered", "accepted", "override", "declined"] | None
+    notes: str | None
+
+
+class CaseHandoverOut(BaseModel):
+    handover_id: str
+    from_channel: str | None
+    to_channel: str | None
+    to_team: str | None
+    note: str
+    next_step: str | None
+    summary: str
+    at: UtcDatetime
+
+
+class CaseOut(BaseModel):
+    """The case a contact belongs to, as the next agent needs it."""
+
+    case_id: str
+    new: bool = Field(description="true when this contact opened the case")
+    status: Literal["open", "closed"]
+    issue_type: str
+    opened_at: UtcDatetime
+    n_contacts: int
+    contacts: list[CaseContactOut] = Field(description="earlier contacts, oldest first")
+    offers: list[CaseOfferOut]
+    handovers: list[CaseHandoverOut]
+    next_step: str | None
+    compensation_held: float = Field(description="held for the case by earlier contacts now")
+    compensation_given: float = Field(description="given (committed) for the case")
+    summary: str
 
 
 class RecommendationOut(BaseModel):
@@ -249,18 +339,23 @@ class RecommendationOut(BaseModel):
     )
     handover: HandoverOut
     budget: BudgetUse
+    case: CaseOut | None = None
+    input_warnings: list[InputWarningOut] = []
 
 
 class DecisionIn(BaseModel):
-    """The agent's final action: ``accepted``; ``override`` with the resolution actually
-    given and a reason; or ``declined`` (nothing given)."""
+    """The agent's action: ``offered`` (the customer is offered it: its compensation is
+    held for longer), then ``accepted``; ``override`` with the resolution actually
+    given and a reason; or ``declined`` (nothing given). ``notes`` are kept with the
+    contact."""
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["accepted", "override", "declined"]
+    action: Literal["offered", "accepted", "override", "declined"]
     resolution: Id | None = None
     reason: str | None = Field(None, min_length=1, max_length=1000)
     compensation: Money | None = None
+    notes: str | None = Field(None, min_length=1, max_length=2000)
 
 
 class DecisionOut(BaseModel):
@@ -300,12 +395,23 @@ class BudgetIn(BaseModel):
     period_end: Timestamp | None = None
 
 
+class TeamBudgetOut(BaseModel):
+    """One budget of the period: what is committed, held (live reservations) and left."""
+
+    team: str | None
+    amount: float
+    committed: float
+    held: float
+    available: float
+
+
 class BudgetOut(BaseModel):
     period: str
     team: str | None
     amount: float
     committed: float
     reserved: float
+    held: float = Field(description="live reservations (lapsed holds returned); = reserved")
     available: float
     spent_fraction: float
     elapsed_fraction: float
@@ -313,6 +419,9 @@ class BudgetOut(BaseModel):
     base_shadow_price: float
     period_start: UtcDatetime
     period_end: UtcDatetime
+    by_team: list[TeamBudgetOut] = Field(
+        [], description="every budget of the period (company-wide first, team null)"
+    )
 
 
 class ModelOut(BaseModel):
@@ -327,12 +436,50 @@ class ModelOut(BaseModel):
 class ReloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: str | None = Field(None, min_length=1, max_length=128)
+    version: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="a bundle's version name (letters, digits, '_', '.', '-'; never a path)",
+    )
+
+
+class LedgerHealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    reason: str | None
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "no model"]
+    status: Literal["ok", "no model", "degraded"]
     model_version: str | None
+    ledger: LedgerHealthOut | None = None
+
+
+class HandoverIn(BaseModel):
+    """Pass a case on: from the agent or channel that served it to another team or
+    channel, with a note; name the case by ``decision_id`` (a contact) or ``case_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision_id: str | None = Field(None, min_length=1, max_length=36)
+    case_id: str | None = Field(None, min_length=1, max_length=36)
+    from_agent: str | None = Field(None, min_length=1, max_length=128)
+    from_channel: Label | None = None
+    to_team: str | None = Field(None, min_length=1, max_length=128)
+    to_channel: Label | None = None
+    note: str = Field(min_length=1, max_length=2000)
+    next_step: str | None = Field(None, min_length=1, max_length=1000)
+
+
+class HandoverRecordOut(BaseModel):
+    handover_id: str
+    case_id: str
+    customer_id: str
+    summary: str = Field(description="what the next agent needs, in one sentence")
+    greeting: str = Field(description="how to greet the customer (tenure and history)")
+    next_step: str | None
+    created_at: UtcDatetime
+    case: CaseOut
 
 
 class FieldErrorOut(BaseModel):

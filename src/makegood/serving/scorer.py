@@ -14,16 +14,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from makegood.explain import Attribution, contrast_attribution, pair_difference_models
+from makegood.features.memory import EarlierRows
 from makegood.modeling.predict import THIN_EVIDENCE, Scores, score_rows
 
-__all__ = ["THIN_EVIDENCE", "Candidates", "Scorer"]
+__all__ = ["CANDIDATE_FIELDS", "THIN_EVIDENCE", "Candidates", "Scorer"]
 
 NO_SATISFACTION_NOTE = (
     "This model was trained on a history with too few answered surveys to predict "
@@ -90,12 +91,13 @@ class Candidates:
     def __getattr__(self, name: str) -> np.ndarray:
         # eligible, compensation, satisfaction, churn_prob, churn_lo, churn_hi,
         # retention_lift, net_value, net_value_lo, net_value_hi, propensity: row 0
-        if name in _ROW_FIELDS:
+        if name in CANDIDATE_FIELDS:
             return getattr(self.scores, name)[0]
         raise AttributeError(name)
 
 
-_ROW_FIELDS = frozenset(
+#: The per-candidate arrays of :class:`Candidates` (row 0 of its Scores).
+CANDIDATE_FIELDS = frozenset(
     {
         "eligible",
         "compensation",
@@ -187,9 +189,20 @@ class Scorer:
         recent = tuple(memory.recent(customer_id, n)) if n > 0 else ()
         return memory.profile(customer_id), recent
 
-    def score(self, complaint: Mapping[str, Any]) -> Candidates:
-        """Every candidate of one normalized complaint: ``score`` of a batch of one."""
-        X, values = self.pipeline.transform_one(complaint)
+    def score(
+        self,
+        complaint: Mapping[str, Any],
+        *,
+        earlier: Sequence[Mapping[str, Any]] = (),
+    ) -> Candidates:
+        """Every candidate of one normalized complaint: ``score`` of a batch of one.
+
+        ``earlier``: the customer's contacts recorded since training (history-form
+        rows: complaint fields, resolution, compensation, satisfaction); the customer
+        memory features count them as the stored history's rows.
+        """
+        rows = EarlierRows.from_records(earlier) if earlier else None
+        X, values = self.pipeline.transform_one(complaint, earlier=rows)
         key = (str(complaint["issue_type"]), int(complaint["severity"]))
         eligible = self._eligible.get(key)
         if eligible is None:

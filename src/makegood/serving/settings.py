@@ -31,7 +31,22 @@ class Settings(BaseModel):
     exploration_temperature: float = Field(1.0, gt=0)
     shadow_price: float = Field(0.1, ge=0, description="base price of a unit of budget")
     pacing_gain: float = Field(3.0, ge=0)
-    reservation_ttl_seconds: float = Field(3600.0, gt=0)
+    reservation_ttl_seconds: float = Field(
+        300.0, gt=0, description="how long a recommendation holds its compensation"
+    )
+    offer_ttl_seconds: float = Field(
+        1800.0, gt=0, description="how long an offered compensation stays held"
+    )
+    case_window_days: float = Field(
+        14.0, ge=0, description="a contact joins the open case about its issue this recent"
+    )
+    lock_timeout_seconds: float = Field(
+        2.0, gt=0, description="longest a write waits for the database lock (then 503)"
+    )
+    write_queue_size: int = Field(64, ge=1, description="writes waiting at most (then 503)")
+    scoring_concurrency: int = Field(
+        2, ge=1, description="recommendations scored at once per worker (the rest queue)"
+    )
     max_body_bytes: int = Field(64 * 1024, gt=0)
     num_threads: int = Field(1, ge=0)
     explain_folds: int = Field(1, ge=1)

@@ -32,12 +32,17 @@ def get_decision(decision_id: str, service: ServiceDep, _: Agent) -> dict[str, A
     response_model=DecisionOut,
     responses=responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
-def decide(
+async def decide(
     decision_id: str, body: DecisionIn, service: ServiceDep, models: ModelsDep, _: Agent
 ) -> dict[str, Any]:
-    """Settle a decision: ``accepted`` commits it, ``declined`` releases it, ``override``
-    releases it and commits the resolution actually given (it must be in the catalog)."""
-    decision = service.decide(models.current, decision_id, body.model_dump())
+    """The agent's action: ``offered`` holds the compensation while the customer
+    considers it (``offer_ttl_seconds``), ``accepted`` commits it, ``declined`` releases
+    it, ``override`` releases it and commits the resolution actually given (it must be
+    in the catalog). ``notes`` are kept with the contact. Runs on the ledger's writer
+    threads: 503 with Retry-After when the database lock is not free in time."""
+    decision = await service.writes.run_async(
+        service.decide, models.current, decision_id, body.model_dump()
+    )
     log.info("decision=%s settled status=%s", decision.decision_id, decision.status.value)
     return decision_view(decision)
 
@@ -47,10 +52,13 @@ def decide(
     response_model=OutcomeOut,
     responses=responses(400, 401, 403, 404, 413, 422, 503),
 )
-def outcomes(body: OutcomeIn, service: ServiceDep, _: Agent) -> dict[str, Any]:
+async def outcomes(body: OutcomeIn, service: ServiceDep, _: Agent) -> dict[str, Any]:
     """Record satisfaction and churn of a decision as they arrive (either may be null)."""
-    o = service.record_outcome(
-        body.decision_id, satisfaction=body.satisfaction, churned_90d=body.churned_90d
+    o = await service.writes.run_async(
+        service.record_outcome,
+        body.decision_id,
+        satisfaction=body.satisfaction,
+        churned_90d=body.churned_90d,
     )
     return {
         "decision_id": o.decision_id,

@@ -15,8 +15,9 @@ router = APIRouter(prefix="/v1", tags=["model"])
 
 
 @router.get("/model", response_model=ModelOut, responses=responses(401, 403, 503))
-def model(scorer: ScorerDep, _: AnyRole) -> dict[str, Any]:
-    """The served model's version, training metrics and resolutions."""
+async def model(scorer: ScorerDep, _: AnyRole) -> dict[str, Any]:
+    """The served model's version, training metrics and resolutions (never waits for
+    the database)."""
     return describe(scorer)
 
 

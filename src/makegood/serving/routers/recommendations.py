@@ -1,16 +1,25 @@
 """``POST /v1/recommendations`` [agent]: one complaint -> a ranked, explained, budgeted
-recommendation with a decision id."""
+recommendation with a decision id, in the complaint's case.
+
+The route is ``async``: scoring runs in the thread pool, the reservation on the
+ledger's writer threads (:class:`~makegood.serving.writes.WriteQueue`), so a stalled
+database never fills the pool that serves reads and ``/health``.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+import anyio
+from fastapi import APIRouter, Header, HTTPException, status
 from fastapi.responses import Response
 
+from makegood.contacts import PROFILE_FIELDS
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
 from makegood.serving.schemas import RecommendationIn, RecommendationOut, validated_json
+from makegood.serving.service import RecommendationRequest
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -20,29 +29,72 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
     response_model=RecommendationOut,
     responses=responses(400, 401, 403, 409, 413, 422, 503),
 )
-def recommend(
+async def recommend(
     body: RecommendationIn,
     service: ServiceDep,
     scorer: ScorerDep,
-    _: Agent,
+    principal: Agent,
     idempotency_key: Annotated[
         str | None,
         Header(
             max_length=255,
-            description="Makes retries safe: the same key answers the same decision.",
+            description="Makes retries safe: the same key and body answer the stored answer "
+            "again (replayed: true); the same key with another body is refused (409).",
         ),
     ] = None,
 ) -> Response:
     """Score every eligible resolution, choose within the budget, reserve its
-    compensation and explain the choice. A retry with the same ``Idempotency-Key``
-    answers the original decision (``replayed: true``); 409 if the key was used for
-    another complaint."""
-    out = service.recommend(
-        scorer,
-        body.complaint.model_dump(),
+    compensation (briefly: until the agent offers it) and explain the choice.
+
+    The contact joins the customer's open case about the same issue (or ``case_id``);
+    compensation the case already holds or gave is not reserved again unless
+    ``case_override_reason`` says why. A key bound to a team spends from that team's
+    budget only (403 for another ``team``). Categories the model never saw are
+    flagged in ``input_warnings``. 503 with Retry-After when the ledger is locked."""
+    # the request's write waits for the ledger's lock until this, at the latest
+    deadline = time.monotonic() + service.settings.lock_timeout_seconds
+    team = body.team
+    if principal.team is not None:
+        if team is not None and team != principal.team:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"team: this key spends from team {principal.team!r}'s budget only; "
+                f"got team {team!r}",
+            )
+        team = principal.team
+    request = RecommendationRequest(
+        complaint=_complaint_fields(body),
         top_k=body.top_k,
         period=body.period,
-        team=body.team,
+        team=team,
         idempotency_key=idempotency_key,
+        case_id=body.case_id,
+        case_override_reason=body.case_override_reason,
+        agent=body.agent or principal.key_id,
     )
-    return validated_json(RecommendationOut, out)
+    # at most scoring_concurrency requests score at once: more threads would only take
+    # the GIL from the event loop (and the reads it serves), not add throughput
+    plan = await anyio.to_thread.run_sync(
+        service.plan, scorer, request, limiter=service.scoring_limiter()
+    )
+    if isinstance(plan, dict):
+        replay = validated_json(RecommendationOut, plan)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    answer = await service.writes.run_async(service.reserve, plan, deadline=deadline)
+    if answer is plan.answer:  # as planned: validated and serialized already
+        return Response(plan.answer_json, media_type="application/json")
+    out = validated_json(RecommendationOut, answer)
+    if answer.get("replayed"):
+        out.headers["Idempotent-Replayed"] = "true"
+    return out
+
+
+def _complaint_fields(body: RecommendationIn) -> dict:
+    """The complaint's fields with their defaults, less the profile fields the request
+    left out (those are filled from the customer's profile; one sent as null is kept)."""
+    fields = body.complaint.model_dump()
+    for name in PROFILE_FIELDS:
+        if name not in body.complaint.model_fields_set:
+            fields.pop(name, None)
+    return fields

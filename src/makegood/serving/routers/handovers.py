@@ -1,0 +1,32 @@
+"""``POST /v1/handovers`` [agent]: a warm handover of a case to another team or channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from makegood.serving.deps import Agent, ScorerDep, ServiceDep
+from makegood.serving.errors import responses
+from makegood.serving.schemas import HandoverIn, HandoverRecordOut
+
+router = APIRouter(prefix="/v1", tags=["handovers"])
+
+
+@router.post(
+    "/handovers",
+    response_model=HandoverRecordOut,
+    responses=responses(401, 403, 404, 413, 422, 503),
+)
+async def handover(
+    body: HandoverIn, service: ServiceDep, scorer: ScorerDep, principal: Agent
+) -> dict[str, Any]:
+    """Pass a case (named by a contact's ``decision_id`` or by ``case_id``) from one
+    agent or channel to another with a note (and the next step promised). Answers the
+    one-sentence summary the next agent needs ("contacted us on chat about a billing
+    error of $89.99; refund offered; wants confirmation by phone"), a greeting that
+    reflects the customer's tenure and history, and the case as it stands."""
+    fields = body.model_dump()
+    fields["from_agent"] = fields.get("from_agent") or principal.key_id
+    return await run_in_threadpool(service.handover, scorer, fields)

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-console \
-	bench-scale console-screenshots clean
+	bench-scale bench-intents console-screenshots clean
 
 venv: $(STAMP)
 
@@ -99,6 +99,11 @@ bench-console: venv browser
 # PNGs of the queue and of a case view (1366x768) in reports/console/, for review
 console-screenshots: venv browser
 	$(PY) tests/e2e/consoleharness.py --out reports/console
+
+# --- customer_said (issue 12): precision/recall per intent on the held-out set, latency,
+# emotion confusion matrices (simulated + hand-written) --------------------------------
+bench-intents: venv
+	$(PY) benchmarks/bench_intents.py $(BENCH_ARGS)
 
 # --- notebooks (issue 6): run them as CI does, or strip outputs before committing -------
 .PHONY: notebooks notebooks-strip

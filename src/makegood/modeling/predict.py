@@ -179,7 +179,16 @@ def recommend(
     s = scores if scores is not None else score(bundle, complaints)
     value = s.net_value_lo if conservative else s.net_value
     alloc = allocate(value, s.compensation, s.eligible, float(budget))
-    return recommendations(s, alloc, budget, conservative=conservative)
+    return recommendations(
+        s, alloc, budget, conservative=conservative, customer_said=heard_in(complaints)
+    )
+
+
+def heard_in(complaints: pd.DataFrame) -> list[list[dict[str, str]]]:
+    """Each complaint's ``customer_said`` (its intents, quoted), empty without text."""
+    if "complaint_text" not in complaints.columns:
+        return [[] for _ in range(len(complaints))]
+    return customer_said_many(complaints["complaint_text"].tolist())
 
 
 def recommendations(
@@ -189,12 +198,14 @@ def recommendations(
     *,
     conservative: bool = False,
     floor_cents: bool | None = None,
+    customer_said: list[list[dict[str, str]]] | None = None,
 ) -> Recommendations:
     """The output of an allocation of scored complaints (one batch, or one partition).
 
     Compensation is written to the cent; ``floor_cents`` rounds it down instead, which
     ``None`` chooses when rounding would push this batch's written total over ``budget``
     (a partition of a larger batch gets the decision made for the whole).
+    ``customer_said`` (see :func:`heard_in`) rides along for the rankings.
     """
     rows = np.arange(s.n)
     c = alloc.choice
@@ -219,12 +230,7 @@ def recommendations(
         floor_cents = bool(frame["compensation"].sum() > budget)
     if floor_cents:
         frame["compensation"] = np.floor(s.compensation[rows, c] * 100) / 100
-    said = (
-        customer_said_many(complaints["complaint_text"].tolist())
-        if "complaint_text" in complaints.columns
-        else [[] for _ in range(s.n)]
-    )
-    return Recommendations(frame, alloc, s, float(budget), conservative, said)
+    return Recommendations(frame, alloc, s, float(budget), conservative, customer_said)
 
 
 def rounded(values: np.ndarray, decimals: int, missing: Any = None) -> list:

@@ -79,4 +79,3 @@ async def recommend(
     if answer.get("replayed"):
         out.headers["Idempotent-Replayed"] = "true"
     return out
-

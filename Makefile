@@ -77,8 +77,11 @@ bench-quality: venv
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/bench_quality.py $(BENCH_ARGS)
 
+# 50,000 history rows by default (the targets); BENCH_SERVE_ARGS=--with-200k also measures 200,000
+BENCH_SERVE_ARGS ?=
+
 bench-serve: venv
-	$(PY) benchmarks/bench_serve.py
+	$(PY) benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # --- notebooks (issue 6): run them as CI does, or strip outputs before committing -------
 .PHONY: notebooks notebooks-strip

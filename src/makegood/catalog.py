@@ -10,6 +10,7 @@ vectorised compensation and eligibility matrices of shape ``(n_complaints, K)``.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import uuid
@@ -133,20 +134,23 @@ class Catalog:
         if problems:
             raise CatalogError("\n".join(f"<catalog>: {p}" for p in problems))
 
-    @property
+    # computed once per catalog (it is immutable): read on every scored complaint
+    @functools.cached_property
     def ids(self) -> tuple[str, ...]:
         """Resolution ids in catalog order (the K columns of every matrix)."""
         return tuple(r.id for r in self.resolutions)
 
-    @property
+    @functools.cached_property
     def baseline_index(self) -> int:
         """Column of the baseline resolution."""
         return self.index(self.baseline)
 
-    @property
+    @functools.cached_property
     def handling_costs(self) -> np.ndarray:
-        """float64 array, shape (K,)."""
-        return np.array([r.handling_cost for r in self.resolutions], dtype=float)
+        """float64 array, shape (K,) (read-only)."""
+        costs = np.array([r.handling_cost for r in self.resolutions], dtype=float)
+        costs.setflags(write=False)
+        return costs
 
     def index(self, resolution_id: str) -> int:
         """Column of ``resolution_id``.

@@ -22,25 +22,13 @@ from makegood.contract import validate_complaints
 from makegood.modeling.bundle import load_bundle
 from makegood.modeling.predict import score
 from makegood.serving.schemas import ComplaintIn
-from makegood.serving.scorer import Scorer
+from makegood.serving.scorer import CANDIDATE_FIELDS, Scorer
 from makegood.serving.service import Service
 from makegood.serving.settings import Settings
 
 RARE_RESOLUTION = "credit_75"  # as tests/conftest.py trains it
 
-FIELDS = (
-    "eligible",
-    "compensation",
-    "satisfaction",
-    "churn_prob",
-    "churn_lo",
-    "churn_hi",
-    "retention_lift",
-    "net_value",
-    "net_value_lo",
-    "net_value_hi",
-    "propensity",
-)
+FIELDS = sorted(CANDIDATE_FIELDS)
 
 
 @pytest.fixture(scope="module", params=["surveys", "no_surveys_rare_resolution"])

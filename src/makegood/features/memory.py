@@ -103,8 +103,11 @@ _STORE_FORMAT = "makegood.customer_memory/1"
 
 def _times_ns(values: Any) -> np.ndarray:
     """Timestamps as int64 nanoseconds, whatever the datetime unit of the column."""
-    if isinstance(values, np.ndarray) and values.dtype == np.int64:
-        return values
+    if isinstance(values, np.ndarray):
+        if values.dtype == np.int64:
+            return values
+        if np.issubdtype(values.dtype, np.datetime64):
+            return values.astype("datetime64[ns]").view(np.int64)
     return np.asarray(pd.to_datetime(values).to_numpy(dtype="datetime64[ns]")).view(np.int64)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -392,6 +393,47 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
+_ANALYZERS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _tfidf(vec: TfidfVectorizer, texts: np.ndarray) -> sp.csr_matrix:
+    """``vec.transform(texts)`` for a fitted sublinear, l2-normalized TF-IDF vectorizer,
+    without scikit-learn's per-call input validation (the most of its cost for one text).
+
+    The same steps in the same precision (float32): term counts over the vectorizer's
+    own analyzer, ``1 + log(count)``, times ``idf``, each row scaled to unit length.
+    """
+    analyze = _ANALYZERS.get(vec)
+    if analyze is None:
+        analyze = _ANALYZERS[vec] = vec.build_analyzer()
+    vocabulary = vec.vocabulary_
+    indices: list[int] = []
+    counts: list[int] = []
+    indptr = [0]
+    for doc in texts:
+        found: dict[int, int] = {}
+        for term in analyze(doc):
+            j = vocabulary.get(term)
+            if j is not None:
+                found[j] = found.get(j, 0) + 1
+        for j in sorted(found):
+            indices.append(j)
+            counts.append(found[j])
+        indptr.append(len(indices))
+    data = np.asarray(counts, dtype=np.float32)
+    cols = np.asarray(indices, dtype=np.int32)
+    starts = np.asarray(indptr, dtype=np.int64)
+    if len(data):
+        np.log(data, out=data)
+        data += np.float32(1.0)
+        data *= vec.idf_[cols]
+        lengths = np.diff(starts)
+        rows = lengths > 0
+        norms = np.sqrt(np.add.reduceat(np.square(data, dtype=np.float64), starts[:-1][rows]))
+        data = (data / np.repeat(norms, lengths[rows])).astype(np.float32)
+    return sp.csr_matrix((data, cols, starts), shape=(len(texts), len(vec.idf_)), dtype=np.float32)
+
+
 class TextSignals:
     """Learned text signals: one TF-IDF vocabulary, one linear model per named target.
 
@@ -556,6 +598,7 @@ class TextSignals:
 
     def _fit_vectorizers(self, texts: np.ndarray) -> sp.csr_matrix:
         """Fit the TF-IDF vectoriser(s) on the non-empty texts; return all rows' matrix."""
+        self.__dict__.pop("_last_vector", None)
         specs: list[dict[str, Any]] = [
             {"analyzer": "word", "ngram_range": (1, self.max_ngram), "strip_accents": "unicode"}
         ]
@@ -588,9 +631,21 @@ class TextSignals:
     def _vectorize(self, texts: np.ndarray) -> sp.csr_matrix:
         if not self.vectorizers_:
             return sp.csr_matrix((texts.shape[0], 0), dtype=np.float32)
-        blocks = [vec.transform(texts) for vec in self.vectorizers_]
-        X = blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
-        return sp.csr_matrix(X)
+        # one complaint is scored, then its words explained: vectorize its text once
+        single = texts.shape[0] == 1
+        last = self.__dict__.get("_last_vector")
+        if single and last is not None and last[0] == texts[0]:
+            return last[1]
+        blocks = [_tfidf(vec, texts) for vec in self.vectorizers_]
+        X = sp.csr_matrix(blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr"))
+        if single:
+            self.__dict__["_last_vector"] = (texts[0], X)
+        return X
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_last_vector", None)
+        return state
 
     def _fit_models(
         self, X: sp.csr_matrix, ys: dict[str, np.ndarray], w: np.ndarray, rows: np.ndarray

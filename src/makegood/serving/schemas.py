@@ -88,7 +88,7 @@ class ComplaintIn(BaseModel):
     digital_skill: DigitalSkill | None = None
 
 
-_EXAMPLE_COMPLAINT = {
+_EXAMPLE_COMPLAINT: dict[str, Any] = {
     "complaint_id": "C-20261130-0001",
     "customer_id": "U-48213",
     "opened_at": "2026-11-30T14:05:00Z",

@@ -24,7 +24,7 @@ from makegood.explain import Attribution, contrast_attribution, pair_difference_
 from makegood.features.memory import EarlierRows
 from makegood.modeling.predict import THIN_EVIDENCE, Scores, score_rows
 
-__all__ = ["THIN_EVIDENCE", "Candidates", "Scorer"]
+__all__ = ["CANDIDATE_FIELDS", "THIN_EVIDENCE", "Candidates", "Scorer"]
 
 NO_SATISFACTION_NOTE = (
     "This model was trained on a history with too few answered surveys to predict "
@@ -91,12 +91,13 @@ class Candidates:
     def __getattr__(self, name: str) -> np.ndarray:
         # eligible, compensation, satisfaction, churn_prob, churn_lo, churn_hi,
         # retention_lift, net_value, net_value_lo, net_value_hi, propensity: row 0
-        if name in _ROW_FIELDS:
+        if name in CANDIDATE_FIELDS:
             return getattr(self.scores, name)[0]
         raise AttributeError(name)
 
 
-_ROW_FIELDS = frozenset(
+#: The per-candidate arrays of :class:`Candidates` (row 0 of its Scores).
+CANDIDATE_FIELDS = frozenset(
     {
         "eligible",
         "compensation",

@@ -236,3 +236,15 @@ def test_emotion_and_sentiment_equals_the_two_separate_calls():
     assert filled["emotion"].fillna("?").equals(alone["emotion"].fillna("?"))
     assert (filled["emotion_detected"] == alone["emotion_detected"]).all()
     np.testing.assert_allclose(sent, text.sentiment_features(c["complaint_text"].tolist()))
+
+
+def test_tfidf_equals_scikit_learns_transform(fitted):
+    from makegood.features.text import _as_texts, _tfidf
+
+    signals = fitted[0]
+    texts = _as_texts(["", "  ", "refund my money now", "Très déçu!! ÇA SUFFIT", "zzz unseen"] * 3)
+    for vec in signals.vectorizers_:
+        want, got = vec.transform(texts), _tfidf(vec, texts)
+        assert np.array_equal(want.indptr, got.indptr)
+        assert np.array_equal(want.indices, got.indices)
+        np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=1e-6, atol=1e-7)

@@ -542,6 +542,12 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def reader(self) -> Engine:
+        """An engine for read-only queries (reports): in the ledger's schema, and on SQLite
+        a consistent snapshot that takes no write lock."""
+        return self._reader
+
     def close(self) -> None:
         """Close pooled connections."""
         self._base_engine.dispose()

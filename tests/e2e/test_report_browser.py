@@ -9,7 +9,9 @@ with the reason when it is missing. Dependency-free: Chromium's own ``--dump-dom
 from __future__ import annotations
 
 import re
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -68,11 +70,18 @@ def test_report_opens_without_console_errors_and_draws_the_plots(report_dir):
     assert res.returncode == 0, res.stderr[-2000:]
     assert _console_errors(res.stderr) == []
     dom = res.stdout
-    for fig in ("fig-frontier", "fig-marginal", "fig-resolutions", "fig-pacing"):
+    for fig in (
+        "fig-frontier",
+        "fig-marginal",
+        "fig-satisfaction",
+        "fig-resolutions",
+        "fig-pacing",
+    ):
         m = re.search(rf'<figure class="plot" id="{fig}">\s*<svg', dom)
         assert m, f"plot {fig} missing from the rendered DOM"
     assert dom.count("<svg") >= 4
-    assert "What would another" in dom and "How does this compare" in dom
+    assert "budget:" in dom and "against today's practice" in dom and "Another" in dom
+    assert "What if: move the budget" in dom
 
 
 def test_report_screenshot_is_a_real_page(report_dir, tmp_path):
@@ -86,3 +95,130 @@ def test_report_screenshot_is_a_real_page(report_dir, tmp_path):
     assert _png_size(data) == (1200, 3000)
     # a blank or unstyled page compresses to a few kB; text, tables and plots do not
     assert len(data) > 150_000
+
+
+# ------------------------------------------------------------------ the what-if slider
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser_page(report_dir):
+    """The report opened in Chromium by Playwright, offline, with its console recorded."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((report_dir / "budget_report.html").as_uri())
+        yield page, errors, requests
+        browser.close()
+
+
+def _shown(page) -> dict[str, dict]:
+    return page.eval_on_selector_all(
+        "[data-whatif]",
+        """els => Object.fromEntries(els.map(e => [e.getAttribute("data-whatif"),
+            {key: e.getAttribute("data-key"), value: JSON.parse(e.getAttribute("data-value")),
+             text: e.textContent}]))""",
+    )
+
+
+def test_slider_shows_the_frontier_values_at_two_positions(browser_page, report_dir):
+    import json
+
+    from makegood.reporting.html import WHATIF_KEYS, fmt
+
+    page, errors, requests = browser_page
+    d = json.loads((report_dir / "budget_report.json").read_text())
+    slider = page.locator("#whatif-budget")
+    n = len(d["frontier"])
+    assert int(slider.get_attribute("max")) == n - 1
+    # it opens on the first page's budget
+    start = int(slider.input_value())
+    assert d["frontier"][start]["budget"] == d["headline"]["budget"]
+    cur = d["meta"]["currency"]
+    seen = []
+    for i in (2, n - 4):
+        slider.fill(str(i))
+        shown = _shown(page)
+        for name, kind in WHATIF_KEYS:
+            value = d["frontier"][i][name]
+            assert shown[name] == {
+                "key": f"frontier.{i}.{name}",
+                "value": value,
+                "text": fmt(value, kind, cur),
+            }, name
+        for k, count in enumerate(d["frontier_mix"][i]):
+            assert shown[f"mix-{k}"]["text"] == fmt(count, "count", cur)
+        assert sum(d["frontier_mix"][i]) == d["meta"]["n_complaints"]
+        seen.append(shown["spend"]["text"])
+    assert seen[0] != seen[1]  # the two positions show different budgets
+    assert errors == []
+    assert all(u.startswith("file://") for u in requests), requests  # nothing from outside
+
+
+def test_slider_is_hidden_in_print_and_page_one_keeps_the_chart(browser_page):
+    page, _errors, _requests = browser_page
+    assert page.locator("#whatif").is_visible()
+    page.emulate_media(media="print")
+    # a Letter page with the report's 12 mm margins, at 96 CSS pixels an inch
+    page.set_viewport_size({"width": round((8.5 - 2 * 12 / 25.4) * 96), "height": 900})
+    try:
+        assert not page.locator("#whatif").is_visible()
+        assert page.locator("#first-page #fig-frontier svg").is_visible()
+        height = page.evaluate(
+            "() => document.getElementById('first-page').getBoundingClientRect().height"
+        )
+        assert height <= (11 - 2 * 12 / 25.4) * 96, height  # page one fits one page
+    finally:
+        page.emulate_media(media="screen")
+        page.set_viewport_size({"width": 1100, "height": 900})
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
+def test_pdf_page_one_has_at_most_300_words_and_the_chart(report_dir, tmp_path):
+    import json
+
+    from makegood.reporting.export import write_pdf
+
+    d = json.loads((report_dir / "budget_report.json").read_text())
+    pdf = tmp_path / "r.pdf"
+    assert write_pdf(report_dir / "budget_report.html", pdf, d) == "chromium"
+
+    def page_text(n: int) -> str:
+        res = subprocess.run(
+            ["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return res.stdout
+
+    first = page_text(1)
+    assert 60 < len(first.split()) <= 300, first
+    assert "budget:" in first and d["headline"]["model_version"] in first
+    assert "What if" not in first  # the slider is screen only
+    assert "1. The efficient frontier" in page_text(2)
+    # the chart is on page one: its net-value line is the only vermillion on the page
+    if shutil.which("pdftoppm"):
+        from matplotlib.image import imread
+
+        subprocess.run(
+            ["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-png", str(pdf), str(tmp_path / "p")],
+            check=True,
+        )
+        (png,) = tmp_path.glob("p*.png")
+        rgb = imread(png)[..., :3]
+        vermillion = (abs(rgb - (0xD5 / 255, 0x5E / 255, 0x00)) < 0.12).all(axis=-1)
+        assert vermillion.sum() > 30

@@ -18,8 +18,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from makegood.policy.budget import allocate
-
-Z95 = 1.959963984540054
+from makegood.policy.forecast import Z95
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
@@ -64,7 +63,8 @@ class Estimate:
         return {"value": self.value, "lo": self.lo, "hi": self.hi}
 
 
-def _mean_ci(terms: np.ndarray) -> Estimate:
+def mean_ci(terms: np.ndarray) -> Estimate:
+    """The mean of per-unit terms with its normal 95% interval (nan bounds for one unit)."""
     m = float(terms.mean())
     se = float(terms.std(ddof=1) / np.sqrt(len(terms))) if len(terms) > 1 else np.nan
     return Estimate(m, m - Z95 * se, m + Z95 * se)
@@ -86,10 +86,9 @@ def off_policy_estimates(
     policy's own value (``logged``: the mean reward) for comparison.
     """
     n = len(reward)
-    rows = np.arange(n)
     e = np.clip(propensity, min_propensity, 1.0)
     w = (action == policy_action) / e
-    ips = _mean_ci(w * reward)
+    ips = mean_ci(w * reward)
     sw = w.sum()
     snips_v = float((w * reward).sum() / sw) if sw > 0 else np.nan
     # delta method: terms w (r - V) / mean(w)
@@ -97,13 +96,34 @@ def off_policy_estimates(
     infl = w * (reward - snips_v) / mw if mw > 0 else np.full(n, np.nan)
     se = float(infl.std(ddof=1) / np.sqrt(n))
     snips = Estimate(snips_v, snips_v - Z95 * se, snips_v + Z95 * se)
-    dr_terms = q_hat[rows, policy_action] + w * (reward - q_hat[rows, action])
+    dr = dr_terms(reward, action, policy_action, propensity, q_hat, min_propensity=min_propensity)
     return {
         "ips": ips,
         "snips": snips,
-        "dr": _mean_ci(dr_terms),
-        "logged": _mean_ci(reward),
+        "dr": mean_ci(dr),
+        "logged": mean_ci(reward),
     }
+
+
+def dr_terms(
+    reward: np.ndarray,
+    action: np.ndarray,
+    policy_action: np.ndarray,
+    propensity: np.ndarray,
+    q_hat: np.ndarray,
+    *,
+    min_propensity: float = 1e-3,
+) -> np.ndarray:
+    """Per-complaint doubly robust terms ``q(x, pi(x)) + w (r - q(x, a))`` (their mean is
+    the DR value; minus ``r`` they are paired per-complaint gains over the logged policy).
+
+    >>> dr_terms(np.array([1.0, 0.0]), np.array([0, 1]), np.array([0, 0]),
+    ...          np.array([0.5, 0.5]), np.array([[0.8, 0.2], [0.4, 0.1]])).round(2).tolist()
+    [1.2, 0.4]
+    """
+    rows = np.arange(len(reward))
+    w = (action == policy_action) / np.clip(propensity, min_propensity, 1.0)
+    return q_hat[rows, policy_action] + w * (reward - q_hat[rows, action])
 
 
 def realized_reward(

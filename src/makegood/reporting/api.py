@@ -16,8 +16,13 @@ The route reads from ``request.app.state``:
 
 ``GET /v1/reports/budget?budgets=10000,20000&period_days=30`` and
 ``POST /v1/reports/budget`` (body: :class:`BudgetReportRequest`) return the report's JSON,
-or the self-contained HTML page with ``?format=html``. The work is CPU-bound (plain
-``def``: FastAPI runs it in its thread pool).
+or the self-contained HTML page with ``?format=html``.
+
+``GET /v1/reports/period?period=2026-12&team=billing`` returns the live period read from
+the service's ledger (``app.state.ledger``): committed and held spend against the pacing
+plan, the forecast at period end, overrides and live calibration (JSON, or HTML).
+
+The work is CPU-bound (plain ``def``: FastAPI runs it in its thread pool).
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field, Strict
 
 from makegood.errors import FieldError, ModelNotLoadedError
 
 PATH = "/v1/reports/budget"
+PERIOD_PATH = "/v1/reports/period"
+_PERIOD_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,31}$"
 MAX_BUDGETS = 50
 
 
@@ -134,6 +141,27 @@ def _run(
     return JSONResponse(report.to_dict())
 
 
+def _period(
+    request: Request, period: str | None, team: str | None, fmt: str
+) -> JSONResponse | HTMLResponse:
+    """The live period report. Raises BudgetNotFoundError (404); the ledger's database
+    errors are answered 503 by the service's mapping."""
+    from makegood.reporting.period import period_report
+
+    ledger = _state(request, "ledger")
+    if ledger is None:
+        raise HTTPException(503, "no ledger: the period report needs the service's database")
+    models = _state(request, "models")
+    current = getattr(models, "current", None) if models is not None else None
+    currency = current.catalog.currency if current is not None else "USD"
+    report = period_report(ledger, period, team=team, currency=currency)
+    if fmt == "html":
+        from makegood.reporting.html import render_period_html
+
+        return HTMLResponse(render_period_html(report))
+    return JSONResponse(report.to_dict())
+
+
 # The report's JSON is documented in docs/ (its shape follows BudgetReport.to_dict).
 _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -177,6 +205,23 @@ def post_budget_report(
 ) -> JSONResponse | HTMLResponse:
     """The budget-impact report of the complaints in the body (or the app's set)."""
     return _run(request, bundle, body, format)
+
+
+@router.get(PERIOD_PATH, response_model=None, responses=_REPORT_RESPONSES)
+def get_period_report(
+    request: Request,
+    period: str | None = Query(
+        default=None,
+        pattern=_PERIOD_PATTERN,
+        description="Budget period, e.g. 2026-12 (default: the current month).",
+    ),
+    team: str | None = Query(
+        default=None, min_length=1, max_length=128, description="Only this team."
+    ),
+    format: Literal["json", "html"] = "json",  # noqa: A002
+) -> JSONResponse | HTMLResponse:
+    """The live period from the service's ledger (plain ``def``: SQL and plots)."""
+    return _period(request, period, team, format)
 
 
 def make_router(dependencies: Sequence[Any] = ()) -> APIRouter:

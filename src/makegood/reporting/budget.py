@@ -23,6 +23,7 @@ import copy
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,9 +31,10 @@ from numpy.typing import ArrayLike
 
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
-from makegood.modeling.evaluate import off_policy_estimates, realized_reward
+from makegood.modeling.evaluate import Z95, dr_terms, off_policy_estimates, realized_reward
 from makegood.modeling.predict import Scores, score
 from makegood.policy.budget import Allocation, frontier, spend_at
+from makegood.reporting.numbers import report_round as _r
 
 __all__ = [
     "EXTRA_BUDGET",
@@ -53,22 +55,30 @@ _PACING_QUANTILES = (0.1, 0.9)
 # ----------------------------------------------------------------------------- helpers
 
 
-def _r(x: float | None, nd: int = 2) -> float | None:
-    """Round for the report; non-finite numbers become None (JSON null)."""
-    if x is None:
-        return None
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    return round(x, nd) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
 def _fsum(x: np.ndarray) -> float:
     return math.fsum(np.asarray(x, dtype=float).ravel().tolist())
 
 
 def _cents(x: float) -> float:
     return round(float(x), 2) + 0.0
+
+
+def _sum_ci(terms: np.ndarray, n_total: float, nd: int = 2) -> dict:
+    """Total over ``n_total`` units of per-unit ``terms``, with a normal 95% interval.
+
+    ``value = n_total * mean(terms)``, ``half = Z95 * n_total * sd(terms) / sqrt(n)``.
+
+    >>> _sum_ci(np.array([1.0, 2.0, 3.0]), 3)
+    {'value': 6.0, 'lo': 2.61, 'hi': 9.39}
+    """
+    t = np.asarray(terms, dtype=float)
+    m = float(t.mean()) if len(t) else math.nan
+    half = Z95 * float(t.std(ddof=1)) / math.sqrt(len(t)) if len(t) > 1 else math.nan
+    return {
+        "value": _r(m * n_total, nd),
+        "lo": _r((m - half) * n_total, nd),
+        "hi": _r((m + half) * n_total, nd),
+    }
 
 
 def _nice(x: float) -> float:
@@ -178,6 +188,7 @@ def frontier_rows(cands: Candidates, budgets: ArrayLike) -> list[dict]:
 
     Each row: ``budget``, the allocation's totals (``spend``, ``net_value`` and
     ``retained_value`` with ``_lo``/``_hi``, ``expected_churners``, ``mean_satisfaction``),
+    ``churn_avoided`` (expected churners fewer than with the baseline for everyone),
     ``shadow_price`` (net value of one more dollar of budget at the margin) and the finite
     differences to the next row, ``marginal_net_per_dollar`` = d net value / d spend and
     ``marginal_retained_per_dollar`` = d retained value / d spend (None on the last row or
@@ -187,12 +198,20 @@ def frontier_rows(cands: Candidates, budgets: ArrayLike) -> list[dict]:
         BudgetError: a budget below :attr:`Candidates.min_spend`, or invalid arrays.
     """
     allocs = cands.allocations(budgets)
+    base_churners = cands.totals(cands.baseline_choice())["expected_churners"]
     rows: list[dict] = []
     raw: list[dict[str, float]] = []
     for b, a in allocs.items():
         t = cands.totals(a.choice)
         t["spend"], t["net_value"] = a.spend, a.value
-        rows.append({"budget": _r(b), **_rounded(t), "shadow_price": _r(a.shadow_price, 6)})
+        rows.append(
+            {
+                "budget": _r(b),
+                **_rounded(t),
+                "churn_avoided": _r(base_churners - t["expected_churners"], 2),
+                "shadow_price": _r(a.shadow_price, 6),
+            }
+        )
         raw.append(t)
     for j, row in enumerate(rows):
         cur = raw[j]
@@ -223,6 +242,10 @@ class BudgetReport:
         frontier: one row per budget (see :func:`frontier_rows`), with ``chosen`` flags.
         chosen: one section per chosen budget (breakdowns, churn avoided, +$10k, pacing).
         current_practice: the logged policy against makegood's at the same spend, or None.
+        headline: the first page: one budget (recommended, or the one chosen), what it buys
+            against current practice (or the baseline) with intervals, and another $10,000.
+        frontier_mix: complaints given each resolution (``meta.resolutions`` order) at each
+            frontier row, for the what-if slider.
     """
 
     meta: dict
@@ -231,6 +254,8 @@ class BudgetReport:
     frontier: list[dict]
     chosen: list[dict]
     current_practice: dict | None = None
+    headline: dict = field(default_factory=dict)
+    frontier_mix: list[list[int]] = field(default_factory=list)
     extra_budget: float = EXTRA_BUDGET
     dimensions: list[str] = field(default_factory=lambda: ["issue_type", "segment", "resolution"])
 
@@ -239,10 +264,12 @@ class BudgetReport:
         return copy.deepcopy(
             {
                 "meta": self.meta,
+                "headline": self.headline,
                 "assumptions": self.assumptions,
                 "thresholds": self.thresholds,
                 "extra_budget": self.extra_budget,
                 "frontier": self.frontier,
+                "frontier_mix": self.frontier_mix,
                 "chosen": self.chosen,
                 "current_practice": self.current_practice,
             }
@@ -267,8 +294,9 @@ class BudgetReport:
             p = c["pacing"]
             for d in p["daily"]:
                 pacing.append({"period_budget": p["period_budget"], **d})
+        mix = pd.DataFrame(self.frontier_mix, columns=[f"n_{r}" for r in self.meta["resolutions"]])
         frames = {
-            "frontier": pd.DataFrame(self.frontier),
+            "frontier": pd.concat([pd.DataFrame(self.frontier), mix], axis=1),
             "chosen": pd.DataFrame(chosen_rows),
             "breakdown": pd.DataFrame(breakdown),
             "extra_budget": pd.DataFrame(extra),
@@ -278,6 +306,9 @@ class BudgetReport:
                 + [{"key": f"threshold.{k}", "value": v} for k, v in self.thresholds.items()]
             ),
         }
+        frames["headline"] = pd.DataFrame(
+            [{"key": k, "value": v} for k, v in _flatten(self.headline).items()]
+        )
         if self.current_practice is not None:
             frames["current_practice"] = pd.DataFrame(
                 [{"key": k, "value": v} for k, v in _flatten(self.current_practice).items()]
@@ -395,7 +426,10 @@ def budget_report(
     n_grid = max(int(n_frontier), 2)
     even = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, n_grid)
     grid = [max(_cents(x), min_spend) for x in even]
-    extras = [_cents(b + extra_budget) for b in chosen]
+    recommended = math.ceil(top * 100) / 100  # the grid's top: the next dollar returns < $1
+    basis = "chosen" if chosen_in is not None and len(chosen) == 1 else "recommended"
+    head_budget = chosen[0] if basis == "chosen" else recommended
+    extras = [_cents(b + extra_budget) for b in {*chosen, head_budget}]
     pacing_budgets = [max(_cents(pacing_in.batch_budget(b, cands.n)), min_spend) for b in chosen]
     same_spend = [_cents(practice.same_spend_budget(cands.n))] if practice is not None else []
     frontier_budgets = sorted({*map(float, grid), *chosen, *extras, *same_spend})
@@ -405,6 +439,11 @@ def budget_report(
     chosen_set = {_r(b) for b in chosen}
     for row in rows:
         row["chosen"] = row["budget"] in chosen_set
+    ids = list(bundle.catalog.ids)
+    mix = [
+        np.bincount(allocs[b].choice, minlength=len(ids)).astype(int).tolist()
+        for b in frontier_budgets
+    ]
 
     base_totals = cands.totals(cands.baseline_choice())
     ope_replay = practice if (practice is not None and replay) else None
@@ -440,8 +479,21 @@ def budget_report(
     thresholds["unconstrained_retained_value"] = _r(cands.totals(u_alloc.choice)["retained_value"])
 
     meta = _meta(bundle, complaints_df, hist, replay, history_df is not None, source, cands)
+    headline = _headline(
+        cands,
+        head_budget,
+        basis,
+        allocs[head_budget],
+        allocs[_cents(head_budget + extra_budget)],
+        extra_budget,
+        base_totals,
+        practice,
+        meta,
+    )
     return BudgetReport(
         meta=meta,
+        headline=headline,
+        frontier_mix=mix,
         assumptions=_assumptions(meta, pacing_in, practice is not None, extra_budget),
         thresholds=thresholds,
         frontier=rows,
@@ -509,6 +561,13 @@ def _chosen_section(
         "vs_baseline": {
             "baseline": bundle.catalog.baseline,
             "churn_avoided": _r(base["expected_churners"] - t["expected_churners"], 2),
+            **{
+                f"churn_avoided_{k}": v
+                for k, v in _sum_ci(
+                    base_churn - cands.churn[np.arange(cands.n), alloc.choice], cands.n
+                ).items()
+                if k != "value"
+            },
             "retained_value_gained": _r(t["retained_value"] - base["retained_value"]),
             "net_value_gained": _r(t["net_value"] - base["net_value"]),
             "satisfaction_gained": _r(t["mean_satisfaction"] - base["mean_satisfaction"], 3),
@@ -523,30 +582,43 @@ def _chosen_section(
         res_keys, ids, "resolution", cands, alloc.choice, base_churn
     )
 
-    te = cands.totals(alloc_extra.choice)
-    te["spend"], te["net_value"] = alloc_extra.spend, alloc_extra.value
-    section["extra"] = {
-        "budget": _r(budget + extra_budget),
-        "amount": _r(extra_budget),
-        "extra_spend": _r(te["spend"] - t["spend"]),
-        "extra_net_value": _r(te["net_value"] - t["net_value"]),
-        "extra_retained_value": _r(te["retained_value"] - t["retained_value"]),
-        "churners_avoided": _r(t["expected_churners"] - te["expected_churners"], 2),
-        "extra_mean_satisfaction": _r(te["mean_satisfaction"] - t["mean_satisfaction"], 3),
-        "n_changed": int(np.sum(alloc_extra.choice != alloc.choice)),
-        "retained_per_dollar": _r(
-            (te["retained_value"] - t["retained_value"]) / (te["spend"] - t["spend"])
-            if te["spend"] - t["spend"] > 1e-9
-            else None,
-            4,
-        ),
-    }
+    section["extra"] = _extra(cands, budget, alloc, alloc_extra, extra_budget)
     section["pacing"] = pacing_in.pacing(budget, alloc_pacing.spend / cands.n)
     if practice is not None:
         section["ope_dr"] = practice.ope_of(alloc.choice, cands.n)
     else:
         section["ope_dr"] = None
     return section
+
+
+def _allocated_totals(cands: Candidates, alloc: Allocation) -> dict[str, float]:
+    t = cands.totals(alloc.choice)
+    t["spend"], t["net_value"] = alloc.spend, alloc.value
+    return t
+
+
+def _extra(
+    cands: Candidates, budget: float, alloc: Allocation, alloc_extra: Allocation, amount: float
+) -> dict:
+    """What ``amount`` more than ``budget`` (allocated as ``alloc``) buys."""
+    t = _allocated_totals(cands, alloc)
+    te = cands.totals(alloc_extra.choice)
+    te["spend"], te["net_value"] = alloc_extra.spend, alloc_extra.value
+    d_spend = te["spend"] - t["spend"]
+    return {
+        "budget": _r(budget + amount),
+        "amount": _r(amount),
+        "extra_spend": _r(d_spend),
+        "extra_net_value": _r(te["net_value"] - t["net_value"]),
+        "extra_retained_value": _r(te["retained_value"] - t["retained_value"]),
+        "churners_avoided": _r(t["expected_churners"] - te["expected_churners"], 2),
+        "extra_mean_satisfaction": _r(te["mean_satisfaction"] - t["mean_satisfaction"], 3),
+        "n_changed": int(np.sum(alloc_extra.choice != alloc.choice)),
+        "retained_per_dollar": _r(
+            (te["retained_value"] - t["retained_value"]) / d_spend if d_spend > 1e-9 else None,
+            4,
+        ),
+    }
 
 
 # ------------------------------------------------------------------------------ pacing
@@ -691,6 +763,49 @@ class _PracticeInputs:
     def spend(self) -> float:
         return _fsum(self.history["compensation"].to_numpy(float))
 
+    @cached_property
+    def cands(self) -> Candidates:
+        return Candidates.from_scores(self.scores)
+
+    def versus(self, choice: np.ndarray, n_batch: int) -> dict:
+        """makegood's ``choice`` on this history against what was logged, as totals over
+        ``n_batch`` complaints, with paired intervals.
+
+        Per complaint i (w_i = 1{a_i = pi_i} / e_i), the doubly robust term of a reward
+        ``y`` with model ``q`` is ``q(i, pi_i) + w_i (y_i - q(i, a_i))``; the gain is that
+        term minus ``y_i`` (the realized outcome) and its total interval is normal on the
+        per-complaint gains (:func:`_sum_ci`), so the two policies' common noise cancels.
+        Rewards: net value, retained value ``LTV (1 - churned)`` and churn (``churned``).
+        """
+        s = self.scores
+        churned = self.history["churned_90d"].to_numpy(float)
+        kept = s.lifetime_value * (1.0 - churned)
+        args = (self.action, choice, self.propensity)
+        net = dr_terms(self.reward, *args, s.net_value)
+        ret = dr_terms(kept, *args, s.lifetime_value[:, None] * (1.0 - s.churn_prob))
+        churn = dr_terms(churned, *args, s.churn_prob)
+        comp = s.compensation[np.arange(self.n), choice]
+        hist_comp = self.history["compensation"].to_numpy(float)
+        return {
+            "practice": {
+                "spend": _r(float(hist_comp.mean()) * n_batch),
+                "retained_value": _r(float(kept.mean()) * n_batch),
+                "churners": _r(float(churned.mean()) * n_batch, 2),
+                "net_value": _r(float(self.reward.mean()) * n_batch),
+            },
+            "makegood": {
+                "spend": _r(float(comp.mean()) * n_batch),
+                "retained_value": _sum_ci(ret, n_batch),
+                "churners": _sum_ci(churn, n_batch),
+                "net_value": _sum_ci(net, n_batch),
+            },
+            "gain": {
+                "retained_value": _sum_ci(ret - kept, n_batch),
+                "churn_avoided": _sum_ci(churned - churn, n_batch),
+                "net_value": _sum_ci(net - self.reward, n_batch),
+            },
+        }
+
     def same_spend_budget(self, n_batch: int) -> float:
         """The batch budget with the historical spend per complaint."""
         return self.spend * n_batch / self.n
@@ -707,8 +822,7 @@ class _PracticeInputs:
         return _total(est, self.n)
 
     def summary(self, n_batch: int, replay: bool) -> dict:
-        s = self.scores
-        cands = Candidates.from_scores(s)
+        cands = self.cands
         n = self.n
         # makegood on the history itself at the historical spend
         mg = cands.allocations([self.spend])[self.spend]
@@ -717,6 +831,7 @@ class _PracticeInputs:
         mg_model = cands.totals(mg.choice)
         sat = self.history.get("satisfaction")
         scale = n_batch / n
+        paired = self.versus(mg.choice, n)
 
         out = {
             "source": "the complaint set (replayed)" if replay else "the separate history",
@@ -746,6 +861,9 @@ class _PracticeInputs:
                 "model_retained_value": _r(mg_model["retained_value"]),
                 "model_expected_churners": _r(mg_model["expected_churners"], 2),
                 "dr_gain": _r((est["dr"].value - est["logged"].value) * n),
+                "dr_gain_lo": paired["gain"]["net_value"]["lo"],
+                "dr_gain_hi": paired["gain"]["net_value"]["hi"],
+                "dr_churn_avoided": paired["gain"]["churn_avoided"],
                 "model_churn_avoided": _r(
                     logged_model["expected_churners"] - mg_model["expected_churners"], 2
                 ),
@@ -757,6 +875,89 @@ class _PracticeInputs:
 
 
 # -------------------------------------------------------------------------- first page
+
+VERSUS_PRACTICE_METHOD = (
+    "doubly robust off-policy estimate on the history; 95% intervals from paired "
+    "per-complaint terms (makegood's estimate minus the realized outcome, normal approximation)"
+)
+VERSUS_BASELINE_METHOD = (
+    "model predictions; 95% intervals from the spread of per-complaint differences (normal "
+    "approximation): the variation between batches like this one, not the model's error"
+)
+
+
+def _headline(
+    cands: Candidates,
+    budget: float,
+    basis: str,
+    alloc: Allocation,
+    alloc_extra: Allocation,
+    extra_budget: float,
+    base: dict[str, float],
+    practice: _PracticeInputs | None,
+    meta: dict,
+) -> dict:
+    """The first page: one budget, what it buys against today's practice, and $10,000 more.
+
+    With a history, today's practice is the logged policy: makegood's allocation at the
+    same budget per complaint on the history is valued off-policy against it
+    (:meth:`_PracticeInputs.versus`). Without one, the comparison is with the baseline
+    resolution for everyone, from the model alone.
+    """
+    t = _allocated_totals(cands, alloc)
+    if practice is not None:
+        per = budget / cands.n
+        hist_budget = max(_cents(per * practice.n), practice.cands.min_spend)
+        hist_alloc = practice.cands.allocations([hist_budget])[hist_budget]
+        comparison = {
+            "versus": "current practice",
+            "method": VERSUS_PRACTICE_METHOD,
+            "history_budget": _r(hist_budget),
+            **practice.versus(hist_alloc.choice, cands.n),
+        }
+    else:
+        rows = np.arange(cands.n)
+        base_choice = cands.baseline_choice()
+        ltv = cands.lifetime_value
+        churn_mg = cands.churn[rows, alloc.choice]
+        churn_base = cands.churn[rows, base_choice]
+        net_mg = cands.value[rows, alloc.choice]
+        net_base = cands.value[rows, base_choice]
+        comparison = {
+            "versus": "baseline for everyone",
+            "method": VERSUS_BASELINE_METHOD,
+            "history_budget": None,
+            "practice": {
+                "spend": _r(base["spend"]),
+                "retained_value": _r(base["retained_value"]),
+                "churners": _r(base["expected_churners"], 2),
+                "net_value": _r(base["net_value"]),
+            },
+            "makegood": {
+                "spend": _r(t["spend"]),
+                "retained_value": _sum_ci(ltv * (1.0 - churn_mg), cands.n),
+                "churners": _sum_ci(churn_mg, cands.n),
+                "net_value": _sum_ci(net_mg, cands.n),
+            },
+            "gain": {
+                "retained_value": _sum_ci(ltv * (churn_base - churn_mg), cands.n),
+                "churn_avoided": _sum_ci(churn_base - churn_mg, cands.n),
+                "net_value": _sum_ci(net_mg - net_base, cands.n),
+            },
+        }
+    return {
+        "budget": _r(budget),
+        "basis": basis,
+        "spend": _r(t["spend"]),
+        "retained_value": _r(t["retained_value"]),
+        "net_value": _r(t["net_value"]),
+        "expected_churners": _r(t["expected_churners"], 2),
+        "shadow_price": _r(alloc.shadow_price, 6),
+        "comparison": comparison,
+        "extra": _extra(cands, budget, alloc, alloc_extra, extra_budget),
+        "model_version": meta["model_version"],
+        "mlflow_run_id": meta["mlflow_run_id"],
+    }
 
 
 def _meta(
@@ -811,7 +1012,12 @@ def _assumptions(meta: dict, pacing: _PacingInputs, practice: bool, extra: float
         "a dollar of net value; at the unconstrained spend it reaches 0: beyond it a dollar "
         "of compensation brings back less than a dollar of retained value.",
         "Churn avoided is measured against giving every customer the baseline resolution "
-        f"({meta['baseline']}).",
+        f"({meta['baseline']}); its interval is normal on the per-complaint differences "
+        "(paired terms): how much it would vary between batches like this one.",
+        "Recommended budget: the least budget at which makegood buys every resolution whose "
+        "compensation returns at least its cost in retained value (shadow price 0); beyond it "
+        "the next dollar returns less than a dollar. With one chosen budget, page one shows "
+        "that one instead.",
         f"'Another {extra:,.0f}' is the budgeted allocation at budget + {extra:,.0f} minus "
         "the one at the budget; it may spend less when there is nothing worth buying.",
         f"Pacing: complaints per day follow the mean daily volume of {pacing.volume_source} "

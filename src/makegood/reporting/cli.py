@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from makegood.cli import app
-from makegood.errors import BudgetError, MakegoodError
+from makegood.errors import BudgetError, ConfigError, MakegoodError
 
 report_app = typer.Typer(
     help="Reports for finance: what the compensation budget buys.",
@@ -145,6 +145,14 @@ def budget(
         print(f"makegood: error: {e}", file=sys.stderr)
         raise typer.Exit(code=1) from None
     d = report.to_dict()
+    h = d["headline"]
+    g = h["comparison"]["gain"]
+    typer.echo(
+        f"{h['basis']} budget {h['budget']:,.2f}: against {h['comparison']['versus']}, "
+        f"net value {g['net_value']['value']:+,.2f} ({g['net_value']['lo']:,.2f} to "
+        f"{g['net_value']['hi']:,.2f}), churn avoided {g['churn_avoided']['value']:.1f} "
+        f"({g['churn_avoided']['lo']:.1f} to {g['churn_avoided']['hi']:.1f})"
+    )
     for c in d["chosen"]:
         extra = c["extra"]
         typer.echo(
@@ -154,5 +162,67 @@ def budget(
             f"+{extra['extra_retained_value']:,.2f} and "
             f"{extra['churners_avoided']:.1f} fewer churners"
         )
+    for name, path in written.items():
+        typer.echo(f"{name:24s} {path}")
+
+
+_PERIOD_HELP = {
+    "database_url": "The service's ledger database (as `makegood serve --database-url`): "
+    "sqlite:///PATH or postgresql+psycopg://...",
+    "database_schema": "PostgreSQL schema of the ledger tables (as `makegood serve`).",
+    "period": "Budget period, e.g. 2026-12 (default: the current month).",
+    "team": "Only this team's decisions, against its budget (default: all teams).",
+    "out": "Folder for period_report.html/.json/.*.csv/.pdf.",
+    "currency": "Currency the catalog names money in.",
+    "pdf": "Also write period_report.pdf (needs headless Chromium).",
+}
+
+
+@report_app.command("period")
+def period(
+    database_url: Annotated[str, typer.Option(help=_PERIOD_HELP["database_url"])],
+    database_schema: Annotated[
+        str | None, typer.Option(help=_PERIOD_HELP["database_schema"])
+    ] = None,
+    period: Annotated[str | None, typer.Option(help=_PERIOD_HELP["period"])] = None,
+    team: Annotated[str | None, typer.Option(help=_PERIOD_HELP["team"])] = None,
+    out: Annotated[Path, typer.Option(help=_PERIOD_HELP["out"])] = Path("reports"),
+    currency: Annotated[str, typer.Option(help=_PERIOD_HELP["currency"])] = "USD",
+    pdf: Annotated[bool, typer.Option("--pdf", help=_PERIOD_HELP["pdf"])] = False,
+) -> None:
+    """The live period from the service's ledger: spend committed and held by team and by
+    resolution against the pacing plan, the forecast at period end with its interval, the
+    overrides and what they cost, and the outcomes so far against the predictions.
+
+    Example: makegood report period --database-url sqlite:///data/makegood.db
+    --period 2026-12 --team billing --out reports/
+    """
+    from makegood.cli import _fail
+
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from makegood.ledger import Ledger
+        from makegood.reporting.export import write_period_report
+        from makegood.reporting.period import period_report
+
+        with Ledger(database_url, schema=database_schema) as ledger:
+            try:
+                report = period_report(ledger, period, team=team, currency=currency)
+            except SQLAlchemyError as e:
+                raise ConfigError(
+                    f"cannot read the ledger at {ledger!r}: {str(e).splitlines()[0]}"
+                ) from None
+        written = write_period_report(report, out, pdf=pdf)
+    except MakegoodError as e:
+        _fail(e)
+    d = report.to_dict()
+    t, f = d["totals"], d["forecast"]
+    typer.echo(
+        f"period {d['meta']['period']} ({d['meta']['scope']}): committed {t['committed']:,.2f}, "
+        f"held {t['held']:,.2f} of {d['budget']['amount']:,.2f}; plan to date "
+        f"{t['plan_to_date']:,.2f}; forecast {f['expected']:,.2f} "
+        f"({f['lo']:,.2f} to {f['hi']:,.2f}); {d['overrides']['n']} overrides"
+    )
     for name, path in written.items():
         typer.echo(f"{name:24s} {path}")

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from makegood.reporting.budget import BudgetReport
 
@@ -29,6 +30,7 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
 )
 STEM = "budget_report"
+PERIOD_STEM = "period_report"
 
 
 def chromium_path() -> str | None:
@@ -97,19 +99,73 @@ def write_report(
     return written
 
 
+def print_pdf(html_path: Path, pdf_path: Path) -> bool:
+    """Print an HTML page to PDF with headless Chromium; False when there is none or it fails."""
+    if chromium_path() is None:
+        return False
+    tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
+    res = run_chromium(
+        ["--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+    )
+    if res.returncode == 0 and tmp.exists() and tmp.stat().st_size > 0:
+        os.replace(tmp, pdf_path)
+        return True
+    tmp.unlink(missing_ok=True)
+    return False
+
+
 def write_pdf(html_path: Path, pdf_path: Path, d: dict, figs: dict | None = None) -> str:
     """Print the report to PDF; returns ``"chromium"`` or ``"matplotlib"`` (the method used)."""
-    if chromium_path() is not None:
-        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
-        res = run_chromium(
-            ["--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
-        )
-        if res.returncode == 0 and tmp.exists() and tmp.stat().st_size > 0:
-            os.replace(tmp, pdf_path)
-            return "chromium"
-        tmp.unlink(missing_ok=True)  # fall back to matplotlib below
+    if print_pdf(html_path, pdf_path):
+        return "chromium"
     _pdf_matplotlib(pdf_path, d, figs)
     return "matplotlib"
+
+
+def write_period_report(report: Any, out_dir: str | Path, *, pdf: bool = False) -> dict[str, Path]:
+    """Write ``period_report.{html,json}``, CSVs of the tables and, with ``pdf`` (needs
+    Chromium), the PDF of a :class:`~makegood.reporting.period.PeriodReport`.
+
+    Returns:
+        name -> path of every file written.
+
+    Raises:
+        ConfigError: ``pdf`` was asked for and Chromium cannot print it.
+    """
+    import pandas as pd
+
+    from makegood.errors import ConfigError
+    from makegood.reporting.html import render_period_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = report.to_dict()
+    written: dict[str, Path] = {}
+    html_path = out / f"{PERIOD_STEM}.html"
+    _atomic_write(html_path, render_period_html(d))
+    written["html"] = html_path
+    tables = {
+        "by_team": d["by_team"],
+        "by_resolution": d["by_resolution"],
+        "daily": d["daily"],
+        "overrides_by_reason": d["overrides"]["by_reason"],
+        "overrides_by_resolution": d["overrides"]["by_resolution"],
+    }
+    for name, rows in tables.items():
+        path = out / f"{PERIOD_STEM}.{name}.csv"
+        tmp = path.with_name(f".{path.name}.tmp")
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+        os.replace(tmp, path)
+        written[f"csv:{name}"] = path
+    if pdf:
+        pdf_path = out / f"{PERIOD_STEM}.pdf"
+        if not print_pdf(html_path, pdf_path):
+            raise ConfigError(f"cannot print {pdf_path}: no working Chromium at {CHROMIUM}")
+        written["pdf"] = pdf_path
+    json_path = out / f"{PERIOD_STEM}.json"
+    _atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
+    written["json"] = json_path
+    return written
 
 
 def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
@@ -123,10 +179,9 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
     figs = figs if figs is not None else all_figures(d)
     tmp = pdf_path.with_name(f".{pdf_path.name}.tmp.pdf")
     with PdfPages(tmp) as pages:
+        pages.savefig(_first_page(d))
         m = d["meta"]
         lines = [
-            m["title"],
-            "",
             f"model {m['model_version']} (trained {m['model_trained_at']})",
             f"MLflow run {m['mlflow_run_id']} at {m['mlflow_tracking_uri']}",
             f"training data {m['training_data_range']}",
@@ -162,6 +217,47 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
         ax.table(cellText=rows, colLabels=cols, loc="upper center").set_fontsize(7)
         pages.savefig(table)
     os.replace(tmp, pdf_path)
+
+
+def _first_page(d: dict):
+    """Page one without a browser: the headline in words above the frontier chart."""
+    from matplotlib.figure import Figure
+
+    from makegood.reporting.figures import draw_frontier
+    from makegood.reporting.html import fmt
+
+    cur, h = d["meta"]["currency"], d["headline"]
+    c = h["comparison"]
+    g = c["gain"]
+
+    def iv(x: dict, kind: str = "money") -> str:
+        return (
+            f"{fmt(x['value'], kind, cur)} ({fmt(x['lo'], kind, cur)} to {fmt(x['hi'], kind, cur)})"
+        )
+
+    e = h["extra"]
+    lines = [
+        f"{'Recommended' if h['basis'] == 'recommended' else 'Chosen'} budget: "
+        f"{fmt(h['budget'], 'money', cur)} (makegood spends {fmt(h['spend'], 'money', cur)})",
+        "",
+        f"Against {c['versus']} (95% intervals):",
+        f"  retained value gained  {iv(g['retained_value'])}",
+        f"  churned customers avoided  {iv(g['churn_avoided'], 'churners')}",
+        f"  net value gained  {iv(g['net_value'])}",
+        f"  estimates: {c['method']}",
+        "",
+        f"Another {fmt(e['amount'], 'money', cur)}: retained value "
+        f"+{fmt(e['extra_retained_value'], 'money', cur)}, "
+        f"{fmt(e['churners_avoided'], 'churners')} fewer churned customers, net value "
+        f"{fmt(e['extra_net_value'], 'money', cur)}",
+        "",
+        f"Model {h['model_version']}; MLflow run {h['mlflow_run_id'] or 'not logged'}",
+    ]
+    page = Figure(figsize=(8.27, 11.69))
+    page.text(0.06, 0.96, d["meta"]["title"], va="top", size=16, weight="bold")
+    page.text(0.06, 0.92, "\n".join(_wrap(lines, 95)), va="top", size=9)
+    draw_frontier(page.add_axes((0.1, 0.12, 0.85, 0.42)), d)
+    return page
 
 
 def _wrap(lines: list[str], width: int) -> list[str]:

@@ -11,77 +11,140 @@ import io
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-_COLORS = ("#1f5f8b", "#c8553d", "#2a9d8f", "#8d6a9f", "#e9a03b", "#5c677d")
+# Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, reddish
+# purple, sky blue, yellow, black): distinct under the common colour-vision deficiencies and
+# in greyscale print, where the line styles and markers also tell the series apart.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+_COLORS = OKABE_ITO
 
 
-def _money_axis(ax, axis: str = "y") -> None:
-    def f(x, _pos):
-        if abs(x) >= 1e6:
-            return f"{x / 1e6:,.2f}M"
-        if abs(x) >= 1e3:
-            return f"{x / 1e3:,.0f}k"
-        return f"{x:,.0f}"
+def money_formatter(currency: str = "USD") -> FuncFormatter:
+    """Axis ticks as money (the currency's symbol), trailing zeros dropped.
 
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(f))
+    >>> f = money_formatter("USD")
+    >>> f(1_250_000), f(65_000_000), f(1_500), f(40_000), f(500), f(-2_000)
+    ('$1.25M', '$65M', '$1.5k', '$40k', '$500', '-$2k')
+    """
+    from makegood.reporting.html import currency_symbol
+
+    sym = currency_symbol(currency)
+
+    def short(v: float, digits: int) -> str:
+        return f"{v:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{v:,.0f}"
+
+    def f(x: float, _pos: object = None) -> str:
+        sign = "-" if x < 0 else ""
+        a = abs(x)
+        if a >= 1e6:
+            return f"{sign}{sym}{short(a / 1e6, 2)}M"
+        if a >= 1e3:
+            return f"{sign}{sym}{short(a / 1e3, 1)}k"
+        return f"{sign}{sym}{a:,.0f}"
+
+    return FuncFormatter(f)
+
+
+def _money_axis(ax, axis: str = "y", currency: str = "USD") -> None:
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(currency))
 
 
 def _vals(rows: list[dict], key: str) -> list[float]:
     return [float("nan") if r.get(key) is None else r[key] for r in rows]
 
 
+def _legend_cols(d: dict) -> int:
+    """Legend columns for one entry per chosen budget (many budgets: a wide legend)."""
+    return max(1, -(-len(d["chosen"]) // 6))
+
+
 def frontier_figure(d: dict) -> Figure:
-    """Spend against net and retained value (with bands), and against mean satisfaction."""
-    fr, cur = d["frontier"], d["meta"]["currency"]
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    ax, ax2 = fig.subplots(1, 2, width_ratios=(3, 2))
+    """The first page's chart: the frontier (net and retained value against spend, with
+    their bands), today's practice (or the baseline), the chosen and the headline budgets."""
+    fig = Figure(figsize=(8.0, 4.3), layout="constrained")
+    draw_frontier(fig.subplots(), d)
+    return fig
+
+
+def draw_frontier(ax, d: dict) -> None:
+    """Draw the first page's frontier chart on ``ax`` (see :func:`frontier_figure`).
+
+    No bands: the summed per-complaint bounds are far wider than the paired intervals of
+    page one's table and would hide the curve (appendix A lists them)."""
+    fr, cur, h = d["frontier"], d["meta"]["currency"], d["headline"]
+    money = money_formatter(cur)
     x = _vals(fr, "spend")
-    for key, label, color in (
-        ("retained_value", "retained lifetime value", _COLORS[0]),
-        ("net_value", "net value", _COLORS[1]),
+    for key, label, color, ls in (
+        ("retained_value", "retained lifetime value", _COLORS[0], "-"),
+        ("net_value", "net value (after compensation and handling)", _COLORS[1], "--"),
     ):
-        ax.plot(x, _vals(fr, key), color=color, label=label, marker=".", lw=1.5)
-        ax.fill_between(x, _vals(fr, key + "_lo"), _vals(fr, key + "_hi"), color=color, alpha=0.12)
-    for c in d["chosen"]:
-        ax.plot([c["spend"]], [c["net_value"]], "o", color="black", ms=6)
+        ax.plot(x, _vals(fr, key), color=color, label=label, ls=ls, lw=1.8)
+    for j, c in enumerate(d["chosen"][:12]):  # labels for a dozen at most: they would overlap
+        ax.plot(
+            [c["spend"]],
+            [c["net_value"]],
+            "o",
+            color=_COLORS[7],
+            ms=5,
+            label="chosen budgets" if j == 0 else None,
+        )
         ax.annotate(
-            f"budget {c['budget']:,.0f}",
+            money(c["budget"]),
             (c["spend"], c["net_value"]),
             textcoords="offset points",
-            xytext=(4, -12),
-            fontsize=8,
+            xytext=(0, -13 if j % 2 == 0 else 7),
+            ha="center",
+            fontsize=7.5,
         )
-    th = d["thresholds"]
-    for key, label, ls in (
-        ("shadow_price_below_one_budget", "shadow price < 1", ":"),
-        ("unconstrained_spend", "unconstrained optimum", "--"),
-    ):
-        if th.get(key) is not None:
-            ax.axvline(th[key], color="grey", ls=ls, lw=1, label=label)
-    cp = d.get("current_practice")
-    if cp and cp["source"].startswith("the complaint set"):
-        r = cp["logged"]["realized_net_value"]
-        ax.errorbar(
-            [cp["spend"]],
-            [r["value"]],
-            yerr=[[r["value"] - r["lo"]], [r["hi"] - r["value"]]],
-            fmt="s",
-            color=_COLORS[4],
-            label="current practice (realized)",
+    for c in d["chosen"][12:]:
+        ax.plot([c["spend"]], [c["net_value"]], "o", color=_COLORS[7], ms=4)
+    ax.plot(
+        [h["spend"]],
+        [h["net_value"]],
+        marker="*",
+        ls="none",
+        ms=13,
+        color=_COLORS[3],
+        markeredgecolor=_COLORS[7],
+        label=f"{h['basis']} budget {money(h['budget'])}",
+    )
+    p = h["comparison"]["practice"]
+    practice = h["comparison"]["versus"] == "current practice"
+    who = "today" if practice else "baseline for everyone"
+    how = "realized" if practice else "model"
+    for key, color in (("retained_value", _COLORS[0]), ("net_value", _COLORS[1])):
+        ax.plot(
+            [p["spend"]],
+            [p[key]],
+            marker="s",
+            ls="none",
+            ms=7,
+            color=color,
+            markeredgecolor=_COLORS[7],
+            label=f"{who}: {key.replace('_', ' ')} ({how})",
         )
+    ax.set_xlim(left=0)
     ax.set_xlabel(f"compensation spend ({cur})")
     ax.set_ylabel(f"expected value ({cur})")
-    ax.set_title("Efficient frontier")
-    _money_axis(ax)
-    _money_axis(ax, "x")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("What each budget buys: the efficient frontier", fontsize=11)
+    _money_axis(ax, "y", cur)
+    _money_axis(ax, "x", cur)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
     ax.grid(alpha=0.3)
 
-    ax2.plot(x, _vals(fr, "mean_satisfaction"), color=_COLORS[2], marker=".")
-    ax2.set_xlabel(f"compensation spend ({cur})")
-    ax2.set_ylabel("mean expected satisfaction (0-10)")
-    ax2.set_title("Satisfaction")
-    _money_axis(ax2, "x")
-    ax2.grid(alpha=0.3)
+
+def satisfaction_figure(d: dict) -> Figure:
+    """Mean expected satisfaction against spend (from zero: the scale is 0-10)."""
+    fr, cur = d["frontier"], d["meta"]["currency"]
+    fig = Figure(figsize=(9, 2.8), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(_vals(fr, "spend"), _vals(fr, "mean_satisfaction"), color=_COLORS[2], marker=".")
+    ax.set_ylim(0, 10)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"compensation spend ({cur})")
+    ax.set_ylabel("mean expected satisfaction (0-10)")
+    ax.set_title("Satisfaction along the frontier")
+    _money_axis(ax, "x", cur)
+    ax.grid(alpha=0.3)
     return fig
 
 
@@ -106,7 +169,7 @@ def marginal_figure(d: dict) -> Figure:
     ax.set_xlabel(f"budget ({cur})")
     ax.set_ylabel(f"net value per extra {cur}")
     ax.set_title("Marginal value of one more dollar")
-    _money_axis(ax, "x")
+    _money_axis(ax, "x", cur)
     top = max((v for v in _vals(fr, "shadow_price") if v == v), default=1.0)
     ax.set_ylim(-0.1, min(max(top, 1.5), 10.0) * 1.05)  # a huge first slope hides the rest
     ax.legend(fontsize=7)
@@ -124,11 +187,18 @@ def resolution_figure(d: dict) -> Figure:
         counts = [r["n"] for r in c["by_resolution"]]
         xs = [i + (j - (len(d["chosen"]) - 1) / 2) * width for i in range(len(ids))]
         color = _COLORS[j % len(_COLORS)]
-        ax.bar(xs, counts, width=width, color=color, label=f"{c['budget']:,.0f}")
+        ax.bar(
+            xs,
+            counts,
+            width=width,
+            color=color,
+            label=money_formatter(d["meta"]["currency"])(c["budget"]),
+        )
     ax.set_xticks(range(len(ids)), ids, rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("complaints")
     ax.set_title("Resolutions given, by budget")
-    ax.legend(fontsize=7, title="budget", title_fontsize=7)
+    ax.legend(fontsize=6, title="budget", title_fontsize=7, ncols=_legend_cols(d))
     ax.grid(alpha=0.3, axis="y")
     return fig
 
@@ -141,20 +211,22 @@ def pacing_figure(d: dict) -> Figure:
         p = c["pacing"]
         days = list(range(1, len(p["daily"]) + 1))
         color = _COLORS[j % len(_COLORS)]
-        label = f"{c['budget']:,.0f}"
+        label = money_formatter(d["meta"]["currency"])(c["budget"])
         ax.plot(days, _vals(p["daily"], "cumulative_spend"), color=color, label=label)
         ax.plot(days, _vals(p["daily"], "budget_line"), color=color, ls=":", lw=1)
     ax.set_xlabel(f"day of the period (from {d['chosen'][0]['pacing']['period_start']})")
     ax.set_ylabel(f"cumulative spend ({d['meta']['currency']})")
     ax.set_title("Pacing: expected cumulative spend (dotted: budget spread evenly)")
-    _money_axis(ax)
-    ax.legend(fontsize=7, title="period budget", title_fontsize=7)
+    ax.set_ylim(bottom=0)
+    _money_axis(ax, "y", d["meta"]["currency"])
+    ax.legend(fontsize=6, title="period budget", title_fontsize=7, ncols=_legend_cols(d))
     ax.grid(alpha=0.3)
     return fig
 
 
 FIGURES = {
     "frontier": frontier_figure,
+    "satisfaction": satisfaction_figure,
     "marginal": marginal_figure,
     "resolutions": resolution_figure,
     "pacing": pacing_figure,
@@ -172,3 +244,119 @@ def svg(fig: Figure) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg") :]
+
+
+# ------------------------------------------------------------------------ the live period
+
+
+def period_spend_figure(d: dict) -> Figure:
+    """Cumulative committed spend by day against the plan, with what is held now and the
+    forecast at period end (its 95% interval as an error bar)."""
+    cur, fc, t = d["meta"]["currency"], d["forecast"], d["totals"]
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax = fig.subplots()
+    today = d["meta"]["days_elapsed"] or 0.0
+    days = list(range(1, len(d["daily"]) + 1))  # each day's end, in days since the start
+    ax.plot(
+        [0, *days],
+        [0, *_vals(d["daily"], "plan_cumulative")],
+        color=_COLORS[7],
+        ls=":",
+        label="plan",
+    )
+    ax.plot(
+        [0] + [min(j, today) for j in days],
+        [0, *_vals(d["daily"], "cumulative_committed")],
+        color=_COLORS[0],
+        marker=".",
+        label="committed",
+    )
+    ax.plot(
+        [today],
+        [t["committed_and_held"]],
+        "D",
+        color=_COLORS[3],
+        markeredgecolor=_COLORS[7],
+        label="committed + held now",
+    )
+    ax.errorbar(
+        [days[-1] if days else 1],
+        [fc["expected"]],
+        yerr=[[fc["expected"] - fc["lo"]], [fc["hi"] - fc["expected"]]],
+        fmt="s",
+        color=_COLORS[1],
+        capsize=4,
+        label="forecast at period end (95%)",
+    )
+    ax.axhline(d["budget"]["amount"], color=_COLORS[4], lw=1, ls="--", label="budget")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, max(len(days), 1) + 0.5)
+    ax.set_xlabel(f"days since the period began ({d['meta']['period_start'][:10]})")
+    ax.set_ylabel(f"cumulative spend ({cur})")
+    ax.set_title(f"Spend in {d['meta']['period']} against the plan")
+    _money_axis(ax, "y", cur)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def period_split_figure(d: dict) -> Figure:
+    """Committed and held money by team and by resolution (bars from zero)."""
+    cur = d["meta"]["currency"]
+    fig = Figure(figsize=(9, 3.0), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, rows, key, title in (
+        (axes[0], d["by_team"], "team", "by team"),
+        (axes[1], d["by_resolution"], "resolution", "by resolution"),
+    ):
+        names = [r[key] for r in rows]
+        ys = list(range(len(rows)))
+        committed = _vals(rows, "committed")
+        ax.barh(ys, committed, color=_COLORS[0], label="committed")
+        ax.barh(ys, _vals(rows, "held"), left=committed, color=_COLORS[3], label="held")
+        ax.set_yticks(ys, names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(left=0)
+        ax.set_title(f"Spend {title}", fontsize=10)
+        _money_axis(ax, "x", cur)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def calibration_figure(d: dict) -> Figure:
+    """Observed churn rate against the predicted one, by bin of prediction (with the
+    observed rate's 95% interval); the diagonal is perfect calibration."""
+    fig = Figure(figsize=(4.5, 3.4), layout="constrained")
+    ax = fig.subplots()
+    bins = d["calibration"]["bins"]
+    top = max([0.1] + [b["observed_hi"] or 0 for b in bins] + [b["predicted"] for b in bins])
+    ax.plot([0, top], [0, top], color=_COLORS[7], ls=":", lw=1, label="perfect")
+    if bins:
+        ax.errorbar(
+            _vals(bins, "predicted"),
+            _vals(bins, "observed"),
+            yerr=[
+                [b["observed"] - b["observed_lo"] for b in bins],
+                [b["observed_hi"] - b["observed"] for b in bins],
+            ],
+            fmt="o",
+            color=_COLORS[1],
+            capsize=3,
+            label="observed (95%)",
+        )
+    ax.set_xlim(0, top * 1.05)
+    ax.set_ylim(0, top * 1.05)
+    ax.set_xlabel("predicted churn probability")
+    ax.set_ylabel("observed churn rate")
+    ax.set_title("Live calibration: churn", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+PERIOD_FIGURES = {
+    "spend": period_spend_figure,
+    "split": period_split_figure,
+    "calibration": calibration_figure,
+}

@@ -1,4 +1,5 @@
-"""The report as one self-contained HTML page (no scripts, no external assets).
+"""The report as one self-contained HTML page (no external assets; one small inline
+script drives the what-if slider from data embedded in the page).
 
 Every number on the page is printed by :func:`fmt` from ``BudgetReport.to_dict()`` and
 sits in an element carrying ``data-key`` (its path in the JSON, e.g.
@@ -17,8 +18,13 @@ from markupsafe import Markup
 
 from makegood.reporting.budget import BudgetReport
 
-KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "text")
+KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "text")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def currency_symbol(currency: str) -> str:
+    """The prefix money is printed with: ``$`` for USD, else the code and a space."""
+    return _SYMBOLS.get(currency, currency + " ")
 
 
 def fmt(value: Any, kind: str, currency: str = "USD") -> str:
@@ -26,10 +32,11 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
 
     ``money`` whole units with thousands separators, ``money_c`` with cents, ``count``
     an integer, ``churners`` expected customers (1 decimal), ``ratio`` per-dollar figures
-    (2 decimals), ``sat`` satisfaction (2 decimals), ``text`` as is; None prints "n/a".
+    (2 decimals), ``sat`` satisfaction (2 decimals), ``prob`` a probability as a percentage
+    (1 decimal), ``text`` as is; None prints "n/a".
 
-    >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio")
-    ('$12,346', '-$3.50', '1.81')
+    >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio"), fmt(0.1234, "prob")
+    ('$12,346', '-$3.50', '1.81', '12.3%')
     """
     if value is None:
         return "n/a"
@@ -37,7 +44,7 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
         return str(value)
     x = float(value)
     if kind in ("money", "money_c"):
-        sym = _SYMBOLS.get(currency, currency + " ")
+        sym = currency_symbol(currency)
         body = f"{abs(x):,.0f}" if kind == "money" else f"{abs(x):,.2f}"
         sign = "-" if x < 0 and body.strip("0.,") else ""
         return f"{sign}{sym}{body}"
@@ -47,6 +54,8 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
         return f"{x:,.1f}"
     if kind in ("ratio", "sat"):
         return f"{x:,.2f}"
+    if kind == "prob":
+        return f"{100 * x:.1f}%"
     raise ValueError(f"kind must be one of {KINDS}. Got {kind!r} instead.")
 
 
@@ -58,25 +67,25 @@ def lookup(d: dict, key: str) -> Any:
     return cur
 
 
-def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None = None) -> str:
-    """The report page. ``figures`` (name -> inline SVG) are drawn when not given."""
+def _cell(d: dict, key: str, kind: str, currency: str, tag: str, extra: str = "") -> Markup:
+    value = lookup(d, key)
+    cls = ' class="num"' if tag == "td" else ' class="v"'
+    return Markup(
+        f'<{tag}{cls}{extra} data-key="{_html.escape(key)}" '
+        f"data-value='{_html.escape(json.dumps(value), quote=True)}' "
+        f'data-kind="{kind}">{_html.escape(fmt(value, kind, currency))}</{tag}>'
+    )
+
+
+def page_environment(d: dict):
+    """The Jinja environment of a report page on dict ``d``: ``num(key, kind, tag)`` prints
+    the number at ``key`` (with its data attributes), ``fmt(value, kind)`` a value."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from makegood.reporting.figures import all_figures, svg
-
-    d = report.to_dict() if isinstance(report, BudgetReport) else report
     currency = d["meta"]["currency"]
-    if figures is None:
-        figures = {name: svg(fig) for name, fig in all_figures(d).items()}
 
     def num(key: str, kind: str, tag: str = "td") -> Markup:
-        value = lookup(d, key)
-        cls = ' class="num"' if tag == "td" else ' class="v"'
-        return Markup(
-            f'<{tag}{cls} data-key="{_html.escape(key)}" '
-            f"data-value='{_html.escape(json.dumps(value), quote=True)}' "
-            f'data-kind="{kind}">{_html.escape(fmt(value, kind, currency))}</{tag}>'
-        )
+        return _cell(d, key, kind, currency, tag)
 
     env = Environment(
         loader=PackageLoader("makegood.reporting", "templates"),
@@ -86,5 +95,84 @@ def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None =
         lstrip_blocks=True,
     )
     env.globals.update(num=num, fmt=lambda v, k: fmt(v, k, currency))
+    return env
+
+
+# What the what-if slider shows of each frontier row, and how it is printed.
+WHATIF_KEYS = (
+    ("budget", "money"),
+    ("spend", "money"),
+    ("retained_value", "money"),
+    ("net_value", "money"),
+    ("churn_avoided", "churners"),
+    ("mean_satisfaction", "sat"),
+)
+
+
+def whatif_data(d: dict) -> dict:
+    """Every frontier row as the slider shows it: per cell its JSON key, value and text
+    (printed here by :func:`fmt`, so the page's script formats nothing itself)."""
+    cur = d["meta"]["currency"]
+    rows = []
+    for i, r in enumerate(d["frontier"]):
+        row = {
+            key: {"key": f"frontier.{i}.{key}", "value": r[key], "text": fmt(r[key], kind, cur)}
+            for key, kind in WHATIF_KEYS
+        }
+        for k, n in enumerate(d["frontier_mix"][i]):
+            row[f"mix-{k}"] = {
+                "key": f"frontier_mix.{i}.{k}",
+                "value": n,
+                "text": fmt(n, "count", cur),
+            }
+        rows.append(row)
+    return {
+        "rows": rows,
+        "n_resolutions": len(d["meta"]["resolutions"]),
+        "n_complaints": d["meta"]["n_complaints"],
+    }
+
+
+def _script_json(obj: Any) -> Markup:
+    """JSON safe inside a ``<script>`` element (no ``</`` can end it early)."""
+    return Markup(json.dumps(obj, allow_nan=False, separators=(",", ":")).replace("</", "<\\/"))
+
+
+def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None = None) -> str:
+    """The report page. ``figures`` (name -> inline SVG) are drawn when not given."""
+    from makegood.reporting.figures import all_figures, svg
+
+    d = report.to_dict() if isinstance(report, BudgetReport) else report
+    currency = d["meta"]["currency"]
+    if figures is None:
+        figures = {name: svg(fig) for name, fig in all_figures(d).items()}
+    budgets = [r["budget"] for r in d["frontier"]]
+    head = d["headline"]["budget"]
+    index = budgets.index(head) if head in budgets else 0
+
+    def whatif_num(key: str, kind: str, name: str) -> Markup:
+        return _cell(d, key, kind, currency, "td", f' data-whatif="{_html.escape(name)}"')
+
+    env = page_environment(d)
     page = env.get_template("budget_report.html.j2")
-    return page.render(d=d, figures={k: Markup(v) for k, v in figures.items()}, currency=currency)
+    return page.render(
+        d=d,
+        figures={k: Markup(v) for k, v in figures.items()},
+        currency=currency,
+        whatif_index=index,
+        whatif_keys=WHATIF_KEYS,
+        whatif_num=whatif_num,
+        whatif_json=_script_json(whatif_data(d)),
+    )
+
+
+def render_period_html(report: Any, *, figures: dict[str, str] | None = None) -> str:
+    """The live period's page (a :class:`~makegood.reporting.period.PeriodReport` or its
+    dict); ``figures`` (name -> inline SVG) are drawn when not given."""
+    from makegood.reporting.figures import PERIOD_FIGURES, svg
+
+    d = report if isinstance(report, dict) else report.to_dict()
+    if figures is None:
+        figures = {name: svg(make(d)) for name, make in PERIOD_FIGURES.items()}
+    page = page_environment(d).get_template("period_report.html.j2")
+    return page.render(d=d, figures={k: Markup(v) for k, v in figures.items()})

@@ -102,7 +102,17 @@ def _tiny_report_dict() -> dict:
             "model_trained_at": "now", "mlflow_run_id": None, "mlflow_tracking_uri": None,
             "training_data_range": None, "n_complaints": 1, "complaint_set": "batch",
             "complaints_from": "a", "complaints_to": "b"}  # fmt: skip
+    ci = {"value": 1.0, "lo": 0.0, "hi": 2.0}
+    levels = {"spend": 0.0, "retained_value": 10.0, "churners": 1.0, "net_value": 8.0}
+    headline = {"budget": 0.0, "basis": "recommended", "spend": 0.0, "net_value": 8.0,
+                "model_version": "v", "mlflow_run_id": None, "extra": chosen["extra"]
+                | {"extra_net_value": 0.0},
+                "comparison": {"versus": "baseline for everyone", "method": "m",
+                               "practice": levels,
+                               "gain": {"retained_value": ci, "churn_avoided": ci,
+                                        "net_value": ci}}}  # fmt: skip
     return {"meta": meta, "assumptions": ["a"], "frontier": [row], "chosen": [chosen],
+            "headline": headline, "frontier_mix": [[1]],
             "thresholds": {"unconstrained_spend": 0.0, "shadow_price_below_one_budget": 0.0},
             "current_practice": None}  # fmt: skip
 

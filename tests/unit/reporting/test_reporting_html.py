@@ -4,40 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 
+from htmlnumbers import check_numbers, section_text
 from makegood.reporting.html import fmt, lookup
-
-
-class _Numbers(HTMLParser):
-    """Collects (key, value, kind, text) of every element carrying ``data-key``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cells: list[dict] = []
-        self._open: list[dict | None] = []
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.tags.append((tag, a))
-        if tag in ("td", "span") and "data-key" in a:
-            self._open.append({**a, "text": ""})
-        elif tag in ("td", "span"):
-            self._open.append(None)
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "span") and self._open:
-            cell = self._open.pop()
-            if cell is not None:
-                self.cells.append(cell)
-
-    def handle_data(self, data):
-        for cell in self._open:
-            if cell is not None:
-                cell["text"] += data
 
 
 def test_fmt_is_the_one_format():
@@ -64,19 +35,8 @@ def test_every_number_in_the_html_equals_the_json(which, request):
     report = request.getfixturevalue(which)
     d = json.loads(json.dumps(report.to_dict()))
     page = render_html(d)
-    parser = _Numbers()
-    parser.feed(page)
+    parser = check_numbers(page, d)
     assert len(parser.cells) > 200
-    currency = d["meta"]["currency"]
-    for cell in parser.cells:
-        value = lookup(d, cell["data-key"])
-        assert json.loads(cell["data-value"]) == value, cell["data-key"]
-        assert cell["text"] == fmt(value, cell["data-kind"], currency), cell["data-key"]
-    # every numeric table cell is one of them
-    for tag, attrs in parser.tags:
-        classes = attrs.get("class", "").split()
-        if tag == "td" and "num" in classes and "iv" not in classes:  # iv: holds two spans
-            assert "data-key" in attrs
     keys = {c["data-key"] for c in parser.cells}
     for must in (
         "thresholds.unconstrained_spend",
@@ -100,6 +60,63 @@ def test_html_is_self_contained(replay_report):
 
     page = render_html(replay_report)
     assert page.count("<svg") >= 4
-    assert "<script" not in page and "<link" not in page
+    # the only scripts are inline (the what-if slider and its data): nothing to fetch
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts == ['<script type="application/json" id="whatif-data">', "<script>"]
+    assert "<link" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "@import" not in page and "url(http" not in page
+
+
+PAGE_ONE_WORDS = 300
+
+
+@pytest.mark.slow
+def test_page_one_answers_in_at_most_300_words(replay_report, batch_report, bundle, trained):
+    from makegood.reporting.budget import budget_report
+    from makegood.reporting.html import render_html
+
+    # as many chosen budgets as `--budget-range 0:60000:5000` gives: page one stays short
+    spends = [r["budget"] for r in replay_report.to_dict()["frontier"]]
+    many = budget_report(bundle, trained["history"], sorted(set(spends))[:26], period_days=30)
+    assert len(many.chosen) >= 20
+    for report in (replay_report, batch_report, many):
+        d = report.to_dict()
+        page = render_html(d)
+        text = section_text(page, "first-page")
+        words = text.split()
+        assert 60 < len(words) <= PAGE_ONE_WORDS, (len(words), text)
+        h = d["headline"]
+        for needle in (
+            fmt(h["budget"], "money"),
+            fmt(h["comparison"]["gain"]["net_value"]["lo"], "money"),
+            fmt(h["comparison"]["gain"]["churn_avoided"]["hi"], "churners"),
+            h["model_version"],
+            str(h["mlflow_run_id"]),
+        ):
+            assert needle in text
+        # the one chart of page one
+        first = page[page.index('<section id="first-page">') : page.index('<section class="whatif')]
+        assert first.count("<svg") == 1 and 'id="fig-frontier"' in first
+
+
+@pytest.mark.slow
+def test_headline_is_the_recommended_or_the_one_chosen_budget(replay_report, bundle, trained):
+    from makegood.reporting.budget import budget_report
+
+    d = replay_report.to_dict()  # two chosen budgets: the recommended one leads
+    h, th = d["headline"], d["thresholds"]
+    assert h["basis"] == "recommended"
+    assert h["budget"] >= th["unconstrained_spend"] and h["shadow_price"] == 0.0
+    assert h["extra"]["extra_spend"] == 0.0  # beyond it nothing returns its cost
+    g = h["comparison"]["gain"]
+    for key in ("retained_value", "churn_avoided", "net_value"):
+        assert g[key]["lo"] <= g[key]["value"] <= g[key]["hi"]
+    # makegood's level = today's + the gain (one estimate, paired)
+    c = h["comparison"]
+    assert c["makegood"]["net_value"]["value"] == pytest.approx(
+        c["practice"]["net_value"] + g["net_value"]["value"], abs=0.02
+    )
+    one = budget_report(bundle, trained["history"], [5_000], period_days=30).to_dict()
+    assert one["headline"]["basis"] == "chosen" and one["headline"]["budget"] == 5_000
+    assert one["headline"]["extra"] == one["chosen"][0]["extra"]

@@ -1,0 +1,551 @@
+"""The live period: how the current budget period is going, read from the service's ledger.
+
+The same database ``makegood serve`` writes (its ``--database-url``), read with SQLAlchemy
+queries on the ledger's tables (:mod:`makegood.ledger` only stores; the sums are here):
+
+* spend committed and held to date, by team and by resolution, against the pacing plan
+  (the budget spread evenly over the period: the target of the service's pacing price);
+* the forecast spend at period end with a 95% interval
+  (:func:`makegood.policy.forecast.forecast_spend`);
+* the decisions agents overrode and what they cost (extra compensation, and the net value
+  the model expected to lose), by reason and by resolution;
+* the outcomes recorded so far against the predictions served (live calibration of churn
+  and satisfaction).
+
+Everything is computed once into a :class:`PeriodReport` of plain, rounded, JSON-safe values;
+the HTML and JSON are rendered from ``PeriodReport.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import make_url
+
+from makegood.errors import BudgetError
+from makegood.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
+from makegood.policy.forecast import Z95, forecast_spend
+from makegood.reporting.numbers import report_round as _r
+
+__all__ = ["NO_TEAM", "PeriodReport", "period_report"]
+
+NO_TEAM = "(no team)"  # decisions served without a team
+_N_CALIBRATION_BINS = 5
+_MAX_REASONS = 10
+_COMMITTED = DecisionStatus.COMMITTED.value
+_RESERVED = DecisionStatus.RESERVED.value
+
+
+def _money(cents: int | float | None) -> float:
+    return round(float(cents or 0) / 100.0, 2) + 0.0
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _day(value: Any) -> date:
+    """A SQL ``date(...)`` result: a date (PostgreSQL) or an ISO string (SQLite)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+@dataclass
+class PeriodReport:
+    """The live period as plain values (money in currency units). See the module doc."""
+
+    meta: dict
+    budget: dict
+    totals: dict
+    by_team: list[dict]
+    by_resolution: list[dict]
+    daily: list[dict]
+    forecast: dict
+    overrides: dict
+    calibration: dict
+    assumptions: list[str]
+
+    def to_dict(self) -> dict:
+        """A deep copy as a JSON-safe dict."""
+        return copy.deepcopy(
+            {
+                "meta": self.meta,
+                "budget": self.budget,
+                "totals": self.totals,
+                "by_team": self.by_team,
+                "by_resolution": self.by_resolution,
+                "daily": self.daily,
+                "forecast": self.forecast,
+                "overrides": self.overrides,
+                "calibration": self.calibration,
+                "assumptions": self.assumptions,
+            }
+        )
+
+
+def period_report(
+    ledger: Ledger,
+    period: str | None = None,
+    *,
+    team: str | None = None,
+    now: datetime | None = None,
+    currency: str = "USD",
+) -> PeriodReport:
+    """The report of ``period`` (default: the current month, as the service names it).
+
+    Args:
+        ledger: the service's ledger (only read, through :attr:`Ledger.reader`).
+        period: the budget period, e.g. ``2026-12``.
+        team: only this team's decisions, against its budget (or the company-wide one it
+            spends from); default: every decision of the period against all its budgets.
+        now: the report's moment (default: now, UTC).
+        currency: the currency the catalog names money in.
+
+    Raises:
+        BudgetError: the period has no budget (for the team, nor company-wide).
+    """
+    now = _naive_utc(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
+    period = period or f"{now.year:04d}-{now.month:02d}"
+    team = team.strip() if team and team.strip() else None
+    in_scope = decisions.c.period == period
+    if team is not None:
+        in_scope = and_(in_scope, decisions.c.team == team)
+    with ledger.reader.connect() as conn:
+        budget = _budget(conn, period, team)
+        counts = _status_counts(conn, in_scope)
+        by_team = _by(conn, in_scope, decisions.c.team, "team")
+        by_resolution = _by_resolution(conn, in_scope)
+        per_day = _committed_by_day(conn, in_scope)
+        amounts = conn.execute(
+            select(decisions.c.final_compensation_cents).where(
+                in_scope, decisions.c.status == _COMMITTED
+            )
+        ).scalars()
+        committed_amounts = np.array([_money(c) for c in amounts], dtype=float)
+        held_amounts = np.array(
+            [
+                _money(c)
+                for c in conn.execute(
+                    select(decisions.c.compensation_cents).where(
+                        in_scope, decisions.c.status == _RESERVED
+                    )
+                ).scalars()
+            ],
+            dtype=float,
+        )
+        override_rows = conn.execute(
+            select(
+                decisions.c.team,
+                decisions.c.recommended_resolution,
+                decisions.c.final_resolution,
+                decisions.c.compensation_cents,
+                decisions.c.final_compensation_cents,
+                decisions.c.override_reason,
+                decisions.c.ranking,
+            ).where(
+                in_scope,
+                decisions.c.status.in_([_COMMITTED, DecisionStatus.RELEASED.value]),
+                decisions.c.final_resolution.is_not(None),
+                decisions.c.final_resolution != decisions.c.recommended_resolution,
+            )
+        ).all()
+        n_nothing = conn.execute(
+            select(func.count()).where(
+                in_scope,
+                decisions.c.status == DecisionStatus.RELEASED.value,
+                decisions.c.final_resolution.is_(None),
+            )
+        ).scalar_one()
+        outcome_rows = conn.execute(
+            select(
+                decisions.c.final_resolution,
+                decisions.c.ranking,
+                outcomes.c.churned_90d,
+                outcomes.c.satisfaction,
+            )
+            .join(outcomes, outcomes.c.decision_id == decisions.c.decision_id)
+            .where(in_scope, decisions.c.final_resolution.is_not(None))
+        ).all()
+        versions = sorted(
+            conn.execute(select(decisions.c.model_version).where(in_scope).distinct()).scalars()
+        )
+
+    start, end = budget.pop("_start"), budget.pop("_end")
+    total_days = (end - start).total_seconds() / 86400.0
+    elapsed_days = min(max((now - start).total_seconds() / 86400.0, 0.0), total_days)
+    committed = sum(r["committed"] for r in by_team)
+    held = sum(r["held"] for r in by_team)
+    plan_now = budget["amount"] * elapsed_days / total_days
+    settled = counts[_COMMITTED] + counts[DecisionStatus.RELEASED.value]
+    settled += counts[DecisionStatus.EXPIRED.value]
+    commit_rate = counts[_COMMITTED] / settled if settled else 1.0
+    fc = forecast_spend(
+        committed_amounts,
+        elapsed_days,
+        total_days,
+        held=held_amounts,
+        commit_rate=commit_rate,
+        cap=budget["amount"],
+    )
+    totals = {
+        "n_decisions": sum(counts.values()),
+        **{f"n_{s.value}": counts[s.value] for s in DecisionStatus},
+        "committed": _r(committed),
+        "held": _r(held),
+        "committed_and_held": _r(committed + held),
+        "plan_to_date": _r(plan_now),
+        "ahead_of_plan": _r(committed + held - plan_now),
+        "plan_gap": _r(abs(committed + held - plan_now)),
+        "elapsed_fraction": _r(elapsed_days / total_days, 4),
+        "spent_fraction": _r((committed + held) / budget["amount"], 4)
+        if budget["amount"] > 0
+        else None,
+    }
+    forecast = {
+        "expected": _r(fc.expected),
+        "lo": _r(fc.lo),
+        "hi": _r(fc.hi),
+        "budget": budget["amount"],
+        "unspent_expected": _r(budget["amount"] - fc.expected),
+        "rate_per_day": _r(fc.rate_per_day, 2),
+        "remaining_days": _r(fc.remaining_days, 2),
+        "commit_rate": _r(fc.commit_rate, 4),
+        "capped": fc.capped,
+    }
+    meta = {
+        "title": "The live budget period",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "now": now.isoformat(timespec="seconds"),
+        "period": period,
+        "team": team,
+        "scope": f"team {team}" if team else "all teams",
+        "database": make_url(ledger.url).render_as_string(hide_password=True),
+        "schema": ledger.schema,
+        "period_start": start.isoformat(timespec="seconds"),
+        "period_end": end.isoformat(timespec="seconds"),
+        "days_elapsed": _r(elapsed_days, 2),
+        "days_total": _r(total_days, 2),
+        "model_versions": versions,
+        "currency": currency,
+    }
+    return PeriodReport(
+        meta=meta,
+        budget=budget,
+        totals=totals,
+        by_team=by_team,
+        by_resolution=by_resolution,
+        daily=_daily(per_day, start, end, now, budget["amount"]),
+        forecast=forecast,
+        overrides=_overrides(override_rows) | {"n_released_nothing_given": int(n_nothing)},
+        calibration=_calibration(outcome_rows),
+        assumptions=_assumptions(team, budget),
+    )
+
+
+# ------------------------------------------------------------------------------ queries
+
+
+def _budget(conn: Any, period: str, team: str | None) -> dict:
+    """The budget the scope spends from: the team's own (else the company-wide one), or,
+    for all teams, every budget of the period."""
+    rows = conn.execute(select(budgets).where(budgets.c.period == period)).all()
+    if team is not None:
+        own = [r for r in rows if r.team == team]
+        rows = own or [r for r in rows if r.team == ""]
+    if not rows:
+        scope = f"team {team!r} nor company-wide" if team else "any team"
+        raise BudgetError(f"no budget for period {period!r} ({scope}): set one first")
+    items: list[dict[str, Any]] = [
+        {
+            "team": r.team or None,
+            "amount": _money(r.amount_cents),
+            "committed": _money(r.committed_cents),
+            "held": _money(r.reserved_cents),
+            "available": _money(r.amount_cents - r.committed_cents - r.reserved_cents),
+        }
+        for r in sorted(rows, key=lambda r: r.team)
+    ]
+    shared = team is not None and rows[0].team == ""
+    return {
+        "scope": "company-wide (shared with other teams)"
+        if shared
+        else (f"team {team}" if team else "all budgets of the period"),
+        "shared": shared,
+        "amount": _money(sum(r.amount_cents for r in rows)),
+        "committed": _money(sum(r.committed_cents for r in rows)),
+        "held": _money(sum(r.reserved_cents for r in rows)),
+        "available": _money(
+            sum(r.amount_cents - r.committed_cents - r.reserved_cents for r in rows)
+        ),
+        "budgets": items,
+        "_start": min(r.period_start for r in rows),
+        "_end": max(r.period_end for r in rows),
+    }
+
+
+def _status_counts(conn: Any, in_scope: Any) -> dict[str, int]:
+    rows = conn.execute(
+        select(decisions.c.status, func.count()).where(in_scope).group_by(decisions.c.status)
+    ).all()
+    out = {s.value: 0 for s in DecisionStatus}
+    out.update({status: int(n) for status, n in rows})
+    return out
+
+
+def _sums(conn: Any, in_scope: Any, column: Any, status: str, cents: Any) -> dict:
+    rows = conn.execute(
+        select(column, func.count(), func.coalesce(func.sum(cents), 0))
+        .where(in_scope, decisions.c.status == status)
+        .group_by(column)
+    ).all()
+    return {key: (int(n), int(c)) for key, n, c in rows}
+
+
+def _by(conn: Any, in_scope: Any, column: Any, name: str) -> list[dict]:
+    """Committed (final compensation) and held (reserved) money by ``column``."""
+    committed = _sums(conn, in_scope, column, _COMMITTED, decisions.c.final_compensation_cents)
+    held = _sums(conn, in_scope, column, _RESERVED, decisions.c.compensation_cents)
+    return _rows(committed, held, name)
+
+
+def _by_resolution(conn: Any, in_scope: Any) -> list[dict]:
+    """Committed money by the resolution given, held money by the one recommended."""
+    committed = _sums(
+        conn,
+        in_scope,
+        decisions.c.final_resolution,
+        _COMMITTED,
+        decisions.c.final_compensation_cents,
+    )
+    held = _sums(
+        conn,
+        in_scope,
+        decisions.c.recommended_resolution,
+        _RESERVED,
+        decisions.c.compensation_cents,
+    )
+    return _rows(committed, held, "resolution")
+
+
+def _rows(committed: dict, held: dict, name: str) -> list[dict]:
+    keys = sorted(set(committed) | set(held), key=lambda k: (k is None, k or ""))
+    out = []
+    for k in keys:
+        nc, cc = committed.get(k, (0, 0))
+        nh, ch = held.get(k, (0, 0))
+        out.append(
+            {
+                name: NO_TEAM if k is None else k,
+                "n_committed": nc,
+                "committed": _money(cc),
+                "n_held": nh,
+                "held": _money(ch),
+                "committed_and_held": _money(cc + ch),
+            }
+        )
+    return out
+
+
+def _committed_by_day(conn: Any, in_scope: Any) -> dict[date, tuple[int, int]]:
+    day = func.date(decisions.c.closed_at)
+    rows = conn.execute(
+        select(day, func.count(), func.coalesce(func.sum(decisions.c.final_compensation_cents), 0))
+        .where(in_scope, decisions.c.status == _COMMITTED)
+        .group_by(day)
+    ).all()
+    return {_day(d): (int(n), int(c)) for d, n, c in rows}
+
+
+# --------------------------------------------------------------------------- the numbers
+
+
+def _daily(
+    per_day: dict[date, tuple[int, int]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    amount: float,
+) -> list[dict]:
+    """One row per day of the period: committed that day (to date), cumulative, and the
+    plan (the budget spread evenly, cumulative at the day's end)."""
+    total = (end - start).total_seconds()
+    out, cum = [], 0
+    day = start.date()
+    while datetime.combine(day, datetime.min.time()) < end:
+        day_end = min(datetime.combine(day + timedelta(days=1), datetime.min.time()), end)
+        past = datetime.combine(day, datetime.min.time()) <= now
+        n, cents = per_day.get(day, (0, 0))
+        cum += cents
+        out.append(
+            {
+                "date": day.isoformat(),
+                "n_committed": n if past else None,
+                "committed": _money(cents) if past else None,
+                "cumulative_committed": _money(cum) if past else None,
+                "plan_cumulative": _r(amount * (day_end - start).total_seconds() / total),
+            }
+        )
+        day += timedelta(days=1)
+    # commits dated outside the period's days (a clock change, a late settle) still count
+    outside = sum(c for d, (_n, c) in per_day.items() if not start.date() <= d < end.date())
+    if outside and out:
+        out[-1]["outside_period"] = _money(outside)
+    return out
+
+
+def _ranked(ranking: Any) -> dict[str, dict]:
+    return {row["resolution"]: row for row in ranking or [] if isinstance(row, dict)}
+
+
+def _overrides(rows: Sequence[Any]) -> dict:
+    """What the decisions agents overrode (gave another resolution than recommended) cost:
+    the compensation they gave beyond what was
+    recommended, and the net value the model expected to lose (recommended minus given,
+    from the ranking served with the decision)."""
+    n_priced, extra_cents, forgone = 0, 0, 0.0
+    by_reason: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    by_pair: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for row in rows:
+        extra = (row.final_compensation_cents or 0) - row.compensation_cents
+        ranked = _ranked(row.ranking)
+        rec, given = ranked.get(row.recommended_resolution), ranked.get(row.final_resolution)
+        loss = 0.0
+        if rec is not None and given is not None:
+            loss = float(rec["net_value"]) - float(given["net_value"])
+            n_priced += 1
+        extra_cents += extra
+        forgone += loss
+        for bucket in (
+            by_reason[(row.override_reason or "").strip()[:200] or "(no reason)"],
+            by_pair[(row.recommended_resolution, row.final_resolution)],
+        ):
+            bucket[0] += 1
+            bucket[1] += extra
+            bucket[2] += loss
+
+    def table(d: dict, keys: tuple[str, ...]) -> list[dict]:
+        items = sorted(d.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        return [
+            {
+                **dict(zip(keys, k if isinstance(k, tuple) else (k,), strict=True)),
+                "n": int(v[0]),
+                "extra_compensation": _money(v[1]),
+                "net_value_forgone": _r(v[2]),
+            }
+            for k, v in items
+        ]
+
+    reasons = table(by_reason, ("reason",))
+    return {
+        "n": len(rows),
+        "n_priced": n_priced,
+        "extra_compensation": _money(extra_cents),
+        "net_value_forgone": _r(forgone),
+        "by_reason": reasons[:_MAX_REASONS],
+        "n_other_reasons": max(len(reasons) - _MAX_REASONS, 0),
+        "by_resolution": table(by_pair, ("recommended", "given")),
+    }
+
+
+def _wilson(k: int, n: int) -> tuple[float | None, float | None]:
+    """Wilson 95% interval of a proportion ``k / n``.
+
+    >>> [round(x, 3) for x in _wilson(5, 10)]
+    [0.237, 0.763]
+    """
+    if n == 0:
+        return None, None
+    p, z2 = k / n, Z95**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return centre - half, centre + half
+
+
+def _calibration(rows: Sequence[Any]) -> dict:
+    """Predicted (for the resolution given, as served) against observed churn and
+    satisfaction, over the decisions with an outcome recorded."""
+    p_churn, y_churn, p_sat, y_sat = [], [], [], []
+    for row in rows:
+        given = _ranked(row.ranking).get(row.final_resolution)
+        if given is None:  # a resolution the model did not rank (not eligible)
+            continue
+        if row.churned_90d is not None:
+            p_churn.append(float(given["churn_probability"]))
+            y_churn.append(float(bool(row.churned_90d)))
+        if row.satisfaction is not None:
+            p_sat.append(float(given["expected_satisfaction"]))
+            y_sat.append(float(row.satisfaction))
+    pc, yc = np.array(p_churn), np.array(y_churn)
+    ps, ys = np.array(p_sat), np.array(y_sat)
+    lo, hi = _wilson(int(yc.sum()), len(yc))
+    sat_half = Z95 * float(ys.std(ddof=1)) / math.sqrt(len(ys)) if len(ys) > 1 else math.nan
+    bins = []
+    if len(pc):
+        edges = np.unique(np.quantile(pc, np.linspace(0, 1, _N_CALIBRATION_BINS + 1)))
+        which = np.clip(np.searchsorted(edges, pc, side="right") - 1, 0, max(len(edges) - 2, 0))
+        for b in range(max(len(edges) - 1, 1)):
+            m = which == b
+            if m.any():
+                blo, bhi = _wilson(int(yc[m].sum()), int(m.sum()))
+                bins.append(
+                    {
+                        "n": int(m.sum()),
+                        "predicted": _r(float(pc[m].mean()), 4),
+                        "observed": _r(float(yc[m].mean()), 4),
+                        "observed_lo": _r(blo, 4),
+                        "observed_hi": _r(bhi, 4),
+                    }
+                )
+    return {
+        "n_outcomes": len(rows),
+        "n_churn": len(yc),
+        "predicted_churn": _r(float(pc.mean()), 4) if len(pc) else None,
+        "observed_churn": _r(float(yc.mean()), 4) if len(yc) else None,
+        "observed_churn_lo": _r(lo, 4),
+        "observed_churn_hi": _r(hi, 4),
+        "n_satisfaction": len(ys),
+        "predicted_satisfaction": _r(float(ps.mean()), 3) if len(ps) else None,
+        "observed_satisfaction": _r(float(ys.mean()), 3) if len(ys) else None,
+        "observed_satisfaction_lo": _r(float(ys.mean()) - sat_half, 3) if len(ys) > 1 else None,
+        "observed_satisfaction_hi": _r(float(ys.mean()) + sat_half, 3) if len(ys) > 1 else None,
+        "bins": bins,
+    }
+
+
+def _assumptions(team: str | None, budget: dict) -> list[str]:
+    out = [
+        "Committed: the final compensation of decisions agents applied (or overrode with "
+        "compensation). Held: the compensation of recommendations still reserved (counted "
+        "until applied, released or expired).",
+        "Pacing plan: the budget spread evenly over the period, the target the service's "
+        "pacing price steers to (spend share equal to time share).",
+        "Forecast: committed plus held (times the share of settled reservations that were "
+        "committed) plus the spend to come, a compound Poisson process with the period's "
+        "rate of committed decisions and their amounts so far; 95% normal interval, "
+        "capped at the budget (the ledger refuses spend beyond it).",
+        "Overrides: decisions the agent settled with another resolution than recommended, "
+        "with a reason (declined recommendations, where nothing was given, are counted "
+        "apart). Their cost is the compensation beyond the "
+        "recommendation's and the net value the model expected to lose (from the ranking "
+        "served with the decision).",
+        "Calibration: the prediction served for the resolution actually given against the "
+        "outcome recorded; churn interval Wilson 95%, satisfaction normal 95%. Churn is "
+        "known 90 days after closure, so early in a period few outcomes are in.",
+    ]
+    if budget["shared"]:
+        out.append(
+            f"Team {team} has no budget of its own: it spends from the company-wide budget, "
+            "shared with other teams; the plan and the forecast's cap are that budget's."
+        )
+    return out

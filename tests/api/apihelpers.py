@@ -72,7 +72,7 @@ def serve(
     log = log_path.open("w")
     proc = subprocess.Popen(cmd, env=environ, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # two workers importing on a busy machine
     try:
         while True:
             try:

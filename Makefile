@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-scale clean
+.PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-console \
+	bench-scale bench-intents console-screenshots clean
 
 venv: $(STAMP)
 
@@ -88,6 +89,21 @@ BENCH_SERVE_ARGS ?=
 
 bench-serve: venv
 	$(PY) benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
+
+# --- the agents' console (issue 11): take next -> case view ready, in headless Chromium ---
+BENCH_CONSOLE_ARGS ?=
+
+bench-console: venv browser
+	$(PY) benchmarks/bench_console.py $(BENCH_CONSOLE_ARGS)
+
+# PNGs of the queue and of a case view (1366x768) in reports/console/, for review
+console-screenshots: venv browser
+	$(PY) tests/e2e/consoleharness.py --out reports/console
+
+# --- customer_said (issue 12): precision/recall per intent on the held-out set, latency,
+# emotion confusion matrices (simulated + hand-written) --------------------------------
+bench-intents: venv
+	$(PY) benchmarks/bench_intents.py $(BENCH_ARGS)
 
 # --- notebooks (issue 6): run them as CI does, or strip outputs before committing -------
 .PHONY: notebooks notebooks-strip

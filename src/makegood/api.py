@@ -107,7 +107,7 @@ def train(
 
     Raises:
         InvalidParameterError: for an unknown parameter or a value that breaks its rule
-            (``n_folds must be >= 2. Got 1 instead.``), before any work is done.
+            (``n_folds must be >= 2 (or 0: auto). Got 1 instead.``), before any work is done.
     """
     from makegood.modeling.train import engine_params
     from makegood.modeling.train import train as _train

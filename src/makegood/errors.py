@@ -166,3 +166,16 @@ class LedgerBusyError(MakegoodError):
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class QueueError(MakegoodError):
+    """A queue operation is invalid."""
+
+
+class QueueEntryNotFoundError(QueueError, LookupError):
+    """No queue entry with the given id (for this team)."""
+
+
+class QueueStateError(QueueError):
+    """The queue entry is not in a state that allows the operation (taken by someone else,
+    already closed)."""

@@ -21,7 +21,7 @@ back").
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +34,9 @@ __all__ = [
     "Attribution",
     "MediatorRangeModel",
     "Reason",
+    "agent_brief",
     "contrast_attribution",
+    "customer_message",
     "group_of",
     "pair_difference_models",
     "sayable_reasons",
@@ -388,6 +390,16 @@ def group_of(feature: str) -> str:
     return feature
 
 
+#: Reason groups only the agent may hear: the company's money and the model's workings.
+INTERNAL_GROUPS = frozenset(
+    {"compensation", "handling_cost", "value", "budget", "pacing", "exploration", "satisfaction"}
+)
+
+#: Emotions under which a lexicon's "positive" score is not a positive tone: "None of
+#: this makes sense to me. Please help." scores positive on its polite words.
+_UNSETTLED = frozenset({"anxious", "confused", "frustrated", "angry"})
+
+
 @dataclass(frozen=True)
 class Reason:
     """One plain reason: ``amount`` (money) > 0 favours the recommended resolution."""
@@ -400,6 +412,11 @@ class Reason:
     @property
     def favours(self) -> str:
         return "recommended" if self.amount >= 0 else "runner_up"
+
+    @property
+    def internal(self) -> bool:
+        """True when the reason is for the agent only (costs, value, the model's numbers)."""
+        return self.group in INTERNAL_GROUPS
 
 
 def _money(amount: float, currency: str) -> str:
@@ -437,9 +454,14 @@ def _phrase(
     sat_r: float,
     sat_u: float,
     amount: float,
-    words: Callable[[str], Sequence[str]],
+    said: Mapping[str, str],
 ) -> str:
-    """The sayable fact behind one reason group (neutral: the caller says which side)."""
+    """The fact behind one reason group (neutral: the caller says which side).
+
+    What the customer said or wants is claimed only from ``said`` (intent -> the
+    customer's own words, from :mod:`makegood.features.intents`) and quotes it; what the
+    text signals only suggest is worded as what customers like this usually do.
+    """
     better, worse = (rec, runner_up) if amount >= 0 else (runner_up, rec)
     if group == "resolution":
         return f"customers in this situation tend to stay more often after {better} than {worse}"
@@ -449,29 +471,22 @@ def _phrase(
             f"against {sat_u:.1f}/10 with {runner_up}"
         )
     if group == "money_words":
-        asks = _num(v, "text_money") >= base_rates.get("text_money", 0.5)
-        terms = words("money") if asks else []
-        said = f" ({', '.join(repr(t) for t in terms)})" if terms else ""
-        return (
-            f"the customer's words ask for their money back{said}"
-            if asks
-            else "the customer's words do not ask for money"
-        )
+        if "compensation" in said:
+            return f'the customer asks for something in return ("{said["compensation"]}")'
+        return f"customers who write like this usually respond better to {better} than {worse}"
     if group == "leave_words":
-        leaving = _num(v, "text_churn") >= base_rates.get("text_churn", 0.5)
-        terms = words("churn") if leaving else []
-        said = f" ({', '.join(repr(t) for t in terms)})" if terms else ""
-        return (
-            f"the customer's words say they may leave{said}"
-            if leaving
-            else "the customer's words show no wish to leave"
-        )
+        if "leaving" in said:
+            return f'the customer says they may leave ("{said["leaving"]}")'
+        return f"customers who write like this usually stay more often after {better}"
     if group == "satisfaction_words":
-        return f"what the customer wrote suggests {better} will satisfy them more"
+        return f"customers who write like this are usually more satisfied with {better}"
     if group == "tone":
         c = _num(v, "text_compound")
         if math.isnan(c):
             return "there is no message to read the tone from"
+        emotion = v.get("emotion")
+        if c >= 0.3 and emotion in _UNSETTLED:
+            return f"the customer sounds {emotion}, though their words are polite"
         tone = "negative" if c <= -0.3 else "positive" if c >= 0.3 else "neutral"
         return f"the message is {tone} in tone"
     if group == "shouting":
@@ -522,12 +537,7 @@ def _phrase(
             return f"the same {issue} problem came up {n} time{'s' if n > 1 else ''} before"
         return f"a first {issue} problem for this customer"
     if group == "last_rating":
-        s = _num(v, "mem_last_satisfaction")
-        return (
-            f"last time they rated us {s:.0f}/10"
-            if not math.isnan(s)
-            else "no rating from earlier complaints"
-        )
+        return _ratings_fact(v)
     if group == "last_resolution":
         last = v.get("mem_last_resolution")
         return (
@@ -570,6 +580,35 @@ def _phrase(
     return f"{group.replace('_', ' ')} is {value}"
 
 
+def _ratings_fact(v: Mapping[str, Any]) -> str:
+    """What the customer's earlier survey answers were, as they are.
+
+    "No rating" only when none of the earlier complaints was rated; an unrated last
+    complaint does not hide the earlier ratings.
+
+    >>> _ratings_fact({"mem_n_answered": 2, "mem_mean_satisfaction": 6.0,
+    ...                "mem_last_satisfaction": float("nan")})
+    'the last complaint was not rated; 2 earlier ones were rated 6.0/10 on average'
+    >>> _ratings_fact({"mem_n_answered": 0})
+    'no rating from earlier complaints'
+    """
+    n = _num(v, "mem_n_answered")
+    last = _num(v, "mem_last_satisfaction")
+    mean = _num(v, "mem_mean_satisfaction")
+    if math.isnan(n):  # an older model without the count: judge by what is there
+        n = 0.0 if math.isnan(last) and math.isnan(mean) else 1.0
+    if n <= 0:
+        return "no rating from earlier complaints"
+    if math.isnan(last):
+        ones = "one was" if n == 1 else "ones were"
+        return f"the last complaint was not rated; {int(n)} earlier {ones} rated {mean:.1f}/10" + (
+            " on average" if n > 1 else ""
+        )
+    if n > 1 and not math.isnan(mean):
+        return f"last time they rated us {last:.0f}/10 ({int(n)} ratings, {mean:.1f}/10 on average)"
+    return f"last time they rated us {last:.0f}/10"
+
+
 def sayable_reasons(
     attribution: Attribution,
     values: Mapping[str, Any],
@@ -581,15 +620,18 @@ def sayable_reasons(
     base_rates: Mapping[str, float] | None = None,
     sat_r: float = math.nan,
     sat_u: float = math.nan,
-    words: Callable[[str], Sequence[str]] | None = None,
+    said: Sequence[Mapping[str, str]] = (),
     min_amount: float = 0.01,
 ) -> list[Reason]:
     """Plain reasons for ``rec`` over ``runner_up``, largest money effect first.
 
     Model inputs are grouped (:data:`GROUPS`), compensation and handling cost are
-    reasons of their own; groups moving less than ``min_amount`` are dropped.
-    ``words(target)`` may return the customer's own terms that drive a text signal.
+    reasons of their own; groups moving less than ``min_amount`` are dropped. ``said`` is
+    the complaint's ``customer_said`` (``[{"intent", "quote"}, ...]``): the only ground
+    for a reason that says what the customer asked for. Each resolution label appears at
+    most once in a reason.
     """
+    heard = {s["intent"]: s["quote"] for s in said}
     by_group: dict[str, list[str]] = {}
     amounts: dict[str, float] = {}
     for name, amount in attribution.terms.items():
@@ -611,7 +653,7 @@ def sayable_reasons(
             sat_r=sat_r,
             sat_u=sat_u,
             amount=amount,
-            words=words or (lambda _t: []),
+            said=heard,
         )
         out.append(Reason(g, text, amount, tuple(by_group[g])))
     comp = attribution.compensation
@@ -632,3 +674,113 @@ def sayable_reasons(
         out.append(Reason("handling_cost", text, hc, ()))
     out.sort(key=lambda r: -abs(r.amount))
     return out
+
+
+# --------------------------------------------------------------------------- two readers
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def customer_message(
+    rec: str,
+    *,
+    compensation: float,
+    said: Sequence[Mapping[str, str]],
+    values: Mapping[str, Any],
+    currency: str = "USD",
+) -> str:
+    """``say``: what the agent can tell the customer, in the customer's terms.
+
+    The resolution ``rec`` (with the money the customer receives, ``compensation``) and
+    why, from what the customer said (``said``: their ``customer_said``, quoted back).
+    Never the company's costs, values or model numbers. Each label once per sentence.
+
+    >>> said = [{"intent": "compensation", "quote": "I want my money back"}]
+    >>> print(customer_message("Refund", compensation=40.0, values={}, said=said))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    We would like to offer you Refund, with $40.00 for you. You asked for something in
+    return ("I want my money back"), and this includes money for you.
+    """
+    heard = {s["intent"]: s["quote"] for s in said}
+    offer = f"we would like to offer you {rec}" + (
+        f", with {_money(compensation, currency)} for you" if compensation > 0 else ""
+    )
+    out = [_sentence(offer)]
+    if "compensation" in heard:
+        q = heard["compensation"]
+        out.append(
+            f'You asked for something in return ("{q}"), and this includes money for you.'
+            if compensation > 0
+            else f'You asked for something in return ("{q}"); this is what we can do for you.'
+        )
+    if "recognition" in heard:
+        months = _num(values, "tenure_months")
+        q = heard["recognition"]
+        out.append(
+            f'You have been with us for {int(months // 12)} years ("{q}"), and that matters to us.'
+            if months >= 24
+            else f'You told us how this made you feel ("{q}"), and we are sorry.'
+        )
+    if "leaving" in heard:
+        out.append(
+            f'You mentioned leaving ("{heard["leaving"]}"); we would like to keep you '
+            "and put this right."
+        )
+    if "urgency" in heard:
+        out.append(f'You need this sorted quickly ("{heard["urgency"]}"), so we are on it now.')
+    if len(out) == 1:
+        out.append("We are sorry for the trouble and want to put it right.")
+    return " ".join(out)
+
+
+def agent_brief(
+    rec: str,
+    runner_up: str | None,
+    *,
+    value_difference: float,
+    churn: tuple[float, float],
+    compensation: tuple[float, float],
+    handling_cost: tuple[float, float],
+    thin_evidence: bool,
+    reasons: Sequence[Reason],
+    currency: str = "USD",
+    n_reasons: int = 3,
+) -> str:
+    """``why``: for the agent: net-value difference, costs, churn risk, thin evidence.
+
+    ``churn``, ``compensation`` and ``handling_cost`` are ``(recommended, runner-up)``
+    pairs (the runner-up's ignored when ``runner_up`` is None). Then the ``n_reasons``
+    largest reasons favouring ``rec``, one sentence each, so that each resolution label
+    appears at most once per sentence.
+    """
+    churn_r, churn_u = churn
+    compensation_r, compensation_u = compensation
+    handling_cost_r, handling_cost_u = handling_cost
+    m = lambda x: _money(x, currency)  # noqa: E731
+    out = []
+    if runner_up is None:
+        out.append(f"{rec} is the only resolution available for this complaint.")
+        out.append(
+            f"Churn risk {churn_r:.0%}; it costs {m(compensation_r)} in compensation and "
+            f"{m(handling_cost_r)} to carry out."
+        )
+    else:
+        lead = "more" if value_difference >= 0 else "less"
+        out.append(
+            f"{rec} is worth {m(value_difference)} {lead} in expected net value than {runner_up}."
+        )
+        out.append(f"Churn risk {churn_r:.0%} with {rec} against {churn_u:.0%} with {runner_up}.")
+        out.append(
+            f"Cost: {m(compensation_r)} compensation and {m(handling_cost_r)} handling for {rec}; "
+            f"{m(compensation_u)} and {m(handling_cost_u)} for {runner_up}."
+        )
+    if thin_evidence:
+        out.append(
+            f"Thin evidence: few past customers like this were given {rec}, "
+            "so its estimate is uncertain."
+        )
+    out.extend(_sentence(r.text) for r in [r for r in reasons if r.amount > 0][:n_reasons])
+    return " ".join(out)

@@ -23,7 +23,9 @@ models_app = typer.Typer(
         "promote a version to an alias (default `champion`).\n\n"
         "`makegood recommend --models-dir models:/makegood@champion` then uses the "
         "champion. Typical flow: `makegood train` -> `makegood models register "
-        "--promote` -> `makegood models list`."
+        "--promote` (the first champion) -> later `makegood models register` and "
+        "`makegood models promote --version N --history newer.csv` (promoted only if not "
+        "worse than the champion by off-policy value) -> `makegood models list`."
     ),
     no_args_is_help=True,
 )
@@ -96,7 +98,12 @@ def register(
     name: Name = "makegood",
     tracking_uri: TrackingUri = None,
     promote: Annotated[
-        bool, typer.Option(help="Also point the alias (--alias) at the new version.")
+        bool,
+        typer.Option(
+            help="Also point the alias (--alias) at the new version: only when the alias "
+            "is unset; to replace a champion, compare first with `makegood models promote "
+            "--version N --history ...`."
+        ),
     ] = False,
     alias: Annotated[str, typer.Option(help="Alias set with --promote.")] = "champion",
 ) -> None:
@@ -104,7 +111,7 @@ def register(
 
     Example: makegood models register --promote   (the latest bundle in models/)
     """
-    from makegood.modeling.registry import promote as run_promote
+    from makegood.modeling.promotion import promote_if_not_worse
     from makegood.modeling.registry import register_bundle
 
     try:
@@ -113,7 +120,9 @@ def register(
         version = register_bundle(run_id, tracking_uri, name)
         typer.echo(f"registered {name} version {version} (run {run_id})")
         if promote:
-            run_promote(name, version, alias, tracking_uri)
+            promote_if_not_worse(
+                version, history=None, name=name, alias=alias, tracking_uri=tracking_uri
+            )
             typer.echo(f"{name}@{alias} -> version {version}")
     except MakegoodError as e:
         _fail(e)
@@ -136,18 +145,85 @@ def _run_of_bundle(models_dir: Path) -> str:
 @models_app.command()
 def promote(
     version: Annotated[str, typer.Option(help="Registered version to promote.")],
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="Logged complaints with outcomes (contract history form) to compare the "
+            "candidate with the current champion on. Only complaints opened after both "
+            "models' training data count (at least 200). Needed unless there is no "
+            "champion yet or --force is given."
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(help="Resolution catalog YAML (default: the candidate's own catalog)."),
+    ] = None,
+    min_gain: Annotated[
+        float,
+        typer.Option(
+            help="Promote only if the DR estimate of the candidate's value minus the "
+            "champion's, per complaint, is at least this (point estimate; 0: not "
+            "estimated worse). Raise it to demand a margin."
+        ),
+    ] = 0.0,
+    budget: Annotated[
+        float | None,
+        typer.Option(help="Budget both policies get (default: what the agents spent there)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if the comparison says no (needs --reason).")
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why --force overrides the comparison (recorded in MLflow)."),
+    ] = None,
     name: Name = "makegood",
     alias: Annotated[str, typer.Option(help="Alias to point at the version.")] = "champion",
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Point an alias (default `champion`) at a registered version.
+    """Point an alias (default `champion`) at a version, if it is not worse than the champion.
 
-    Example: makegood models promote --version 3
+    The candidate and the current champion are compared on the SAME held-out logged
+    complaints (--history): the doubly robust (DR) value of each model's policy at the
+    budget the agents spent, and a paired 95% interval of the difference. The alias moves
+    only if the estimated gain is >= --min-gain; otherwise the command exits with code 1
+    and the alias stays. --force --reason '...' overrides; the figures, the decision and
+    the reason are recorded in MLflow (run and version tags `promotion.*`, run metrics
+    `promotion_*`).
+
+    Examples:
+
+      makegood models promote --version 3 --history data/raw/history_new.csv
+
+      makegood models promote --version 3 --force --reason "rollback after incident 42"
     """
-    from makegood.modeling.registry import promote as run
+    from makegood.contract import read_history
+    from makegood.modeling.promotion import PromotionRefusedError, promote_if_not_worse
 
     try:
-        info = run(name, version, alias, tracking_uri)
+        cat = None
+        if catalog is not None:
+            from makegood.catalog import load_catalog
+
+            cat = load_catalog(catalog)
+        frame = read_history(history, catalog=cat) if history is not None else None
+        decision = promote_if_not_worse(
+            version,
+            history=frame,
+            catalog=cat,
+            name=name,
+            alias=alias,
+            tracking_uri=tracking_uri,
+            min_gain=min_gain,
+            budget=budget,
+            force=force,
+            reason=reason,
+            source=str(history),
+        )
+    except PromotionRefusedError as e:
+        print(f"makegood: {e}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
     except MakegoodError as e:
         _fail(e)
-    typer.echo(f"{name}@{alias} -> version {info.version} (bundle {info.bundle_version})")
+    typer.echo(decision.summary())
+    typer.echo(f"{name}@{alias} -> version {version}")

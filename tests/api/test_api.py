@@ -359,3 +359,57 @@ def test_no_complaint_text_or_customer_ids_in_info_logs(client, complaints, capl
 def test_model_info(client):
     m = client.get("/v1/model", headers=FINANCE).json()
     assert m["version"] and "apology" in m["resolutions"] and m["has_satisfaction"] is True
+
+
+# --------------------------------------------------------------------------- what they said
+
+
+def _answer_to(client, complaint, text):
+    """The answer to ``complaint`` (under a fresh id) written as ``text``."""
+    _budget(client, 10_000)
+    r = _recommend(client, unique({**complaint, "complaint_text": text}))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_answer_quotes_what_the_customer_said_and_speaks_to_two_readers(client, complaints):
+    text = "Ten years with you and the line is dead again. Refund this month or I'm switching."
+    out = _answer_to(client, complaints[3], text)
+    said = {s["intent"]: s["quote"] for s in out["customer_said"]}
+    assert {"compensation", "leaving", "recognition"} <= set(said)
+    assert all(q in text for q in said.values())
+    e = out["explanation"]
+    assert e["say"] and e["why"]
+    assert "net value" in e["why"] and "Churn risk" in e["why"]
+    for word in ("net value", "handling", "churn", "to carry out"):
+        assert word not in e["say"].lower()
+    wants = out["handover"]["customer_wants"]
+    assert all(f'"{q}"' in wants for q in said.values())
+    # each resolution label at most once per sentence; customer-facing reasons lead
+    labels = {c["label"] for c in out["candidates"]}
+    for text in (e["summary"], e["why"], e["say"], out["handover"]["summary"]):
+        for sentence in text.split(". "):
+            assert all(sentence.count(label) <= 1 for label in labels), sentence
+    internal = {"compensation", "handling_cost", "value", "budget", "pacing", "satisfaction"}
+    groups = [x["group"] for x in e["reasons"]]
+    if any(g not in internal for g in groups):
+        assert groups[0] not in internal or groups[0] in {"budget", "pacing"}
+
+
+def test_anger_is_not_read_as_a_demand_for_money_or_a_threat_to_leave(client, complaints):
+    # issue 12: "Customer wants: their money back" and leave-words cited for this text
+    out = _answer_to(client, complaints[4], "The outage has lasted all week. This is OUTRAGEOUS!!")
+    assert out["customer_said"] == []
+    assert out["handover"]["customer_wants"].startswith("nothing specific said")
+    texts = [x["text"] for x in out["explanation"]["reasons"] + out["explanation"]["against"]]
+    for t in texts + [out["handover"]["summary"], out["explanation"]["say"]]:
+        assert "money back" not in t and "'outrageous'" not in t.lower()
+        assert "may leave" not in t
+
+
+def test_a_plea_for_help_is_not_a_positive_tone(client, complaints):
+    # issue 12: "The message is positive in tone" for an anxious customer
+    text = "None of this makes sense to me. Please help."
+    e = _answer_to(client, complaints[5], text)["explanation"]
+    for t in [x["text"] for x in e["reasons"] + e["against"]] + [e["summary"], e["why"]]:
+        assert "positive in tone" not in t

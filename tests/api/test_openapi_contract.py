@@ -13,7 +13,9 @@ One check is narrowed, per operation and with the reason:
   must carry the profile fields; an override must name a resolution of the *loaded*
   model's catalog (a reload may change it); a budget period other than ``YYYY-MM``
   needs explicit bounds, and an amount must not fall below what is already spent; the
-  report's complaint rows are checked by the data contract (CONTRACT.md), as files are.
+  report's complaint rows are checked by the data contract (CONTRACT.md), as files are;
+  a queued contact is a complaint too, a queue entry's override is a decision's, and a
+  callback slot must not lie in the past (the schema cannot say "after now").
   For those operations 422 is added to the expected statuses, nothing else.
 """
 
@@ -40,6 +42,9 @@ STATEFUL_422 = [
     ("/v1/budget", "POST"),
     ("/v1/reports/budget", "GET"),
     ("/v1/reports/budget", "POST"),
+    ("/v1/contacts", "POST"),
+    ("/v1/queue/{entry_id}/decision", "POST"),
+    ("/v1/queue/{entry_id}/callback", "POST"),
 ]
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422"]
 

@@ -116,6 +116,17 @@ def test_recommend_respects_budget_and_writes_rankings(cli_trained, small_world,
     first = json.loads(lines[0])
     nv = [c["net_value"] for c in first["candidates"]]
     assert nv == sorted(nv, reverse=True)
+    # every line says what the customer asked for, in their own words
+    texts = dict(
+        zip(complaints["complaint_id"], complaints["complaint_text"].fillna(""), strict=True)
+    )
+    parsed = [json.loads(line) for line in lines]
+    assert all(isinstance(p["customer_said"], list) for p in parsed)
+    said = [(p["complaint_id"], s) for p in parsed for s in p["customer_said"]]
+    assert said, "the simulated customers voice their motives in some texts"
+    for cid, s in said:
+        assert s["intent"] in {"compensation", "leaving", "recognition", "urgency"}
+        assert s["quote"] and s["quote"] in texts[cid]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
 
 import makegood.contacts  # noqa: F401 - declares its tables on the ledger's metadata
+import makegood.queue_store  # noqa: F401 - declares the queue's table there too
 from dbtesting import BACKENDS, database
 from makegood import migrations
 from makegood.ledger import Ledger, make_engine, metadata
@@ -61,6 +62,7 @@ def test_migrations_build_the_declared_tables_and_run_twice(location):
         engine.dispose()
     assert {"budgets", "decisions", "contacts", "cases", "handovers"} <= names
     assert {"customer_profiles", "idempotency_keys", "serving_model", "alembic_version"} <= names
+    assert "queue_entries" in names
     assert _differences(url, schema) == []
 
 

@@ -65,12 +65,13 @@ _NOT = r"(?:not|no|never|don'?t|doesn'?t|didn'?t|isn'?t|wasn'?t|aren'?t|without|
 
 _ANXIETY = (
     r"worr(?:y|ied|ies|ying)|anxious|anxiety|nervous|scared|afraid|frightened|terrified|"
-    r"fear(?:ful)?|panic(?:king|ked)?|stress(?:ed|ful)?|desperate(?:ly)?|concerned|uneasy|"
+    r"fear(?:ful)?|panic(?:king|ked)?|stress(?:ed|ful|ing)?|desperate(?:ly)?|concerned|uneasy|"
     r"urgent(?:ly)?|asap|emergency"
 )
 _ANXIETY_PHRASES = (
-    r"can'?t afford|cannot afford|can'?t sleep|what if|what will happen|"
-    r"as soon as possible|before it'?s too late"
+    r"can'?t afford|cannot afford|can'?t sleep|what if|what will happen|what happens if|"
+    r"as soon as possible|before it'?s too late|please help|help me|i need help|"
+    r"need your help|i'?m begging"
 )
 
 _CONFUSION = (
@@ -80,8 +81,10 @@ _CONFUSION = (
 _CONFUSION_PHRASES = (
     r"(?:don'?t|do not|doesn'?t|does not|didn'?t|did not|can'?t|cannot) understand|"
     r"(?:doesn'?t|does not|don'?t|do not) make (?:any )?sense|makes? no sense|not sure|"
-    r"no idea|not clear|(?:can'?t|cannot) (?:figure|work) out|(?:please )?explain|"
-    r"what does (?:this|that|it) mean|how come|don'?t know why|don'?t get it|"
+    r"no idea|not clear|(?:can'?t|cannot) (?:figure|work) (?:(?:it|this|that) )?out|"
+    r"(?:please )?explain|(?:none|nothing) of (?:this|it|that) makes (?:any )?sense|"
+    r"(?:i'?m|i am|feel) (?:a bit |so |completely )?lost|"
+    r"what does (?:this|that|it) mean|how come|don'?t know why|don'?t get (?:it|why)|"
     r"what is (?:this|that)|why (?:was|am|have|has|is|did|do|does) (?:i|my|this|it|there)"
 )
 
@@ -254,6 +257,7 @@ def _emotion_from_cues(c: Mapping[str, np.ndarray]) -> np.ndarray:
         (shouting & ((n_anger > 0) | (compound <= NEGATIVE_COMPOUND)))
         | (n_anger >= 2)
         | ((n_anger >= 1) & (compound <= STRONG_NEGATIVE_COMPOUND))
+        | ((n_anger >= 1) & (c["n_exclaim"] >= 1) & (compound <= NEGATIVE_COMPOUND))
         | ((upper_share >= MOSTLY_UPPER_SHARE) & (c["n_upper"] >= MOSTLY_UPPER_MIN_WORDS))
     )
     anxious = c["n_anxiety"]
@@ -289,8 +293,8 @@ def detect_emotion(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
        shouts (>= 2 exclamation marks, or >= 30% of its words in capitals with at
        least two such words) while using an anger word or scoring compound <= -0.3;
        or has >= 2 anger words ("furious", "unacceptable", "scam", "sick of", ...);
-       or one anger word with compound <= -0.6; or is mostly capitals (>= 50%, >= 3
-       words).
+       or one anger word with compound <= -0.6, or with an exclamation mark and
+       compound <= -0.3; or is mostly capitals (>= 50%, >= 3 words).
     2. Otherwise the highest of three scores wins if it is > 0 (ties: anxious,
        confused, frustrated):
 

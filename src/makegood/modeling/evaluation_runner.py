@@ -15,9 +15,11 @@ from makegood.errors import ContractError, Violation
 from makegood.modeling.bundle import Bundle, load_bundle
 from makegood.modeling.evaluate import (
     CaptureResult,
+    PolicyComparison,
     capture,
+    compare_policies,
+    logged_outcomes,
     off_policy_estimates,
-    realized_reward,
 )
 from makegood.modeling.predict import recommend, score
 from makegood.modeling.references import NaiveSLearner, standard_formula_values
@@ -166,23 +168,87 @@ def off_policy_table(
     The budget defaults to what the logged policy spent, so both spend the same.
     """
     s = score(bundle, history)
-    A = np.array([catalog.index(r) for r in history["resolution"]])
-    rows = np.arange(len(history))
-    spent = float(history["compensation"].sum())
-    budget = spent if budget is None else budget
+    A, reward, e = logged_outcomes(history, catalog)
+    budget = float(history["compensation"].sum()) if budget is None else budget
     alloc = allocate(s.net_value, s.compensation, s.eligible, budget)
-    reward = realized_reward(
-        s.lifetime_value,
-        history["churned_90d"].to_numpy(float),
-        history["compensation"].to_numpy(float),
-        catalog.handling_costs[A],
-    )
-    e = history["logging_propensity"].to_numpy(float)
-    e = np.where(np.isnan(e), s.propensity[rows, A], e)
+    e = np.where(np.isnan(e), s.propensity[np.arange(len(history)), A], e)
     est = off_policy_estimates(reward, A, alloc.choice, e, s.net_value)
     res = EvaluationResult(budget=float(budget), model_version=bundle.version)
     res.ope = {k: v.as_dict() for k, v in est.items()}
     return res
+
+
+MIN_COMPARE_ROWS = 200  # held-out logged complaints needed to compare two models
+
+
+def trained_until(bundle: Bundle) -> pd.Timestamp | None:
+    """The latest opened_at of the complaints ``bundle`` was trained on (None if unknown)."""
+    rng = bundle.meta.get("data_range")
+    return pd.Timestamp(rng[1]) if rng else None
+
+
+def held_out_rows(history: pd.DataFrame, *bundles: Bundle) -> np.ndarray:
+    """Mask of the complaints opened after every bundle's training data (none saw them)."""
+    keep = np.ones(len(history), dtype=bool)
+    opened = history["opened_at"]
+    for b in bundles:
+        until = trained_until(b)
+        if until is not None:
+            keep &= (opened > until).to_numpy()
+    return keep
+
+
+def compare_bundles(
+    candidate: Bundle,
+    champion: Bundle,
+    history: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    budget: float | None = None,
+    source: str = "<history>",
+) -> PolicyComparison:
+    """DR value of the candidate's policy minus the champion's, on the same held-out complaints.
+
+    Only the complaints of ``history`` opened after both models' training data are used
+    (a model's own training rows would flatter it). Both policies get the budget the
+    agents spent on those complaints; both are scored with one outcome model, the mean
+    of the two models' net values, and one propensity, the logged ``logging_propensity``
+    where recorded, else the mean of the two propensity models (so the difference comes
+    from the choices alone). Raises ContractError when fewer than ``MIN_COMPARE_ROWS``
+    held-out complaints remain.
+    """
+    keep = held_out_rows(history, candidate, champion)
+    if keep.sum() < MIN_COMPARE_ROWS:
+        until = max(
+            (t for t in (trained_until(candidate), trained_until(champion)) if t is not None),
+            default=None,
+        )
+        raise ContractError(
+            [
+                Violation(
+                    source,
+                    None,
+                    None,
+                    "opened_at",
+                    f"{int(keep.sum())} complaint(s) were opened after {until} (the end of "
+                    f"the training data of {candidate.version} and {champion.version}); "
+                    f"comparing the two needs at least {MIN_COMPARE_ROWS} logged complaints "
+                    "neither model was trained on",
+                )
+            ]
+        )
+    hist = history[keep].reset_index(drop=True)
+    s_c = score(candidate.with_catalog(catalog), hist)
+    s_h = score(champion.with_catalog(catalog), hist)
+    A, reward, e = logged_outcomes(hist, catalog)
+    rows = np.arange(len(hist))
+    spent = float(hist["compensation"].sum()) if budget is None else float(budget)
+    choice_c = allocate(s_c.net_value, s_c.compensation, s_c.eligible, spent).choice
+    choice_h = allocate(s_h.net_value, s_h.compensation, s_h.eligible, spent).choice
+    e_model = 0.5 * (s_c.propensity[rows, A] + s_h.propensity[rows, A])
+    e = np.where(np.isnan(e), e_model, e)
+    q = 0.5 * (s_c.net_value + s_h.net_value)
+    return compare_policies(reward, A, choice_c, choice_h, e, q)
 
 
 def run_evaluation(

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.catalog import Catalog
+from makegood.features.intents import customer_said_many
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation, allocate
 from makegood.policy.value import net_value, retention_lift
@@ -151,6 +152,8 @@ class Recommendations:
     scores: Scores
     budget: float
     conservative: bool
+    #: per complaint, the intents its customer voiced (``[{"intent", "quote"}, ...]``)
+    customer_said: list[list[dict[str, str]]] | None = None
 
     def rankings(self) -> list[dict]:
         """Each complaint's full ranking of eligible candidates, best net value first
@@ -169,12 +172,23 @@ def recommend(
     """Choose one eligible resolution per complaint maximising net value under ``budget``.
 
     ``conservative`` ranks by the lower end of each candidate's 95% net-value interval.
+    Each complaint's ``customer_said`` (what its customer asked for, quoted) comes along
+    for the rankings.
     Raises BudgetError when the budget is invalid or cannot cover the cheapest choices.
     """
     s = scores if scores is not None else score(bundle, complaints)
     value = s.net_value_lo if conservative else s.net_value
     alloc = allocate(value, s.compensation, s.eligible, float(budget))
-    return recommendations(s, alloc, budget, conservative=conservative)
+    return recommendations(
+        s, alloc, budget, conservative=conservative, customer_said=heard_in(complaints)
+    )
+
+
+def heard_in(complaints: pd.DataFrame) -> list[list[dict[str, str]]]:
+    """Each complaint's ``customer_said`` (its intents, quoted), empty without text."""
+    if "complaint_text" not in complaints.columns:
+        return [[] for _ in range(len(complaints))]
+    return customer_said_many(complaints["complaint_text"].tolist())
 
 
 def recommendations(
@@ -184,12 +198,14 @@ def recommendations(
     *,
     conservative: bool = False,
     floor_cents: bool | None = None,
+    customer_said: list[list[dict[str, str]]] | None = None,
 ) -> Recommendations:
     """The output of an allocation of scored complaints (one batch, or one partition).
 
     Compensation is written to the cent; ``floor_cents`` rounds it down instead, which
     ``None`` chooses when rounding would push this batch's written total over ``budget``
     (a partition of a larger batch gets the decision made for the whole).
+    ``customer_said`` (see :func:`heard_in`) rides along for the rankings.
     """
     rows = np.arange(s.n)
     c = alloc.choice
@@ -214,7 +230,7 @@ def recommendations(
         floor_cents = bool(frame["compensation"].sum() > budget)
     if floor_cents:
         frame["compensation"] = np.floor(s.compensation[rows, c] * 100) / 100
-    return Recommendations(frame, alloc, s, float(budget), conservative)
+    return Recommendations(frame, alloc, s, float(budget), conservative, customer_said)
 
 
 def rounded(values: np.ndarray, decimals: int, missing: Any = None) -> list:
@@ -289,13 +305,15 @@ def ranking_lines(
     """The full ranking of each complaint as one line of strict JSON (no NaN, no
     infinity: those are ``null``), one line per complaint::
 
-        {"complaint_id": ..., "recommended": ..., "candidates": [{"rank": 1, ...}, ...]}
+        {"complaint_id": ..., "recommended": ..., "candidates": [{"rank": 1, ...}, ...],
+         "customer_said": [{"intent": ..., "quote": ...}, ...]}
 
-    ``extra`` adds fields per line: ``extra[name][i]`` (any JSON value; non-finite
-    numbers become null) is written as ``name`` on complaint ``i``'s line, after the
-    candidates. Built by formatting rather than via dicts (the dicts cost more than the
-    predictions they describe on large batches); equal to ``json.dumps`` of the parsed
-    line.
+    ``customer_said`` is the intents the customer voiced, quoted verbatim (empty when
+    none, or when ``recs`` carries none). ``extra`` adds fields per line:
+    ``extra[name][i]`` (any JSON value; non-finite numbers become null) is written as
+    ``name`` on complaint ``i``'s line, after the candidates. Built by formatting
+    rather than via dicts (the dicts cost more than the predictions they describe on
+    large batches); equal to ``json.dumps`` of the parsed line.
     """
     s = recs.scores
     ids = [json.dumps(a) for a in s.action_ids]
@@ -315,6 +333,7 @@ def ranking_lines(
     order = ranking_order(s)
     choice = recs.allocation.choice.tolist()
     extras = list((extra or {}).items())
+    said = recs.customer_said
     out = []
     for i in range(s.n):
         c, sa, ch, li, nv, lo, hi, pr = (col[i] for col in values)
@@ -340,9 +359,11 @@ def ranking_lines(
             f", {json.dumps(name)}: {json.dumps(_json_safe(vals[i]), allow_nan=False)}"
             for name, vals in extras
         )
+        heard = json.dumps(said[i]) if said is not None else "[]"
         out.append(
-            '{"complaint_id": %s, "recommended": %s, "candidates": [%s]%s}'  # noqa: UP031
-            % (json.dumps(str(s.complaint_ids[i])), ids[choice[i]], cands, tail)
+            '{"complaint_id": %s, "recommended": %s, "candidates": [%s], '  # noqa: UP031
+            '"customer_said": %s%s}'
+            % (json.dumps(str(s.complaint_ids[i])), ids[choice[i]], cands, heard, tail)
         )
     return out
 

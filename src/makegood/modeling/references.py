@@ -16,7 +16,7 @@ import pandas as pd
 from makegood.catalog import Catalog
 from makegood.features.structured import CATEGORICAL_BASE, NUMERIC_BASE, FeatureSpec, base_columns
 from makegood.modeling.engine import Engine
-from makegood.modeling.evaluate import realized_reward
+from makegood.modeling.evaluate import logged_outcomes
 from makegood.policy.value import net_value
 
 
@@ -84,13 +84,7 @@ def standard_formula_values(
     history's complaints of type t given a (the overall mean of a where t never got a).
     """
     K = len(catalog.ids)
-    A = np.array([catalog.index(r) for r in history["resolution"]])
-    r = realized_reward(
-        history["lifetime_value"].to_numpy(float),
-        history["churned_90d"].to_numpy(float),
-        history["compensation"].to_numpy(float),
-        catalog.handling_costs[A],
-    )
+    A, r, _ = logged_outcomes(history, catalog)
     h = pd.DataFrame({"issue": history["issue_type"].to_numpy(), "a": A, "r": r})
     by = h.groupby(["issue", "a"])["r"].agg(["mean", "size"])
     overall = h.groupby("a")["r"].mean()

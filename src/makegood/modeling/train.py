@@ -74,7 +74,7 @@ _INT_RULES: tuple[tuple[str, str, int], ...] = (
     ("num_leaves", ">= 2", 2),
     ("min_child_samples", ">= 1", 1),
     ("propensity_estimators", ">= 1", 1),
-    ("n_folds", ">= 2", 2),
+    ("n_folds", ">= 2 (or 0: auto)", 2),
     ("num_threads", ">= 0", 0),
     ("random_state", ">= 0", 0),
 )
@@ -99,14 +99,15 @@ def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineP
 
     The rules, in scikit-learn's words: ``n_estimators``, ``min_child_samples`` and
     ``propensity_estimators`` must be >= 1, ``num_leaves`` and ``n_folds`` >= 2 (cross-
-    fitting needs two folds), ``num_threads`` and ``random_state`` >= 0 (integers);
+    fitting needs two folds; ``n_folds`` 0 picks them by the history's size),
+    ``num_threads`` and ``random_state`` >= 0 (integers);
     ``learning_rate`` > 0, ``propensity_clip`` in (0, 0.5) and ``holdout_fraction`` in
     [0, 1) (finite numbers); the ``use_*``/``mediated``/``dr_correction`` flags booleans.
 
     >>> check_params(EngineParams(n_folds=1))
     Traceback (most recent call last):
     ...
-    makegood.errors.InvalidParameterError: n_folds must be >= 2. Got 1 instead.
+    makegood.errors.InvalidParameterError: n_folds must be >= 2 (or 0: auto). Got 1 instead.
 
     Raises:
         InvalidParameterError: naming the first parameter that breaks its rule.
@@ -115,7 +116,7 @@ def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineP
         value = getattr(params, name)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise InvalidParameterError(name, f"an integer {rule}", value)
-        if value < low:
+        if value < low and not (name == "n_folds" and value == 0):
             raise InvalidParameterError(name, rule, value)
     _check_number("learning_rate", params.learning_rate, "> 0", lambda x: x > 0)
     _check_number("propensity_clip", params.propensity_clip, "in (0, 0.5)", lambda x: 0 < x < 0.5)
@@ -199,16 +200,21 @@ def train(
     run_name: str | None = None,
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
+    champion_name: str | None = "makegood",
 ) -> TrainResult:
     """Fit makegood's models on a normalized history frame and save/log them.
 
     Returns a :class:`TrainResult`. With ``models_dir=None`` nothing is written; with
-    ``tracking_uri=None`` nothing is logged to MLflow.
+    ``tracking_uri=None`` nothing is logged to MLflow. When the store has a
+    ``champion_name@champion``, the holdout model's policy is compared with the
+    champion's on the holdout complaints newer than the champion's training data
+    (metrics ``vs_champion_*``, tag ``champion_comparison``).
 
     Raises:
         InvalidParameterError: if a parameter breaks its rule (:func:`check_params`).
     """
-    params = check_params(params or EngineParams(), holdout_fraction)
+    # folds fixed by the whole history's size, so the holdout fit matches the final one
+    params = check_params(params or EngineParams(), holdout_fraction).resolved(len(history))
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -219,6 +225,7 @@ def train(
     timings["prepare_s"] = time.perf_counter() - t0
 
     metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
     tr, hold = holdout_split(prep, holdout_fraction)
     if hold.sum() >= 50 and tr.sum() >= 200:
         t1 = time.perf_counter()
@@ -234,6 +241,13 @@ def train(
         )
         metrics.update(_evaluate_holdout(fit_h, prep, mem, hold, catalog))
         timings["holdout_s"] = time.perf_counter() - t1
+        if tracking_uri is not None and champion_name:
+            say("comparing the holdout model with the champion")
+            note, vs = _compare_with_champion(
+                fit_h, df, prep, tr, hold, catalog, params, champion_name, tracking_uri
+            )
+            tags["champion_comparison"] = note
+            metrics.update(vs)
 
     t2 = time.perf_counter()
     say(f"final fit on all {len(prep)} rows")
@@ -262,7 +276,7 @@ def train(
         say("logging to MLflow")
         t3 = time.perf_counter()
         run_id = _log_mlflow(
-            bundle, fit, params, metrics, meta, tracking_uri, experiment, run_name, version
+            bundle, fit, params, metrics, meta, tracking_uri, experiment, run_name, version, tags
         )
         bundle.meta["mlflow_run_id"] = run_id
         bundle.meta["tracking_uri"] = tracking_uri
@@ -299,7 +313,44 @@ def get_or_create_experiment(mlflow, name: str, uri: str) -> str:
     return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
 
 
-def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, version) -> str:
+def _compare_with_champion(
+    fit_h: FitResult,
+    df: pd.DataFrame,
+    prep: pd.DataFrame,
+    tr: np.ndarray,
+    hold: np.ndarray,
+    catalog: Catalog,
+    params: EngineParams,
+    name: str,
+    uri: str,
+) -> tuple[str, dict[str, float]]:
+    """The holdout model against ``name@champion`` on the holdout rows (see ``train``)."""
+    from makegood.modeling.promotion import compare_with_champion
+
+    earlier = prep[tr]  # the store keeps prepared rows, as the final bundle's does
+    memory = memory_mod.CustomerMemoryStore.from_history(earlier) if params.use_memory else None
+    meta = {
+        "version": "holdout model",
+        "data_range": [str(earlier["opened_at"].min()), str(earlier["opened_at"].max())],
+    }
+    candidate = Bundle(fit_h.engine, catalog, fit_h.text_signals, memory, meta)
+    held = df[hold].reset_index(drop=True)
+    _, comp, note = compare_with_champion(candidate, held, catalog, name=name, tracking_uri=uri)
+    if comp is None:
+        return note, {}
+    return note, {
+        "vs_champion_gain": comp.gain.value,
+        "vs_champion_gain_lo": comp.gain.lo,
+        "vs_champion_gain_hi": comp.gain.hi,
+        "vs_champion_candidate_dr": comp.candidate.value,
+        "vs_champion_champion_dr": comp.champion.value,
+        "vs_champion_rows": float(comp.n),
+    }
+
+
+def _log_mlflow(
+    bundle, fit, params, metrics, meta, uri, experiment, run_name, version, tags=None
+) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     import mlflow.lightgbm
@@ -317,6 +368,7 @@ def _log_mlflow(bundle, fit, params, metrics, meta, uri, experiment, run_name, v
                 "bundle_version": version,
                 "source": str(meta.get("source")),
                 "data_range": " .. ".join(meta["data_range"]),
+                **(tags or {}),
             }
         )
         finite = {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}

@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import make_url
 
-from makegood.errors import BudgetError
+from makegood.errors import BudgetNotFoundError
 from makegood.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
 from makegood.policy.forecast import Z95, forecast_spend
 from makegood.reporting.numbers import report_round as _r
@@ -113,7 +113,7 @@ def period_report(
         currency: the currency the catalog names money in.
 
     Raises:
-        BudgetError: the period has no budget (for the team, nor company-wide).
+        BudgetNotFoundError: the period has no budget (for the team, nor company-wide).
     """
     now = _naive_utc(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
     period = period or f"{now.year:04d}-{now.month:02d}"
@@ -265,7 +265,7 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
         rows = own or [r for r in rows if r.team == ""]
     if not rows:
         scope = f"team {team!r} nor company-wide" if team else "any team"
-        raise BudgetError(f"no budget for period {period!r} ({scope}): set one first")
+        raise BudgetNotFoundError(f"no budget for period {period!r} ({scope}): set one first")
     items: list[dict[str, Any]] = [
         {
             "team": r.team or None,

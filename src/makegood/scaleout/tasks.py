@@ -207,7 +207,7 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
         ContractError: the part breaks the contract (naming the file and its row).
         CatalogError, ModelNotFoundError: the bundle cannot score with the catalog.
     """
-    from makegood.modeling.predict import score
+    from makegood.modeling.predict import heard_in, score
     from makegood.policy.budget import segments
 
     bundle = worker_bundle(job)
@@ -223,7 +223,13 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
             arrays["c_" + c] = col.to_numpy(dtype="datetime64[ns]")
         else:
             arrays["c_" + c] = col.astype(str).to_numpy(dtype=str)
-    info = {"scores": meta, "on_grid": seg.on_grid, "max_total": seg.max_total, "columns": kept}
+    info = {
+        "scores": meta,
+        "on_grid": seg.on_grid,
+        "max_total": seg.max_total,
+        "columns": kept,
+        "customer_said": heard_in(df),
+    }
     _save_spill(_spill_path(job, index), arrays, info)
     ids = df["complaint_id"].astype(object).to_numpy()
     return PartResult(index, seg.summary(), pd.util.hash_array(ids))
@@ -273,7 +279,15 @@ def write_part(
     from makegood.modeling.predict import recommendations, write_rankings
 
     s, alloc = allocation_of(index, job, threshold)
-    recs = recommendations(s, alloc, budget, conservative=job.conservative, floor_cents=floor_cents)
+    said = json.loads((_spill_path(job, index) / "meta.json").read_text())["customer_said"]
+    recs = recommendations(
+        s,
+        alloc,
+        budget,
+        conservative=job.conservative,
+        floor_cents=floor_cents,
+        customer_said=said,
+    )
     target = Path(frame_path)
     if target.suffix == ".parquet":
         write_frame(recs.frame, target)

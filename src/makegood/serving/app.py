@@ -31,17 +31,21 @@ from fastapi import Depends, FastAPI, HTTPException, status
 from sqlalchemy.exc import SQLAlchemyError
 
 from makegood.ledger import Ledger
+from makegood.queue_store import QueueStore
 from makegood.reporting import api as reports
 from makegood.serving.deps import require
 from makegood.serving.errors import install_error_handlers, responses
 from makegood.serving.models import ModelHolder
+from makegood.serving.queue_service import QueueService
 from makegood.serving.routers import (
     budget,
+    console,
     customers,
     decisions,
     handovers,
     health,
     model,
+    queue,
     recommendations,
 )
 from makegood.serving.security import ApiKeys, Role
@@ -160,14 +164,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     _create_tables(ledger)
     models.load()
     models.start_following()
+    from makegood.features.intents import default_detector
+
+    default_detector()  # train (or load) the customer_said detector before requests
     service = Service(settings, ledger)
+    queue_store = QueueStore(
+        settings.database_url,
+        schema=settings.database_schema,
+        claim_seconds=settings.queue_claim_seconds,
+        lock_timeout=settings.lock_timeout_seconds,
+    )
     service.writes  # noqa: B018 - made here, in one thread, before any request
     app.state.ledger = ledger
     app.state.models = models
     app.state.service = service
+    app.state.queue = QueueService(settings, queue_store, service)
     try:
         yield
     finally:
+        queue_store.close()
         models.close()
         service.close()
         ledger.close()
@@ -181,6 +196,8 @@ ROUTERS = (
     handovers.router,
     budget.router,
     model.router,
+    queue.router,
+    console.router,
 )
 
 
@@ -209,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    console.mount_static(app)
     # the finance report over HTTP; it reports on the live model, for finance (and admin)
     app.include_router(
         reports.router,

@@ -81,6 +81,23 @@ def require(*roles: Role):
     return check
 
 
+def team_of(principal: Principal, requested: str | None) -> str | None:
+    """The team a caller acts for: their key's team, else the one the request names.
+
+    Raises:
+        HTTPException: 403 when a key bound to a team names another one.
+    """
+    if principal.team is None:
+        return requested
+    if requested is not None and requested != principal.team:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"team: this key acts for team {principal.team!r} only (its budget and queue); "
+            f"got team {requested!r}",
+        )
+    return principal.team
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[Service, Depends(get_service)]
 ModelsDep = Annotated[ModelHolder, Depends(get_models)]

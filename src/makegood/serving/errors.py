@@ -30,6 +30,8 @@ from makegood.errors import (
     MakegoodError,
     ModelNotFoundError,
     ModelNotLoadedError,
+    QueueEntryNotFoundError,
+    QueueStateError,
 )
 from makegood.serving.schemas import ErrorOut, ValidationErrorOut
 
@@ -44,6 +46,8 @@ STATUS: dict[type[Exception], int] = {
     ModelNotFoundError: 404,
     IncompatibleModelError: 409,
     DecisionStateError: 409,
+    QueueEntryNotFoundError: 404,
+    QueueStateError: 409,
     BudgetExceededError: 409,
     ModelNotLoadedError: 503,
     LedgerBusyError: 503,

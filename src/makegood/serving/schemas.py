@@ -24,6 +24,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from makegood.contacts import PROFILE_FIELDS
 from makegood.contract import EMOTIONS, SKILLS
 from makegood.ledger import DecisionStatus
 
@@ -70,6 +71,13 @@ class ComplaintIn(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    def fields(self) -> dict[str, Any]:
+        """The complaint as the service reads it: every field, with its default when left
+        out, except the profile fields the request left out (filled from the customer's
+        stored profile; one sent as null, ``digital_skill`` say, stays unknown)."""
+        unsent = {f for f in PROFILE_FIELDS if f not in self.model_fields_set}
+        return self.model_dump(exclude=unsent)
 
     complaint_id: Id
     customer_id: Id
@@ -167,6 +175,14 @@ class ExplanationOut(BaseModel):
     recommended: str
     runner_up: str | None
     summary: str
+    say: str = Field(
+        description="What the agent can tell the customer: the resolution and why, in the "
+        "customer's terms (never internal costs)."
+    )
+    why: str = Field(
+        description="For the agent: net-value difference, costs, churn risk, thin evidence "
+        "and the main reasons."
+    )
     value_difference: float
     reasons: list[ReasonOut]
     against: list[ReasonOut]
@@ -225,6 +241,13 @@ class HandoverOut(BaseModel):
     customer_wants: str
     recommended: str
     summary: str
+
+
+class SaidOut(BaseModel):
+    """One intent the customer voiced, with their own words (a substring of the text)."""
+
+    intent: Literal["compensation", "leaving", "recognition", "urgency"]
+    quote: str
 
 
 class BudgetUse(BaseModel):
@@ -317,6 +340,11 @@ class RecommendationOut(BaseModel):
     )
     priority: PriorityOut
     customer: CustomerOut
+    customer_said: list[SaidOut] = Field(
+        default_factory=list,
+        description="The intents the customer voiced in complaint_text, each quoted "
+        "verbatim; empty when none.",
+    )
     handover: HandoverOut
     budget: BudgetUse
     case: CaseOut | None = None

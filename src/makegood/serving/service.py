@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,7 +40,8 @@ from makegood.errors import (
     FieldError,
     IdempotencyKeyReusedError,
 )
-from makegood.explain import Reason, sayable_reasons
+from makegood.explain import Reason, agent_brief, customer_message, sayable_reasons
+from makegood.features.intents import customer_said
 from makegood.ledger import BudgetState, Decision, DecisionRecord, Ledger
 from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.policy.cases import top_up
@@ -489,7 +490,8 @@ class Service:
         chosen = plan.choice if decision is None else c.ids.index(decision.recommended_resolution)
         by_id = {row["resolution"]: row for row in plan.ranking}
         recommended = by_id[c.ids[chosen]]
-        explanation = self._explain(scorer, c, plan.complaint, chosen, by_id, plan.lam)
+        said = customer_said(plan.complaint.get("complaint_text"))
+        explanation = self._explain(scorer, c, chosen, by_id, plan.lam, said)
         case = case_view(
             plan.live,
             plan.case,
@@ -519,8 +521,9 @@ class Service:
                 "lifetime_value": c.lifetime_value,
             },
             "customer": customer,
+            "customer_said": said,
             "handover": self._handover(
-                scorer, c, plan.complaint, customer, recommended, explanation
+                scorer, c, plan.complaint, customer, recommended, explanation, said
             ),
             "budget": {
                 "period": plan.period,
@@ -542,19 +545,29 @@ class Service:
         self,
         scorer: Scorer,
         c: Candidates,
-        complaint: Mapping[str, Any],
         r: int,
         by_id: Mapping[str, Mapping[str, Any]],
         lam: float,
+        said: Sequence[Mapping[str, str]],
     ) -> dict[str, Any]:
         rec_id = c.ids[r]
         rec_label = scorer.labels[rec_id]
+        currency = scorer.catalog.currency
+        say = customer_message(
+            rec_label,
+            compensation=float(c.compensation[r]),
+            said=said,
+            values=c.values,
+            currency=currency,
+        )
         others = [k for k in np.flatnonzero(c.eligible) if k != r]
         if not others:
             return {
                 "recommended": rec_id,
                 "runner_up": None,
                 "summary": f"Offer {rec_label}: the only resolution available for this complaint.",
+                "say": say,
+                "why": _brief(scorer, c, r, None, 0.0, by_id, []),
                 "value_difference": 0.0,
                 "reasons": [],
                 "against": [],
@@ -563,18 +576,17 @@ class Service:
         ru_id = c.ids[u]
         ru_label = scorer.labels[ru_id]
         attribution = scorer.contrast(c, r, u)
-        text = complaint.get("complaint_text") or ""
         reasons = sayable_reasons(
             attribution,
             c.values,
             rec=rec_label,
             runner_up=ru_label,
-            currency=scorer.catalog.currency,
+            currency=currency,
             labels=scorer.labels,
             base_rates=scorer.base_rates,
             sat_r=float(c.satisfaction[r]),
             sat_u=float(c.satisfaction[u]),
-            words=lambda target: scorer.words(text, target),
+            said=said,
         )
         total = attribution.total
         why_not: list[Reason] = []
@@ -596,14 +608,21 @@ class Service:
             why_not.append(
                 Reason("exploration", "a close call between near-equal options", -total, ())
             )
-        pro = why_not + [x for x in reasons if x.amount > 0]
+        # the customer-facing reasons first: an internal cost is no reason to give a customer
+        pro = why_not + sorted(
+            (x for x in reasons if x.amount > 0), key=lambda x: (x.internal, -x.amount)
+        )
         con = [x for x in reasons if x.amount < 0]
-        said = "; ".join(x.text for x in pro[:3]) or "it has the higher expected net value"
-        summary = f"Offer {rec_label} rather than {ru_label}: {said}."
+        summary = " ".join(
+            [f"Offer {rec_label} rather than {ru_label}."]
+            + [x.text[0].upper() + x.text[1:] + "." for x in pro[:2]]
+        )
         return {
             "recommended": rec_id,
             "runner_up": ru_id,
             "summary": summary,
+            "say": say,
+            "why": _brief(scorer, c, r, u, total, by_id, why_not + reasons),
             "value_difference": round(total, 2),
             "reasons": [_reason(x) for x in pro[:5]],
             "against": [_reason(x) for x in con[:3]],
@@ -617,6 +636,7 @@ class Service:
         customer: Mapping[str, Any],
         recommended: Mapping[str, Any],
         explanation: Mapping[str, Any],
+        said: Sequence[Mapping[str, str]],
     ) -> dict[str, Any]:
         issue_name = str(complaint["issue_type"]).replace("_", " ")
         disputed = float(complaint["disputed_amount"])
@@ -629,24 +649,24 @@ class Service:
             + (f" (rated {h['satisfaction']:.0f}/10)" if h.get("satisfaction") is not None else "")
             for h in customer["recent"]
         ]
-        v = c.values
-        wants = []
-        if v.get("text_money", 0.0) >= scorer.base_rates.get("text_money", 1.0):
-            wants.append("their money back")
-        if v.get("text_churn", 0.0) >= scorer.base_rates.get("text_churn", 1.0):
-            wants.append("a reason to stay (their words suggest they may leave)")
-        if c.has_satisfaction:
-            best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
-            wants.append(f"most likely to be satisfied by {scorer.labels[c.ids[best_sat]]}")
-        emotion = v.get("emotion")
-        customer_wants = ("; ".join(wants) or "not clear from what they said") + (
+        # what the customer wants is only what they said (customer_said), quoted
+        wants = [f'{_WANTS[s["intent"]]} ("{s["quote"]}")' for s in said if s["intent"] in _WANTS]
+        emotion = c.values.get("emotion")
+        customer_wants = ("; ".join(wants) or "nothing specific said") + (
             f" (customer is {emotion})" if emotion else ""
         )
+        likely = ""
+        if c.has_satisfaction:  # the model's estimate, worded as one
+            best_sat = int(np.argmax(np.where(c.eligible, c.satisfaction, -np.inf)))
+            likely = (
+                "Customers like this are usually most satisfied by "
+                f"{scorer.labels[c.ids[best_sat]]}. "
+            )
         summary = (
             f"Issue: {issue}. "
             f"Tried before: {'; '.join(tried) if tried else 'nothing (first complaint)'}. "
-            f"Customer wants: {customer_wants}. Recommended: {recommended['label']} "
-            f"({explanation['summary']})"
+            f"Customer wants: {customer_wants}. {likely}"
+            f"Recommended: {recommended['label']}. {explanation['why']}"
         )
         return {
             "issue": issue,
@@ -896,6 +916,43 @@ class Service:
 
 
 _CONTRACT_FIELDS = COMPLAINT_COLUMNS
+
+
+#: How the handover names each intent the customer voiced.
+_WANTS = {
+    "compensation": "something in return",
+    "leaving": "a reason to stay (they mention leaving)",
+    "recognition": "recognition (they feel unvalued or mention their loyalty)",
+    "urgency": "a quick fix",
+}
+
+
+def _brief(
+    scorer: Scorer,
+    c: Candidates,
+    r: int,
+    u: int | None,
+    value_difference: float,
+    by_id: Mapping[str, Mapping[str, Any]],
+    reasons: Sequence[Reason],
+) -> str:
+    """The agent's ``why`` for candidate ``r`` against runner-up ``u`` (None: no other)."""
+    k = r if u is None else u
+
+    def pair(values: np.ndarray) -> tuple[float, float]:
+        return float(values[r]), float(values[k])
+
+    return agent_brief(
+        scorer.labels[c.ids[r]],
+        None if u is None else scorer.labels[c.ids[u]],
+        value_difference=value_difference,
+        churn=pair(c.churn_prob),
+        compensation=pair(c.compensation),
+        handling_cost=pair(c.handling_cost),
+        thin_evidence=bool(by_id[c.ids[r]]["thin_evidence"]),
+        reasons=reasons,
+        currency=scorer.catalog.currency,
+    )
 
 
 MAX_FUTURE = timedelta(days=1)  # an opened_at later than now + this is refused

@@ -53,6 +53,26 @@ class Settings(BaseModel):
     history_items: int = Field(5, ge=0, le=50)
     reload_poll_seconds: float = Field(2.0, ge=0, description="0: workers never poll")
     log_level: str = "info"
+    # the agents' queue (makegood.policy.queue)
+    queue_ageing_per_minute: float = Field(
+        10.0, ge=0, description="value at risk a contact gains per minute waited"
+    )
+    queue_backup_after_seconds: float = Field(
+        120.0, ge=0, description="wait after which agents with the skill as backup serve it"
+    )
+    queue_callback_after_seconds: float = Field(
+        600.0, ge=0, description="expected wait above which a callback is offered"
+    )
+    queue_handle_seconds: float = Field(
+        360.0, gt=0, description="handling time per case until one is measured"
+    )
+    queue_claim_seconds: float = Field(
+        1800.0, gt=0, description="a claimed case nobody closed returns to the queue after this"
+    )
+    queue_callback_slot_minutes: int = Field(30, ge=5, le=240)
+    queue_skills: str | None = Field(
+        None, description="issue_type:skill[,...] (default: the skill is the issue type)"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

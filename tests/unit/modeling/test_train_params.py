@@ -15,8 +15,8 @@ from makegood.modeling.engine import EngineParams
 from makegood.modeling.train import check_params, engine_params
 
 BAD = [
-    ({"n_folds": 1}, "n_folds must be >= 2. Got 1 instead."),
-    ({"n_folds": 0}, "n_folds must be >= 2. Got 0 instead."),
+    ({"n_folds": 1}, "n_folds must be >= 2 (or 0: auto). Got 1 instead."),
+    ({"n_folds": -1}, "n_folds must be >= 2 (or 0: auto). Got -1 instead."),
     ({"n_estimators": 0}, "n_estimators must be >= 1. Got 0 instead."),
     ({"n_estimators": -3}, "n_estimators must be >= 1. Got -3 instead."),
     ({"n_estimators": 2.5}, "n_estimators must be an integer >= 1. Got 2.5 instead."),
@@ -55,6 +55,7 @@ def test_holdout_fraction_must_be_in_0_1(fraction):
 def test_defaults_and_edges_pass():
     assert check_params(EngineParams(), 0.0) == EngineParams()
     assert check_params(EngineParams(n_folds=2, num_leaves=2, n_estimators=1), 0.99)
+    assert check_params(EngineParams(n_folds=0)).n_folds == 0  # auto: resolved by size
 
 
 def test_an_unknown_parameter_is_named():
@@ -65,14 +66,14 @@ def test_an_unknown_parameter_is_named():
 def test_the_python_api_refuses_before_training(trained):
     import makegood
 
-    with pytest.raises(InvalidParameterError, match="n_folds must be >= 2. Got 1 instead."):
+    with pytest.raises(InvalidParameterError, match=r"n_folds must be >= 2 \(or 0: auto\). Got 1"):
         makegood.train(trained["history"], trained["catalog"], n_folds=1)
 
 
 @pytest.mark.parametrize(
     "option, value, message",
     [
-        ("--n-folds", "1", "n_folds must be >= 2. Got 1 instead."),
+        ("--n-folds", "1", "n_folds must be >= 2 (or 0: auto). Got 1 instead."),
         ("--n-estimators", "0", "n_estimators must be >= 1. Got 0 instead."),
         ("--learning-rate", "-0.5", "learning_rate must be a finite number > 0. Got -0.5"),
         ("--num-leaves", "1", "num_leaves must be >= 2. Got 1 instead."),

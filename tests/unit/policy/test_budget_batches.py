@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_policy_budget import instances
 
 from makegood.errors import BudgetError
 from makegood.policy.budget import allocate, allocate_batches, frontier, segments
-
-from test_policy_budget import instances
 
 
 def _split(n: int, cuts: list[int]) -> list[slice]:
@@ -91,7 +90,7 @@ def test_one_batch_is_allocate() -> None:
     cost = [[0.0, 2.0], [0.0, 1.0]]
     eligible = [[True, True], [True, True]]
     a = allocate(value, cost, eligible, 2.0)
-    (t, choice, _), = _batched(
+    ((t, choice, _),) = _batched(
         np.asarray(value), np.asarray(cost), np.asarray(eligible), [2.0], [slice(0, 2)]
     )
     assert choice.tolist() == a.choice.tolist() and t.shadow_price == a.shadow_price == 3.0

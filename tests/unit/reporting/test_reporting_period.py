@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
-from makegood.errors import BudgetError
+from makegood.errors import BudgetNotFoundError
 from makegood.ledger import DecisionRecord, Ledger
 from makegood.policy.forecast import forecast_spend
 from makegood.reporting.period import NO_TEAM, period_report
@@ -131,5 +131,5 @@ def test_period_figures_by_hand(ledger):
 
 
 def test_a_period_without_budget_is_named(ledger):
-    with pytest.raises(BudgetError, match="2031-01"):
+    with pytest.raises(BudgetNotFoundError, match="2031-01"):
         period_report(ledger, "2031-01", now=NOW)

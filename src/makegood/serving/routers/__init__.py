@@ -5,6 +5,24 @@ Each route is thin: it checks the caller's role (``deps``), calls the
 are raised, never answered here: :mod:`makegood.serving.errors` maps them for every route.
 """
 
-from makegood.serving.routers import budget, customers, decisions, health, model, recommendations
+from makegood.serving.routers import (
+    budget,
+    console,
+    customers,
+    decisions,
+    health,
+    model,
+    queue,
+    recommendations,
+)
 
-__all__ = ["budget", "customers", "decisions", "health", "model", "recommendations"]
+__all__ = [
+    "budget",
+    "console",
+    "customers",
+    "decisions",
+    "health",
+    "model",
+    "queue",
+    "recommendations",
+]

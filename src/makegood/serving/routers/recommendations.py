@@ -12,11 +12,10 @@ import time
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
-from makegood.contacts import PROFILE_FIELDS
-from makegood.serving.deps import Agent, ScorerDep, ServiceDep
+from makegood.serving.deps import Agent, ScorerDep, ServiceDep, team_of
 from makegood.serving.errors import responses
 from makegood.serving.schemas import RecommendationIn, RecommendationOut, validated_json
 from makegood.serving.service import RecommendationRequest
@@ -53,17 +52,9 @@ async def recommend(
     flagged in ``input_warnings``. 503 with Retry-After when the ledger is locked."""
     # the request's write waits for the ledger's lock until this, at the latest
     deadline = time.monotonic() + service.settings.lock_timeout_seconds
-    team = body.team
-    if principal.team is not None:
-        if team is not None and team != principal.team:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"team: this key spends from team {principal.team!r}'s budget only; "
-                f"got team {team!r}",
-            )
-        team = principal.team
+    team = team_of(principal, body.team)
     request = RecommendationRequest(
-        complaint=_complaint_fields(body),
+        complaint=body.complaint.fields(),
         top_k=body.top_k,
         period=body.period,
         team=team,
@@ -88,13 +79,3 @@ async def recommend(
     if answer.get("replayed"):
         out.headers["Idempotent-Replayed"] = "true"
     return out
-
-
-def _complaint_fields(body: RecommendationIn) -> dict:
-    """The complaint's fields with their defaults, less the profile fields the request
-    left out (those are filled from the customer's profile; one sent as null is kept)."""
-    fields = body.complaint.model_dump()
-    for name in PROFILE_FIELDS:
-        if name not in body.complaint.model_fields_set:
-            fields.pop(name, None)
-    return fields

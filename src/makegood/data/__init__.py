@@ -1,0 +1,1 @@
+"""Data files shipped with makegood (labelled sentences for the intent detector)."""

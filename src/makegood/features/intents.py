@@ -1,0 +1,500 @@
+"""What the customer said they want: intents heard in their own words, with quotes.
+
+:func:`customer_said` returns, for one complaint text, the intents the customer voiced,
+each with a verbatim quote (a substring of the text):
+
+* ``compensation``: asks for money, a refund, a credit, or something in return;
+* ``leaving``: threatens to cancel or switch, or mentions a competitor;
+* ``recognition``: speaks of loyalty or tenure, or feels unvalued;
+* ``urgency``: needs it now, or says it costs them money or business.
+
+Method (offline, light): the text is cut into sentences and each sentence into clauses
+(at commas, dashes and joining words such as "but", "or", "if"). Every sentence and
+clause is scored by one logistic regression per intent over TF-IDF word 1-2-grams (with
+negation marking: the words after "not", "don't", "never" ... up to the end of the clause
+also appear as ``NEG_word``, so "I don't want a refund" reads differently from "I want a
+refund") and character 2-5-grams (robust to typos and inflections). The models are trained
+at first use (about a second) from the labelled sentences shipped in
+``makegood/data/intents_train.txt``: a few thousand varied phrasings per the
+definitions above and many hard negatives (anger without an ask, confusion, questions,
+negated wishes, the same words in other senses). An intent is heard when a sentence, or a
+clause of at least :data:`MIN_CLAUSE_WORDS` words, scores at least the intent's threshold;
+the quote is the shortest such span, cut verbatim from the text.
+
+Batch use (:func:`customer_said_many`) scores every distinct sentence and clause once.
+Held-out precision and recall: ``benchmarks/bench_intents.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "INTENTS",
+    "IntentDetector",
+    "Said",
+    "customer_said",
+    "customer_said_many",
+    "default_detector",
+    "load_examples",
+    "segments",
+]
+
+INTENTS = ("compensation", "leaving", "recognition", "urgency")
+
+#: Clauses shorter than this many words decide on their own only with a higher
+#: probability, and not after a negation in their sentence ("a credit" in "I don't want a
+#: refund or a credit"); they can still be the quote of an intent their sentence voices.
+MIN_CLAUSE_WORDS = 3
+#: Probability a short clause needs to decide alone ("Money back, or ...").
+SHORT_CLAUSE_THRESHOLD = 0.85
+#: Probability an intent's model must give a span (chosen on the dev set, never the test set).
+DEFAULT_THRESHOLD = 0.5
+#: At most this many combinations of one template line are kept (a fixed sample).
+MAX_EXPANSIONS = 12
+
+TRAINING_DATA = "intents_train.txt"
+
+
+@dataclass(frozen=True)
+class Said:
+    """One intent the customer voiced: ``quote == text[start:end]``; ``score`` in [0, 1]."""
+
+    intent: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+    def as_dict(self) -> dict[str, str]:
+        return {"intent": self.intent, "quote": self.quote}
+
+
+# --------------------------------------------------------------------------- segmentation
+# A sentence ends at . ! ? (followed by a space, a quote or the end: not "$40.50", "e.g.x"),
+# a line break or a semicolon.
+_SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"')\]]|$)|[\n;]+")
+# Clause boundaries inside a sentence: punctuation, dashes and joining words. The joining
+# word itself belongs to neither side.
+_JOINING = (
+    r"(?:but|or else|otherwise|so that|because|unless|and then|and|or|if|though|although|"
+    r"however|yet|until|plus|then)"
+)
+_CLAUSE_CUT = re.compile(
+    rf"\s*(?:[,:()]|\s[-\u2013\u2014]+\s|\.\.+)\s*(?:{_JOINING}\s+)?|\s+{_JOINING}\s+",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z0-9$£€%']+")
+_EDGE = " \t\r\n\"'`*-\u2013\u2014,:;"
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in _EDGE:
+        start += 1
+    while end > start and text[end - 1] in _EDGE:
+        end -= 1
+    return start, end
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.end()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        s, e = _trim(text, s, e)
+        if _WORD.search(text, s, e) is not None:
+            out.append((s, e))
+    return out
+
+
+def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Clause spans of the sentence ``text[s:e]`` (none when it is one clause)."""
+    cuts, start = [], s
+    for m in _CLAUSE_CUT.finditer(text, s, e):
+        cuts.append((start, m.start()))
+        start = m.end()
+    cuts.append((start, e))
+    kept = []
+    for cs, ce in cuts:
+        cs, ce = _trim(text, cs, ce)
+        if _WORD.search(text, cs, ce) is not None and (cs, ce) != (s, e):
+            kept.append((cs, ce))
+    return kept if len(kept) > 1 else []
+
+
+def segments(text: str) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
+    """Sentences of ``text`` and the clauses of each, as ``(start, end)`` character spans.
+
+    Returns ``[(sentence_span, [clause_span, ...]), ...]``; a sentence with one clause
+    lists no clauses. Every span is trimmed of surrounding spaces and punctuation
+    (a sentence keeps its closing ``.!?``).
+    """
+    return [((s, e), _clauses(text, s, e)) for s, e in _sentences(text)]
+
+
+# --------------------------------------------------------------------------- features
+_NEGATOR = re.compile(
+    r"^(?:not|no|never|nothing|none|neither|nor|without|cannot|dont|doesnt|didnt|isnt|wasnt|"
+    r"arent|werent|wont|wouldnt|shouldnt|cant|couldnt|havent|hasnt|hadnt|aint|mustnt|neednt)$"
+)
+_TOKEN = re.compile(r"[a-z0-9$£€%]+(?:'[a-z]+)?|[!?,;:.]")
+_SCOPE_END = frozenset({"!", "?", ",", ";", ":", ".", "but", "however", "just", "only", "instead"})
+_PUNCT = frozenset({"!", "?", ",", ";", ":", "."})
+
+
+def _normalise(text: str) -> str:
+    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
+
+
+def _word_tokens(text: str) -> list[str]:
+    """Lower-case word tokens plus ``NEG_`` copies of the words after a negator."""
+    toks = _TOKEN.findall(_normalise(text))
+    out = [t for t in toks if t not in _PUNCT or t in ("!", "?")]
+    negated = False
+    for t in toks:
+        if t in _SCOPE_END:
+            negated = False
+            continue
+        if negated:
+            out.append("NEG_" + t)
+        if _NEGATOR.match(t.replace("'", "")):
+            negated = True
+    return out
+
+
+def _negated(text: str) -> bool:
+    """True when ``text`` holds a negator ("not", "don't", "never", ...)."""
+    return any(_NEGATOR.match(t.replace("'", "")) for t in _TOKEN.findall(_normalise(text)))
+
+
+def _word_analyzer(text: str) -> list[str]:
+    toks = _word_tokens(text)
+    plain = [t for t in toks if not t.startswith("NEG_")]
+    return toks + [f"{a} {b}" for a, b in itertools.pairwise(plain)]
+
+
+def _tfidf(
+    texts: Sequence[str],
+    analyze: Callable[[str], list[str]],
+    vocabulary: Mapping[str, int],
+    idf: np.ndarray,
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """TF-IDF rows of ``texts`` as a fitted ``TfidfVectorizer(sublinear_tf=True)`` gives
+    them, before the L2 scaling: ``(1 + log tf) * idf`` per known term; and each row's
+    L2 norm (1 for a row without known terms). Divided by the norms, the rows equal the
+    vectorizer's ``transform``."""
+    indptr, indices, counts = [0], list[int](), list[int]()
+    for text in texts:
+        row: dict[int, int] = {}
+        for token in analyze(text):
+            j = vocabulary.get(token)
+            if j is not None:
+                row[j] = row.get(j, 0) + 1
+        indices.extend(row)
+        counts.extend(row.values())
+        indptr.append(len(indices))
+    cols = np.asarray(indices, dtype=np.int64)
+    data = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * idf[cols]
+    X = sp.csr_matrix((data, cols, np.asarray(indptr)), shape=(len(texts), len(idf)))
+    rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=len(texts)))
+    norms[norms == 0] = 1.0
+    return X, norms
+
+
+# --------------------------------------------------------------------------- training data
+_ALTERNATION = re.compile(r"\{([^{}]*)\}")
+
+
+def expand(template: str, *, limit: int = MAX_EXPANSIONS, seed: int = 0) -> list[str]:
+    """The sentences a template line stands for: every ``{a|b|c}`` is one choice.
+
+    At most ``limit`` combinations are returned: all when there are few, else a fixed
+    (seeded) sample. Doubled spaces left by empty alternatives are collapsed.
+
+    >>> expand("I {want|need} a {refund|credit}")
+    ['I want a refund', 'I want a credit', 'I need a refund', 'I need a credit']
+    """
+    parts = _ALTERNATION.split(template)
+    literals, choices = parts[0::2], [p.split("|") for p in parts[1::2]]
+    n_total = int(np.prod([len(c) for c in choices])) if choices else 1
+    if n_total <= limit:
+        combos: Iterable[tuple[str, ...]] = itertools.product(*choices)
+    else:
+        rng = np.random.default_rng(seed)
+        picked: set[tuple[str, ...]] = set()
+        # the first alternative of every slot, then random others: each word appears
+        for j in range(max(len(c) for c in choices)):
+            picked.add(tuple(c[j % len(c)] for c in choices))
+        while len(picked) < limit:
+            picked.add(tuple(c[int(rng.integers(len(c)))] for c in choices))
+        combos = sorted(picked)[:limit] if len(picked) > limit else sorted(picked)
+    out = []
+    for combo in combos:
+        text = literals[0] + "".join(c + lit for c, lit in zip(combo, literals[1:], strict=True))
+        out.append(re.sub(r"\s{2,}", " ", text).strip().replace(" ,", ",").replace(" .", "."))
+    return out
+
+
+def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
+    """``(sentence, intents)`` pairs from a labelled file's text (default: the shipped one).
+
+    The clauses of a sentence labelled ``none`` are added as ``none`` examples too, so the
+    models see fragments ("Right", "Sorry to bother you") like those they will score.
+
+    Raises:
+        ValueError: naming the line, when a label is unknown or the tab is missing.
+    """
+    if text is None:
+        text = resources.files("makegood.data").joinpath(TRAINING_DATA).read_text("utf-8")
+    out: list[tuple[str, frozenset[str]]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if "\t" not in line:
+            raise ValueError(f"line {lineno}: expected LABELS<TAB>TEXT, got {line!r}")
+        labels_field, template = line.split("\t", 1)
+        labels = frozenset(labels_field.split()) - {"none"}
+        unknown = labels - set(INTENTS)
+        if unknown:
+            raise ValueError(
+                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
+            )
+        for sentence in expand(template.strip(), seed=lineno):
+            out.append((sentence, labels))
+            if not labels:  # every clause of a sentence that voices nothing voices nothing
+                out.extend((sentence[a:b], labels) for _, cl in segments(sentence) for a, b in cl)
+    return out
+
+
+# --------------------------------------------------------------------------- the detector
+class IntentDetector:
+    """One logistic regression per intent over word and character TF-IDF features.
+
+    Parameters:
+        C: inverse L2 strength of the logistic regressions.
+        char_weight: scale of the character n-gram block against the word block.
+        threshold: probability a span needs for its intent to be heard.
+        random_state: seed of the solver.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 4.0,
+        char_weight: float = 1.0,
+        threshold: float = DEFAULT_THRESHOLD,
+        random_state: int = 0,
+    ) -> None:
+        self.C = C
+        self.char_weight = char_weight
+        self.threshold = threshold
+        self.random_state = random_state
+
+    def fit(self, examples: Sequence[tuple[str, frozenset[str]]]) -> IntentDetector:
+        """Learn from ``(sentence, intents)`` pairs; returns ``self``."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        if not examples:
+            raise ValueError("examples must not be empty")
+        texts = [t for t, _ in examples]
+        self.words_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True, min_df=1)
+        self.chars_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            preprocessor=_normalise,
+            sublinear_tf=True,
+            min_df=2,
+        )
+        X = self._fit_features(texts)
+        coefs, intercepts = [], []
+        for intent in INTENTS:
+            y = np.array([intent in labels for _, labels in examples], dtype=np.int64)
+            if y.min() == y.max():
+                raise ValueError(f"intent {intent!r} needs positive and negative examples")
+            lr = LogisticRegression(
+                C=self.C,
+                class_weight="balanced",
+                solver="liblinear",
+                random_state=self.random_state,
+            ).fit(X, y)
+            coefs.append(lr.coef_[0])
+            intercepts.append(lr.intercept_[0])
+        self.coef_ = np.vstack(coefs).T.astype(np.float64)  # (n_features, n_intents)
+        self.intercept_ = np.asarray(intercepts, dtype=np.float64)
+        return self
+
+    def _fit_features(self, texts: Sequence[str]) -> Any:
+        """Fit the vectorizers; the model input: word TF-IDF, ``char_weight`` x char TF-IDF.
+
+        Scoring (:meth:`scores`) reads the same numbers through :func:`_tfidf` on the
+        fitted vocabularies and idf weights, without scikit-learn's per-call validation
+        (which costs more than the scoring itself for the few sentences of one complaint).
+        """
+        words, chars = self.words_.fit_transform(texts), self.chars_.fit_transform(texts)
+        self.blocks_ = [
+            (_word_analyzer, self.words_.vocabulary_, self.words_.idf_, 1.0),
+            (
+                self.chars_.build_analyzer(),
+                self.chars_.vocabulary_,
+                self.chars_.idf_,
+                self.char_weight,
+            ),
+        ]
+        return sp.hstack([words, chars * self.char_weight]).tocsr()
+
+    def scores(self, spans: Sequence[str]) -> np.ndarray:
+        """Probability of each intent (columns in :data:`INTENTS` order) for each span."""
+        if not spans:
+            return np.zeros((0, len(INTENTS)))
+        z = np.zeros((len(spans), len(INTENTS))) + self.intercept_
+        start = 0
+        for analyze, vocabulary, idf, weight in self.blocks_:
+            X, norms = _tfidf(spans, analyze, vocabulary, idf)
+            coef = self.coef_[start : start + len(idf)]
+            z += np.asarray(X @ coef) * (weight / norms)[:, None]
+            start += len(idf)
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def detect(self, text: str | None) -> list[Said]:
+        """The intents voiced in ``text`` (in :data:`INTENTS` order), each with a quote."""
+        return self.detect_many([text])[0]
+
+    def detect_many(self, texts: Sequence[str | None]) -> list[list[Said]]:
+        """:meth:`detect` for many texts: each distinct text is cut into sentences once,
+        and each distinct sentence is cut into clauses, scored and decided once."""
+        cleaned = [t if isinstance(t, str) else "" for t in texts]
+        unique = list(dict.fromkeys(cleaned))
+        spans = [_sentences(t) for t in unique]
+        sentences = list(
+            dict.fromkeys(t[s:e] for t, ts in zip(unique, spans, strict=True) for s, e in ts)
+        )
+        clauses = [_clauses(x, 0, len(x)) for x in sentences]
+        pieces: dict[str, int] = {}
+        for x, cl in zip(sentences, clauses, strict=True):
+            pieces.setdefault(x, len(pieces))
+            for cs, ce in cl:
+                pieces.setdefault(x[cs:ce], len(pieces))
+        probs = self.scores(list(pieces))
+        decided = {
+            x: self._decide(x, cl, pieces, probs) for x, cl in zip(sentences, clauses, strict=True)
+        }
+        by_text = {}
+        for t, ts in zip(unique, spans, strict=True):
+            best: dict[int, tuple[int, int, float]] = {}  # intent -> (start, end, score)
+            for s, e in ts:
+                for j, (cs, ce, p) in decided[t[s:e]].items():
+                    old = best.get(j)
+                    if old is None or (ce - cs, -p) < (old[1] - old[0], -old[2]):
+                        best[j] = (s + cs, s + ce, p)
+            by_text[t] = [
+                Said(INTENTS[j], t[a:b], a, b, round(p, 4)) for j, (a, b, p) in sorted(best.items())
+            ]
+        return [list(by_text[t]) for t in cleaned]
+
+    def _decide(
+        self,
+        sentence: str,
+        clauses: list[tuple[int, int]],
+        pieces: dict[str, int],
+        probs: np.ndarray,
+    ) -> dict[int, tuple[int, int, float]]:
+        """Per intent heard in ``sentence``: its shortest span carrying it (within the
+        sentence) and that span's probability."""
+        best: dict[int, tuple[int, int, float]] = {}
+        n = len(sentence)
+        p_sentence = probs[pieces[sentence]]
+        for j in range(len(INTENTS)):
+            heard = p_sentence[j] >= self.threshold
+            candidates = [(0, n, float(p_sentence[j]))] if heard else []
+            for k, (cs, ce) in enumerate(clauses):
+                p = float(probs[pieces[sentence[cs:ce]], j])
+                if len(_WORD.findall(sentence, cs, ce)) >= MIN_CLAUSE_WORDS:
+                    alone = p >= self.threshold
+                else:  # a negation before it may reach into it
+                    alone = p >= SHORT_CLAUSE_THRESHOLD and (k == 0 or not _negated(sentence[:cs]))
+                if (heard and p >= self.threshold) or alone:
+                    candidates.append((cs, ce, p))
+            for cs, ce, p in candidates:
+                old = best.get(j)
+                if old is None or (ce - cs, -p) < (old[1] - old[0], -old[2]):
+                    best[j] = (cs, ce, p)
+        return best
+
+
+#: Bump when the features or the choice rule change, so cached detectors are retrained.
+_FORMAT = 2
+
+
+def _cache_path(data: str) -> Path:
+    import sklearn
+
+    key = hashlib.sha256(
+        f"{_FORMAT}|{sklearn.__version__}|{np.__version__}|".encode() + data.encode("utf-8")
+    ).hexdigest()[:16]
+    root = os.environ.get("MAKEGOOD_CACHE_DIR") or Path.home() / ".cache" / "makegood"
+    return Path(root) / f"intents-{key}.joblib"
+
+
+@functools.lru_cache(maxsize=1)
+def default_detector() -> IntentDetector:
+    """The detector trained on the shipped labelled sentences.
+
+    Trained once per process, and kept on disk (``$MAKEGOOD_CACHE_DIR``, default
+    ``~/.cache/makegood``) under a key of the labelled file's content and the library
+    versions, so later processes load it in milliseconds. A cache that cannot be read or
+    written is ignored (the detector is then trained here).
+    """
+    import joblib
+
+    data = resources.files("makegood.data").joinpath(TRAINING_DATA).read_text("utf-8")
+    path = _cache_path(data)
+    try:
+        detector = joblib.load(path)
+        if isinstance(detector, IntentDetector):
+            return detector
+    except Exception:  # missing, partial or from another version: retrain
+        pass
+    detector = IntentDetector().fit(load_examples(data))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        joblib.dump(detector, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return detector
+
+
+def customer_said(text: str | None) -> list[dict[str, str]]:
+    """``[{"intent": ..., "quote": ...}, ...]`` for one complaint text (empty when none)."""
+    return [s.as_dict() for s in default_detector().detect(text)]
+
+
+def customer_said_many(texts: Sequence[str | None]) -> list[list[dict[str, str]]]:
+    """:func:`customer_said` for many texts, scoring each distinct sentence once.
+
+    Equal texts share one (read-only) list: a batch of 100,000 complaints holds a few
+    thousand distinct texts.
+    """
+    cleaned = [t if isinstance(t, str) else "" for t in texts]
+    unique = list(dict.fromkeys(cleaned))
+    said = default_detector().detect_many(unique)
+    by_text = {t: [s.as_dict() for s in x] for t, x in zip(unique, said, strict=True)}
+    return [by_text[t] for t in cleaned]

@@ -1,0 +1,161 @@
+"""customer_said: the intents a customer voiced, each quoted verbatim from their text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from makegood.features.intents import (
+    INTENTS,
+    IntentDetector,
+    customer_said,
+    customer_said_many,
+    default_detector,
+    expand,
+    load_examples,
+    segments,
+)
+
+# Hand-written complaints (not in the training sentences) with the intents they voice.
+FIXED = [
+    ("The outage has lasted all week. This is OUTRAGEOUS!!", set()),
+    ("None of this makes sense to me. Please help.", set()),
+    ("I don't want a refund, just fix it.", set()),
+    ("I was billed twice this month. I want my money back.", {"compensation"}),
+    ("Please refund the £30 you took by mistake.", {"compensation"}),
+    ("If this isn't sorted by Friday I'm cancelling my contract.", {"leaving"}),
+    ("Your competitor offered me half the price.", {"leaving"}),
+    ("I've been a loyal customer for twelve years and nobody cares.", {"recognition"}),
+    ("My shop can't take card payments, I'm losing sales every hour.", {"urgency"}),
+    ("I need this fixed today.", {"urgency"}),
+    (
+        "Ten years with you. Fix my line today or refund me, otherwise I'm switching.",
+        {"recognition", "urgency", "compensation", "leaving"},
+    ),
+    ("Thanks for your help last week, the router works fine now.", set()),
+    ("I switched the router off and on again but it still drops.", set()),
+    ("My loyalty points never arrived.", set()),
+]
+
+
+@pytest.fixture(scope="module")
+def detector() -> IntentDetector:
+    return default_detector()
+
+
+@pytest.mark.parametrize(("text", "expected"), FIXED)
+def test_hand_written_complaints_give_their_intents(detector, text, expected):
+    said = detector.detect(text)
+    assert {s.intent for s in said} == expected
+    for s in said:
+        assert s.quote and s.quote == text[s.start : s.end]
+
+
+def test_anger_alone_is_no_demand_for_money_or_a_threat_to_leave(detector):
+    said = customer_said("The outage has lasted all week. This is OUTRAGEOUS!!")
+    assert not {s["intent"] for s in said} & {"compensation", "leaving"}
+
+
+def test_the_quote_is_the_clause_that_carries_the_intent(detector):
+    text = "The app is broken again, and I want a refund for the month."
+    (said,) = detector.detect(text)
+    assert said.intent == "compensation"
+    assert said.quote == "I want a refund for the month."
+
+
+def test_empty_and_missing_texts_voice_nothing(detector):
+    assert detector.detect("") == []
+    assert detector.detect(None) == []
+    assert detector.detect("   \n ") == []
+    assert customer_said_many([None, "", "ok"]) == [[], [], []]
+
+
+def test_scores_equal_the_fitted_vectorizers_and_regressions(detector):
+    import numpy as np
+    import scipy.sparse as sp
+
+    texts = [t for t, _ in load_examples()][::7] + ["", "zzz", "I want a REFUND!!"]
+    X = sp.hstack(
+        [detector.words_.transform(texts), detector.chars_.transform(texts) * detector.char_weight]
+    )
+    z = np.asarray(X @ detector.coef_) + detector.intercept_
+    np.testing.assert_allclose(detector.scores(texts), 1 / (1 + np.exp(-z)), atol=1e-12)
+
+
+def test_many_equals_one_at_a_time(detector):
+    texts = [t for t, _ in FIXED] + [FIXED[3][0]]
+    many = detector.detect_many(texts)
+    assert many == [detector.detect(t) for t in texts]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "I want my money back",
+                "refund me",
+                "I'm leaving",
+                "ten years a customer",
+                "fix it NOW",
+                "this is OUTRAGEOUS",
+                "hello",
+                "I don't want a refund",
+                "?",
+                "!!",
+                ", ",
+                ". ",
+                "\n",
+                " - ",
+                " but ",
+                " or ",
+                "’",
+                "é",
+                "$40.50",
+            ]
+        )
+        | st.text(max_size=12),
+        max_size=12,
+    ).map("".join)
+)
+def test_quotes_are_verbatim_substrings_and_every_intent_has_one(text):
+    said = default_detector().detect(text)
+    assert len({s.intent for s in said}) == len(said)
+    for s in said:
+        assert s.intent in INTENTS
+        assert s.quote.strip(), "every claimed intent has a quote"
+        assert s.quote == text[s.start : s.end]
+        assert s.quote in text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=80))
+def test_segments_are_ordered_spans_inside_the_text(text):
+    last = 0
+    for (s, e), clauses in segments(text):
+        assert last <= s < e <= len(text)
+        last = e
+        for cs, ce in clauses:
+            assert s <= cs < ce <= e
+
+
+def test_expand_covers_every_alternative_within_the_limit():
+    out = expand("{a|b|c|d|e} {1|2|3|4|5} {x|y|z}", limit=6)
+    assert len(out) == 6
+    assert {w[0] for w in out} == set("abcde")
+    assert expand("no alternatives here") == ["no alternatives here"]
+
+
+def test_a_bad_labelled_line_is_named():
+    with pytest.raises(ValueError, match="line 2: unknown intent"):
+        load_examples("# comment\nmoney\tI want a refund\n")
+    with pytest.raises(ValueError, match="line 1: expected LABELS<TAB>TEXT"):
+        load_examples("compensation I want a refund\n")
+
+
+def test_the_shipped_labelled_set_covers_every_intent_and_many_negatives():
+    examples = load_examples()
+    for intent in INTENTS:
+        assert sum(intent in labels for _, labels in examples) >= 300
+    assert sum(not labels for _, labels in examples) >= 1000

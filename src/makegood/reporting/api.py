@@ -173,6 +173,24 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 
+# the period route also answers 404 (no budget for that period or team), with the service's
+# one error body (``{"detail": ...}``, ErrorOut in the serving schemas)
+_PERIOD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_REPORT_RESPONSES,
+    404: {
+        "description": "No budget for that period (and team).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                }
+            }
+        },
+    },
+}
+
 router = APIRouter(tags=["reports"])
 
 
@@ -207,7 +225,7 @@ def post_budget_report(
     return _run(request, bundle, body, format)
 
 
-@router.get(PERIOD_PATH, response_model=None, responses=_REPORT_RESPONSES)
+@router.get(PERIOD_PATH, response_model=None, responses=_PERIOD_RESPONSES)
 def get_period_report(
     request: Request,
     period: str | None = Query(

@@ -43,7 +43,7 @@ log = logging.getLogger("makegood.serving")
 T = TypeVar("T")
 DEGRADED_FOR_SECONDS = 10.0
 MIN_LOCK_WAIT_SECONDS = 0.05
-_PROBE_EVERY_SECONDS = 1.0
+PROBE_EVERY_SECONDS = 1.0
 _PROBE_LOCK_WAIT_SECONDS = 0.25
 
 
@@ -183,7 +183,7 @@ class WriteQueue:
         n = self.recent_timeouts()
         now = time.monotonic()
         probe = self._probe
-        if probe is None or (probe.done() and now - self._probe_at >= _PROBE_EVERY_SECONDS):
+        if probe is None or (probe.done() and now - self._probe_at >= PROBE_EVERY_SECONDS):
             self._probe_at = now
             probe = self._probe = asyncio.wrap_future(self._probe_pool.submit(self._try_write_lock))
         try:

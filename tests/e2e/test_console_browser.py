@@ -11,6 +11,8 @@ Python (dev extra); skipped with the reason when either is missing.
 from __future__ import annotations
 
 import importlib.util
+import time
+import urllib.request
 
 import pytest
 
@@ -160,6 +162,13 @@ def test_hand_over_and_the_case_reaches_a_second_agent_with_the_note(watched, se
 
 
 def test_the_key_never_reaches_a_url_or_the_log(server):
+    # this test's own visit and API call (with a key), so it holds whatever ran before it
+    with urllib.request.urlopen(server.base + "/console", timeout=10) as r:
+        assert r.status == 200
+    server.call("GET", "/v1/queue?team=care", key=AGENT_ONE)
+    deadline = time.monotonic() + 10  # the server writes its log asynchronously
+    while "GET /console" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
     log = server.log()
     assert "GET /console" in log
     assert AGENT_ONE not in log and AGENT_TWO not in log

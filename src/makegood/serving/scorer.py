@@ -12,7 +12,6 @@ one it started with while a reload swaps in another.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -229,14 +228,3 @@ class Scorer:
             n_folds=self.explain_folds,
             difference_models=[models[pair] for models in self.pair_models],
         )
-
-    def words(self, text: str, target: str, n: int = 3) -> list[str]:
-        """The customer's own terms that raise a text signal most (for a reason)."""
-        signals = self.bundle.text_signals
-        if signals is None or not text:
-            return []
-        try:
-            pairs = signals.term_contributions(text, target, n=n)
-        except (KeyError, RuntimeError):
-            return []
-        return [term for term, w in pairs if w > 0 and not math.isnan(w)]

@@ -3,9 +3,10 @@
     make bench-scale            # or: .venv/bin/python benchmarks/bench_scale.py
 
 For each size, complaints are generated cheaply from the simulator's new complaints
-(``--source``, default the shared 50k demo's; tiled with fresh complaint ids, so the
-customers are the bundle's own and customer memory is exercised), and the bundle of
-``--models-dir`` (default the shared 50k bundle) scores them:
+(``--source``; tiled with fresh complaint ids, so the customers are the bundle's own and
+customer memory is exercised), and the bundle of ``--models-dir`` scores them. By default
+both are ``bench_serve``'s 50,000-row world in ``data/bench_serve/n50000`` (simulated and
+trained on first use, then reused):
 
 * single: ``makegood recommend`` (the default engine) in a fresh process;
 * dask: ``makegood recommend --engine dask`` in a fresh process that starts a LocalCluster
@@ -35,9 +36,12 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_SOURCE = Path("/work/cache/demo50k/new_complaints.csv")
-DEFAULT_CATALOG = Path("/work/cache/demo50k/catalog.yaml")
-DEFAULT_MODELS = Path("/work/cache/models50k")
+ROOT = Path(__file__).resolve().parents[1]
+# the 50,000-row world of bench_serve (simulated and trained on first use, then reused)
+WORLD = ROOT / "data" / "bench_serve" / "n50000"
+DEFAULT_SOURCE = WORLD / "raw" / "new_complaints.csv"
+DEFAULT_CATALOG = WORLD / "raw" / "catalog.yaml"
+DEFAULT_MODELS = WORLD / "models"
 MAX_RATIO = 1.3
 MAX_GROWTH = 1.10
 
@@ -176,6 +180,11 @@ def main() -> None:
         child(a)
         return
 
+    if a.source == DEFAULT_SOURCE and not (DEFAULT_MODELS / "LATEST").exists():
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_serve import prepare
+
+        prepare(WORLD, 50_000)
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     sizes = [int(s.replace("_", "")) for s in a.sizes.split(",")]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -45,12 +45,14 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    func,
     select,
+    text,
     update,
 )
 
 from makegood.contract import PROFILE_COLUMNS
-from makegood.errors import CaseNotFoundError
+from makegood.errors import CaseNotFoundError, ContactsChangedError
 from makegood.ledger import (
     Decision,
     DecisionStatus,
@@ -320,6 +322,9 @@ class ContactRecord:
     covered: Decimal = Decimal(0)
     case_override_reason: str | None = None
     profile: Mapping[str, Any] = field(default_factory=dict)
+    #: the customer's contacts when they were read (the case and what it holds were
+    #: decided from them); None: not checked
+    contacts_read: int | None = None
 
 
 # --------------------------------------------------------------------------- book
@@ -403,57 +408,67 @@ class ContactBook:
         self, conn: Connection, decision: Decision, record: ContactRecord, now: datetime
     ) -> None:
         """Store the contact of ``decision`` in the caller's transaction: open or join
-        its case and remember the profile fields the request gave."""
+        its case and remember the profile fields the request gave.
+
+        With ``record.contacts_read``, first check (under a per-customer lock on
+        PostgreSQL; SQLite has one writer at a time) that the customer still has that many
+        contacts: a contact recorded meanwhile may have opened the case this one should
+        join, or hold what this one would reserve again.
+
+        Raises:
+            ContactsChangedError: the customer's contacts changed since they were read
+                (nothing of the caller's transaction should be committed).
+            CaseNotFoundError: ``record.case_id`` names no case.
+        """
+        if record.contacts_read is not None:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_LOCK_CUSTOMER, {"cid": record.customer_id})
+            n = conn.execute(_COUNT_CONTACTS, {"cid": record.customer_id}).scalar_one()
+            if n != record.contacts_read:
+                raise ContactsChangedError(
+                    f"customer {record.customer_id!r} has {n} contacts, not the "
+                    f"{record.contacts_read} read before deciding (a concurrent contact)"
+                )
         if record.new_case:
             conn.execute(
-                cases.insert().values(
-                    case_id=record.case_id,
-                    customer_id=record.customer_id,
-                    issue_type=record.issue_type,
-                    status=CaseStatus.OPEN.value,
-                    opened_at=record.opened_at,
-                    last_contact_at=record.opened_at,
-                    n_contacts=1,
-                    next_step=None,
-                    created_at=now,
-                    updated_at=now,
-                )
+                _INSERT_CASE,
+                {
+                    "case_id": record.case_id,
+                    "customer_id": record.customer_id,
+                    "issue_type": record.issue_type,
+                    "status": CaseStatus.OPEN.value,
+                    "opened_at": record.opened_at,
+                    "last_contact_at": record.opened_at,
+                    "n_contacts": 1,
+                    "next_step": None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
         else:
             joined = conn.execute(
-                update(cases)
-                .where(cases.c.case_id == record.case_id)
-                .values(
-                    n_contacts=cases.c.n_contacts + 1,
-                    status=CaseStatus.OPEN.value,
-                    updated_at=now,
-                )
+                _JOIN_CASE,
+                {"cid": record.case_id, "status_": CaseStatus.OPEN.value, "now_": now},
             ).rowcount
             if not joined:
                 raise CaseNotFoundError(f"no case with case_id {record.case_id!r}")
-            conn.execute(
-                update(cases)
-                .where(
-                    cases.c.case_id == record.case_id,
-                    cases.c.last_contact_at < record.opened_at,
-                )
-                .values(last_contact_at=record.opened_at)
-            )
+            conn.execute(_CASE_LAST_CONTACT, {"cid": record.case_id, "at": record.opened_at})
         conn.execute(
-            contacts.insert().values(
-                contact_id=decision.decision_id,
-                case_id=record.case_id,
-                customer_id=record.customer_id,
-                opened_at=record.opened_at,
-                channel=record.channel,
-                agent=record.agent,
-                action=None,
-                notes=None,
-                covered_cents=int(record.covered * _CENTS),
-                case_override_reason=record.case_override_reason,
-                created_at=now,
-                updated_at=now,
-            )
+            _INSERT_CONTACT,
+            {
+                "contact_id": decision.decision_id,
+                "case_id": record.case_id,
+                "customer_id": record.customer_id,
+                "opened_at": record.opened_at,
+                "channel": record.channel,
+                "agent": record.agent,
+                "action": None,
+                "notes": None,
+                "covered_cents": int(record.covered * _CENTS),
+                "case_override_reason": record.case_override_reason,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         given = {k: v for k, v in record.profile.items() if k in PROFILE_FIELDS and v is not None}
         if given:
@@ -461,9 +476,12 @@ class ContactBook:
 
     def record_alone(self, decision: Decision, record: ContactRecord) -> None:
         """:meth:`record_contact` in a transaction of its own (for a decision the ledger
-        recorded without holding anything, e.g. declined: nothing fitted the budget)."""
+        recorded without holding anything, e.g. declined: nothing fitted the budget; it
+        reserves nothing, so the customer's contacts are not checked)."""
         with self._engine.begin() as conn:
-            self.record_contact(conn, decision, record, decision.created_at)
+            self.record_contact(
+                conn, decision, replace(record, contacts_read=None), decision.created_at
+            )
 
     def _remember_profile(
         self, conn: Connection, customer_id: str, given: Mapping[str, Any], now: datetime
@@ -565,6 +583,27 @@ class ContactBook:
 
 
 # --------------------------------------------------------------------------- helpers
+
+# the statements of a reservation's transaction, built once (executed with parameters)
+_INSERT_CASE = cases.insert()
+_INSERT_CONTACT = contacts.insert()
+_JOIN_CASE = (
+    update(cases)
+    .where(cases.c.case_id == bindparam("cid"))
+    .values(
+        n_contacts=cases.c.n_contacts + 1, status=bindparam("status_"), updated_at=bindparam("now_")
+    )
+)
+_COUNT_CONTACTS = (
+    select(func.count()).select_from(contacts).where(contacts.c.customer_id == bindparam("cid"))
+)
+# PostgreSQL: contacts of one customer are recorded one at a time (until commit)
+_LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtext(:cid))")
+_CASE_LAST_CONTACT = (
+    update(cases)
+    .where(cases.c.case_id == bindparam("cid"), cases.c.last_contact_at < bindparam("at"))
+    .values(last_contact_at=bindparam("at"))
+)
 
 _CONTACTS_QUERY = (
     select(

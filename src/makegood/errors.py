@@ -159,6 +159,11 @@ class CaseNotFoundError(LedgerError, LookupError):
     """No case with the given id (or not the customer's)."""
 
 
+class ContactsChangedError(LedgerError):
+    """The customer's stored contacts changed between reading them and recording a new
+    one (a concurrent contact of the same customer): read them again and decide again."""
+
+
 class LedgerBusyError(MakegoodError):
     """A write could not get the ledger's lock within its bounded wait; retry after
     ``retry_after`` seconds."""

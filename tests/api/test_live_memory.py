@@ -292,3 +292,67 @@ def test_a_contact_a_minute_ago_counts_in_the_models_memory(client, complaints):
     assert warm["mem_last_resolution"] == first["recommended"]["resolution"]
     assert warm["mem_last_compensation"] == pytest.approx(first["recommended"]["compensation"])
     assert warm["mem_repeat_issue"] == 1
+
+
+def test_simultaneous_first_contacts_open_one_case_and_hold_once(db_client, complaints):
+    """Two contacts of a new customer about one problem, decided at once (both read an
+    empty memory): the second to reserve finds the first's contact, decides again, joins
+    its case and holds nothing more."""
+    from makegood.serving.schemas import RecommendationIn
+    from makegood.serving.service import RecommendationRequest
+
+    client = db_client
+    _budget(client, 5_000)
+    service = client.app.state.service
+    scorer = client.app.state.models.current
+    for i, base in enumerate(complaints[:60]):
+        customer = f"race-{i}-{time.time_ns()}"
+        bodies = [
+            {**unique(base), "customer_id": customer, "channel": channel}
+            for channel in ("chat", "phone")
+        ]
+        plans = [
+            service.plan(
+                scorer,
+                RecommendationRequest(
+                    complaint=RecommendationIn.model_validate({"complaint": b}).complaint.fields()
+                ),
+            )
+            for b in bodies
+        ]
+        if all(p.cand.compensation[p.choice] > 0 for p in plans):
+            break
+    else:
+        pytest.skip("no complaint of the small world was recommended any compensation")
+    assert all(p.case.new for p in plans)  # neither saw the other
+    first, second = (service.writes.run(service.reserve, p) for p in plans)
+    assert first["case"]["new"] is True and first["budget"]["reserved"] > 0
+    assert second["case"]["new"] is False
+    assert second["case"]["case_id"] == first["case"]["case_id"]
+    assert second["budget"]["reserved"] == 0.0
+    assert second["budget"]["covered_by_case"] == pytest.approx(first["budget"]["reserved"])
+    seen = client.get(f"/v1/customers/{customer}", headers=AGENT).json()
+    assert [c["case_id"] for c in seen["open_cases"]] == [first["case"]["case_id"]]
+
+
+def test_a_contact_that_keeps_changing_answers_409(client, complaints, monkeypatch):
+    """A customer whose contacts change on every attempt: decided again a bounded number
+    of times, then 409 naming the concurrent contact, and nothing recorded."""
+    from makegood.contacts import ContactBook
+
+    body = {**unique(complaints[0]), "customer_id": f"busy-{time.time_ns()}"}
+    real = ContactBook.record_contact
+    calls = []
+
+    def changing(self, conn, decision, record, now):
+        calls.append(record.contacts_read)
+        record = type(record)(**{**record.__dict__, "contacts_read": -1})
+        return real(self, conn, decision, record, now)
+
+    monkeypatch.setattr(ContactBook, "record_contact", changing)
+    r = _recommend(client, body)
+    assert r.status_code == 409, r.text
+    assert "concurrent contact" in r.json()["detail"], r.text
+    monkeypatch.undo()
+    seen = client.get(f"/v1/customers/{body['customer_id']}", headers=AGENT).json()
+    assert seen["open_cases"] == [] and seen["recent"] == [] and len(calls) == 4

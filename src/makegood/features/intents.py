@@ -193,28 +193,30 @@ def _tfidf(
     analyze: Callable[[str], list[str]],
     vocabulary: Mapping[str, int],
     idf: np.ndarray,
-) -> tuple[sp.csr_matrix, np.ndarray]:
-    """TF-IDF rows of ``texts`` as a fitted ``TfidfVectorizer(sublinear_tf=True)`` gives
-    them, before the L2 scaling: ``(1 + log tf) * idf`` per known term; and each row's
-    L2 norm (1 for a row without known terms). Divided by the norms, the rows equal the
-    vectorizer's ``transform``."""
-    indptr, indices, counts = [0], list[int](), list[int]()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """TF-IDF entries of ``texts`` as a fitted ``TfidfVectorizer(sublinear_tf=True)`` gives
+    them, before the L2 scaling, in coordinate form ``(rows, cols, data)``:
+    ``(1 + log tf) * idf`` per known term; and each row's L2 norm (1 for a row without
+    known terms). Divided by the norms, the rows equal the vectorizer's ``transform``
+    (no sparse matrix is built: a request scores a handful of clauses)."""
+    counts_by_row: list[dict[int, int]] = []
     for text in texts:
         row: dict[int, int] = {}
         for token in analyze(text):
             j = vocabulary.get(token)
             if j is not None:
                 row[j] = row.get(j, 0) + 1
-        indices.extend(row)
-        counts.extend(row.values())
-        indptr.append(len(indices))
-    cols = np.asarray(indices, dtype=np.int64)
-    data = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * idf[cols]
-    X = sp.csr_matrix((data, cols, np.asarray(indptr)), shape=(len(texts), len(idf)))
-    rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
+        counts_by_row.append(row)
+    sizes = np.fromiter((len(r) for r in counts_by_row), dtype=np.int64, count=len(texts))
+    rows = np.repeat(np.arange(len(texts)), sizes)
+    cols = np.fromiter((j for r in counts_by_row for j in r), dtype=np.int64, count=rows.size)
+    counts = np.fromiter(
+        (c for r in counts_by_row for c in r.values()), dtype=np.float64, count=rows.size
+    )
+    data = (1.0 + np.log(counts)) * idf[cols]
     norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=len(texts)))
     norms[norms == 0] = 1.0
-    return X, norms
+    return rows, cols, data, norms
 
 
 # --------------------------------------------------------------------------- training data
@@ -366,9 +368,11 @@ class IntentDetector:
         z = np.zeros((len(spans), len(INTENTS))) + self.intercept_
         start = 0
         for analyze, vocabulary, idf, weight in self.blocks_:
-            X, norms = _tfidf(spans, analyze, vocabulary, idf)
+            rows, cols, data, norms = _tfidf(spans, analyze, vocabulary, idf)
             coef = self.coef_[start : start + len(idf)]
-            z += np.asarray(X @ coef) * (weight / norms)[:, None]
+            block = np.zeros_like(z)
+            np.add.at(block, rows, data[:, None] * coef[cols])  # = X @ coef
+            z += block * (weight / norms)[:, None]
             start += len(idf)
         return 0.5 * (1.0 + np.tanh(0.5 * z))
 

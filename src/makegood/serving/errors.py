@@ -22,6 +22,7 @@ from makegood.errors import (
     BudgetExceededError,
     BudgetNotFoundError,
     CaseNotFoundError,
+    ContactsChangedError,
     DecisionNotFoundError,
     DecisionStateError,
     FieldError,
@@ -42,6 +43,7 @@ log = logging.getLogger("makegood.serving")
 STATUS: dict[type[Exception], int] = {
     DecisionNotFoundError: 404,
     CaseNotFoundError: 404,
+    ContactsChangedError: 409,
     BudgetNotFoundError: 404,
     ModelNotFoundError: 404,
     IncompatibleModelError: 409,

@@ -36,6 +36,7 @@ from makegood.contract import COMPLAINT_COLUMNS
 from makegood.errors import (
     BudgetNotFoundError,
     CaseNotFoundError,
+    ContactsChangedError,
     DecisionNotFoundError,
     FieldError,
     IdempotencyKeyReusedError,
@@ -62,6 +63,9 @@ from makegood.serving.settings import Settings
 from makegood.serving.writes import WriteQueue
 
 log = logging.getLogger("makegood.serving")
+
+#: times a recommendation is decided again when the customer's contacts changed meanwhile
+MAX_REPLANS = 3
 
 _REQUIRED_PROFILE = PROFILE_FIELDS[:-1]
 _CENT = Decimal("0.01")
@@ -104,7 +108,11 @@ class RecommendationRequest:
 
     def fingerprint(self) -> str:
         """SHA-256 of the request as the client sent it (the key's body check)."""
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "idempotency_key"}
+        fields = {  # shallow: the fields are JSON values already (no deep copy)
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "idempotency_key"
+        }
         text = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -137,6 +145,7 @@ class _Plan:
     decision_id: str = ""
     answer: dict[str, Any] = dataclasses.field(default_factory=dict)
     answer_json: str = ""  # the answer validated and serialized (stored with the key)
+    replans: int = 0  # times decided again because the customer's contacts changed
 
 
 class Service:
@@ -362,7 +371,14 @@ class Service:
 
     def reserve(self, plan: _Plan) -> dict[str, Any]:
         """Reserve the planned choice (on a writer thread); when the budget moved and it
-        no longer fits, choose again among what still does. Returns the answer."""
+        no longer fits, choose again among what still does. When the customer's contacts
+        changed since the plan read them (a concurrent contact, which may have opened the
+        case this one joins or hold what it would reserve again), plan again from what is
+        stored now. Returns the answer.
+
+        Raises:
+            ContactsChangedError: the contacts kept changing (:data:`MAX_REPLANS` times).
+        """
         cand = plan.cand
         while True:
             record = DecisionRecord(
@@ -388,17 +404,30 @@ class Service:
                 covered=plan.comp_cents[plan.choice] - _money(plan.cost[plan.choice]),
                 case_override_reason=plan.request.case_override_reason,
                 profile=_new_profile(plan.request.complaint, plan.live),
+                contacts_read=len(plan.live.contacts),
             )
             amount = _money(plan.cost[plan.choice])
-            result = self.ledger.reserve(
-                record,
-                amount,
-                idempotency_key=plan.request.idempotency_key,
-                request_hash=plan.request_hash,
-                response=plan.answer_json,
-                ttl_seconds=self.settings.reservation_ttl_seconds,
-                within=functools.partial(_record_contact, self.contacts, contact),
-            )
+            try:
+                result = self.ledger.reserve(
+                    record,
+                    amount,
+                    idempotency_key=plan.request.idempotency_key,
+                    request_hash=plan.request_hash,
+                    response=plan.answer_json,
+                    ttl_seconds=self.settings.reservation_ttl_seconds,
+                    within=functools.partial(_record_contact, self.contacts, contact),
+                )
+            except ContactsChangedError:
+                if plan.replans >= MAX_REPLANS:
+                    raise
+                log.info("contacts of customer %s changed meanwhile: deciding again",
+                         record.customer_id)  # fmt: skip
+                again = self.plan(plan.scorer, plan.request)
+                if isinstance(again, dict):  # the concurrent request had the same key
+                    return again
+                again.replans = plan.replans + 1
+                plan, cand = again, again.cand
+                continue
             if result.replayed:
                 key = plan.request.idempotency_key
                 assert key is not None

@@ -134,9 +134,19 @@ def train(
         int,
         typer.Option(
             help="Cross-fitting folds (also the jackknife for intervals); 0: auto, 8 below "
-            "15,000 history rows (more data per fold model and a larger ensemble), else 4."
+            "15,000 history rows (more data per fold model and a larger ensemble), else 4 "
+            "(below 30,000 rows chosen by cross-validated off-policy value; see --select)."
         ),
     ] = 0,
+    select: Annotated[
+        bool,
+        typer.Option(
+            help="On a history below 30,000 rows with --n-folds 0, choose the folds and "
+            "the trees' size among a few candidates by cross-validated doubly robust policy "
+            "value on the logged complaints (each candidate is one more fit); only settings "
+            "left at their defaults are varied."
+        ),
+    ] = True,
     text: Annotated[bool, typer.Option(help="Learn signals from complaint_text.")] = True,
     memory: Annotated[bool, typer.Option(help="Use the customer's earlier complaints.")] = True,
     mediated: Annotated[
@@ -178,6 +188,7 @@ def train(
                     dr_correction=dr_correction,
                     num_threads=threads,
                     random_state=seed,
+                    select=select,
                 ),
                 holdout_fraction,
             )  # before the history is read: a bad option fails at once

@@ -65,7 +65,10 @@ class EngineParams:
     """Settings of the learning engine (all have sensible defaults).
 
     ``n_folds`` 0 means auto: :data:`FOLDS_SMALL` below :data:`SMALL_HISTORY` rows,
-    else :data:`FOLDS_LARGE` (see :meth:`resolved`).
+    else :data:`FOLDS_LARGE` (see :meth:`resolved`). With ``select`` (the default),
+    training a small history chooses the folds and the trees' size among a few
+    candidates by cross-validated off-policy value (:mod:`makegood.modeling.selection`);
+    only the settings left at their defaults are varied.
     """
 
     n_estimators: int = 300
@@ -81,6 +84,7 @@ class EngineParams:
     propensity_clip: float = 0.02
     num_threads: int = 0
     random_state: int = 0
+    select: bool = True
 
     def resolved(self, n_rows: int) -> EngineParams:
         """These settings with ``n_folds`` fixed for a history of ``n_rows`` rows.

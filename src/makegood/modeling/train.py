@@ -27,6 +27,7 @@ from makegood.features.pipeline import assemble, prepare
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
+from makegood.modeling.selection import select_params
 from makegood.policy.budget import allocate
 from makegood.policy.value import net_value
 
@@ -78,7 +79,7 @@ _INT_RULES: tuple[tuple[str, str, int], ...] = (
     ("num_threads", ">= 0", 0),
     ("random_state", ">= 0", 0),
 )
-_FLAGS = ("use_text", "use_memory", "mediated", "dr_correction")
+_FLAGS = ("use_text", "use_memory", "mediated", "dr_correction", "select")
 
 
 def engine_params(**values: object) -> EngineParams:
@@ -213,8 +214,7 @@ def train(
     Raises:
         InvalidParameterError: if a parameter breaks its rule (:func:`check_params`).
     """
-    # folds fixed by the whole history's size, so the holdout fit matches the final one
-    params = check_params(params or EngineParams(), holdout_fraction).resolved(len(history))
+    params = check_params(params or EngineParams(), holdout_fraction)
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -226,6 +226,15 @@ def train(
 
     metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
+    # settings (folds, tree size) chosen on the whole history by cross-validated
+    # off-policy value when it is small; fixed for the holdout fit and the final one
+    t1 = time.perf_counter()
+    selection = select_params(prep, catalog, params, mem=mem, progress=say)
+    params = selection.params
+    tags["selection"] = selection.reason
+    metrics.update(selection.metrics())
+    if selection.table:
+        timings["selection_s"] = time.perf_counter() - t1
     tr, hold = holdout_split(prep, holdout_fraction)
     if hold.sum() >= 50 and tr.sum() >= 200:
         t1 = time.perf_counter()
@@ -250,8 +259,11 @@ def train(
             metrics.update(vs)
 
     t2 = time.perf_counter()
-    say(f"final fit on all {len(prep)} rows")
-    fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
+    if selection.fit is not None:  # the chosen candidate was fitted on all rows already
+        fit = selection.fit
+    else:
+        say(f"final fit on all {len(prep)} rows")
+        fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
     timings["final_fit_s"] = time.perf_counter() - t2
     # the store keeps the prepared rows (emotion detected where unknown): scoring reads
     # the same earlier-complaint values training did

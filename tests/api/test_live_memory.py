@@ -215,6 +215,21 @@ def test_a_key_bound_to_a_team_spends_from_that_teams_budget_only(make_client, c
     teams = {b["team"]: b for b in client.get("/v1/budget", headers=FINANCE).json()["by_team"]}
     assert teams["billing"]["held"] == pytest.approx(out["budget"]["reserved"])
     assert teams[None]["held"] == 0
+    # a decision of no team (an unbound key's) is not the billing key's to read or settle
+    theirs = _recommend(client, unique(complaints[7])).json()["decision_id"]
+    path = f"/v1/decisions/{theirs}"
+    for r in (
+        client.get(path, headers=billing),
+        client.post(path, json={"action": "accepted"}, headers=billing),
+        client.post("/v1/outcomes", json={"decision_id": theirs, "churned_90d": True},
+                    headers=billing),  # fmt: skip
+    ):
+        assert r.status_code == 403, r.text
+        assert "decision_id" in r.json()["detail"] and "billing" in r.json()["detail"]
+    assert client.get(path, headers=AGENT).json()["status"] == "reserved"  # untouched
+    mine = client.post(f"/v1/decisions/{out['decision_id']}", json={"action": "accepted"},
+                       headers=billing)  # fmt: skip
+    assert mine.status_code == 200 and mine.json()["status"] == "committed"
 
 
 def test_unseen_categories_are_flagged_and_the_far_future_refused(client, complaints):

@@ -98,6 +98,21 @@ def team_of(principal: Principal, requested: str | None) -> str | None:
     return principal.team
 
 
+def check_team(principal: Principal, team: str | None, what: str) -> None:
+    """A key bound to a team acts on that team's decisions only.
+
+    Raises:
+        HTTPException: 403 naming ``what`` (e.g. ``decision_id``) when the key's team is
+            not ``team``.
+    """
+    if principal.team is not None and team != principal.team:
+        whose = f"of team {team!r}" if team else "of no team"
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{what}: this key acts for team {principal.team!r} only; the decision is {whose}",
+        )
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[Service, Depends(get_service)]
 ModelsDep = Annotated[ModelHolder, Depends(get_models)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from makegood.serving.deps import Agent, ModelsDep, ServiceDep
+from makegood.serving.deps import Agent, ModelsDep, ServiceDep, check_team
 from makegood.serving.errors import responses
 from makegood.serving.schemas import DecisionIn, DecisionOut, OutcomeIn, OutcomeOut
 from makegood.serving.service import decision_view
@@ -22,9 +22,12 @@ router = APIRouter(prefix="/v1", tags=["decisions"])
     response_model=DecisionOut,
     responses=responses(401, 403, 404, 422, 503),
 )
-def get_decision(decision_id: str, service: ServiceDep, _: Agent) -> dict[str, Any]:
-    """The decision as stored: its status, resolution and compensation."""
-    return decision_view(service.get_decision(decision_id))
+def get_decision(decision_id: str, service: ServiceDep, principal: Agent) -> dict[str, Any]:
+    """The decision as stored: its status, resolution and compensation (a key bound to a
+    team reads its team's decisions only: 403 otherwise)."""
+    decision = service.get_decision(decision_id)
+    check_team(principal, decision.team, "decision_id")
+    return decision_view(decision)
 
 
 @router.post(
@@ -33,13 +36,16 @@ def get_decision(decision_id: str, service: ServiceDep, _: Agent) -> dict[str, A
     responses=responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def decide(
-    decision_id: str, body: DecisionIn, service: ServiceDep, models: ModelsDep, _: Agent
+    decision_id: str, body: DecisionIn, service: ServiceDep, models: ModelsDep, principal: Agent
 ) -> dict[str, Any]:
     """The agent's action: ``offered`` holds the compensation while the customer
     considers it (``offer_ttl_seconds``), ``accepted`` commits it, ``declined`` releases
     it, ``override`` releases it and commits the resolution actually given (it must be
-    in the catalog). ``notes`` are kept with the contact. Runs on the ledger's writer
-    threads: 503 with Retry-After when the database lock is not free in time."""
+    in the catalog). ``notes`` are kept with the contact. A key bound to a team settles
+    its team's decisions only (403 otherwise). Runs on the ledger's writer threads: 503
+    with Retry-After when the database lock is not free in time."""
+    if principal.team is not None:
+        check_team(principal, service.get_decision(decision_id).team, "decision_id")
     decision = await service.writes.run_async(
         service.decide, models.current, decision_id, body.model_dump()
     )
@@ -52,8 +58,11 @@ async def decide(
     response_model=OutcomeOut,
     responses=responses(400, 401, 403, 404, 413, 422, 503),
 )
-async def outcomes(body: OutcomeIn, service: ServiceDep, _: Agent) -> dict[str, Any]:
-    """Record satisfaction and churn of a decision as they arrive (either may be null)."""
+async def outcomes(body: OutcomeIn, service: ServiceDep, principal: Agent) -> dict[str, Any]:
+    """Record satisfaction and churn of a decision as they arrive (either may be null); a
+    key bound to a team reports on its team's decisions only (403 otherwise)."""
+    if principal.team is not None:
+        check_team(principal, service.get_decision(body.decision_id).team, "decision_id")
     o = await service.writes.run_async(
         service.record_outcome,
         body.decision_id,

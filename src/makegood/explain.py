@@ -353,8 +353,10 @@ def contrast_attribution(
 GROUPS: dict[str, tuple[str, ...]] = {
     "resolution": (ACTION,),
     "satisfaction": (MEDIATOR,),
-    "money_words": ("text_money",),
-    "leave_words": ("text_churn",),
+    "money_words": ("text_money", "intent_compensation"),
+    "leave_words": ("text_churn", "intent_leaving"),
+    "recognition_words": ("intent_recognition",),
+    "urgency_words": ("intent_urgency",),
     "tone": ("text_compound", "text_neg", "text_pos"),
     "shouting": ("text_n_exclaim", "text_upper_share"),
     "questions": ("text_n_question",),
@@ -478,6 +480,14 @@ def _phrase(
         if "leaving" in said:
             return f'the customer says they may leave ("{said["leaving"]}")'
         return f"customers who write like this usually stay more often after {better}"
+    if group == "recognition_words":
+        if "recognition" in said:
+            return f'the customer wants to be recognised ("{said["recognition"]}")'
+        return f"customers who write like this usually respond better to {better} than {worse}"
+    if group == "urgency_words":
+        if "urgency" in said:
+            return f'the customer needs this sorted quickly ("{said["urgency"]}")'
+        return f"customers who write like this usually respond better to {better} than {worse}"
     if group == "satisfaction_words":
         return f"customers who write like this are usually more satisfied with {better}"
     if group == "tone":

@@ -221,8 +221,9 @@ def test_a_key_bound_to_a_team_spends_from_that_teams_budget_only(make_client, c
     for r in (
         client.get(path, headers=billing),
         client.post(path, json={"action": "accepted"}, headers=billing),
-        client.post("/v1/outcomes", json={"decision_id": theirs, "churned_90d": True},
-                    headers=billing),  # fmt: skip
+        client.post(
+            "/v1/outcomes", json={"decision_id": theirs, "churned_90d": True}, headers=billing
+        ),  # fmt: skip
     ):
         assert r.status_code == 403, r.text
         assert "decision_id" in r.json()["detail"] and "billing" in r.json()["detail"]

@@ -43,11 +43,13 @@ import scipy.sparse as sp
 
 __all__ = [
     "INTENTS",
+    "INTENT_FEATURE_NAMES",
     "IntentDetector",
     "Said",
     "customer_said",
     "customer_said_many",
     "default_detector",
+    "intent_features",
     "load_examples",
     "segments",
 ]
@@ -285,6 +287,19 @@ def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
 
 
 # --------------------------------------------------------------------------- the detector
+@dataclass(frozen=True)
+class _Pieces:
+    """Texts cut into scored pieces (see :meth:`IntentDetector._pieces`)."""
+
+    cleaned: list[str]
+    unique: list[str]
+    spans: list[list[tuple[int, int]]]
+    sentences: list[str]
+    clauses: list[list[tuple[int, int]]]
+    pieces: dict[str, int]
+    probs: np.ndarray
+
+
 class IntentDetector:
     """One logistic regression per intent over word and character TF-IDF features.
 
@@ -380,10 +395,15 @@ class IntentDetector:
         """The intents voiced in ``text`` (in :data:`INTENTS` order), each with a quote."""
         return self.detect_many([text])[0]
 
-    def detect_many(self, texts: Sequence[str | None]) -> list[list[Said]]:
-        """:meth:`detect` for many texts: each distinct text is cut into sentences once,
-        and each distinct sentence is cut into clauses, scored and decided once."""
+    def _pieces(self, texts: Sequence[str | None]) -> _Pieces:
+        """Each distinct text cut into sentences, each distinct sentence into clauses,
+        and every distinct piece scored once. A call with one text reuses the previous
+        one's work for the same text (a request reads its text twice: as model features
+        and for ``customer_said``)."""
         cleaned = [t if isinstance(t, str) else "" for t in texts]
+        last = self._last if len(cleaned) == 1 else None
+        if last is not None and last.cleaned == cleaned:
+            return last
         unique = list(dict.fromkeys(cleaned))
         spans = [_sentences(t) for t in unique]
         sentences = list(
@@ -395,12 +415,28 @@ class IntentDetector:
             pieces.setdefault(x, len(pieces))
             for cs, ce in cl:
                 pieces.setdefault(x[cs:ce], len(pieces))
-        probs = self.scores(list(pieces))
+        out = _Pieces(cleaned, unique, spans, sentences, clauses, pieces, self.scores(list(pieces)))
+        if len(cleaned) == 1:
+            self._last = out
+        return out
+
+    _last: _Pieces | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_last", None)  # a per-process cache, not part of the model
+        return state
+
+    def detect_many(self, texts: Sequence[str | None]) -> list[list[Said]]:
+        """:meth:`detect` for many texts: each distinct text is cut into sentences once,
+        and each distinct sentence is cut into clauses, scored and decided once."""
+        w = self._pieces(texts)
         decided = {
-            x: self._decide(x, cl, pieces, probs) for x, cl in zip(sentences, clauses, strict=True)
+            x: self._decide(x, cl, w.pieces, w.probs)
+            for x, cl in zip(w.sentences, w.clauses, strict=True)
         }
         by_text = {}
-        for t, ts in zip(unique, spans, strict=True):
+        for t, ts in zip(w.unique, w.spans, strict=True):
             best: dict[int, tuple[int, int, float]] = {}  # intent -> (start, end, score)
             for s, e in ts:
                 for j, (cs, ce, p) in decided[t[s:e]].items():
@@ -410,7 +446,24 @@ class IntentDetector:
             by_text[t] = [
                 Said(INTENTS[j], t[a:b], a, b, round(p, 4)) for j, (a, b, p) in sorted(best.items())
             ]
-        return [list(by_text[t]) for t in cleaned]
+        return [list(by_text[t]) for t in w.cleaned]
+
+    def probabilities_many(self, texts: Sequence[str | None]) -> np.ndarray:
+        """(n, len(INTENTS)): per text, each intent's largest probability over its
+        sentences and their clauses (0 for a text without words): how strongly the text
+        voices it, heard or not. Model features that need no history to learn from."""
+        w = self._pieces(texts)
+        out = np.zeros((len(w.cleaned), len(INTENTS)))
+        by_text: dict[str, np.ndarray] = {}
+        for t, ts in zip(w.unique, w.spans, strict=True):
+            rows = [w.pieces[t[s:e]] for s, e in ts]
+            for s, e in ts:
+                x = t[s:e]
+                rows.extend(w.pieces[x[cs:ce]] for cs, ce in _clauses(x, 0, len(x)))
+            by_text[t] = w.probs[rows].max(axis=0) if rows else np.zeros(len(INTENTS))
+        for i, t in enumerate(w.cleaned):
+            out[i] = by_text[t]
+        return out
 
     def _decide(
         self,
@@ -484,6 +537,16 @@ def default_detector() -> IntentDetector:
     except OSError:
         pass
     return detector
+
+
+#: Model inputs read by the detector: each intent's strength in the complaint's words.
+INTENT_FEATURE_NAMES = tuple(f"intent_{name}" for name in INTENTS)
+
+
+def intent_features(texts: Sequence[str | None]) -> np.ndarray:
+    """(n, len(INTENTS)) :data:`INTENT_FEATURE_NAMES` of complaint texts (see
+    :meth:`IntentDetector.probabilities_many`)."""
+    return default_detector().probabilities_many(texts)
 
 
 def customer_said(text: str | None) -> list[dict[str, str]]:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.features import text as text_mod
+from makegood.features.intents import INTENT_FEATURE_NAMES, intent_features
 from makegood.features.memory import (
     MEMORY_CATEGORICAL_FEATURES,
     MEMORY_FEATURE_NAMES,
@@ -116,13 +117,19 @@ def record_columns(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
 def derived_columns(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Structured and text-read columns of complaints given as arrays (see
     :func:`raw_columns`): logs, hour and weekday, the emotion with unknown ones detected
-    from the text, ``emotion_detected`` and the sentiment features."""
+    from the text, ``emotion_detected``, the sentiment features and how strongly the
+    words voice each intent (:data:`~makegood.features.intents.INTENT_FEATURE_NAMES`,
+    read by the shipped intent detector: they need no history to learn from, which is
+    what a small history lacks)."""
     out = structured_columns(cols)
     emotion, detected, sentiment = text_mod.read_text(cols["complaint_text"], cols["emotion"])
     out["emotion"] = emotion
     out["emotion_detected"] = detected
     for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES):
         out[name] = sentiment[:, j]
+    intents = intent_features(list(cols["complaint_text"]))
+    for j, name in enumerate(INTENT_FEATURE_NAMES):
+        out[name] = intents[:, j]
     return out
 
 
@@ -148,6 +155,7 @@ def feature_lists(text_names: list[str], with_memory: bool) -> tuple[list[str], 
     numeric = [
         *NUMERIC_BASE,
         *text_mod.SENTIMENT_FEATURE_NAMES,
+        *INTENT_FEATURE_NAMES,
         *text_names,
         "emotion_detected",
     ]

@@ -381,6 +381,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "last_emotion": ("mem_last_emotion",),
 }
 _GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
+#: Word groups whose reason quotes the customer when ``customer_said`` heard the intent:
+#: group -> (intent, what the customer does)
+_HEARD = {
+    "money_words": ("compensation", "the customer asks for something in return"),
+    "leave_words": ("leaving", "the customer says they may leave"),
+    "recognition_words": ("recognition", "the customer wants to be recognised"),
+    "urgency_words": ("urgency", "the customer needs this sorted quickly"),
+}
 
 
 def group_of(feature: str) -> str:
@@ -472,21 +480,12 @@ def _phrase(
             f"expected satisfaction {sat_r:.1f}/10 with {rec} "
             f"against {sat_u:.1f}/10 with {runner_up}"
         )
-    if group == "money_words":
-        if "compensation" in said:
-            return f'the customer asks for something in return ("{said["compensation"]}")'
-        return f"customers who write like this usually respond better to {better} than {worse}"
-    if group == "leave_words":
-        if "leaving" in said:
-            return f'the customer says they may leave ("{said["leaving"]}")'
-        return f"customers who write like this usually stay more often after {better}"
-    if group == "recognition_words":
-        if "recognition" in said:
-            return f'the customer wants to be recognised ("{said["recognition"]}")'
-        return f"customers who write like this usually respond better to {better} than {worse}"
-    if group == "urgency_words":
-        if "urgency" in said:
-            return f'the customer needs this sorted quickly ("{said["urgency"]}")'
+    if group in _HEARD:
+        intent, heard = _HEARD[group]
+        if intent in said:  # the customer's own words, quoted
+            return f'{heard} ("{said[intent]}")'
+        if group == "leave_words":
+            return f"customers who write like this usually stay more often after {better}"
         return f"customers who write like this usually respond better to {better} than {worse}"
     if group == "satisfaction_words":
         return f"customers who write like this are usually more satisfied with {better}"

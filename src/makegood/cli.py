@@ -149,6 +149,13 @@ def train(
     ] = True,
     text: Annotated[bool, typer.Option(help="Learn signals from complaint_text.")] = True,
     memory: Annotated[bool, typer.Option(help="Use the customer's earlier complaints.")] = True,
+    intents: Annotated[
+        bool,
+        typer.Option(
+            help="On a history below 30,000 rows, read how strongly the words voice each "
+            "intent (the shipped intent detector) as model inputs."
+        ),
+    ] = True,
     mediated: Annotated[
         bool, typer.Option(help="Model churn through predicted satisfaction.")
     ] = True,
@@ -184,6 +191,7 @@ def train(
                     n_folds=n_folds,
                     use_text=text,
                     use_memory=memory,
+                    use_intents=intents,
                     mediated=mediated,
                     dr_correction=dr_correction,
                     num_threads=threads,

@@ -114,22 +114,26 @@ def record_columns(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return cols
 
 
-def derived_columns(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def derived_columns(
+    cols: Mapping[str, np.ndarray], *, intents: bool = True
+) -> dict[str, np.ndarray]:
     """Structured and text-read columns of complaints given as arrays (see
     :func:`raw_columns`): logs, hour and weekday, the emotion with unknown ones detected
     from the text, ``emotion_detected``, the sentiment features and how strongly the
     words voice each intent (:data:`~makegood.features.intents.INTENT_FEATURE_NAMES`,
     read by the shipped intent detector: they need no history to learn from, which is
-    what a small history lacks)."""
+    what a small history lacks; ``intents`` False leaves them out, for a model that does
+    not read them)."""
     out = structured_columns(cols)
     emotion, detected, sentiment = text_mod.read_text(cols["complaint_text"], cols["emotion"])
     out["emotion"] = emotion
     out["emotion_detected"] = detected
     for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES):
         out[name] = sentiment[:, j]
-    intents = intent_features(list(cols["complaint_text"]))
-    for j, name in enumerate(INTENT_FEATURE_NAMES):
-        out[name] = intents[:, j]
+    if intents:
+        strengths = intent_features(list(cols["complaint_text"]))
+        for j, name in enumerate(INTENT_FEATURE_NAMES):
+            out[name] = strengths[:, j]
     return out
 
 
@@ -150,12 +154,14 @@ class Features:
     columns: dict[str, Any]
 
 
-def feature_lists(text_names: list[str], with_memory: bool) -> tuple[list[str], list[str]]:
+def feature_lists(
+    text_names: list[str], with_memory: bool, with_intents: bool = True
+) -> tuple[list[str], list[str]]:
     """(numeric, categorical) input names in model order."""
     numeric = [
         *NUMERIC_BASE,
         *text_mod.SENTIMENT_FEATURE_NAMES,
-        *INTENT_FEATURE_NAMES,
+        *(INTENT_FEATURE_NAMES if with_intents else ()),
         *text_names,
         "emotion_detected",
     ]
@@ -173,12 +179,15 @@ def assemble(
     text_names: list[str],
     spec: FeatureSpec | None,
     n: int | None = None,
+    *,
+    with_intents: bool = True,
 ) -> Features:
     """Join structured, sentiment, memory and text-signal columns into one matrix.
 
     ``prepared`` holds the raw and derived columns (a prepared frame, or arrays),
     ``mem`` the memory features, ``text_scores`` the (n, len(text_names)) text signals.
-    With ``spec`` None the spec is fitted on these columns (training).
+    With ``spec`` None the spec is fitted on these columns (training; ``with_intents``
+    says whether the intent strengths are inputs).
     """
     n = len(prepared) if n is None else n
     cols: dict[str, Any] = {name: prepared[name] for name in prepared}
@@ -188,7 +197,7 @@ def assemble(
     if mem is not None:
         cols.update({name: mem[name] for name in MEMORY_FEATURE_NAMES})
     if spec is None:
-        numeric, categorical = feature_lists(text_names, mem is not None)
+        numeric, categorical = feature_lists(text_names, mem is not None, with_intents)
         spec = FeatureSpec.fit(cols, numeric, categorical)
     return Features(spec.matrix(cols, n), spec, cols)
 
@@ -203,6 +212,11 @@ class FeaturePipeline:
     spec: FeatureSpec
     text_signals: text_mod.TextSignals | None = None
     memory: CustomerMemoryStore | None = None
+
+    @property
+    def reads_intents(self) -> bool:
+        """True when the models read the intent strengths (see :func:`derived_columns`)."""
+        return any(name in self.spec.names for name in INTENT_FEATURE_NAMES)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The (n, p) float32 base model matrix of a normalized complaints frame."""
@@ -225,7 +239,7 @@ class FeaturePipeline:
     def _features(
         self, cols: dict[str, np.ndarray], n: int, earlier: EarlierRows | None
     ) -> Features:
-        cols.update(derived_columns(cols))
+        cols.update(derived_columns(cols, intents=self.reads_intents))
         mem = None
         if self.memory is not None:
             mem = self.memory.features(

@@ -58,6 +58,13 @@ def _noop(_: str) -> None:
 # while a 4-fold model would see fewer than ~11k rows, else 4 (fit time grows with K).
 SMALL_HISTORY = 15_000
 FOLDS_SMALL, FOLDS_LARGE = 8, 4
+# The intent strengths (text read by the shipped detector, no history needed) are inputs
+# below this many rows. Measured (issue 15, paired against the same code without them):
+# 10k rows, ten worlds, capture +0.015 (se 0.007) at full budget, +0.017 (se 0.006) at 25%;
+# 60k, four worlds, +0.002 on average (+0.007, +0.008, +0.008, -0.016), while a model
+# reading them costs the service ~0.5-0.9 ms more per request: with a large history the
+# text signals learned from it carry what they add.
+INTENTS_BELOW = 30_000
 
 
 @dataclass
@@ -65,7 +72,8 @@ class EngineParams:
     """Settings of the learning engine (all have sensible defaults).
 
     ``n_folds`` 0 means auto: :data:`FOLDS_SMALL` below :data:`SMALL_HISTORY` rows,
-    else :data:`FOLDS_LARGE` (see :meth:`resolved`). With ``select`` (the default),
+    else :data:`FOLDS_LARGE`; ``use_intents`` applies below :data:`INTENTS_BELOW` rows
+    (see :meth:`resolved`). With ``select`` (the default),
     training a small history chooses the folds and the trees' size among a few
     candidates by cross-validated off-policy value (:mod:`makegood.modeling.selection`);
     only the settings left at their defaults are varied.
@@ -79,6 +87,7 @@ class EngineParams:
     n_folds: int = 0
     use_text: bool = True
     use_memory: bool = True
+    use_intents: bool = True
     mediated: bool = True
     dr_correction: bool = True
     propensity_clip: float = 0.02
@@ -87,16 +96,22 @@ class EngineParams:
     select: bool = True
 
     def resolved(self, n_rows: int) -> EngineParams:
-        """These settings with ``n_folds`` fixed for a history of ``n_rows`` rows.
+        """These settings for a history of ``n_rows`` rows: ``n_folds`` fixed (when 0,
+        auto) and the intent strengths left out from :data:`INTENTS_BELOW` rows on.
 
         >>> EngineParams().resolved(10_000).n_folds, EngineParams().resolved(20_000).n_folds
         (8, 4)
         >>> EngineParams(n_folds=2).resolved(10_000).n_folds
         2
+        >>> EngineParams().resolved(10_000).use_intents, EngineParams().resolved(50_000).use_intents
+        (True, False)
         """
-        if self.n_folds != 0:
-            return self
-        return replace(self, n_folds=FOLDS_SMALL if n_rows < SMALL_HISTORY else FOLDS_LARGE)
+        out = self
+        if out.n_folds == 0:
+            out = replace(out, n_folds=FOLDS_SMALL if n_rows < SMALL_HISTORY else FOLDS_LARGE)
+        if out.use_intents and n_rows >= INTENTS_BELOW:
+            out = replace(out, use_intents=False)
+        return out
 
     def lgb_params(self, objective: str, **extra) -> dict:
         p = {
@@ -312,7 +327,7 @@ def fit_engine(
             prep["complaint_text"].tolist(), text_targets(prep, catalog), groups=groups
         )
         names = list(signals.feature_names_)
-    feats = assemble(prep, mem, scores, names, None)
+    feats = assemble(prep, mem, scores, names, None, with_intents=params.use_intents)
     X = feats.X
     K = len(catalog.ids)
     A = np.array([catalog.index(r) for r in prep["resolution"]])

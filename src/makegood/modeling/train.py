@@ -79,7 +79,7 @@ _INT_RULES: tuple[tuple[str, str, int], ...] = (
     ("num_threads", ">= 0", 0),
     ("random_state", ">= 0", 0),
 )
-_FLAGS = ("use_text", "use_memory", "mediated", "dr_correction", "select")
+_FLAGS = ("use_text", "use_memory", "use_intents", "mediated", "dr_correction", "select")
 
 
 def engine_params(**values: object) -> EngineParams:

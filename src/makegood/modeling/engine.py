@@ -74,7 +74,7 @@ class EngineParams:
     ``n_folds`` 0 means auto: :data:`FOLDS_SMALL` below :data:`SMALL_HISTORY` rows,
     else :data:`FOLDS_LARGE`; ``use_intents`` applies below :data:`INTENTS_BELOW` rows
     (see :meth:`resolved`). With ``select`` (the default),
-    training a small history chooses the folds and the trees' size among a few
+    training a small history chooses the trees' size among a few
     candidates by cross-validated off-policy value (:mod:`makegood.modeling.selection`);
     only the settings left at their defaults are varied.
     """

@@ -142,7 +142,7 @@ def train(
         bool,
         typer.Option(
             help="On a history below 30,000 rows with --n-folds 0, choose the trees' size "
-            "the trees' size among a few candidates by cross-validated doubly robust policy "
+            "among a few candidates by cross-validated doubly robust policy "
             "value on the logged complaints (each candidate is one more fit); only settings "
             "left at their defaults are varied."
         ),

@@ -453,13 +453,15 @@ class IntentDetector:
         sentences and their clauses (0 for a text without words): how strongly the text
         voices it, heard or not. Model features that need no history to learn from."""
         w = self._pieces(texts)
+        clauses_of = dict(zip(w.sentences, w.clauses, strict=True))
         out = np.zeros((len(w.cleaned), len(INTENTS)))
         by_text: dict[str, np.ndarray] = {}
         for t, ts in zip(w.unique, w.spans, strict=True):
-            rows = [w.pieces[t[s:e]] for s, e in ts]
+            rows = []
             for s, e in ts:
                 x = t[s:e]
-                rows.extend(w.pieces[x[cs:ce]] for cs, ce in _clauses(x, 0, len(x)))
+                rows.append(w.pieces[x])
+                rows.extend(w.pieces[x[cs:ce]] for cs, ce in clauses_of[x])
             by_text[t] = w.probs[rows].max(axis=0) if rows else np.zeros(len(INTENTS))
         for i, t in enumerate(w.cleaned):
             out[i] = by_text[t]

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.catalog import Catalog
-from makegood.modeling.engine import MIN_ACTION_ROWS, EngineParams, FitResult, fit_engine
+from makegood.modeling.engine import EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import dr_terms, realized_reward
 from makegood.policy.value import net_value
 
@@ -153,9 +153,10 @@ def select_params(
     )
     estimated = ref["propensity"][rows, A]
     propensity = np.where(np.isfinite(logged) & (logged > 0), logged, estimated)
-    counts = np.bincount(A, minlength=len(catalog.ids))
-    eligible = ref["eligible"] & (counts >= MIN_ACTION_ROWS)[None, :]
-    eligible[:, catalog.baseline_index] = True
+    # the candidates scoring offers (fit_engine's action codes are catalog indices)
+    supported = fits[0].engine.supported_actions()
+    supported[catalog.baseline_index] = True
+    eligible = ref["eligible"] & supported[None, :]
     churn_ref = np.mean([f.oof["churn_prob"] for f in fits], axis=0)
     q_ref = net_value(ltv, churn_ref, comp, hc)
 

@@ -7,6 +7,7 @@ The channel-switch story runs on SQLite and on PostgreSQL (MAKEGOOD_TEST_DATABAS
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -362,7 +363,7 @@ def test_a_contact_that_keeps_changing_answers_409(client, complaints, monkeypat
 
     def changing(self, conn, decision, record, now):
         calls.append(record.contacts_read)
-        record = type(record)(**{**record.__dict__, "contacts_read": -1})
+        record = dataclasses.replace(record, contacts_read=-1)
         return real(self, conn, decision, record, now)
 
     monkeypatch.setattr(ContactBook, "record_contact", changing)

@@ -135,7 +135,7 @@ def train(
         typer.Option(
             help="Cross-fitting folds (also the jackknife for intervals); 0: auto, 8 below "
             "15,000 history rows (more data per fold model and a larger ensemble), else 4 "
-            "(below 30,000 rows chosen by cross-validated off-policy value; see --select)."
+            "(with 0, below 30,000 rows the trees' size is chosen too; see --select)."
         ),
     ] = 0,
     select: Annotated[

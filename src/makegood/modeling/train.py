@@ -226,7 +226,7 @@ def train(
 
     metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
-    # settings (folds, tree size) chosen on the whole history by cross-validated
+    # settings (the trees' size) chosen on the whole history by cross-validated
     # off-policy value when it is small; fixed for the holdout fit and the final one
     t1 = time.perf_counter()
     selection = select_params(prep, catalog, params, mem=mem, progress=say)

@@ -159,6 +159,14 @@ def train(
     mediated: Annotated[
         bool, typer.Option(help="Model churn through predicted satisfaction.")
     ] = True,
+    pooled: Annotated[
+        bool,
+        typer.Option(
+            help="Model satisfaction as a linear layer that pulls each resolution's "
+            "effects towards the others' (the pull chosen by the folds' validation error) "
+            "plus trees on top: steadier effects on a small history."
+        ),
+    ] = True,
     dr_correction: Annotated[
         bool, typer.Option(help="Doubly robust correction of each resolution's average effect.")
     ] = True,
@@ -193,6 +201,7 @@ def train(
                     use_memory=memory,
                     use_intents=intents,
                     mediated=mediated,
+                    pooled=pooled,
                     dr_correction=dr_correction,
                     num_threads=threads,
                     random_state=seed,

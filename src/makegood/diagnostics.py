@@ -349,7 +349,7 @@ def churn_contributions(
         names.append("expected_satisfaction")
     total = np.zeros((len(X), len(names) + 1))
     for f, churn_model in enumerate(eng.churn_models):
-        sat = eng.sat_models[f].predict(eng.outcome_input(X, action)) if eng.mediated else None
+        sat = eng.predict_satisfaction(f, eng.outcome_input(X, action)) if eng.mediated else None
         total += churn_model.predict(eng.outcome_input(X, action, sat), pred_contrib=True)
     return pd.DataFrame(total / len(eng.churn_models), columns=[*names, "bias"])
 

@@ -10,7 +10,8 @@ difference between the recommended resolution ``r`` and the runner-up ``u`` is::
 LightGBM's exact TreeSHAP contributions (``pred_contrib``) of the two rows ``(x, r)``
 and ``(x, u)``, computed for those two rows only. The churn model reads the predicted
 satisfaction (a mediator); its share is passed back to the inputs through the
-satisfaction model's contributions to the satisfaction difference. Log-odds are turned
+satisfaction model's contributions to the satisfaction difference (its trees' TreeSHAP
+plus its pooled linear layer's exact per-input split). Log-odds are turned
 into money with the secant slope of the logistic between the two predictions, and what
 the fold-averaged, corrected ensemble adds beyond the explained folds is credited to
 the resolution itself. :func:`sayable_reasons` groups the inputs into plain reasons an
@@ -315,8 +316,11 @@ def contrast_attribution(
             sat_model = engine.sat_models[f]
             sat_expl = sat_model if difference_models is None else difference_models[f][0]
             sat_in = engine.outcome_input(rows, acts)
-            sat_pred = np.asarray(sat_model.predict(sat_in), dtype=np.float64)
+            sat_pred = engine.predict_satisfaction(f, sat_in)
             sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
+            if engine.sat_linear:  # the linear layer's difference, split per input
+                sat_c = sat_c.copy()
+                sat_c[0, : p + 1] += engine.sat_linear[f].contrast(x, action_r, action_u)
         churn_in = engine.outcome_input(rows, acts, sat_pred)
         z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)
         churn_c = np.asarray(churn_expl.predict(churn_in, pred_contrib=True))

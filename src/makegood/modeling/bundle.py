@@ -5,6 +5,8 @@ Layout of ``models/<version>/``::
     bundle.json            metadata: version, trained_at, data hash, git commit, metrics,
                            MLflow run, feature spec, catalog, DR corrections
     sat_<f>.txt            LightGBM satisfaction model of fold f (text format)
+    sat_linear.json        the satisfaction models' pooled linear layers, one per fold
+                           (absent in bundles trained without them: trees only)
     churn_<f>.txt          LightGBM churn model of fold f
     prop_<f>.txt           LightGBM propensity model of fold f
     text_signals.joblib    fitted text-signal models (TF-IDF + linear)
@@ -36,6 +38,7 @@ from makegood.features.pipeline import FeaturePipeline
 from makegood.features.structured import FeatureSpec
 from makegood.features.text import TextSignals
 from makegood.modeling.engine import Engine, EngineParams
+from makegood.modeling.pooled import PooledLinear
 
 FORMAT_VERSION = 1
 
@@ -95,6 +98,9 @@ class Bundle:
                 m.save_model(str(tmp / f"churn_{f}.txt"))
             for f, m in enumerate(eng.prop_models):
                 m.save_model(str(tmp / f"prop_{f}.txt"))
+            if eng.sat_linear:
+                layers = [layer.to_dict() for layer in eng.sat_linear]
+                (tmp / "sat_linear.json").write_text(json.dumps(layers) + "\n")
             if self.text_signals is not None:
                 joblib.dump(self.text_signals, tmp / "text_signals.joblib")
             if self.memory is not None:
@@ -182,6 +188,14 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         sat_correction=np.asarray(meta["sat_correction"], dtype=float),
         diagnostics=meta.get("diagnostics", {}),
         action_counts=meta.get("action_counts"),
+        sat_linear=[
+            PooledLinear.from_dict(d)
+            for d in (
+                json.loads((path / "sat_linear.json").read_text())
+                if (path / "sat_linear.json").exists()
+                else []
+            )
+        ],
     )
     signals = None
     if (path / "text_signals.joblib").exists():

@@ -16,6 +16,10 @@ Why these choices (see docs/modeling.md):
   model the much richer satisfaction signal (lower variance).
 * **Survey non-response**: satisfaction is fitted on answered rows weighted by the
   inverse probability of answering given (x, a).
+* **Partial pooling**: satisfaction is a ridge-pooled linear layer (each resolution's
+  slopes pulled towards the shared ones, the penalty chosen by the folds' validation
+  error; :mod:`makegood.modeling.pooled`) plus boosted trees fitted on top of it, so a
+  resolution given a few hundred times borrows strength from the others.
 * **Doubly robust correction**: each resolution's average effect is re-estimated by AIPW
   from the cross-fitted propensities and outcome predictions; the difference from the
   outcome model's own average effect (its bias, e.g. regularization-induced confounding)
@@ -38,6 +42,7 @@ from makegood.features import memory as memory_mod
 from makegood.features import text as text_mod
 from makegood.features.pipeline import assemble, prepare
 from makegood.features.structured import FeatureSpec
+from makegood.modeling.pooled import PooledLinear, fit_pooled
 
 __all__ = ["Engine", "EngineParams", "FitResult", "fit_engine", "prepare", "text_targets"]
 
@@ -89,6 +94,7 @@ class EngineParams:
     use_memory: bool = True
     use_intents: bool = True
     mediated: bool = True
+    pooled: bool = True
     dr_correction: bool = True
     propensity_clip: float = 0.02
     num_threads: int = 0
@@ -170,6 +176,9 @@ class Engine:
     sat_correction: np.ndarray  # (K,)
     diagnostics: dict = field(default_factory=dict)
     action_counts: list[int] | None = None  # training rows per action
+    # per fold, the satisfaction model's linear layer (empty: trees only, as bundles
+    # trained before it); a fold's satisfaction is its trees plus its layer
+    sat_linear: list[PooledLinear] = field(default_factory=list)
 
     @staticmethod
     def outcome_input(
@@ -187,6 +196,14 @@ class Engine:
         out[:, p] = action
         if mediator is not None:
             out[:, p + 1] = np.asarray(mediator, dtype=np.float32).reshape(n)
+        return out
+
+    def predict_satisfaction(self, fold: int, xa: np.ndarray) -> np.ndarray:
+        """Fold ``fold``'s satisfaction for outcome-model rows ``xa`` (``[X, action]``):
+        its trees plus its pooled linear layer when it has one."""
+        out = np.asarray(self.sat_models[fold].predict(xa), dtype=np.float64)
+        if self.sat_linear:
+            out = out + self.sat_linear[fold].predict(xa)
         return out
 
     @property
@@ -241,6 +258,8 @@ class Engine:
         xa = self.outcome_input(rows, codes)  # every candidate of every complaint
         if self.sat_models:
             sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
+            for f, layer in enumerate(self.sat_linear):  # rows are (complaint, action)
+                sat_f[f] += layer.predict_all(X).reshape(-1)
         else:  # no surveys to learn from: satisfaction is unknown, churn not mediated
             sat_f = np.full((F, n * K), np.nan)
         sat_mean = sat_f.mean(axis=0)
@@ -278,11 +297,14 @@ def _folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return (perm % n_folds)[inv]
 
 
-def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None) -> lgb.Booster:
+def _train(
+    params: dict, X, y, n_rounds: int, cat_idx, weight=None, init_score=None
+) -> lgb.Booster:
     ds = lgb.Dataset(
         X,
         label=y,
         weight=weight,
+        init_score=init_score,
         categorical_feature=cat_idx,
         free_raw_data=True,
         params={"max_bin": 127, "verbose": -1},
@@ -359,6 +381,23 @@ def fit_engine(
     oof_churn = np.zeros((n, K))
     sat_models, churn_models, prop_models = [], [], []
     sat_obs_oof = np.zeros(n)
+    layers: list[PooledLinear] = []
+    if has_sat and params.pooled:
+        progress("satisfaction: pooled linear layer")
+        layers, diag_pooled = fit_pooled(
+            X[answered],
+            A[answered],
+            y_sat[answered],
+            1.0 / p_answer[answered],
+            fold[answered],
+            params.n_folds,
+            categorical=cat_base,
+            n_levels={
+                i: len(feats.spec.categories.get(name, []))
+                for i, name in zip(cat_base, feats.spec.categorical, strict=True)
+            },
+            n_actions=K,
+        )
     # pass 1: propensity and satisfaction, cross-fitted
     for f in range(params.n_folds):
         progress(f"fold {f + 1}/{params.n_folds}: propensity and satisfaction")
@@ -376,6 +415,7 @@ def fit_engine(
             oof_sat[te] = np.nan
             continue
         trs = tr & answered
+        layer = layers[f] if layers else None
         sm = _train(
             params.lgb_params("regression"),
             xa_obs[trs],
@@ -383,10 +423,13 @@ def fit_engine(
             params.n_estimators,
             cat_a,
             weight=1.0 / p_answer[trs],
+            init_score=None if layer is None else layer.predict(xa_obs[trs]),
         )
         sat_models.append(sm)
+        linear = 0.0 if layer is None else layer.predict_all(X[te])
         for k in range(K):
             oof_sat[te, k] = sm.predict(Engine.outcome_input(X[te], k))
+        oof_sat[te] += linear
         sat_obs_oof[te] = oof_sat[te, A[te]]
     # pass 2: churn, with the cross-fitted satisfaction as mediator; a happier customer
     # never churns more (monotone in the mediator), which steadies the contrasts
@@ -415,12 +458,13 @@ def fit_engine(
     churn_corr = np.zeros(K)
     sat_corr = np.zeros(K)
     diag: dict = {}
-    if params.dr_correction:
+    if layers:
+        diag["pooled"] = diag_pooled
         progress("doubly robust correction")
         churn_corr, d1 = dr_correction(
             oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index
         )
-        diag = {"churn_dr": d1}
+        diag["churn_dr"] = d1
         if has_sat:
             w_obs = answered / np.clip(p_answer, 0.05, 1.0)
             sat_corr, d2 = dr_correction(
@@ -444,6 +488,7 @@ def fit_engine(
         sat_correction=sat_corr,
         diagnostics=diag,
         action_counts=np.bincount(A, minlength=K).tolist(),
+        sat_linear=layers,
     )
     oof = {
         "propensity": prop,

@@ -79,7 +79,15 @@ _INT_RULES: tuple[tuple[str, str, int], ...] = (
     ("num_threads", ">= 0", 0),
     ("random_state", ">= 0", 0),
 )
-_FLAGS = ("use_text", "use_memory", "use_intents", "mediated", "dr_correction", "select")
+_FLAGS = (
+    "use_text",
+    "use_memory",
+    "use_intents",
+    "mediated",
+    "pooled",
+    "dr_correction",
+    "select",
+)
 
 
 def engine_params(**values: object) -> EngineParams:
@@ -265,6 +273,9 @@ def train(
         say(f"final fit on all {len(prep)} rows")
         fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
     timings["final_fit_s"] = time.perf_counter() - t2
+    pooled = fit.engine.diagnostics.get("pooled")
+    if pooled:  # the own slopes' penalty the folds chose (see modeling/pooled.py)
+        metrics["sat_pooled_penalty"] = float(pooled["penalty"])
     # the store keeps the prepared rows (emotion detected where unknown): scoring reads
     # the same earlier-complaint values training did
     memory = memory_mod.CustomerMemoryStore.from_history(prep) if params.use_memory else None
@@ -397,7 +408,7 @@ def _log_mlflow(
         names = [*eng.spec.names, "resolution_code"]
         mediated = eng.mediated  # off when the history had too few surveys
         xc = (
-            Engine.outcome_input(X[:200], A[:200], eng.sat_models[0].predict(xa))
+            Engine.outcome_input(X[:200], A[:200], eng.predict_satisfaction(0, xa))
             if mediated
             else xa
         )
@@ -417,6 +428,8 @@ def _log_mlflow(
                 input_example=example,
                 pip_requirements=reqs,
             )
+        if eng.sat_linear:  # the satisfaction trees above are fitted on top of this layer
+            mlflow.log_dict(eng.sat_linear[0].to_dict(), "satisfaction_model_linear.json")
         return run.info.run_id
 
 

@@ -42,7 +42,7 @@ from makegood.features import memory as memory_mod
 from makegood.features import text as text_mod
 from makegood.features.pipeline import assemble, prepare
 from makegood.features.structured import FeatureSpec
-from makegood.modeling.pooled import PooledLinear, fit_pooled
+from makegood.modeling.pooled import PooledLinear, fit_pooled, predict_folds
 
 __all__ = ["Engine", "EngineParams", "FitResult", "fit_engine", "prepare", "text_targets"]
 
@@ -258,8 +258,8 @@ class Engine:
         xa = self.outcome_input(rows, codes)  # every candidate of every complaint
         if self.sat_models:
             sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
-            for f, layer in enumerate(self.sat_linear):  # rows are (complaint, action)
-                sat_f[f] += layer.predict_all(X).reshape(-1)
+            if self.sat_linear:  # rows are (complaint, action), as the layers' (n, K)
+                sat_f += predict_folds(self.sat_linear, X).reshape(F, n * K)
         else:  # no surveys to learn from: satisfaction is unknown, churn not mediated
             sat_f = np.full((F, n * K), np.nan)
         sat_mean = sat_f.mean(axis=0)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PENALTIES", "PooledLinear", "fit_pooled"]
+__all__ = ["PENALTIES", "PooledLinear", "fit_pooled", "predict_folds"]
 
 #: Candidate penalties of the resolutions' own slopes (weights scaled to mean 1).
 PENALTIES = (5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 2000.0)
@@ -149,17 +149,20 @@ def _design(
     categorical: Sequence[tuple[int, int]],
 ) -> np.ndarray:
     X = np.asarray(X)
-    num = X[:, numeric].astype(np.float64)
-    isnan = np.isnan(num)
-    z = np.where(isnan, 0.0, (num - mean) / scale)
+    n, n_num, n_miss = len(X), len(numeric), len(missing)
+    one_col = [c for c, m in categorical for _ in range(m)]
+    one_level = [v for _, m in categorical for v in range(m)]
+    out = np.empty((n, n_num + n_miss + len(one_col)))
+    z = out[:, :n_num]
+    np.subtract(X[:, numeric], mean, out=z)
+    z /= scale
+    np.nan_to_num(z, copy=False, nan=0.0)
     np.clip(z, -_CLIP, _CLIP, out=z)
-    parts = [z]
-    if missing:
-        parts.append(np.isnan(X[:, missing].astype(np.float64)).astype(np.float64))
-    for c, n_levels in categorical:
-        codes = X[:, c]
-        parts.append((codes[:, None] == np.arange(n_levels)[None, :]).astype(np.float64))
-    return np.hstack(parts)
+    if n_miss:
+        out[:, n_num : n_num + n_miss] = np.isnan(X[:, missing])
+    if one_col:
+        out[:, n_num + n_miss :] = X[:, one_col] == np.asarray(one_level, dtype=np.float64)
+    return out
 
 
 def fit_pooled(
@@ -264,6 +267,23 @@ def fit_pooled(
         "n_columns": q,
     }
     return out, info
+
+
+def predict_folds(layers: Sequence[PooledLinear], X: np.ndarray) -> np.ndarray:
+    """(F, n, K): every fold's layer for every base row and resolution.
+
+    The folds' layers standardize alike (:func:`fit_pooled` fixes one design for all), so
+    the design of each block of rows is built once and shared.
+    """
+    X = np.asarray(X)
+    out = np.empty((len(layers), len(X), layers[0].n_actions if layers else 0))
+    shared = all(np.array_equal(layer.centre, layers[0].centre) for layer in layers[1:])
+    for s in range(0, len(X), _CHUNK):
+        z = layers[0].design(X[s : s + _CHUNK]) if shared else None
+        for f, layer in enumerate(layers):
+            zf = z if z is not None else layer.design(X[s : s + _CHUNK])
+            out[f, s : s + _CHUNK] = layer.intercept[None, :] + zf @ layer.coef
+    return out
 
 
 def _full_design(z: np.ndarray, action: np.ndarray, K: int) -> np.ndarray:

@@ -297,9 +297,7 @@ def _folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return (perm % n_folds)[inv]
 
 
-def _train(
-    params: dict, X, y, n_rounds: int, cat_idx, weight=None, init_score=None
-) -> lgb.Booster:
+def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None, init_score=None) -> lgb.Booster:
     ds = lgb.Dataset(
         X,
         label=y,

@@ -36,6 +36,7 @@ INTERCEPT_PENALTY = 1.0  # the resolutions' own intercepts
 MAX_LEVELS = 30  # one-hot columns per categorical input
 _CLIP = 5.0  # standardized values beyond this are clipped (heavy tails)
 _CHUNK = 20_000  # rows per block when accumulating the normal equations
+_PREDICT_CHUNK = 5_000  # rows per block when predicting
 
 
 @dataclass
@@ -84,13 +85,7 @@ class PooledLinear:
     def predict_all(self, X: np.ndarray) -> np.ndarray:
         """(n, K): every resolution for every base row (in blocks of rows, so a large
         batch never holds its whole design)."""
-        X = np.asarray(X)
-        out = np.empty((len(X), self.n_actions))
-        for s in range(0, len(X), _CHUNK):
-            out[s : s + _CHUNK] = (
-                self.intercept[None, :] + self.design(X[s : s + _CHUNK]) @ self.coef
-            )
-        return out
+        return predict_folds([self], X)[0]
 
     def predict(self, xa: np.ndarray) -> np.ndarray:
         """(n,) for outcome-model rows ``[X, action code, ...]`` (the trees' input)."""
@@ -278,12 +273,18 @@ def predict_folds(layers: Sequence[PooledLinear], X: np.ndarray) -> np.ndarray:
     X = np.asarray(X)
     out = np.empty((len(layers), len(X), layers[0].n_actions if layers else 0))
     shared = all(np.array_equal(layer.centre, layers[0].centre) for layer in layers[1:])
-    for s in range(0, len(X), _CHUNK):
-        z = layers[0].design(X[s : s + _CHUNK]) if shared else None
+    for s in range(0, len(X), _PREDICT_CHUNK):
+        z = layers[0].design(X[s : s + _PREDICT_CHUNK]) if shared else None
         for f, layer in enumerate(layers):
-            zf = z if z is not None else layer.design(X[s : s + _CHUNK])
-            out[f, s : s + _CHUNK] = layer.intercept[None, :] + zf @ layer.coef
+            zf = z if z is not None else layer.design(X[s : s + _PREDICT_CHUNK])
+            out[f, s : s + _PREDICT_CHUNK] = layer.intercept[None, :] + _rows_times(zf, layer.coef)
     return out
+
+
+def _rows_times(z: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``z @ coef`` computed row by row in one fixed order, so a complaint gets the same
+    bits alone (the service) as in a batch (BLAS blocks rows and sums in other orders)."""
+    return np.einsum("iq,qk->ik", z, coef, optimize=False)
 
 
 def _full_design(z: np.ndarray, action: np.ndarray, K: int) -> np.ndarray:

@@ -149,3 +149,15 @@ def test_without_pooling_satisfaction_is_the_trees(small_world):
 
 
 _LAYER = _fit(*_world(3_000, own=0.5, seed=5), penalties=(20.0,))[0][0]
+
+
+def test_a_row_alone_gets_the_same_bits_as_in_a_batch():
+    """The service scores one complaint, the batch many: the one scoring core gives both
+    the same values to the last bit (issue 9)."""
+    from makegood.modeling.pooled import predict_folds
+
+    X = _world(3_000, own=0.5, seed=6)[0]
+    layers = _fit(*_world(3_000, own=0.5, seed=7))[0]
+    batch = predict_folds(layers, X)
+    for i in range(0, len(X), 7):
+        assert np.array_equal(predict_folds(layers, X[i : i + 1])[:, 0], batch[:, i])

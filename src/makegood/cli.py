@@ -163,8 +163,9 @@ def train(
         bool,
         typer.Option(
             help="Model satisfaction as a linear layer that pulls each resolution's "
-            "effects towards the others' (the pull chosen by the folds' validation error) "
-            "plus trees on top: steadier effects on a small history."
+            "effects towards the others' and along a few shared directions (the pull and "
+            "the number of directions chosen by the folds' validation error) plus trees "
+            "on top: steadier effects on a small history."
         ),
     ] = True,
     dr_correction: Annotated[

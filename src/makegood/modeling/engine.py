@@ -16,10 +16,11 @@ Why these choices (see docs/modeling.md):
   model the much richer satisfaction signal (lower variance).
 * **Survey non-response**: satisfaction is fitted on answered rows weighted by the
   inverse probability of answering given (x, a).
-* **Partial pooling**: satisfaction is a ridge-pooled linear layer (each resolution's
-  slopes pulled towards the shared ones, the penalty chosen by the folds' validation
-  error; :mod:`makegood.modeling.pooled`) plus boosted trees fitted on top of it, so a
-  resolution given a few hundred times borrows strength from the others.
+* **Partial pooling**: satisfaction is a ridge-pooled, low-rank linear layer (each
+  resolution's slopes pulled towards the shared ones and held to a few shared directions,
+  penalty and rank chosen by the folds' validation error; :mod:`makegood.modeling.pooled`)
+  plus boosted trees fitted on top of it, so a resolution given a few hundred times
+  borrows strength from the others.
 * **Doubly robust correction**: each resolution's average effect is re-estimated by AIPW
   from the cross-fitted propensities and outcome predictions; the difference from the
   outcome model's own average effect (its bias, e.g. regularization-induced confounding)

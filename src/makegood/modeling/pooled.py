@@ -10,8 +10,12 @@ with ``z(x)`` the standardized model inputs (one-hot categories, missing-value f
 ``b`` the slopes every resolution shares and ``d_a`` resolution ``a``'s own departure
 from them. The departures are ridge-penalized: with little evidence a resolution's slopes
 are pulled towards the shared ones (partial pooling across resolutions), with much
-evidence they are its own. The penalty is chosen by the cross-fitting folds' own
-validation error on the answered surveys (:func:`fit_pooled`), never by the truth.
+evidence they are its own. They may also be held to a low rank: the resolutions' effects
+then vary with the customer along a few shared directions (a customer who wants money
+back gains from every resolution that pays, one in a hurry from every quick one), so each
+resolution learns how much it moves along them rather than a slope per input. The
+penalty and the rank are chosen by the cross-fitting folds' own validation error on the
+answered surveys (:func:`fit_pooled`), never by the truth.
 
 The boosted trees of satisfaction are then fitted on top (their ``init_score`` is this
 layer's prediction), so they learn what is not linear. The layer is exact to explain:
@@ -27,10 +31,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PENALTIES", "PooledLinear", "fit_pooled", "predict_folds"]
+__all__ = ["PENALTIES", "RANKS", "PooledLinear", "fit_pooled", "predict_folds"]
 
 #: Candidate penalties of the resolutions' own slopes (weights scaled to mean 1).
 PENALTIES = (5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 2000.0)
+#: Candidate ranks of the own slopes (0: unrestricted): how many directions the
+#: resolutions' effects may vary along.
+RANKS = (1, 2, 3, 4, 0)
 SHARED_PENALTY = 10.0  # the shared slopes: a light ridge for collinear inputs
 INTERCEPT_PENALTY = 1.0  # the resolutions' own intercepts
 MAX_LEVELS = 30  # one-hot columns per categorical input
@@ -61,6 +68,7 @@ class PooledLinear:
     coef: np.ndarray
     penalty: float
     action_column: int  # the number of base inputs: the action code's column
+    rank: int = 0  # of the own slopes (0: unrestricted)
 
     @property
     def n_actions(self) -> int:
@@ -117,6 +125,7 @@ class PooledLinear:
             "coef": self.coef.tolist(),
             "penalty": self.penalty,
             "action_column": self.action_column,
+            "rank": self.rank,
         }
 
     @classmethod
@@ -132,6 +141,7 @@ class PooledLinear:
             coef=np.asarray(d["coef"], dtype=float).reshape(len(d["centre"]), -1),
             penalty=float(d["penalty"]),
             action_column=int(d["action_column"]),
+            rank=int(d.get("rank", 0)),
         )
 
 
@@ -172,16 +182,19 @@ def fit_pooled(
     n_levels: Mapping[int, int],
     n_actions: int,
     penalties: Sequence[float] = PENALTIES,
+    ranks: Sequence[int] = RANKS,
 ) -> tuple[list[PooledLinear], dict[str, Any]]:
     """One :class:`PooledLinear` per fold, each fitted on the other folds' rows.
 
     ``X`` are the base inputs of the answered rows, ``y`` their satisfaction, ``weight``
     their inverse response probability, ``fold`` their cross-fitting fold. The penalty of
-    the resolutions' own slopes is the one of ``penalties`` with the smallest weighted
-    out-of-fold squared error over the folds (each fold's fit predicts its own rows);
-    the normal equations are accumulated once per fold, so trying a penalty costs a
-    solve, not a pass over the data. Returns the fits and a diagnostic dict
-    (``penalty``, ``cv_mse`` per penalty, ``n_columns``).
+    the resolutions' own slopes and their rank (the ridge solution's own-slope matrix cut
+    by its singular value decomposition; 0: uncut) are the pair of ``penalties`` x
+    ``ranks`` with the smallest weighted out-of-fold squared error over the folds (each
+    fold's fit predicts its own rows); the normal equations are accumulated once per
+    fold, so trying a pair costs a solve, not a pass over the data. Returns the fits and
+    a diagnostic dict (``penalty``, ``rank``, ``cv_mse`` per "penalty/rank",
+    ``n_columns``).
     """
     X = np.asarray(X)
     n, p = X.shape
@@ -223,22 +236,24 @@ def fit_pooled(
             g[f] += Dw.T @ y[r]
             yy[f] += float((w[r] * y[r] ** 2).sum())
     G_all, g_all = G.sum(axis=0), g.sum(axis=0)
-    cv = []
-    fits: dict[float, list[np.ndarray]] = {}
+    cv: dict[tuple[float, int], float] = {}
+    fits: dict[tuple[float, int], list[np.ndarray]] = {}
     for lam in penalties:
         pen = np.concatenate(
             [[0.0], np.full(q, SHARED_PENALTY), np.full(K, INTERCEPT_PENALTY), np.full(K * q, lam)]
         )
-        err, betas = 0.0, []
-        for f in range(n_folds):
-            beta = _solve(G_all - G[f] + np.diag(pen), g_all - g[f])
-            err += yy[f] - 2.0 * beta @ g[f] + beta @ G[f] @ beta
-            betas.append(beta)
-        cv.append(err / max(float(w.sum()), 1e-12))
-        fits[lam] = betas
-    best = float(penalties[int(np.argmin(cv))])
+        full = [_solve(G_all - G[f] + np.diag(pen), g_all - g[f]) for f in range(n_folds)]
+        for rank in ranks:
+            err, betas = 0.0, []
+            for f in range(n_folds):
+                beta = _low_rank(full[f], q, K, rank)
+                err += yy[f] - 2.0 * beta @ g[f] + beta @ G[f] @ beta
+                betas.append(beta)
+            cv[(lam, rank)] = err / max(float(w.sum()), 1e-12)
+            fits[(lam, rank)] = betas
+    best, best_rank = min(cv, key=lambda key: cv[key])
     out = []
-    for beta in fits[best]:
+    for beta in fits[(best, best_rank)]:
         c0, shared = beta[0], beta[1 : 1 + q]
         own_c = beta[1 + q : 1 + q + K]
         own = beta[1 + q + K :].reshape(K, q).T  # (q, K)
@@ -252,13 +267,15 @@ def fit_pooled(
                 centre=centre,
                 intercept=c0 + own_c,
                 coef=shared[:, None] + own,
-                penalty=best,
+                penalty=float(best),
                 action_column=p,
+                rank=best_rank,
             )
         )
     info = {
-        "penalty": best,
-        "cv_mse": {str(lam): float(e) for lam, e in zip(penalties, cv, strict=True)},
+        "penalty": float(best),
+        "rank": best_rank,
+        "cv_mse": {f"{lam:g}/{rank}": float(e) for (lam, rank), e in cv.items()},
         "n_columns": q,
     }
     return out, info
@@ -285,6 +302,18 @@ def _rows_times(z: np.ndarray, coef: np.ndarray) -> np.ndarray:
     """``z @ coef`` computed row by row in one fixed order, so a complaint gets the same
     bits alone (the service) as in a batch (BLAS blocks rows and sums in other orders)."""
     return np.einsum("iq,qk->ik", z, coef, optimize=False)
+
+
+def _low_rank(beta: np.ndarray, q: int, K: int, rank: int) -> np.ndarray:
+    """``beta`` with the resolutions' own slopes (a K x q matrix) cut to ``rank`` by its
+    singular value decomposition (0: as they are)."""
+    if rank <= 0 or rank >= min(K, q):
+        return beta
+    out = beta.copy()
+    own = beta[1 + q + K :].reshape(K, q)
+    u, sv, vt = np.linalg.svd(own, full_matrices=False)
+    out[1 + q + K :] = ((u[:, :rank] * sv[:rank]) @ vt[:rank]).reshape(-1)
+    return out
 
 
 def _full_design(z: np.ndarray, action: np.ndarray, K: int) -> np.ndarray:

@@ -276,6 +276,7 @@ def train(
     pooled = fit.engine.diagnostics.get("pooled")
     if pooled:  # the own slopes' penalty the folds chose (see modeling/pooled.py)
         metrics["sat_pooled_penalty"] = float(pooled["penalty"])
+        metrics["sat_pooled_rank"] = float(pooled["rank"])
     # the store keeps the prepared rows (emotion detected where unknown): scoring reads
     # the same earlier-complaint values training did
     memory = memory_mod.CustomerMemoryStore.from_history(prep) if params.use_memory else None

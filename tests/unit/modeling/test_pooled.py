@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from makegood.modeling.engine import Engine
-from makegood.modeling.pooled import PENALTIES, PooledLinear, fit_pooled
+from makegood.modeling.pooled import PENALTIES, RANKS, PooledLinear, fit_pooled
 
 K = 3
 
@@ -63,7 +63,26 @@ def test_shared_slopes_get_the_strongest_pull():
     X, A, y, fold = _world(3_000, own=0.0, seed=1)
     _, info = _fit(X, A, y, fold)
     assert info["penalty"] >= 500  # nothing of their own to learn: pooled all the way
-    assert set(info["cv_mse"]) == {str(p) for p in PENALTIES}
+    assert set(info["cv_mse"]) == {f"{p:g}/{r}" for p in PENALTIES for r in RANKS}
+
+
+def test_effects_along_one_direction_are_held_to_a_low_rank():
+    """Eight resolutions whose own slopes on six inputs are multiples of one direction:
+    the folds choose a low rank, and the fitted own slopes are close to the planted ones."""
+    rng = np.random.default_rng(9)
+    n, p, k = 8000, 6, 8
+    X = rng.normal(0, 1, (n, p)).astype(np.float32)
+    A = rng.integers(0, k, n)
+    direction = np.array([1.0, -0.5, 0.5, 0.0, 0.0, 0.0])
+    amount = np.linspace(-1, 1, k)  # how far each resolution moves along it
+    y = X @ np.full(p, 0.3) + amount[A] * (X @ direction) + rng.normal(0, 1.5, n)
+    layers, info = fit_pooled(
+        X, A, y, np.ones(n), rng.integers(0, 4, n), 4, categorical=[], n_levels={}, n_actions=k
+    )
+    assert info["rank"] in (1, 2)
+    own = layers[0].coef - layers[0].coef.mean(axis=1, keepdims=True)  # (p, k), scaled by sd
+    planted = np.outer(direction, amount - amount.mean()) * X.std(axis=0)[:, None]
+    assert np.abs(own - planted).max() < 0.15
 
 
 def test_the_folds_are_cross_fitted():
@@ -110,6 +129,7 @@ def test_round_trip_through_json():
     X = _world(200, own=0.5, seed=4)[0]
     assert np.allclose(back.predict_all(X), _LAYER.predict_all(X))
     assert back.penalty == _LAYER.penalty and back.categorical == _LAYER.categorical
+    assert back.rank == _LAYER.rank
 
 
 def test_the_engine_and_the_bundle_carry_the_layer(trained):

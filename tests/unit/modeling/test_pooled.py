@@ -146,6 +146,8 @@ def test_the_engine_and_the_bundle_carry_the_layer(trained):
     assert np.allclose(loaded.predict_satisfaction(0, xa), eng.predict_satisfaction(0, xa))
     assert eng.diagnostics["pooled"]["penalty"] in PENALTIES
     assert trained["model"].metrics["sat_pooled_penalty"] in PENALTIES
+    assert trained["model"].metrics["sat_pooled_rank"] in RANKS
+    assert all(layer.rank == eng.diagnostics["pooled"]["rank"] for layer in eng.sat_linear)
 
 
 def test_without_pooling_satisfaction_is_the_trees(small_world):

@@ -236,7 +236,11 @@ def test_a_declined_reservation_falls_back_to_a_cheaper_candidate(make_client, c
         for d in real.ledger.iter_decisions_with_outcomes()
         if d.decision.status.value == "declined"
     ]
-    assert len(declined) >= len(outs)  # each first choice was declined, then replaced
+    # a first choice that no longer fitted was declined, then replaced by one that does
+    # (a second contact may also start cheap: the customer's memory now holds the probe)
+    assert len(declined) >= len(outs) // 2
+    assert {d.complaint_id for d in declined} <= {o["complaint_id"] for o in outs}
+    assert all(d.compensation > 1 for d in declined)
     state = client.get("/v1/budget", headers=FINANCE).json()
     assert state["committed"] + state["reserved"] <= 1
 

@@ -459,6 +459,7 @@ def fit_engine(
     diag: dict = {}
     if layers:
         diag["pooled"] = diag_pooled
+    if params.dr_correction:
         progress("doubly robust correction")
         churn_corr, d1 = dr_correction(
             oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index

@@ -152,3 +152,31 @@ def test_resolution_never_given_is_not_a_candidate(tmp_path):
     assert s.eligible[:, w.catalog.baseline_index].all()
     recs = recommend(model.bundle, comp, budget=1e6, scores=s)
     assert "credit_75" not in set(recs.frame["resolution"])
+
+
+def test_the_dr_correction_follows_its_setting_with_or_without_the_pooled_layer(
+    trained, trained_no_surveys, small_world
+):
+    """The doubly robust correction is applied whenever ``dr_correction`` is on, also when
+    satisfaction has no pooled layer (no surveys), and never when it is off."""
+    from makegood.api import load_catalog, load_history
+    from makegood.api import train as api_train
+
+    assert "churn_dr" in trained["model"].bundle.engine.diagnostics
+    no_surveys = trained_no_surveys["model"].bundle.engine
+    assert not no_surveys.sat_linear and "churn_dr" in no_surveys.diagnostics
+    catalog = load_catalog(small_world["catalog"])
+    history = load_history(small_world["history"], catalog=catalog).head(1500)
+    off = api_train(
+        history,
+        catalog,
+        holdout_fraction=0,
+        dr_correction=False,
+        n_estimators=20,
+        n_folds=2,
+        propensity_estimators=5,
+        num_threads=1,
+        select=False,
+    ).bundle.engine
+    assert off.sat_linear and "churn_dr" not in off.diagnostics
+    assert not off.churn_correction.any() and not off.sat_correction.any()

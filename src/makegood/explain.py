@@ -319,7 +319,6 @@ def contrast_attribution(
             sat_pred = engine.predict_satisfaction(f, sat_in)
             sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
             if engine.sat_linear:  # the linear layer's difference, split per input
-                sat_c = sat_c.copy()
                 sat_c[0, : p + 1] += engine.sat_linear[f].contrast(x, action_r, action_u)
         churn_in = engine.outcome_input(rows, acts, sat_pred)
         z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)

@@ -188,14 +188,7 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         sat_correction=np.asarray(meta["sat_correction"], dtype=float),
         diagnostics=meta.get("diagnostics", {}),
         action_counts=meta.get("action_counts"),
-        sat_linear=[
-            PooledLinear.from_dict(d)
-            for d in (
-                json.loads((path / "sat_linear.json").read_text())
-                if (path / "sat_linear.json").exists()
-                else []
-            )
-        ],
+        sat_linear=[PooledLinear.from_dict(d) for d in _read_json_list(path / "sat_linear.json")],
     )
     signals = None
     if (path / "text_signals.joblib").exists():
@@ -205,6 +198,11 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         memory = CustomerMemoryStore.load(path / "memory.parquet")
     catalog = parse_catalog(meta["catalog"], source=str(path / "bundle.json"))
     return Bundle(engine, catalog, signals, memory, meta, path)
+
+
+def _read_json_list(path: Path) -> list[Any]:
+    """The JSON list in ``path`` ([] when the bundle has no such file)."""
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 class PinnedBooster:

@@ -82,6 +82,18 @@ class PooledLinear:
             - self.centre
         )
 
+    def same_design(self, other: PooledLinear) -> bool:
+        """True when ``other`` builds the same design rows (as :func:`fit_pooled`'s folds
+        do), so one design serves both."""
+        return (
+            self.numeric == other.numeric
+            and self.missing == other.missing
+            and self.categorical == other.categorical
+            and np.array_equal(self.mean, other.mean)
+            and np.array_equal(self.scale, other.scale)
+            and np.array_equal(self.centre, other.centre)
+        )
+
     def source_columns(self) -> np.ndarray:
         """(q,) the model input each design column comes from."""
         cols = [*self.numeric, *self.missing]
@@ -201,8 +213,7 @@ def fit_pooled(
     cats = [int(c) for c in categorical]
     numeric = [j for j in range(p) if j not in set(cats)]
     num = X[:, numeric].astype(np.float64)
-    mean = np.nanmean(np.where(np.isnan(num), np.nan, num), axis=0) if n else np.zeros(0)
-    mean = np.nan_to_num(mean)
+    mean = np.nan_to_num(np.nanmean(num, axis=0)) if n else np.zeros(len(numeric))
     scale = np.nanstd(num, axis=0)
     scale = np.where(np.isfinite(scale) & (scale > 1e-12), scale, 1.0)
     missing = [numeric[j] for j in np.flatnonzero(np.isnan(num).any(axis=0))]
@@ -212,14 +223,11 @@ def fit_pooled(
     def design(rows: np.ndarray) -> np.ndarray:
         return _design(rows, numeric, mean, scale, missing, levels)
 
-    centre = np.zeros(0)
-    if n:
-        total = np.zeros(0)
-        for s in range(0, n, _CHUNK):
-            block = design(X[s : s + _CHUNK]).sum(axis=0)
-            total = block if not len(total) else total + block
-        centre = total / n
-    q = len(centre)
+    q = len(numeric) + len(missing) + sum(m for _, m in levels)
+    centre = np.zeros(q)
+    for s in range(0, n, _CHUNK):
+        centre += design(X[s : s + _CHUNK]).sum(axis=0)
+    centre /= max(n, 1)
     K = n_actions
     Q = 1 + q + K + K * q  # intercept, shared slopes, own intercepts, own slopes
     w = weight / weight.mean()
@@ -289,7 +297,7 @@ def predict_folds(layers: Sequence[PooledLinear], X: np.ndarray) -> np.ndarray:
     """
     X = np.asarray(X)
     out = np.empty((len(layers), len(X), layers[0].n_actions if layers else 0))
-    shared = all(np.array_equal(layer.centre, layers[0].centre) for layer in layers[1:])
+    shared = all(layers[0].same_design(layer) for layer in layers[1:])
     for s in range(0, len(X), _PREDICT_CHUNK):
         z = layers[0].design(X[s : s + _PREDICT_CHUNK]) if shared else None
         for f, layer in enumerate(layers):

@@ -274,7 +274,7 @@ def train(
         fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
     timings["final_fit_s"] = time.perf_counter() - t2
     pooled = fit.engine.diagnostics.get("pooled")
-    if pooled:  # the own slopes' penalty the folds chose (see modeling/pooled.py)
+    if pooled:  # the own slopes' penalty and rank the folds chose (see modeling/pooled.py)
         metrics["sat_pooled_penalty"] = float(pooled["penalty"])
         metrics["sat_pooled_rank"] = float(pooled["rank"])
     # the store keeps the prepared rows (emotion detected where unknown): scoring reads

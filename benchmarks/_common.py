@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
-from makegood.contract import validate_complaints, validate_history
+from makegood.contract.catalog import Catalog
+from makegood.contract.files import validate_complaints, validate_history
 from makegood.modeling.evaluate import CaptureResult, capture
 from makegood.modeling.evaluation_runner import TruthMatrices, load_truth
-from makegood.simulate import World, oracle_unconstrained_spend, simulate
+from makegood.sim.world import World, oracle_unconstrained_spend, simulate
 
 
 @dataclass

@@ -55,12 +55,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from makegood.catalog import dump_catalog
-    from makegood.contract import read_complaints, validate_history, write_frame
+    from makegood.contract.catalog import dump_catalog
+    from makegood.contract.files import read_complaints, validate_history, write_frame
     from makegood.modeling.bundle import load_bundle
     from makegood.modeling.predict import features_for, recommend, write_rankings
     from makegood.modeling.train import train
-    from makegood.simulate import oracle_unconstrained_spend, simulate
+    from makegood.sim.world import oracle_unconstrained_spend, simulate
 
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     print(

@@ -114,7 +114,7 @@ def confusion(true: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
 
 
 def emotion_report(n_sim: int, seed: int) -> None:
-    from makegood.simulate import _EMOTION_PHRASES, simulate
+    from makegood.sim.world import _EMOTION_PHRASES, simulate
 
     world = simulate(n_sim, n_new=10, seed=seed)
     h = world.history

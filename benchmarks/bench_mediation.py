@@ -23,13 +23,13 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     args = ap.parse_args()
 
-    from makegood.contract import validate_complaints, validate_history
+    from makegood.contract.files import validate_complaints, validate_history
     from makegood.modeling.engine import EngineParams
     from makegood.modeling.evaluate import capture
     from makegood.modeling.evaluation_runner import load_truth_frame
     from makegood.modeling.predict import recommend, score
     from makegood.modeling.train import train
-    from makegood.simulate import oracle_unconstrained_spend, simulate
+    from makegood.sim.world import oracle_unconstrained_spend, simulate
 
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:

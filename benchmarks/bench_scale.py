@@ -89,7 +89,7 @@ def child(args: argparse.Namespace) -> None:
     if args.child == "single":
         app(argv, standalone_mode=False)
     else:
-        from makegood.catalog import load_catalog
+        from makegood.contract.catalog import load_catalog
         from makegood.modeling.bundle import resolve_bundle_dir
         from makegood.scaleout.engine import connect, recommend_dask
 

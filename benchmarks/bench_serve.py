@@ -54,7 +54,7 @@ def _free_port() -> int:
 def prepare(work: Path, n: int) -> tuple[Path, list[dict]]:
     """The bundle (trained once, reused) and the complaints to send, as JSON bodies."""
     from makegood.api import load_catalog, load_complaints, load_history, train
-    from makegood.simulate import simulate, write_world
+    from makegood.sim.world import simulate, write_world
 
     raw, models = work / "raw", work / "models"
     if not (raw / "new_complaints.csv").exists():
@@ -80,7 +80,7 @@ def floor(models: Path, bodies: list[dict], n: int) -> list[float]:
     (satisfaction and churn of every fold, one thread), in process."""
     import pandas as pd
 
-    from makegood.contract import validate_complaints
+    from makegood.contract.files import validate_complaints
     from makegood.modeling.bundle import load_bundle
     from makegood.modeling.predict import features_for
 

@@ -30,7 +30,7 @@ def small_world(tmp_path_factory) -> dict:
 
     Returns the file paths (history, complaints, catalog, truth, ...) and the World.
     """
-    from makegood.simulate import simulate, write_world
+    from makegood.sim.world import simulate, write_world
 
     out = tmp_path_factory.mktemp("world")
     world = simulate(SMALL_N, n_new=600, seed=7)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from makegood.ledger import make_engine
+from makegood.store.ledger import make_engine
 
 PG_URL = os.environ.get("MAKEGOOD_TEST_DATABASE_URL")
 BACKENDS = [

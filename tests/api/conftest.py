@@ -44,7 +44,7 @@ def client(make_client) -> TestClient:
 @pytest.fixture(scope="session")
 def complaints(small_world) -> list[dict]:
     """New complaints of the small world as JSON request bodies."""
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
 
     df = read_complaints(small_world["complaints"])
     out = []

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from apihelpers import ADMIN, AGENT, FINANCE, period_now, unique
 
-from makegood.contract import read_history
-from makegood.ledger import DecisionRecord
+from makegood.contract.files import read_history
+from makegood.store.ledger import DecisionRecord
 from makegood.serving.deps import get_service
 from makegood.serving.service import Service
 

@@ -20,7 +20,7 @@ import pytest
 from apihelpers import ADMIN, AGENT, period_now, serve, unique
 
 from dbtesting import BACKENDS, database
-from makegood.ledger import DecisionStatus, Ledger
+from makegood.store.ledger import DecisionStatus, Ledger
 
 N_CLIENTS = 16
 N_REQUESTS = 8  # per client

@@ -17,7 +17,7 @@ from apihelpers import ADMIN, AGENT, FINANCE, KEYS, period_now, unique
 from fastapi.testclient import TestClient
 
 from dbtesting import BACKENDS, database
-from makegood.ledger import Ledger
+from makegood.store.ledger import Ledger
 from makegood.serving.app import create_app
 
 PROFILE = ("tenure_months", "annual_value", "lifetime_value", "segment", "prior_complaints_12m")
@@ -270,7 +270,7 @@ def test_a_version_is_a_name_and_a_vanished_pin_falls_back(make_client, trained,
 
 
 def test_export_history_writes_live_contacts_in_contract_form(client, complaints, tmp_path):
-    from makegood.contract import read_history
+    from makegood.contract.files import read_history
     from makegood.serving.export import export_history
 
     _budget(client, 5_000)
@@ -360,7 +360,7 @@ def test_simultaneous_first_contacts_open_one_case_and_hold_once(db_client, comp
 def test_a_contact_that_keeps_changing_answers_409(client, complaints, monkeypatch):
     """A customer whose contacts change on every attempt: decided again a bounded number
     of times, then 409 naming the concurrent contact, and nothing recorded."""
-    from makegood.contacts import ContactBook
+    from makegood.store.contacts import ContactBook
 
     body = {**unique(complaints[0]), "customer_id": f"busy-{time.time_ns()}"}
     real = ContactBook.record_contact

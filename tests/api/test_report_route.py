@@ -13,7 +13,7 @@ from makegood.serving.settings import Settings
 
 @pytest.mark.slow
 def test_finance_reads_budget_report_on_the_live_model(trained, small_world, tmp_path):
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
 
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'ledger.db'}",

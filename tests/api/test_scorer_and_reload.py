@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from apihelpers import ADMIN, AGENT, unique
 
-from makegood.contract import read_complaints, read_history
+from makegood.contract.files import read_complaints, read_history
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
 from makegood.modeling.predict import features_for, score
 from makegood.serving.scorer import Scorer

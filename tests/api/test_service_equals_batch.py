@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from makegood.contract import validate_complaints
+from makegood.contract.files import validate_complaints
 from makegood.modeling.bundle import load_bundle
 from makegood.modeling.predict import score
 from makegood.serving.schemas import ComplaintIn

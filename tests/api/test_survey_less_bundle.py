@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from apihelpers import ADMIN, AGENT, period_now
 
-from makegood.contract import validate_complaints
+from makegood.contract.files import validate_complaints
 from makegood.modeling.bundle import load_bundle
 from makegood.modeling.predict import score
 

@@ -141,7 +141,7 @@ def complaint_bodies(
     """``n`` complaints of a contract CSV as JSON request bodies: the first ones, or those of
     the customers with the highest lifetime value among the first 300 (whose best
     resolution more often carries compensation)."""
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
 
     frame = read_complaints(path)
     if most_valuable:
@@ -242,7 +242,7 @@ def case_ready_ms(page: Any) -> float:
 def small_bundle(work: Path) -> tuple[Path, Path]:
     """A bundle trained (fast settings) on a small simulated world; (models, complaints)."""
     from makegood.api import load_catalog, load_history, train
-    from makegood.simulate import simulate, write_world
+    from makegood.sim.world import simulate, write_world
 
     paths = write_world(simulate(3000, n_new=300, seed=7), work / "world")
     catalog = load_catalog(paths["catalog"])

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from makegood.cli import app
-from makegood.contract import read_complaints
+from makegood.contract.files import read_complaints
 
 runner = CliRunner()
 FAST = ["--n-estimators", "80", "--n-folds", "2", "--threads", "1", "--quiet"]

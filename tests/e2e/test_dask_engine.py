@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from makegood.cli import app
-from makegood.contract import read_complaints
+from makegood.contract.files import read_complaints
 from makegood.errors import ContractError
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
 from makegood.modeling.predict import recommend

@@ -4,7 +4,7 @@ On ``N_SEEDS`` independent simulated worlds: train makegood on the earlier 70% o
 history (fast settings), then on the later 30% (logged complaints it never saw) estimate
 the value of its policy (at the budget the agents spent there, as ``makegood evaluate
 --history`` does) by ``off_policy_table``, and compare with the true value of that same
-policy on those rows from the simulator's structural equations (``makegood.simulate_truth``).
+policy on those rows from the simulator's structural equations (``makegood.sim.truth``).
 
 The claim is statistical, so the test is too. If the interval has its nominal 95%
 coverage, the number of covering seeds is Binomial(N_SEEDS, 0.95): 19 expected out of 20.
@@ -33,11 +33,11 @@ FAST = {"n_estimators": 80, "n_folds": 2, "propensity_estimators": 40, "num_thre
 def ope_check(seed: int, *, log_propensity: bool = True, n: int = N_ROWS) -> dict:
     """One seed: the DR estimate, its interval and the true value (per complaint)."""
     from makegood.api import train
-    from makegood.contract import validate_history
+    from makegood.contract.files import validate_history
     from makegood.modeling.evaluation_runner import off_policy_table
     from makegood.modeling.predict import score
     from makegood.policy.budget import allocate
-    from makegood.simulate_truth import latent_matches, policy_true_value, simulate_with_latent
+    from makegood.sim.truth import latent_matches, policy_true_value, simulate_with_latent
 
     world, lat = simulate_with_latent(n, n_new=10, seed=seed, log_propensity=log_propensity)
     assert latent_matches(world, lat)

@@ -41,7 +41,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def report_dir(trained, small_world, tmp_path_factory) -> Path:
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
     from makegood.modeling.bundle import load_bundle
     from makegood.reporting.budget import budget_report
     from makegood.reporting.export import write_report

@@ -31,7 +31,7 @@ import joblib
 import lightgbm as lgb
 import numpy as np
 
-from makegood.catalog import Catalog, parse_catalog
+from makegood.contract.catalog import Catalog, parse_catalog
 from makegood.errors import CatalogError, IncompatibleModelError, ModelNotFoundError
 from makegood.features.memory import CustomerMemoryStore
 from makegood.features.pipeline import FeaturePipeline

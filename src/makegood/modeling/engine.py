@@ -38,7 +38,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.features import memory as memory_mod
 from makegood.features import text as text_mod
 from makegood.features.pipeline import assemble, prepare

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.policy.budget import allocate
 from makegood.policy.forecast import Z95
 

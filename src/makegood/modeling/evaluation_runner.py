@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog, load_catalog
-from makegood.contract import read_complaints, read_history
+from makegood.contract.catalog import Catalog, load_catalog
+from makegood.contract.files import read_complaints, read_history
 from makegood.errors import ContractError, Violation
 from makegood.modeling.bundle import Bundle, load_bundle
 from makegood.modeling.evaluate import (

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.features.intents import customer_said_many
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation, allocate

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.errors import ConfigError, ContractError, MakegoodError
 from makegood.modeling.evaluate import PolicyComparison
 from makegood.modeling.registry import (

@@ -13,7 +13,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.features.structured import CATEGORICAL_BASE, NUMERIC_BASE, FeatureSpec, base_columns
 from makegood.modeling.engine import Engine
 from makegood.modeling.evaluate import logged_outcomes

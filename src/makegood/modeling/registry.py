@@ -102,7 +102,7 @@ def bundle_policy():
                 self.bundle = load_bundle(context.artifacts["bundle"])
 
             def predict(self, context, model_input, params=None):
-                from makegood.contract import validate_complaints
+                from makegood.contract.files import validate_complaints
                 from makegood.modeling.predict import recommend
 
                 df = validate_complaints(pd.DataFrame(model_input), source="<pyfunc input>")

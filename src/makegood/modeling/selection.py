@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.modeling.engine import EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import dr_terms, realized_reward
 from makegood.policy.value import net_value

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 from makegood.errors import InvalidParameterError
 from makegood.features import memory as memory_mod
 from makegood.features.pipeline import assemble, prepare

@@ -105,7 +105,7 @@ def _run(
     request: Request, bundle: Any, body: BudgetReportRequest, fmt: str
 ) -> JSONResponse | HTMLResponse:
     """The report. Raises FieldError, ContractError, BudgetError."""
-    from makegood.contract import OUTCOME_COLUMNS, validate_complaints, validate_history
+    from makegood.contract.files import OUTCOME_COLUMNS, validate_complaints, validate_history
     from makegood.reporting.budget import budget_report
 
     history = _state(request, "report_history") if body.use_history else None

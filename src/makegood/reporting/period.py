@@ -1,7 +1,7 @@
 """The live period: how the current budget period is going, read from the service's ledger.
 
 The same database ``makegood serve`` writes (its ``--database-url``), read with SQLAlchemy
-queries on the ledger's tables (:mod:`makegood.ledger` only stores; the sums are here):
+queries on the ledger's tables (:mod:`makegood.store.ledger` only stores; the sums are here):
 
 * spend committed and held to date, by team and by resolution, against the pacing plan
   (the budget spread evenly over the period: the target of the service's pacing price);
@@ -31,7 +31,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import make_url
 
 from makegood.errors import BudgetNotFoundError
-from makegood.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
+from makegood.store.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
 from makegood.policy.forecast import Z95, forecast_spend
 from makegood.reporting.numbers import report_round as _r
 

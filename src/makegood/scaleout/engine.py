@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from makegood.catalog import Catalog
-from makegood.contract import FilePart, plan_parts
+from makegood.contract.catalog import Catalog
+from makegood.contract.files import FilePart, plan_parts
 from makegood.errors import ContractError, MakegoodError, Violation
 from makegood.policy.budget import Threshold, allocate_batches
 from makegood.scaleout import require_dask, tasks

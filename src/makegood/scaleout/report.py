@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from makegood.catalog import Catalog
-from makegood.contract import write_frame
+from makegood.contract.catalog import Catalog
+from makegood.contract.files import write_frame
 from makegood.errors import BudgetError
 from makegood.reporting.budget import (
     EXTRA_BUDGET,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from makegood.contract import FilePart, read_complaints_part, write_frame
+from makegood.contract.files import FilePart, read_complaints_part, write_frame
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.predict import Scores
 from makegood.policy.budget import BatchSummary, Segments, SlopeProbe, Threshold, exact_partials
@@ -102,7 +102,7 @@ def worker_bundle(job: Job) -> Bundle:
     (oversubscribing the cores is many times slower).
     """
     global LOADS
-    from makegood.catalog import parse_catalog
+    from makegood.contract.catalog import parse_catalog
     from makegood.modeling.bundle import load_bundle, pin_threads
 
     path = Path(job.bundle_dir)

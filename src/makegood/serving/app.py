@@ -30,8 +30,8 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, status
 from sqlalchemy.exc import SQLAlchemyError
 
-from makegood.ledger import Ledger
-from makegood.queue_store import QueueStore
+from makegood.store.ledger import Ledger
+from makegood.store.queue import QueueStore
 from makegood.reporting import api as reports
 from makegood.serving.deps import require
 from makegood.serving.errors import install_error_handlers, responses

@@ -2,7 +2,7 @@
 case already holds or gave, the customer's memory (trained history and live contacts
 together), the greeting and the handover summary.
 
-Pure functions over what :class:`makegood.contacts.ContactBook` read; no database
+Pure functions over what :class:`makegood.store.contacts.ContactBook` read; no database
 access here.
 """
 
@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from makegood.contacts import PROFILE_FIELDS, Case, CustomerLive, LiveContact
+from makegood.store.contacts import PROFILE_FIELDS, Case, CustomerLive, LiveContact
 from makegood.errors import FieldError
 from makegood.features.memory import RECENT_TEXT_CHARS
-from makegood.ledger import DecisionStatus
+from makegood.store.ledger import DecisionStatus
 
 __all__ = [
     "CaseChoice",

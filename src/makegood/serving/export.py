@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from makegood.contract import HISTORY_COLUMNS, write_frame
-from makegood.ledger import Ledger
+from makegood.contract.files import HISTORY_COLUMNS, write_frame
+from makegood.store.ledger import Ledger
 
 
 def history_frame(ledger: Ledger) -> tuple[pd.DataFrame, int]:

@@ -19,7 +19,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, selec
 from sqlalchemy.exc import SQLAlchemyError
 
 from makegood.errors import FieldError, ModelNotFoundError
-from makegood.ledger import make_engine
+from makegood.store.ledger import make_engine
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
 from makegood.modeling.registry import resolve_models_dir
 from makegood.serving.scorer import Scorer
@@ -40,7 +40,7 @@ def check_version_name(version: str, field: str) -> None:
         )
 
 
-# Created by the migrations (makegood.migrations, revision 0001).
+# Created by the migrations (makegood.store.migrations, revision 0001).
 pin_metadata = MetaData()
 serving_model = Table(
     "serving_model",

@@ -2,7 +2,7 @@
 
 A contact enters with its complaint, scored once with the serving scorer for its value
 at risk (``lifetime_value x churn(baseline)``). ``next`` claims the best case the agent
-may serve (:meth:`makegood.queue_store.QueueStore.claim_next`) and serves its
+may serve (:meth:`makegood.store.queue.QueueStore.claim_next`) and serves its
 recommendation in the same request (:meth:`Service.recommend`), with the case's earlier
 contacts and what was given in them, so the console shows the whole case from one answer.
 """
@@ -22,7 +22,7 @@ from makegood.errors import (
 )
 from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
-from makegood.queue_store import QueueEntry, QueueStore, Ranked
+from makegood.store.queue import QueueEntry, QueueStore, Ranked
 from makegood.serving.schemas import ComplaintIn
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service, _now, current_period, decision_view

@@ -24,9 +24,9 @@ from pydantic import (
     StringConstraints,
 )
 
-from makegood.contacts import PROFILE_FIELDS
-from makegood.contract import EMOTIONS, SKILLS
-from makegood.ledger import DecisionStatus
+from makegood.store.contacts import PROFILE_FIELDS
+from makegood.contract.files import EMOTIONS, SKILLS
+from makegood.store.ledger import DecisionStatus
 
 MAX_TEXT_CHARS = 10_000
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]

@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 import numpy as np
 
-from makegood.contacts import (
+from makegood.store.contacts import (
     PROFILE_FIELDS,
     Case,
     ContactAction,
@@ -32,7 +32,7 @@ from makegood.contacts import (
     ContactRecord,
     CustomerLive,
 )
-from makegood.contract import COMPLAINT_COLUMNS
+from makegood.contract.files import COMPLAINT_COLUMNS
 from makegood.errors import (
     BudgetNotFoundError,
     CaseNotFoundError,
@@ -43,7 +43,7 @@ from makegood.errors import (
 )
 from makegood.explain import Reason, agent_brief, customer_message, sayable_reasons
 from makegood.features.intents import customer_said
-from makegood.ledger import BudgetState, Decision, DecisionRecord, Ledger
+from makegood.store.ledger import BudgetState, Decision, DecisionRecord, Ledger
 from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.policy.cases import top_up
 from makegood.policy.choice import allowed_candidates, choose_served

@@ -10,7 +10,7 @@ anyway; a few for PostgreSQL), at most ``max_pending`` wait, and each has a dead
   may pass its request's arrival plus ``wait_seconds``);
 * a started write waits for the database lock only for what is left until its
   deadline, and at least :data:`MIN_LOCK_WAIT_SECONDS`
-  (:func:`makegood.ledger.lock_wait_limit`: SQLite busy timeout, PostgreSQL
+  (:func:`makegood.store.ledger.lock_wait_limit`: SQLite busy timeout, PostgreSQL
   ``lock_timeout``), then fails: the caller is answered 503 with Retry-After.
 
 A free lock is taken at once however late the write starts; a held one costs a write
@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from makegood.errors import LedgerBusyError
-from makegood.ledger import Ledger, lock_wait_limit
+from makegood.store.ledger import Ledger, lock_wait_limit
 
 log = logging.getLogger("makegood.serving")
 

@@ -226,9 +226,9 @@ def test_text_signals_validate_inputs():
 
 
 def test_emotion_and_sentiment_equals_the_two_separate_calls():
-    from makegood.contract import validate_complaints
+    from makegood.contract.files import validate_complaints
     from makegood.features import text
-    from makegood.simulate import simulate
+    from makegood.sim.world import simulate
 
     c = validate_complaints(simulate(300, n_new=300, seed=5).complaints)
     filled, sent = text.emotion_and_sentiment(c)

@@ -54,7 +54,7 @@ def test_calibration_error_zero_for_perfect():
 
 
 def test_bundle_round_trip_scores_identically(trained, small_world):
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
 
     model = trained["model"]
     complaints = read_complaints(small_world["complaints"]).head(50)
@@ -68,8 +68,8 @@ def test_bundle_round_trip_scores_identically(trained, small_world):
 
 
 def test_catalog_override_subset_and_unknown(trained, small_world):
-    from makegood.catalog import parse_catalog
-    from makegood.contract import read_complaints
+    from makegood.contract.catalog import parse_catalog
+    from makegood.contract.files import read_complaints
 
     b = load_bundle(trained["models_dir"])
     d = b.catalog.to_dict()
@@ -85,7 +85,7 @@ def test_catalog_override_subset_and_unknown(trained, small_world):
 
 
 def test_conservative_mode_ranks_by_lower_bound(trained, small_world):
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
 
     b = load_bundle(trained["models_dir"])
     complaints = read_complaints(small_world["complaints"]).head(100)
@@ -104,7 +104,7 @@ def test_missing_bundle_raises(tmp_path):
 def test_ranking_lines_equal_json_of_rankings(trained, small_world):
     import json
 
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
     from makegood.modeling.predict import ranking_lines
 
     b = load_bundle(trained["models_dir"])
@@ -114,8 +114,8 @@ def test_ranking_lines_equal_json_of_rankings(trained, small_world):
 
 
 def _small_history(seed: int = 21):
-    from makegood.contract import validate_complaints, validate_history
-    from makegood.simulate import simulate
+    from makegood.contract.files import validate_complaints, validate_history
+    from makegood.sim.world import simulate
 
     w = simulate(1500, n_new=120, seed=seed)
     return w, validate_history(w.history, catalog=w.catalog), validate_complaints(w.complaints)

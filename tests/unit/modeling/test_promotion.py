@@ -50,12 +50,12 @@ def two_models(tracking_uri, tmp_path_factory) -> dict:
     each policy's real value there, so the test knows which model is worse.
     """
     from makegood.api import train
-    from makegood.contract import validate_history
+    from makegood.contract.files import validate_history
     from makegood.modeling import registry
     from makegood.modeling.predict import score
     from makegood.policy.budget import allocate
-    from makegood.simulate import write_world
-    from makegood.simulate_truth import policy_true_value, simulate_with_latent
+    from makegood.sim.world import write_world
+    from makegood.sim.truth import policy_true_value, simulate_with_latent
 
     world, latent = simulate_with_latent(N_WORLD, n_new=10, seed=SEED)
     folder = tmp_path_factory.mktemp("promotion-world")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import makegood.policy.pacing as pacing_module
 from makegood.errors import ConfigError
-from makegood.ledger import BudgetState
+from makegood.store.ledger import BudgetState
 from makegood.policy.pacing import pacing_shadow_price
 
 NOV_START, NOV_END = datetime(2026, 11, 1), datetime(2026, 12, 1)

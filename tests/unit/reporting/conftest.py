@@ -23,7 +23,7 @@ def replay_report(bundle, trained):
 @pytest.fixture(scope="session")
 def batch_report(bundle, trained, small_world):
     """A forecast batch of new complaints, compared with the history (default budgets)."""
-    from makegood.contract import read_complaints
+    from makegood.contract.files import read_complaints
     from makegood.reporting.budget import budget_report
 
     batch = read_complaints(small_world["complaints"])

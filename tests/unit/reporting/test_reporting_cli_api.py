@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from makegood.errors import BudgetError
-from makegood.reporting.cli import parse_budgets
+from makegood.cli.report import parse_budgets
 
 
 def test_parse_budgets():

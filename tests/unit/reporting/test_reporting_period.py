@@ -9,7 +9,7 @@ import pytest
 
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetNotFoundError
-from makegood.ledger import DecisionRecord, Ledger
+from makegood.store.ledger import DecisionRecord, Ledger
 from makegood.policy.forecast import forecast_spend
 from makegood.reporting.period import NO_TEAM, period_report
 

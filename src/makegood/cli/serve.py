@@ -1,4 +1,4 @@
-"""``makegood serve`` and ``makegood export-history`` (registered on the main CLI).
+"""``makegood serve`` and ``makegood export-history`` (registered by :mod:`makegood.cli.main`).
 
 FastAPI and uvicorn are imported inside the commands so ``makegood --help`` stays quick.
 """
@@ -11,11 +11,10 @@ from typing import Annotated
 
 import typer
 
-from makegood.cli import _fail, app
+from makegood.cli.common import fail
 from makegood.errors import MakegoodError
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -54,9 +53,9 @@ def serve(
     try:
         import uvicorn
 
-        from makegood.ledger import Ledger
         from makegood.serving.security import ApiKeys
         from makegood.serving.settings import Settings
+        from makegood.store.ledger import Ledger
 
         settings = Settings.from_env(
             database_url=database_url,
@@ -78,7 +77,7 @@ def serve(
         os.environ.update(settings.to_env())
         os.environ.setdefault("OMP_NUM_THREADS", str(max(settings.num_threads, 1)))
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     config = uvicorn.Config(
         "makegood.serving.app:create_app",
         factory=True,
@@ -115,7 +114,6 @@ def _tcp_listener(sock):
     return tcp
 
 
-@app.command("export-history")
 def export_history(
     output: Annotated[
         Path, typer.Option(help="CSV or Parquet file of the history (contract form).")
@@ -138,7 +136,7 @@ def export_history(
 
         n, skipped = run(database_url, output, schema=database_schema)
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     typer.echo(
         f"history        {output} ({n} decisions; {skipped} without outcome or final action)"
     )
@@ -147,7 +145,6 @@ def export_history(
 db_app = typer.Typer(
     help="The service's database (ledger, contacts, cases): migrations.", no_args_is_help=True
 )
-app.add_typer(db_app, name="db")
 
 _DB_URL_HELP = "Service database: sqlite:///PATH or postgresql+psycopg://..."
 
@@ -166,8 +163,8 @@ def db_upgrade(
     Example: makegood db upgrade --database-url sqlite:///data/makegood.db
     """
     try:
-        from makegood import migrations
-        from makegood.ledger import make_engine
+        from makegood.store import migrations
+        from makegood.store.ledger import make_engine
 
         engine = make_engine(database_url)
         try:
@@ -177,7 +174,7 @@ def db_upgrade(
         finally:
             engine.dispose()
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     typer.echo(f"database       revision {before or 'none'} -> {after}")
 
 
@@ -188,8 +185,8 @@ def db_current(
 ) -> None:
     """Print the database's migration revision ('none' before the first upgrade)."""
     try:
-        from makegood import migrations
-        from makegood.ledger import make_engine
+        from makegood.store import migrations
+        from makegood.store.ledger import make_engine
 
         engine = make_engine(database_url)
         try:
@@ -197,5 +194,5 @@ def db_current(
         finally:
             engine.dispose()
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     typer.echo(f"database       revision {rev or 'none'} (newest {migrations.HEAD})")

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from dbtesting import BACKENDS, database
-from makegood.contacts import CaseStatus, ContactAction, ContactBook, ContactRecord
-from makegood.ledger import DecisionRecord, DecisionStatus, Ledger
+from makegood.store.contacts import CaseStatus, ContactAction, ContactBook, ContactRecord
+from makegood.store.ledger import DecisionRecord, DecisionStatus, Ledger
 
 T0 = datetime(2026, 11, 3, 9, 0)
 

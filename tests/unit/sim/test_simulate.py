@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from makegood.contract import validate_complaints, validate_history
-from makegood.simulate import default_catalog, oracle_unconstrained_spend, simulate
+from makegood.contract.files import validate_complaints, validate_history
+from makegood.sim.world import default_catalog, oracle_unconstrained_spend, simulate
 
 
 def test_frames_pass_the_contract_and_seed_is_deterministic():

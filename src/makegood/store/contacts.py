@@ -17,7 +17,7 @@ until closed and carries the next step promised. A **handover** passes a case fr
 agent or channel to another with a note and the summary that was produced.
 
 Every write runs in the caller's transaction (:meth:`ContactBook.record_contact` is
-called by :meth:`makegood.ledger.Ledger.reserve` through its ``within`` hook), or in
+called by :meth:`makegood.store.ledger.Ledger.reserve` through its ``within`` hook), or in
 one transaction of its own.
 """
 
@@ -51,9 +51,9 @@ from sqlalchemy import (
     update,
 )
 
-from makegood.contract import PROFILE_COLUMNS
+from makegood.contract.files import PROFILE_COLUMNS
 from makegood.errors import CaseNotFoundError, ContactsChangedError
-from makegood.ledger import (
+from makegood.store.ledger import (
     Decision,
     DecisionStatus,
     Ledger,

@@ -22,7 +22,7 @@ import pytest
 
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetExceededError
-from makegood.ledger import DecisionRecord, DecisionStatus, Ledger
+from makegood.store.ledger import DecisionRecord, DecisionStatus, Ledger
 
 N_PROCESSES = 4
 N_THREADS = 4

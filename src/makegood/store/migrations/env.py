@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection :func:`makegood.migrations.upgrade` passes."""
+"""Alembic environment: runs on the connection :func:`makegood.store.migrations.upgrade` passes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from alembic import context
 
 config = context.config
 connection = config.attributes.get("connection")
-if connection is None:  # pragma: no cover - only makegood.migrations.upgrade runs these
-    raise RuntimeError("run migrations with `makegood db upgrade` (makegood.migrations.upgrade)")
+if connection is None:  # pragma: no cover - only makegood.store.migrations.upgrade runs these
+    raise RuntimeError("run migrations with `makegood db upgrade` (makegood.store.migrations.upgrade)")
 
 context.configure(
     connection=connection,

@@ -553,9 +553,9 @@ class Ledger:
         self._base_engine.dispose()
 
     def create_all(self) -> None:
-        """Bring the database to the newest migration (:mod:`makegood.migrations`):
+        """Bring the database to the newest migration (:mod:`makegood.store.migrations`):
         create the schema (PostgreSQL) and every table the service uses."""
-        from makegood import migrations
+        from makegood.store import migrations
 
         migrations.upgrade(self._base_engine, schema=self.schema)
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from makegood.catalog import Catalog, Resolution
-from makegood.contract import (
+from makegood.contract.catalog import Catalog, Resolution
+from makegood.contract.files import (
     COMPLAINT_COLUMNS,
     EMOTIONS,
     HISTORY_COLUMNS,

@@ -24,10 +24,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-import makegood.ledger as ledger_module
+import makegood.store.ledger as ledger_module
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetError, BudgetExceededError, ConfigError
-from makegood.ledger import (
+from makegood.store.ledger import (
     DecisionNotFoundError,
     DecisionRecord,
     DecisionStateError,

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from makegood.errors import ConfigError, ContractError, Violation
 
 if TYPE_CHECKING:
-    from makegood.catalog import Catalog
+    from makegood.contract.catalog import Catalog
 
 __all__ = [
     "PROFILE_COLUMNS",

@@ -1,13 +1,13 @@
 """Ground truth for the simulator's *history* rows (tests and benchmarks only).
 
-:func:`makegood.simulate.simulate` exposes the latent truth of the new complaints
+:func:`makegood.sim.world.simulate` exposes the latent truth of the new complaints
 (``World.truth``) but, for history rows, only the motive, true emotion, true propensity
 and the expected satisfaction of the logged resolution (``World.history_truth``). The
 structural equations also need the customer's latent satisfaction and churn shifts and
 true digital skill, so evaluating a *new* policy on logged complaints (e.g. checking an
 off-policy estimate against the truth) needs the full latent frame.
 
-:func:`simulate_with_latent` runs :func:`~makegood.simulate.simulate` unchanged and
+:func:`simulate_with_latent` runs :func:`~makegood.sim.world.simulate` unchanged and
 records the latent frame it builds for the history (the frame handed to the historical
 agents' choice model), so no equation or random draw is duplicated here. Callers should
 check :func:`latent_matches` (it compares with ``history_truth``) to catch drift.
@@ -20,8 +20,8 @@ import threading
 import numpy as np
 import pandas as pd
 
-from makegood import simulate as sim
-from makegood.catalog import Catalog
+from makegood.sim import world as sim
+from makegood.contract.catalog import Catalog
 
 __all__ = [
     "latent_matches",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog
+from makegood.contract.catalog import Catalog
 
 # --- settings --------------------------------------------------------------------------
 # a small, quick model for notebooks run in CI (MAKEGOOD_NB_FAST=1)
@@ -99,7 +99,7 @@ def ensure_sample_data(settings: NotebookSettings) -> dict[str, Path]:
     Returns ``history``, ``complaints``, ``catalog`` and, for simulated data, ``truth``
     and ``history_truth`` (absent keys: the files do not exist, e.g. real data).
     """
-    from makegood.simulate import simulate, write_world
+    from makegood.sim.world import simulate, write_world
 
     d = settings.data_dir
     if not (d / "history.csv").exists():

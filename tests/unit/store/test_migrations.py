@@ -9,11 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
 
-import makegood.contacts  # noqa: F401 - declares its tables on the ledger's metadata
-import makegood.queue_store  # noqa: F401 - declares the queue's table there too
+import makegood.store.contacts  # noqa: F401 - declares its tables on the ledger's metadata
+import makegood.store.queue  # noqa: F401 - declares the queue's table there too
 from dbtesting import BACKENDS, database
-from makegood import migrations
-from makegood.ledger import Ledger, make_engine, metadata
+from makegood.store import migrations
+from makegood.store.ledger import Ledger, make_engine, metadata
 from makegood.serving.models import pin_metadata
 
 

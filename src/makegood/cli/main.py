@@ -4,14 +4,16 @@ so ``makegood --help`` stays quick."""
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from makegood.errors import ConfigError, ContractError, MakegoodError
+from makegood.cli.common import Stages, fail
+from makegood.cli.registry import models_app
+from makegood.cli.report import report_app
+from makegood.cli.serve import db_app, export_history, serve
+from makegood.errors import ConfigError, MakegoodError
 
 app = typer.Typer(
     name="makegood",
@@ -26,50 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
-class _Stages:
-    """Prints each stage with the time it took (a progress display for long work)."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.t0 = time.perf_counter()
-        self.console = _console()
-        self.status: Any = None
-
-    def __enter__(self) -> _Stages:
-        if not self.quiet:
-            status = self.console.status("starting")
-            status.__enter__()
-            self.status = status
-        return self
-
-    def __call__(self, msg: str) -> None:
-        if self.quiet:
-            return
-        el = time.perf_counter() - self.t0
-        self.console.log(f"[{el:6.1f}s] {msg}")
-        if self.status is not None:
-            self.status.update(msg)
-
-    def __exit__(self, *exc) -> None:
-        if self.status is not None:
-            self.status.__exit__(*exc)
-
-
-def _fail(err: Exception) -> None:
-    """One line naming the problem on stderr; exit 2 for bad input or options, else 1."""
-    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-    print(f"makegood: error: {msg}", file=sys.stderr)
-    if isinstance(err, ContractError) and len(err.violations) > 1:
-        print(err.report(), file=sys.stderr)
-    raise typer.Exit(code=2 if isinstance(err, (ContractError, ConfigError)) else 1)
 
 
 @app.command()
@@ -91,17 +49,17 @@ def simulate(
 
     Example: makegood simulate --n 50000 --seed 0 --out data/raw/
     """
-    from makegood.simulate import simulate as run
-    from makegood.simulate import write_world
+    from makegood.sim.world import simulate as run
+    from makegood.sim.world import write_world
 
     try:
-        with _Stages() as say:
+        with Stages() as say:
             say(f"simulating {n} complaints (seed {seed})")
             world = run(n, n_new=n_new, seed=seed, log_propensity=log_propensity)
             paths = write_world(world, out)
             say(f"history: {len(world.history)} rows, new complaints: {len(world.complaints)}")
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     for name, p in paths.items():
         typer.echo(f"{name:14s} {p}")
 
@@ -184,10 +142,10 @@ def train(
     Example: makegood train --history data/raw/history.csv --catalog data/raw/catalog.yaml
     """
     try:
-        with _Stages(quiet) as say:
+        with Stages(quiet) as say:
             say("importing models")
-            from makegood.catalog import load_catalog
-            from makegood.contract import read_history
+            from makegood.contract.catalog import load_catalog
+            from makegood.contract.files import read_history
             from makegood.modeling.engine import EngineParams
             from makegood.modeling.train import check_params
             from makegood.modeling.train import train as run
@@ -226,7 +184,7 @@ def train(
                 progress=say,
             )
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     m = res.metrics
     typer.echo(f"model bundle   {res.bundle_path}")
     typer.echo(f"mlflow run     {res.run_id} ({tracking_uri})")
@@ -295,7 +253,7 @@ def recommend(
     Parquet files, and --output a folder (ending in /) for Parquet parts.
     """
     if engine not in ("single", "dask"):
-        _fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
+        fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
     if engine == "dask":
         _recommend_dask(
             complaints,
@@ -313,11 +271,11 @@ def recommend(
         )
         return
     try:
-        with _Stages(quiet) as say:
+        with Stages(quiet) as say:
             import math
 
-            from makegood.catalog import load_catalog
-            from makegood.contract import read_complaints, write_frame
+            from makegood.contract.catalog import load_catalog
+            from makegood.contract.files import read_complaints, write_frame
             from makegood.errors import BudgetError
             from makegood.modeling.bundle import load_bundle
             from makegood.modeling.predict import recommend as run
@@ -338,7 +296,7 @@ def recommend(
             rank_path = rankings or output.with_name(output.stem + ".rankings.jsonl")
             write_rankings(recs, rank_path)
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     a = recs.allocation
     typer.echo(f"recommendations {output}")
     typer.echo(f"rankings        {rank_path}")
@@ -364,10 +322,10 @@ def _recommend_dask(
 ) -> None:
     """``recommend --engine dask``: the same allocation, by partitions on a cluster."""
     try:
-        with _Stages(quiet) as say:
+        with Stages(quiet) as say:
             import math
 
-            from makegood.catalog import load_catalog
+            from makegood.contract.catalog import load_catalog
             from makegood.errors import BudgetError
             from makegood.modeling.bundle import resolve_bundle_dir
             from makegood.modeling.registry import resolve_models_dir
@@ -401,7 +359,7 @@ def _recommend_dask(
                     show_progress=not quiet,
                 )
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     typer.echo(f"recommendations {run.output}")
     typer.echo(f"rankings        {run.rankings}")
     typer.echo(
@@ -452,7 +410,7 @@ def evaluate(
     IPS, SNIPS and DR estimates of makegood's policy against the history's own.
     """
     try:
-        with _Stages(quiet) as say:
+        with Stages(quiet) as say:
             from makegood.modeling.evaluation_runner import run_evaluation
 
             result = run_evaluation(
@@ -467,7 +425,7 @@ def evaluate(
                 progress=say,
             )
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     typer.echo(result.render())
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -475,23 +433,13 @@ def evaluate(
         typer.echo(f"figures written to {output}")
 
 
-# Commands of the outer layers live beside their code and register on ``app`` when
-# imported; those modules import their heavy dependencies inside the commands.
-_EXTENSIONS = ("makegood.serving.cli", "makegood.reporting.cli", "makegood.registry_cli")
-
-
-def _register_extensions() -> None:
-    import importlib
-
-    for name in _EXTENSIONS:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-
-
-_register_extensions()
+# The outer layers' commands live beside this module; they are registered here, explicitly
+# (each imports its heavy dependencies inside the command).
+app.command()(serve)
+app.command("export-history")(export_history)
+app.add_typer(db_app, name="db")
+app.add_typer(report_app, name="report")
+app.add_typer(models_app, name="models")
 
 
 def main() -> None:

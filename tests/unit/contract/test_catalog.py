@@ -1,4 +1,4 @@
-"""Tests of makegood.catalog: the rules of CONTRACT.md section 2 and the matrices."""
+"""Tests of makegood.contract.catalog: the rules of CONTRACT.md section 2 and the matrices."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from makegood.catalog import Catalog, Resolution, dump_catalog, load_catalog, parse_catalog
+from makegood.contract.catalog import Catalog, Resolution, dump_catalog, load_catalog, parse_catalog
 from makegood.errors import CatalogError
 
 CONTRACT_EXAMPLE = """\

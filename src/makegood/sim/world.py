@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from makegood.catalog import Catalog, parse_catalog
+from makegood.contract.catalog import Catalog, parse_catalog
 
 MOTIVES = ("money", "recognition", "hurry", "confused", "leaving")
 EMOTIONS = ("calm", "confused", "anxious", "frustrated", "angry")
@@ -647,8 +647,8 @@ def _truth_table(lat: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
 def write_world(world: World, out_dir: str | Path) -> dict[str, Path]:
     """Write the world's files into ``out_dir``; returns their paths by name."""
-    from makegood.catalog import dump_catalog
-    from makegood.contract import write_frame
+    from makegood.contract.catalog import dump_catalog
+    from makegood.contract.files import write_frame
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

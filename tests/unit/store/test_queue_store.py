@@ -10,7 +10,7 @@ import pytest
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import QueueEntryNotFoundError, QueueStateError
 from makegood.policy.queue import QueueRules
-from makegood.queue_store import EntryStatus, QueueStore
+from makegood.store.queue import EntryStatus, QueueStore
 
 T0 = datetime(2026, 3, 2, 9, 0)
 RULES = QueueRules(ageing_per_minute=10.0, backup_after_seconds=120.0)

@@ -18,7 +18,7 @@ claim the only writer. Two agents never get the same entry. A claim older than
 ``claim_seconds`` (the agent went away) may be taken again.
 
 The table is declared on the ledger's metadata (the migrations test compares the two)
-and created by migration 0003 (:mod:`makegood.migrations`). Ageing counts from
+and created by migration 0003 (:mod:`makegood.store.migrations`). Ageing counts from
 ``arrived_at``, the customer's first arrival: a handover or a callback keeps the
 customer's place. Timestamps are naive UTC.
 """
@@ -54,7 +54,7 @@ from sqlalchemy import (
 )
 
 from makegood.errors import ConfigError, QueueEntryNotFoundError, QueueStateError
-from makegood.ledger import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine, metadata
+from makegood.store.ledger import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine, metadata
 from makegood.policy.queue import (
     QueueRules,
     expected_wait_seconds,
@@ -191,7 +191,7 @@ class QueueStore:
     """The queue's table in the service's database (the ledger's database).
 
     Parameters:
-        url: SQLAlchemy URL (see :func:`makegood.ledger.make_engine`).
+        url: SQLAlchemy URL (see :func:`makegood.store.ledger.make_engine`).
         schema: PostgreSQL schema holding the table.
         claim_seconds: a claim older than this may be taken by another agent.
     """
@@ -222,7 +222,7 @@ class QueueStore:
 
     def create_all(self) -> None:
         """Bring the database to the newest migration (the queue's table is 0003)."""
-        from makegood import migrations
+        from makegood.store import migrations
 
         migrations.upgrade(self._base_engine, schema=self.schema)
 

@@ -1,6 +1,6 @@
 """``makegood report budget``: the finance budget-impact report from the command line.
 
-Registered on ``makegood.cli.app`` when imported (cli.py imports it); heavy libraries are
+Added to the main app by :mod:`makegood.cli.main`; heavy libraries are
 imported inside the command so ``makegood --help`` stays quick.
 """
 
@@ -12,14 +12,13 @@ from typing import Annotated
 
 import typer
 
-from makegood.cli import app
+from makegood.cli.common import Stages, fail
 from makegood.errors import BudgetError, ConfigError, MakegoodError
 
 report_app = typer.Typer(
     help="Reports for finance: what the compensation budget buys.",
     no_args_is_help=True,
 )
-app.add_typer(report_app, name="report")
 
 
 def parse_budgets(budgets: str | None, budget_range: str | None) -> list[float] | None:
@@ -105,10 +104,9 @@ def budget(
     Example: makegood report budget --history data/raw/history.csv
     --catalog data/raw/catalog.yaml --budgets 10000,20000 --out reports/ --pdf
     """
-    from makegood.cli import _fail, _Stages
 
     if engine not in ("single", "dask"):
-        _fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
+        fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
     if engine == "dask":
         _frontier_dask(
             out,
@@ -125,7 +123,7 @@ def budget(
         )
         return
     try:
-        with _Stages(quiet) as say:
+        with Stages(quiet) as say:
             if complaints is None and history is None:
                 raise BudgetError("give --complaints (a forecast batch) or --history (replayed)")
             chosen = parse_budgets(budgets, budget_range)
@@ -133,8 +131,8 @@ def budget(
                 raise BudgetError(
                     f"--frontier-points must be in 2..500. Got {frontier_points} instead."
                 )
-            from makegood.catalog import load_catalog
-            from makegood.contract import read_complaints, read_history
+            from makegood.contract.catalog import load_catalog
+            from makegood.contract.files import read_complaints, read_history
             from makegood.modeling.bundle import load_bundle
             from makegood.reporting.budget import budget_report
             from makegood.reporting.export import write_report
@@ -166,7 +164,7 @@ def budget(
             say("writing " + ("HTML, JSON, CSV and PDF" if pdf else "HTML, JSON and CSV"))
             written = write_report(report, out, pdf=pdf)
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     except ValueError as e:  # e.g. an unreadable --period-start
         print(f"makegood: error: {e}", file=sys.stderr)
         raise typer.Exit(code=1) from None
@@ -223,14 +221,13 @@ def period(
     Example: makegood report period --database-url sqlite:///data/makegood.db
     --period 2026-12 --team billing --out reports/
     """
-    from makegood.cli import _fail
 
     try:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from makegood.ledger import Ledger
         from makegood.reporting.export import write_period_report
         from makegood.reporting.period import period_report
+        from makegood.store.ledger import Ledger
 
         with Ledger(database_url, schema=database_schema) as ledger:
             try:
@@ -241,7 +238,7 @@ def period(
                 ) from None
         written = write_period_report(report, out, pdf=pdf)
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     d = report.to_dict()
     t, f = d["totals"], d["forecast"]
     typer.echo(
@@ -268,10 +265,9 @@ def _frontier_dask(
     quiet: bool,
 ) -> None:
     """``report budget --engine dask``: the frontier from one pass over partitions."""
-    from makegood.cli import _fail, _Stages
 
     try:
-        with _Stages(quiet) as say:
+        with Stages(quiet) as say:
             if complaints is None:
                 raise BudgetError("give --complaints (a forecast batch) or --history (replayed)")
             chosen = parse_budgets(budgets, budget_range)
@@ -284,7 +280,7 @@ def _frontier_dask(
             require_dask()
             import json
 
-            from makegood.catalog import load_catalog, parse_catalog
+            from makegood.contract.catalog import load_catalog, parse_catalog
             from makegood.modeling.bundle import resolve_bundle_dir
             from makegood.scaleout.engine import connect
             from makegood.scaleout.report import frontier_dask, write_frontier
@@ -310,7 +306,7 @@ def _frontier_dask(
                 )
             written = write_frontier(result, out)
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     for row in result.frontier:
         if row["chosen"]:
             typer.echo(

@@ -1,6 +1,6 @@
 """``makegood models list|register|promote``: the MLflow model registry from the shell.
 
-Registered on the main Typer app when ``makegood.cli`` imports this module; MLflow is
+Added to the main app by :mod:`makegood.cli.main`; MLflow is
 imported inside the commands so ``makegood --help`` stays quick.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from makegood.cli import app
+from makegood.cli.common import fail
 from makegood.errors import MakegoodError
 
 models_app = typer.Typer(
@@ -29,7 +29,6 @@ models_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-app.add_typer(models_app, name="models")
 
 TrackingUri = Annotated[
     str | None,
@@ -38,12 +37,6 @@ TrackingUri = Annotated[
     ),
 ]
 Name = Annotated[str, typer.Option(help="Registered model name.")]
-
-
-def _fail(err: Exception) -> None:
-    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-    print(f"makegood: error: {msg}", file=sys.stderr)
-    raise typer.Exit(code=1)
 
 
 @models_app.command("list")
@@ -61,7 +54,7 @@ def list_(
     try:
         versions = list_versions(name, tracking_uri)
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     if as_json:
         typer.echo(json.dumps([v.as_dict() for v in versions], indent=2))
         return
@@ -125,7 +118,7 @@ def register(
             )
             typer.echo(f"{name}@{alias} -> version {version}")
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
 
 
 def _run_of_bundle(models_dir: Path) -> str:
@@ -197,13 +190,13 @@ def promote(
 
       makegood models promote --version 3 --force --reason "rollback after incident 42"
     """
-    from makegood.contract import read_history
+    from makegood.contract.files import read_history
     from makegood.modeling.promotion import PromotionRefusedError, promote_if_not_worse
 
     try:
         cat = None
         if catalog is not None:
-            from makegood.catalog import load_catalog
+            from makegood.contract.catalog import load_catalog
 
             cat = load_catalog(catalog)
         frame = read_history(history, catalog=cat) if history is not None else None
@@ -224,6 +217,6 @@ def promote(
         print(f"makegood: {e}", file=sys.stderr)
         raise typer.Exit(code=1) from None
     except MakegoodError as e:
-        _fail(e)
+        fail(e)
     typer.echo(decision.summary())
     typer.echo(f"{name}@{alias} -> version {version}")

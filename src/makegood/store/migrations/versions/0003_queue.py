@@ -1,5 +1,5 @@
 """The agents' queue: one row per contact waiting for, or served by, an agent
-(:mod:`makegood.queue_store`).
+(:mod:`makegood.store.queue`).
 
 Revision ID: 0003
 Revises: 0002

@@ -1,0 +1,1 @@
+"""Helpers the notebooks share (:mod:`.diagnostics`)."""

@@ -10,9 +10,9 @@ import pytest
 from apihelpers import ADMIN, AGENT, FINANCE, period_now, unique
 
 from makegood.contract.files import read_history
-from makegood.store.ledger import DecisionRecord
 from makegood.serving.deps import get_service
 from makegood.serving.service import Service
+from makegood.store.ledger import DecisionRecord
 
 
 def _budget(client, amount, **extra):

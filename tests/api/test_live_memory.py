@@ -17,8 +17,8 @@ from apihelpers import ADMIN, AGENT, FINANCE, KEYS, period_now, unique
 from fastapi.testclient import TestClient
 
 from dbtesting import BACKENDS, database
-from makegood.store.ledger import Ledger
 from makegood.serving.app import create_app
+from makegood.store.ledger import Ledger
 
 PROFILE = ("tenure_months", "annual_value", "lifetime_value", "segment", "prior_complaints_12m")
 

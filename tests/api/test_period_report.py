@@ -10,11 +10,11 @@ from sqlalchemy import text
 
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from htmlnumbers import check_numbers
-from makegood.store.ledger import Ledger, make_engine
 from makegood.reporting.html import render_period_html
 from makegood.reporting.period import period_report
 from makegood.serving.app import create_app
 from makegood.serving.settings import Settings
+from makegood.store.ledger import Ledger, make_engine
 
 pytestmark = pytest.mark.slow
 

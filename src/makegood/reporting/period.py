@@ -31,9 +31,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import make_url
 
 from makegood.errors import BudgetNotFoundError
-from makegood.store.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
 from makegood.policy.forecast import Z95, forecast_spend
 from makegood.reporting.numbers import report_round as _r
+from makegood.store.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
 
 __all__ = ["NO_TEAM", "PeriodReport", "period_report"]
 

@@ -30,8 +30,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, status
 from sqlalchemy.exc import SQLAlchemyError
 
-from makegood.store.ledger import Ledger
-from makegood.store.queue import QueueStore
 from makegood.reporting import api as reports
 from makegood.serving.deps import require
 from makegood.serving.errors import install_error_handlers, responses
@@ -51,6 +49,8 @@ from makegood.serving.routers import (
 from makegood.serving.security import ApiKeys, Role
 from makegood.serving.service import Service
 from makegood.serving.settings import Settings
+from makegood.store.ledger import Ledger
+from makegood.store.queue import QueueStore
 
 log = logging.getLogger("makegood.serving")
 

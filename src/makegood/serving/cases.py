@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from makegood.store.contacts import PROFILE_FIELDS, Case, CustomerLive, LiveContact
 from makegood.errors import FieldError
 from makegood.features.memory import RECENT_TEXT_CHARS
+from makegood.store.contacts import PROFILE_FIELDS, Case, CustomerLive, LiveContact
 from makegood.store.ledger import DecisionStatus
 
 __all__ = [

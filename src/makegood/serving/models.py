@@ -19,11 +19,11 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, selec
 from sqlalchemy.exc import SQLAlchemyError
 
 from makegood.errors import FieldError, ModelNotFoundError
-from makegood.store.ledger import make_engine
 from makegood.modeling.bundle import load_bundle, resolve_bundle_dir
 from makegood.modeling.registry import resolve_models_dir
 from makegood.serving.scorer import Scorer
 from makegood.serving.settings import Settings
+from makegood.store.ledger import make_engine
 
 log = logging.getLogger("makegood.serving")
 

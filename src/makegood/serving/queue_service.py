@@ -22,11 +22,11 @@ from makegood.errors import (
 )
 from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
-from makegood.store.queue import QueueEntry, QueueStore, Ranked
 from makegood.serving.schemas import ComplaintIn
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service, _now, current_period, decision_view
 from makegood.serving.settings import Settings
+from makegood.store.queue import QueueEntry, QueueStore, Ranked
 
 log = logging.getLogger("makegood.serving")
 MAX_CALLBACK_DAYS = 30

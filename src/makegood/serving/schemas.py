@@ -24,8 +24,8 @@ from pydantic import (
     StringConstraints,
 )
 
-from makegood.store.contacts import PROFILE_FIELDS
 from makegood.contract.files import EMOTIONS, SKILLS
+from makegood.store.contacts import PROFILE_FIELDS
 from makegood.store.ledger import DecisionStatus
 
 MAX_TEXT_CHARS = 10_000

@@ -24,14 +24,6 @@ from typing import Any
 import anyio
 import numpy as np
 
-from makegood.store.contacts import (
-    PROFILE_FIELDS,
-    Case,
-    ContactAction,
-    ContactBook,
-    ContactRecord,
-    CustomerLive,
-)
 from makegood.contract.files import COMPLAINT_COLUMNS
 from makegood.errors import (
     BudgetNotFoundError,
@@ -43,7 +35,6 @@ from makegood.errors import (
 )
 from makegood.explain import Reason, agent_brief, customer_message, sayable_reasons
 from makegood.features.intents import customer_said
-from makegood.store.ledger import BudgetState, Decision, DecisionRecord, Ledger
 from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.policy.cases import top_up
 from makegood.policy.choice import allowed_candidates, choose_served
@@ -61,6 +52,15 @@ from makegood.serving.schemas import RecommendationOut
 from makegood.serving.scorer import Candidates, Scorer
 from makegood.serving.settings import Settings
 from makegood.serving.writes import WriteQueue
+from makegood.store.contacts import (
+    PROFILE_FIELDS,
+    Case,
+    ContactAction,
+    ContactBook,
+    ContactRecord,
+    CustomerLive,
+)
+from makegood.store.ledger import BudgetState, Decision, DecisionRecord, Ledger
 
 log = logging.getLogger("makegood.serving")
 

@@ -20,8 +20,8 @@ import threading
 import numpy as np
 import pandas as pd
 
-from makegood.sim import world as sim
 from makegood.contract.catalog import Catalog
+from makegood.sim import world as sim
 
 __all__ = [
     "latent_matches",

@@ -54,7 +54,6 @@ from sqlalchemy import (
 )
 
 from makegood.errors import ConfigError, QueueEntryNotFoundError, QueueStateError
-from makegood.store.ledger import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine, metadata
 from makegood.policy.queue import (
     QueueRules,
     expected_wait_seconds,
@@ -62,6 +61,7 @@ from makegood.policy.queue import (
     order,
     priority,
 )
+from makegood.store.ledger import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine, metadata
 
 __all__ = ["EntryStatus", "QueueEntry", "QueueStore", "queue_entries"]
 

@@ -54,8 +54,8 @@ def two_models(tracking_uri, tmp_path_factory) -> dict:
     from makegood.modeling import registry
     from makegood.modeling.predict import score
     from makegood.policy.budget import allocate
-    from makegood.sim.world import write_world
     from makegood.sim.truth import policy_true_value, simulate_with_latent
+    from makegood.sim.world import write_world
 
     world, latent = simulate_with_latent(N_WORLD, n_new=10, seed=SEED)
     folder = tmp_path_factory.mktemp("promotion-world")

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import makegood.policy.pacing as pacing_module
 from makegood.errors import ConfigError
-from makegood.store.ledger import BudgetState
 from makegood.policy.pacing import pacing_shadow_price
+from makegood.store.ledger import BudgetState
 
 NOV_START, NOV_END = datetime(2026, 11, 1), datetime(2026, 12, 1)
 fractions = st.floats(0, 1)

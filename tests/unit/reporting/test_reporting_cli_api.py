@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from makegood.errors import BudgetError
 from makegood.cli.report import parse_budgets
+from makegood.errors import BudgetError
 
 
 def test_parse_budgets():

@@ -9,9 +9,9 @@ import pytest
 
 from dbtesting import BACKENDS, PG_URL, drop_schema, fresh_schema
 from makegood.errors import BudgetNotFoundError
-from makegood.store.ledger import DecisionRecord, Ledger
 from makegood.policy.forecast import forecast_spend
 from makegood.reporting.period import NO_TEAM, period_report
+from makegood.store.ledger import DecisionRecord, Ledger
 
 PERIOD = "2026-11"
 NOW = datetime(2026, 11, 11)  # 10 of the month's 30 days gone

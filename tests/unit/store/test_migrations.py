@@ -12,9 +12,9 @@ from sqlalchemy import MetaData, inspect
 import makegood.store.contacts  # noqa: F401 - declares its tables on the ledger's metadata
 import makegood.store.queue  # noqa: F401 - declares the queue's table there too
 from dbtesting import BACKENDS, database
+from makegood.serving.models import pin_metadata
 from makegood.store import migrations
 from makegood.store.ledger import Ledger, make_engine, metadata
-from makegood.serving.models import pin_metadata
 
 
 @pytest.fixture(params=BACKENDS)

@@ -7,7 +7,9 @@ from alembic import context
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only makegood.store.migrations.upgrade runs these
-    raise RuntimeError("run migrations with `makegood db upgrade` (makegood.store.migrations.upgrade)")
+    raise RuntimeError(
+        "run migrations with `makegood db upgrade` (makegood.store.migrations.upgrade)"
+    )
 
 context.configure(
     connection=connection,

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from makegood.contract.units import money_text
+
 __all__ = [
     "ACTION",
     "MEDIATOR",
@@ -433,9 +435,8 @@ class Reason:
 
 
 def _money(amount: float, currency: str) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
-    value = f"{abs(amount):,.0f}" if abs(amount) >= 100 else f"{abs(amount):,.2f}"
-    return f"{symbol}{value}" if symbol else f"{value} {currency}"
+    """The size of an amount in the explanations' wording (whole units from 100)."""
+    return money_text(abs(amount), currency, whole_from=100, zero_cents=True)
 
 
 def _ordinal(n: int) -> str:

@@ -778,19 +778,6 @@ class TextSignals:
         )
 
 
-def emotion_and_sentiment(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`fill_emotion` and :func:`sentiment_features` of ``df`` with one VADER pass.
-
-    Returns the filled copy and the ``(n, len(SENTIMENT_FEATURE_NAMES))`` array; equal to
-    calling the two functions separately, at about half the cost.
-    """
-    out, text = _emotion_frame(df)
-    emotion, detected, sent = read_text(text, out["emotion"].to_numpy(dtype=object))
-    out["emotion"] = pd.Series(emotion, index=out.index, dtype="str")
-    out["emotion_detected"] = detected
-    return out, sent
-
-
 def read_text(texts: np.ndarray, emotion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the words say, for arrays of texts (``str``) and given emotions (None/NaN: unknown).
 

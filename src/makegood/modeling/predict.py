@@ -21,9 +21,9 @@ from makegood.contract.catalog import Catalog
 from makegood.features.intents import customer_said_many
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation, allocate
+from makegood.policy.forecast import Z95
 from makegood.policy.value import net_value, retention_lift
 
-Z95 = 1.959963984540054
 THIN_EVIDENCE = 0.05  # a candidate the agents chose for fewer than 5% of customers like this
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from makegood.contract.units import round_cents
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.evaluate import Z95, dr_terms, off_policy_estimates, realized_reward
@@ -60,10 +61,6 @@ _PACING_QUANTILES = (0.1, 0.9)
 
 def _fsum(x: np.ndarray) -> float:
     return math.fsum(np.asarray(x, dtype=float).ravel().tolist())
-
-
-def _cents(x: float) -> float:
-    return round(float(x), 2) + 0.0
 
 
 def _sum_ci(terms: np.ndarray, n_total: float, nd: int = 2) -> dict:
@@ -248,7 +245,7 @@ def frontier_grid(min_spend: float, u_spend: float, n_frontier: int = N_FRONTIER
     top = max(u_spend + max(0.01, u_spend * 1e-6), min_spend)
     lo_cents = math.ceil(min_spend * 100 - 1e-6)
     even = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, max(int(n_frontier), 2))
-    return [max(_cents(x), min_spend) for x in even]
+    return [max(round_cents(x), min_spend) for x in even]
 
 
 def default_budgets(min_spend: float, u_spend: float) -> list[float]:
@@ -433,12 +430,12 @@ def budget_report(
     if chosen_in is None:
         if practice is not None:
             per = practice.spend / practice.n
-            chosen = [_cents(max(per * cands.n, min_spend))]
+            chosen = [round_cents(max(per * cands.n, min_spend))]
         else:
             chosen = default_budgets(min_spend, u_spend)
     else:
         chosen = chosen_in
-    chosen = sorted({_cents(b) for b in chosen})
+    chosen = sorted({round_cents(b) for b in chosen})
     low = [b for b in chosen if b < min_spend - 1e-9]
     if low:
         raise BudgetError(
@@ -452,9 +449,11 @@ def budget_report(
     recommended = grid[-1]  # the grid's top: the next dollar returns < $1
     basis = "chosen" if chosen_in is not None and len(chosen) == 1 else "recommended"
     head_budget = chosen[0] if basis == "chosen" else recommended
-    extras = [_cents(b + extra_budget) for b in {*chosen, head_budget}]
-    pacing_budgets = [max(_cents(pacing_in.batch_budget(b, cands.n)), min_spend) for b in chosen]
-    same_spend = [_cents(practice.same_spend_budget(cands.n))] if practice is not None else []
+    extras = [round_cents(b + extra_budget) for b in {*chosen, head_budget}]
+    pacing_budgets = [
+        max(round_cents(pacing_in.batch_budget(b, cands.n)), min_spend) for b in chosen
+    ]
+    same_spend = [round_cents(practice.same_spend_budget(cands.n))] if practice is not None else []
     frontier_budgets = sorted({*map(float, grid), *chosen, *extras, *same_spend})
     allocs = cands.allocations([*frontier_budgets, *pacing_budgets])
 
@@ -477,7 +476,7 @@ def budget_report(
             cands,
             b,
             allocs[b],
-            allocs[_cents(b + extra_budget)],
+            allocs[round_cents(b + extra_budget)],
             allocs[pacing_budgets[j]],
             extra_budget,
             base_totals,
@@ -507,7 +506,7 @@ def budget_report(
         head_budget,
         basis,
         allocs[head_budget],
-        allocs[_cents(head_budget + extra_budget)],
+        allocs[round_cents(head_budget + extra_budget)],
         extra_budget,
         base_totals,
         practice,
@@ -522,7 +521,7 @@ def budget_report(
         frontier=rows,
         chosen=sections,
         current_practice=current,
-        extra_budget=_cents(extra_budget),
+        extra_budget=round_cents(extra_budget),
     )
 
 
@@ -930,7 +929,7 @@ def _headline(
     t = _allocated_totals(cands, alloc)
     if practice is not None:
         per = budget / cands.n
-        hist_budget = max(_cents(per * practice.n), practice.cands.min_spend)
+        hist_budget = max(round_cents(per * practice.n), practice.cands.min_spend)
         hist_alloc = practice.cands.allocations([hist_budget])[hist_budget]
         comparison = {
             "versus": "current practice",

@@ -30,6 +30,7 @@ import numpy as np
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import make_url
 
+from makegood.contract.units import from_cents, naive_utc
 from makegood.errors import BudgetNotFoundError
 from makegood.policy.forecast import Z95, forecast_spend
 from makegood.reporting.numbers import report_round as _r
@@ -42,14 +43,6 @@ _N_CALIBRATION_BINS = 5
 _MAX_REASONS = 10
 _COMMITTED = DecisionStatus.COMMITTED.value
 _RESERVED = DecisionStatus.RESERVED.value
-
-
-def _money(cents: int | float | None) -> float:
-    return round(float(cents or 0) / 100.0, 2) + 0.0
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _day(value: Any) -> date:
@@ -115,7 +108,7 @@ def period_report(
     Raises:
         BudgetNotFoundError: the period has no budget (for the team, nor company-wide).
     """
-    now = _naive_utc(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
+    now = naive_utc(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
     period = period or f"{now.year:04d}-{now.month:02d}"
     team = team.strip() if team and team.strip() else None
     in_scope = decisions.c.period == period
@@ -132,10 +125,10 @@ def period_report(
                 in_scope, decisions.c.status == _COMMITTED
             )
         ).scalars()
-        committed_amounts = np.array([_money(c) for c in amounts], dtype=float)
+        committed_amounts = np.array([float(from_cents(c)) for c in amounts], dtype=float)
         held_amounts = np.array(
             [
-                _money(c)
+                float(from_cents(c))
                 for c in conn.execute(
                     select(decisions.c.compensation_cents).where(
                         in_scope, decisions.c.status == _RESERVED
@@ -269,10 +262,10 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
     items: list[dict[str, Any]] = [
         {
             "team": r.team or None,
-            "amount": _money(r.amount_cents),
-            "committed": _money(r.committed_cents),
-            "held": _money(r.reserved_cents),
-            "available": _money(r.amount_cents - r.committed_cents - r.reserved_cents),
+            "amount": float(from_cents(r.amount_cents)),
+            "committed": float(from_cents(r.committed_cents)),
+            "held": float(from_cents(r.reserved_cents)),
+            "available": float(from_cents(r.amount_cents - r.committed_cents - r.reserved_cents)),
         }
         for r in sorted(rows, key=lambda r: r.team)
     ]
@@ -282,11 +275,11 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
         if shared
         else (f"team {team}" if team else "all budgets of the period"),
         "shared": shared,
-        "amount": _money(sum(r.amount_cents for r in rows)),
-        "committed": _money(sum(r.committed_cents for r in rows)),
-        "held": _money(sum(r.reserved_cents for r in rows)),
-        "available": _money(
-            sum(r.amount_cents - r.committed_cents - r.reserved_cents for r in rows)
+        "amount": float(from_cents(sum(r.amount_cents for r in rows))),
+        "committed": float(from_cents(sum(r.committed_cents for r in rows))),
+        "held": float(from_cents(sum(r.reserved_cents for r in rows))),
+        "available": float(
+            from_cents(sum(r.amount_cents - r.committed_cents - r.reserved_cents for r in rows))
         ),
         "budgets": items,
         "_start": min(r.period_start for r in rows),
@@ -348,10 +341,10 @@ def _rows(committed: dict, held: dict, name: str) -> list[dict]:
             {
                 name: NO_TEAM if k is None else k,
                 "n_committed": nc,
-                "committed": _money(cc),
+                "committed": float(from_cents(cc)),
                 "n_held": nh,
-                "held": _money(ch),
-                "committed_and_held": _money(cc + ch),
+                "held": float(from_cents(ch)),
+                "committed_and_held": float(from_cents(cc + ch)),
             }
         )
     return out
@@ -391,8 +384,8 @@ def _daily(
             {
                 "date": day.isoformat(),
                 "n_committed": n if past else None,
-                "committed": _money(cents) if past else None,
-                "cumulative_committed": _money(cum) if past else None,
+                "committed": float(from_cents(cents)) if past else None,
+                "cumulative_committed": float(from_cents(cum)) if past else None,
                 "plan_cumulative": _r(amount * (day_end - start).total_seconds() / total),
             }
         )
@@ -400,7 +393,7 @@ def _daily(
     # commits dated outside the period's days (a clock change, a late settle) still count
     outside = sum(c for d, (_n, c) in per_day.items() if not start.date() <= d < end.date())
     if outside and out:
-        out[-1]["outside_period"] = _money(outside)
+        out[-1]["outside_period"] = float(from_cents(outside))
     return out
 
 
@@ -440,7 +433,7 @@ def _overrides(rows: Sequence[Any]) -> dict:
             {
                 **dict(zip(keys, k if isinstance(k, tuple) else (k,), strict=True)),
                 "n": int(v[0]),
-                "extra_compensation": _money(v[1]),
+                "extra_compensation": float(from_cents(v[1])),
                 "net_value_forgone": _r(v[2]),
             }
             for k, v in items
@@ -450,7 +443,7 @@ def _overrides(rows: Sequence[Any]) -> dict:
     return {
         "n": len(rows),
         "n_priced": n_priced,
-        "extra_compensation": _money(extra_cents),
+        "extra_compensation": float(from_cents(extra_cents)),
         "net_value_forgone": _r(forgone),
         "by_reason": reasons[:_MAX_REASONS],
         "n_other_reasons": max(len(reasons) - _MAX_REASONS, 0),

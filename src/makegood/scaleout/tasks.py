@@ -187,12 +187,6 @@ def load_segments(path: Path, value: np.ndarray, cost: np.ndarray, mmap: bool) -
     )
 
 
-def load_columns(path: Path) -> pd.DataFrame:
-    """The complaint columns kept with the partition (``Job.keep_columns``)."""
-    meta = json.loads((path / "meta.json").read_text())
-    return pd.DataFrame({c: _load(path, "c_" + c) for c in meta["columns"]})
-
-
 def _value(s: Scores, job: Job) -> np.ndarray:
     return s.net_value_lo if job.conservative else s.net_value
 

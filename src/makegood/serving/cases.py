@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from makegood.contract.units import money_text
 from makegood.errors import FieldError
 from makegood.features.memory import RECENT_TEXT_CHARS
 from makegood.store.contacts import PROFILE_FIELDS, Case, CustomerLive, LiveContact
@@ -174,12 +175,6 @@ def case_view(
     return view
 
 
-def _money(amount: float, currency: str) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency.upper())
-    text = f"{amount:,.2f}".removesuffix(".00")
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
-
-
 def handover_summary(
     contacts: Sequence[LiveContact],
     *,
@@ -194,7 +189,7 @@ def handover_summary(
     channels = list(dict.fromkeys(str(c.complaint.get("channel")) for c in contacts))
     issue = str(first.get("issue_type") or "an issue").replace("_", " ")
     disputed = float(first.get("disputed_amount") or 0)
-    about = f"a {issue}" + (f" of {_money(disputed, currency)}" if disputed > 0 else "")
+    about = f"a {issue}" + (f" of {money_text(disputed, currency)}" if disputed > 0 else "")
     parts = [f"contacted us on {' then '.join(channels)} about {about}"]
     last = contacts[-1]
     resolution = last.final_resolution if last.given else last.recommended_resolution

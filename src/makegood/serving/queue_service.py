@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from makegood.contract.units import utc_now
 from makegood.errors import (
     BudgetError,
     ConfigError,
@@ -24,7 +25,7 @@ from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
 from makegood.serving.schemas import ComplaintIn
 from makegood.serving.scorer import Scorer
-from makegood.serving.service import Service, _now, current_period, decision_view
+from makegood.serving.service import Service, current_period, decision_view
 from makegood.serving.settings import Settings
 from makegood.store.queue import QueueEntry, QueueStore, Ranked
 
@@ -111,7 +112,7 @@ class QueueService:
     def budget_view(self, team: str | None) -> dict[str, Any] | None:
         """The budget this team spends from this month, as finance sees it without the
         other teams' budgets, and what is left to spend (None when there is none)."""
-        now = _now()
+        now = utc_now()
         try:
             state = self.service.ledger.get_budget(current_period(now), team, now=now)
         except BudgetError:
@@ -156,7 +157,7 @@ class QueueService:
             skill=skill or self.skills.get(issue, issue),
             team=team,
         )
-        now = _now()
+        now = utc_now()
         rank = self._rank_of(entry.entry_id, team, now)
         wait = rank.expected_wait_seconds if rank else self.rules.handle_seconds
         log.info("queue entry=%s team=%s position=%s", entry.entry_id, team, rank and rank.position)
@@ -167,7 +168,7 @@ class QueueService:
         return next((r for r in ranked if r.entry.entry_id == entry_id), None)
 
     def queue(self, team: str | None) -> dict[str, Any]:
-        now = _now()
+        now = utc_now()
         ranked, later, capacity = self.store.ranked(team, rules=self.rules, now=now)
         return {
             "team": team,
@@ -200,7 +201,7 @@ class QueueService:
             backup=backup_skills,
             rules=self.rules,
         )
-        now = _now()
+        now = utc_now()
         if entry is None:
             ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
             return {
@@ -232,7 +233,7 @@ class QueueService:
         recommendation is replayed from its idempotency key, nothing is reserved again."""
         entry = self._own(entry_id, agent)
         recommendation = self._recommend(scorer, entry, agent=agent)
-        return self._case_answer(entry, recommendation, entry.team, _now())
+        return self._case_answer(entry, recommendation, entry.team, utc_now())
 
     def _recommend(self, scorer: Scorer, entry: QueueEntry, *, agent: str) -> dict[str, Any]:
         # one key per claim: a retry or a resume replays the same answer
@@ -278,7 +279,7 @@ class QueueService:
             self.store.finish, entry_id, agent=agent, outcome=str(body["action"])
         )
         return {
-            "entry": self.entry_view(closed, _now()),
+            "entry": self.entry_view(closed, utc_now()),
             "decision": decision_view(decision),
             "budget": self.budget_view(entry.team),
         }
@@ -316,7 +317,7 @@ class QueueService:
             self.store.handover, entry_id, agent=agent, to_team=target, channel=channel, note=note
         )
         log.info("queue entry=%s handed over as entry=%s", entry_id, new.entry_id)
-        return {"entry": self.entry_view(new, _now()), "closed_entry_id": entry_id}
+        return {"entry": self.entry_view(new, utc_now()), "closed_entry_id": entry_id}
 
     def callback(
         self,
@@ -329,7 +330,7 @@ class QueueService:
         note: str | None,
     ) -> dict[str, Any]:
         self.store.get(entry_id)  # an unknown entry is a 404 before any field is judged
-        now = _now()
+        now = utc_now()
         start = _naive(slot_start)
         end = None if slot_end is None else _naive(slot_end)
         if start < now - timedelta(minutes=5):
@@ -354,7 +355,7 @@ class QueueService:
     def release(self, entry_id: str, *, agent: str) -> dict[str, Any]:
         self._own(entry_id, agent)
         entry = self.service.writes.run(self.store.release, entry_id, agent=agent)
-        return self.entry_view(entry, _now())
+        return self.entry_view(entry, utc_now())
 
     def _own(self, entry_id: str, agent: str) -> QueueEntry:
         entry = self.store.get(entry_id)

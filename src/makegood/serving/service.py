@@ -17,14 +17,15 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import anyio
 import numpy as np
 
 from makegood.contract.files import COMPLAINT_COLUMNS
+from makegood.contract.units import from_cents, naive_utc, to_cents, utc_now
 from makegood.errors import (
     BudgetNotFoundError,
     CaseNotFoundError,
@@ -68,24 +69,6 @@ log = logging.getLogger("makegood.serving")
 MAX_REPLANS = 3
 
 _REQUIRED_PROFILE = PROFILE_FIELDS[:-1]
-_CENT = Decimal("0.01")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _money(cents: Any) -> Decimal:
-    """Integer cents -> currency units, exact."""
-    return Decimal(int(cents)).scaleb(-2)
-
-
-def _cents(amount: float) -> Decimal:
-    return Decimal(str(float(amount))).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 def current_period(now: datetime) -> str:
@@ -209,9 +192,9 @@ class Service:
             FieldError: ``complaint.opened_at`` more than a day in the future, or a
                 profile field missing for a customer the service does not know.
         """
-        now = now or _now()
+        now = now or utc_now()
         c = dict(body)
-        c["opened_at"] = _naive_utc(c["opened_at"]) if c.get("opened_at") else now
+        c["opened_at"] = naive_utc(c["opened_at"]) if c.get("opened_at") else now
         if c["opened_at"] > now + MAX_FUTURE:
             raise FieldError(
                 "complaint.opened_at",
@@ -293,7 +276,7 @@ class Service:
             replay = self._replay(key, request_hash)
             if replay is not None:
                 return replay
-        now = _now()
+        now = utc_now()
         customer_id = str(request.complaint["customer_id"])
         live = self.contacts.customer(customer_id)  # the one read of live memory
         complaint = self.complaint(scorer, request.complaint, live, now=now)
@@ -310,7 +293,7 @@ class Service:
         state = self._budget_state(period, request.team, now)
         available = state.available if state is not None else Decimal(0)
         lam = self._price(state, now)
-        comp_cents = [_cents(x) for x in cand.compensation]
+        comp_cents = [to_cents(x) for x in cand.compensation]
         cents = np.array([int(c * 100) for c in comp_cents], dtype=np.int64)
         covered = 0 if request.case_override_reason else int(case.covered * 100)
         cost = top_up(cents, covered)
@@ -401,12 +384,12 @@ class Service:
                 opened_at=plan.complaint["opened_at"],
                 channel=plan.complaint["channel"],
                 agent=plan.request.agent,
-                covered=plan.comp_cents[plan.choice] - _money(plan.cost[plan.choice]),
+                covered=plan.comp_cents[plan.choice] - from_cents(plan.cost[plan.choice]),
                 case_override_reason=plan.request.case_override_reason,
                 profile=_new_profile(plan.request.complaint, plan.live),
                 contacts_read=len(plan.live.contacts),
             )
-            amount = _money(plan.cost[plan.choice])
+            amount = from_cents(plan.cost[plan.choice])
             try:
                 result = self.ledger.reserve(
                     record,
@@ -709,7 +692,7 @@ class Service:
     def customer(self, scorer: Scorer, customer_id: str) -> dict[str, Any]:
         """``GET /v1/customers/{id}``: the trained memory and the live contacts together,
         with the customer's open cases."""
-        now = _now()
+        now = utc_now()
         live = self.contacts.customer(customer_id)
         cases = [
             case_view(
@@ -798,7 +781,7 @@ class Service:
             decision_id,
             reason,
             final_resolution=resolution,
-            final_compensation=_cents(compensation),
+            final_compensation=to_cents(compensation),
             within=noted,
         )
 
@@ -833,7 +816,7 @@ class Service:
         found = self.contacts.find_case(case_id)
         if found is None:
             raise CaseNotFoundError(f"no case with case_id {case_id!r}")
-        now = _now()
+        now = utc_now()
         live = self.contacts.customer(found.customer_id)
         case_contacts = live.case_contacts(found.case_id)
         if not case_contacts:
@@ -887,7 +870,7 @@ class Service:
 
     def budget(self, period: str | None, team: str | None) -> dict[str, Any]:
         """The budget of ``period`` (default: this UTC month). Raises BudgetNotFoundError."""
-        now = _now()
+        now = utc_now()
         period = period or current_period(now)
         state = self.ledger.get_budget(period, team, now=now)
         view = self.budget_view(state)
@@ -926,7 +909,7 @@ class Service:
         return self.budget_view(state)
 
     def budget_view(self, state: BudgetState) -> dict[str, Any]:
-        now = _now()
+        now = utc_now()
         return {
             "period": state.period,
             "team": state.team,

@@ -52,6 +52,7 @@ from sqlalchemy import (
 )
 
 from makegood.contract.files import PROFILE_COLUMNS
+from makegood.contract.units import from_cents
 from makegood.errors import CaseNotFoundError, ContactsChangedError
 from makegood.store.ledger import (
     Decision,
@@ -169,10 +170,6 @@ customer_profiles = Table(
 
 
 # --------------------------------------------------------------------------- values
-
-
-def _money(cents: int | None) -> Decimal:
-    return Decimal(int(cents or 0)).scaleb(-2)
 
 
 @dataclass(frozen=True)
@@ -643,16 +640,16 @@ def _contact(r: Any) -> LiveContact:
         agent=r.agent,
         action=None if r.action is None else ContactAction(r.action),
         notes=r.notes,
-        covered=_money(r.covered_cents),
+        covered=from_cents(r.covered_cents),
         created_at=r.created_at,
         complaint=dict(r.complaint),
         status=DecisionStatus(r.status),
         recommended_resolution=r.recommended_resolution,
         offered_compensation=_offered(r.ranking or [], r.recommended_resolution),
-        held=_money(r.compensation_cents),
+        held=from_cents(r.compensation_cents),
         expires_at=r.expires_at,
         final_resolution=r.final_resolution,
-        final_compensation=None if final is None else _money(final),
+        final_compensation=None if final is None else from_cents(final),
         decided_at=r.closed_at if r.status != DecisionStatus.RESERVED.value else None,
         satisfaction=r.satisfaction,
         churned_90d=r.churned_90d,

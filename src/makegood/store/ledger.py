@@ -39,7 +39,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -76,6 +76,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from makegood.contract.units import naive_utc, utc_now
 from makegood.errors import (
     BudgetError,
     BudgetExceededError,
@@ -255,7 +256,7 @@ class BudgetState:
     def elapsed_fraction(self, now: datetime) -> float:
         """Share of the period gone by at ``now``, clipped to [0, 1]."""
         total = (self.period_end - self.period_start).total_seconds()
-        gone = (_naive_utc(now) - self.period_start).total_seconds()
+        gone = (naive_utc(now) - self.period_start).total_seconds()
         return min(1.0, max(0.0, gone / total))
 
 
@@ -587,8 +588,8 @@ class Ledger:
         cents = _to_cents(amount, "amount")
         period = _check_text(period, "period", 32)
         team_key = _team_key(team)
-        start = None if period_start is None else _naive_utc(period_start)
-        end = None if period_end is None else _naive_utc(period_end)
+        start = None if period_start is None else naive_utc(period_start)
+        end = None if period_end is None else naive_utc(period_end)
         now = _now(now)
         for attempt in range(2):
             try:
@@ -1271,13 +1272,7 @@ class Ledger:
 
 
 def _now(now: datetime | None) -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None) if now is None else _naive_utc(now)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return utc_now() if now is None else naive_utc(now)
 
 
 def _to_cents(amount: Any, name: str) -> int:
@@ -1525,7 +1520,7 @@ def _budget_state(row: Row[Any]) -> BudgetState:
 
 def _live_budget_state(conn: Connection, row: Row[Any], now: datetime) -> BudgetState:
     """The budget's state with the holds that lapsed by ``now`` returned (read only)."""
-    now = _naive_utc(now)
+    now = naive_utc(now)
     state = _budget_state(row)
     if not row.reserved_cents:
         return state

@@ -225,19 +225,6 @@ def test_text_signals_validate_inputs():
         TextSignals().transform(["a"])
 
 
-def test_emotion_and_sentiment_equals_the_two_separate_calls():
-    from makegood.contract.files import validate_complaints
-    from makegood.features import text
-    from makegood.sim.world import simulate
-
-    c = validate_complaints(simulate(300, n_new=300, seed=5).complaints)
-    filled, sent = text.emotion_and_sentiment(c)
-    alone = text.fill_emotion(c)
-    assert filled["emotion"].fillna("?").equals(alone["emotion"].fillna("?"))
-    assert (filled["emotion_detected"] == alone["emotion_detected"]).all()
-    np.testing.assert_allclose(sent, text.sentiment_features(c["complaint_text"].tolist()))
-
-
 def test_tfidf_equals_scikit_learns_transform(fitted):
     from makegood.features.text import _as_texts, _tfidf
 

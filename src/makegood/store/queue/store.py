@@ -1,59 +1,20 @@
-"""Durable queue of open contacts: one row per contact waiting for an agent (SQLAlchemy).
-
-Storage only: who is served next is :mod:`makegood.policy.queue`'s rule; this module
-reads the open entries, asks the rule, and claims the chosen one.
-
-An entry's life::
-
-    waiting --claim--> claimed --finish-----> closed
-       ^                  |  \\--handover----> handed_over (+ a new waiting entry, same case)
-       |                  \\----callback----> scheduled --(slot start reached)--> claimable
-       \\---------release--/
-
-A claim is atomic: in one transaction the open entries are read, ranked, and the best
-one is taken with ``UPDATE ... WHERE status is still claimable``; on PostgreSQL the
-chosen row is first locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` (another agent's
-claim in flight is skipped, not waited for), on SQLite ``BEGIN IMMEDIATE`` makes the
-claim the only writer. Two agents never get the same entry. A claim older than
-``claim_seconds`` (the agent went away) may be taken again.
-
-The table is declared on the ledger's metadata (the migrations test compares the two)
-and created by migration 0003 (:mod:`makegood.store.migrations`). Ageing counts from
-``arrived_at``, the customer's first arrival: a handover or a callback keeps the
-customer's place. Timestamps are naive UTC.
-"""
+"""The :class:`QueueStore`: adding, claiming, closing, handing over and scheduling queue
+entries, each in one transaction, and reading a team's queue in serving order (the
+order is :mod:`makegood.policy.queue`'s rule)."""
 
 from __future__ import annotations
 
 import statistics
 import uuid
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    Column,
-    Connection,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    Row,
-    String,
-    Table,
-    Text,
-    and_,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Row, and_, or_, select, update
 
-from makegood.errors import ConfigError, QueueEntryNotFoundError, QueueStateError
+from makegood.contract.units import naive_utc
+from makegood.errors import QueueEntryNotFoundError, QueueStateError
 from makegood.policy.queue import (
     QueueRules,
     expected_wait_seconds,
@@ -61,137 +22,24 @@ from makegood.policy.queue import (
     order,
     priority,
 )
-from makegood.store.ledger import SQLITE_BUSY_TIMEOUT_SECONDS, make_engine, metadata
+from makegood.store import migrations
+from makegood.store.db import SQLITE_BUSY_TIMEOUT_SECONDS, moment, open_engines
+from makegood.store.queue.schema import queue_entries
+from makegood.store.queue.values import EntryStatus, QueueEntry, Ranked, entry_from_row
 
-__all__ = ["EntryStatus", "QueueEntry", "QueueStore", "queue_entries"]
-
-
-class EntryStatus(StrEnum):
-    WAITING = "waiting"
-    CLAIMED = "claimed"
-    SCHEDULED = "scheduled"
-    CLOSED = "closed"
-    HANDED_OVER = "handed_over"
-
-
-_STATUSES = ", ".join(f"'{s.value}'" for s in EntryStatus)
-
-queue_entries = Table(
-    "queue_entries",
-    metadata,
-    Column("entry_id", String(36), primary_key=True),
-    Column("case_id", String(64), nullable=False),
-    Column("complaint_id", String(255), nullable=False),
-    Column("customer_id", String(255), nullable=False),
-    # "" is no team (the company-wide queue)
-    Column("team", String(128), nullable=False),
-    Column("channel", String(64), nullable=False),
-    Column("skill", String(64), nullable=False),
-    Column("value_at_risk", Float, nullable=False),
-    Column("lifetime_value", Float, nullable=False),
-    Column("baseline_churn", Float, nullable=False),
-    Column("complaint", JSON, nullable=False),
-    Column("arrived_at", DateTime, nullable=False),
-    Column("enqueued_at", DateTime, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("claimed_by", String(128), nullable=True),
-    Column("agent_name", String(128), nullable=True),
-    Column("claimed_at", DateTime, nullable=True),
-    Column("n_claims", Integer, nullable=False, default=0),
-    Column("due_at", DateTime, nullable=True),
-    Column("slot_end", DateTime, nullable=True),
-    Column("note", Text, nullable=True),
-    Column("from_entry_id", String(36), nullable=True),
-    Column("from_team", String(128), nullable=True),
-    Column("from_agent", String(128), nullable=True),
-    Column("decision_id", String(36), nullable=True),
-    Column("outcome", String(32), nullable=True),
-    Column("closed_at", DateTime, nullable=True),
-    Column("updated_at", DateTime, nullable=False),
-    CheckConstraint(f"status IN ({_STATUSES})", name="ck_queue_entries_status"),
-    CheckConstraint("value_at_risk >= 0", name="ck_queue_entries_var_nonnegative"),
-    Index("ix_queue_entries_team_status", "team", "status"),
-    Index("ix_queue_entries_case", "case_id"),
-    Index("ix_queue_entries_customer", "customer_id"),
-)
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One stored contact of the queue (see the module docstring for the states)."""
-
-    entry_id: str
-    case_id: str
-    complaint_id: str
-    customer_id: str
-    team: str | None
-    channel: str
-    skill: str
-    value_at_risk: float
-    lifetime_value: float
-    baseline_churn: float
-    complaint: dict[str, Any]
-    arrived_at: datetime
-    enqueued_at: datetime
-    status: EntryStatus
-    claimed_by: str | None
-    agent_name: str | None
-    claimed_at: datetime | None
-    n_claims: int
-    due_at: datetime | None
-    slot_end: datetime | None
-    note: str | None
-    from_entry_id: str | None
-    from_team: str | None
-    from_agent: str | None
-    decision_id: str | None
-    outcome: str | None
-    closed_at: datetime | None
-
-    def waited_seconds(self, now: datetime) -> float:
-        return max((now - self.arrived_at).total_seconds(), 0.0)
-
-    def callback_due(self, now: datetime) -> bool:
-        return (
-            self.status == EntryStatus.SCHEDULED
-            and self.due_at is not None
-            and (self.due_at <= now)
-        )
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """A claimable entry with its place in the queue and its expected wait."""
-
-    entry: QueueEntry
-    priority: float
-    position: int
-    expected_wait_seconds: float
-
-
-def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.now(UTC).replace(tzinfo=None)
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+__all__ = ["QueueStore"]
 
 
 def _team(team: str | None) -> str:
+    """The ``team`` column's key: "" is no team (the company-wide queue)."""
     return team or ""
-
-
-def _entry(row: Row[Any] | Mapping[str, Any]) -> QueueEntry:
-    m = dict(row._mapping) if isinstance(row, Row) else dict(row)
-    m.pop("updated_at", None)
-    m["team"] = m["team"] or None
-    m["status"] = EntryStatus(m["status"])
-    return QueueEntry(**m)
 
 
 class QueueStore:
     """The queue's table in the service's database (the ledger's database).
 
     Parameters:
-        url: SQLAlchemy URL (see :func:`makegood.store.ledger.make_engine`).
+        url: SQLAlchemy URL (see :func:`makegood.store.db.make_engine`).
         schema: PostgreSQL schema holding the table.
         claim_seconds: a claim older than this may be taken by another agent.
     """
@@ -204,27 +52,17 @@ class QueueStore:
         claim_seconds: float = 1800.0,
         lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
     ) -> None:
-        self._base_engine = make_engine(url, lock_timeout=lock_timeout)
-        engine = self._base_engine
-        if schema is not None:
-            if engine.dialect.name != "postgresql":
-                raise ConfigError(f"schema is only supported on PostgreSQL. Got {schema!r}.")
-            engine = engine.execution_options(schema_translate_map={None: schema})
-        self._engine = engine
-        # make_engine starts these with a plain BEGIN on SQLite (no write lock)
-        self._reader = engine.execution_options(makegood_read_only=True)
+        self.engines = open_engines(url, schema=schema, lock_timeout=lock_timeout)
         self.schema = schema
         self.claim_seconds = claim_seconds
-        self._postgres = engine.dialect.name == "postgresql"
+        self._postgres = self.engines.writer.dialect.name == "postgresql"
 
     def close(self) -> None:
-        self._base_engine.dispose()
+        self.engines.dispose()
 
     def create_all(self) -> None:
         """Bring the database to the newest migration (the queue's table is 0003)."""
-        from makegood.store import migrations
-
-        migrations.upgrade(self._base_engine, schema=self.schema)
+        migrations.upgrade(self.engines.base, schema=self.schema)
 
     # ------------------------------------------------------------------ writes
     def add(
@@ -240,7 +78,7 @@ class QueueStore:
         now: datetime | None = None,
     ) -> QueueEntry:
         """A new waiting entry for ``complaint`` (contract fields, JSON-able)."""
-        now = _utc(now)
+        now = moment(now)
         entry_id = str(uuid.uuid4())
         values = {
             "entry_id": entry_id,
@@ -260,9 +98,9 @@ class QueueStore:
             "n_claims": 0,
             "updated_at": now,
         }
-        with self._engine.begin() as conn:
+        with self.engines.writer.begin() as conn:
             conn.execute(queue_entries.insert().values(**values))
-            return _entry(self._row(conn, entry_id))
+            return entry_from_row(self._row(conn, entry_id))
 
     def claim_next(
         self,
@@ -276,8 +114,8 @@ class QueueStore:
         now: datetime | None = None,
     ) -> QueueEntry | None:
         """Claim the best entry this agent may serve (None when there is none)."""
-        now = _utc(now)
-        with self._engine.begin() as conn:
+        now = moment(now)
+        with self.engines.writer.begin() as conn:
             rows = conn.execute(
                 select(
                     queue_entries.c.entry_id,
@@ -298,29 +136,8 @@ class QueueStore:
             )
             for k in ranked:
                 entry_id = rows[int(k)].entry_id
-                if self._postgres:
-                    locked = conn.execute(
-                        select(queue_entries.c.entry_id)
-                        .where(queue_entries.c.entry_id == entry_id, self._claimable(now))
-                        .with_for_update(skip_locked=True)
-                    ).first()
-                    if locked is None:
-                        continue
-                taken = conn.execute(
-                    update(queue_entries)
-                    .where(queue_entries.c.entry_id == entry_id, self._claimable(now))
-                    .values(
-                        status=EntryStatus.CLAIMED.value,
-                        claimed_by=agent,
-                        agent_name=agent_name,
-                        claimed_at=now,
-                        n_claims=queue_entries.c.n_claims + 1,
-                        decision_id=None,
-                        updated_at=now,
-                    )
-                )
-                if taken.rowcount == 1:
-                    return _entry(self._row(conn, entry_id))
+                if self._take(conn, entry_id, agent, agent_name, now):
+                    return entry_from_row(self._row(conn, entry_id))
         return None
 
     def set_decision(
@@ -328,12 +145,12 @@ class QueueStore:
     ) -> QueueEntry:
         """Attach the recommendation served for this claim (and the service's case of it,
         which every entry of this queue case then shares)."""
-        with self._engine.begin() as conn:
+        with self.engines.writer.begin() as conn:
             row = self._claimed_by(conn, entry_id, agent)
             conn.execute(
                 update(queue_entries)
                 .where(queue_entries.c.entry_id == entry_id)
-                .values(decision_id=decision_id, updated_at=_utc(None))
+                .values(decision_id=decision_id, updated_at=moment(None))
             )
             if case_id and case_id != row.case_id:
                 conn.execute(
@@ -341,26 +158,26 @@ class QueueStore:
                     .where(queue_entries.c.case_id == row.case_id)
                     .values(case_id=case_id)
                 )
-            return _entry(self._row(conn, entry_id))
+            return entry_from_row(self._row(conn, entry_id))
 
     def release(self, entry_id: str, *, agent: str, now: datetime | None = None) -> QueueEntry:
         """Give a claimed entry back to the queue (its place kept)."""
-        now = _utc(now)
-        with self._engine.begin() as conn:
+        now = moment(now)
+        with self.engines.writer.begin() as conn:
             self._claimed_by(conn, entry_id, agent)
             conn.execute(
                 update(queue_entries)
                 .where(queue_entries.c.entry_id == entry_id)
                 .values(status=EntryStatus.WAITING.value, claimed_by=None, updated_at=now)
             )
-            return _entry(self._row(conn, entry_id))
+            return entry_from_row(self._row(conn, entry_id))
 
     def finish(
         self, entry_id: str, *, agent: str, outcome: str, now: datetime | None = None
     ) -> QueueEntry:
         """Close a claimed entry with the agent's ``outcome`` (accepted, override, ...)."""
-        now = _utc(now)
-        with self._engine.begin() as conn:
+        now = moment(now)
+        with self.engines.writer.begin() as conn:
             self._claimed_by(conn, entry_id, agent)
             conn.execute(
                 update(queue_entries)
@@ -369,7 +186,7 @@ class QueueStore:
                     status=EntryStatus.CLOSED.value, outcome=outcome, closed_at=now, updated_at=now
                 )
             )
-            return _entry(self._row(conn, entry_id))
+            return entry_from_row(self._row(conn, entry_id))
 
     def handover(
         self,
@@ -383,9 +200,9 @@ class QueueStore:
     ) -> QueueEntry:
         """Close a claimed entry as handed over; returns the new waiting entry of the case
         (for ``to_team``, on ``channel`` if given), carrying the note and the first arrival."""
-        now = _utc(now)
-        with self._engine.begin() as conn:
-            old = _entry(self._claimed_by(conn, entry_id, agent))
+        now = moment(now)
+        with self.engines.writer.begin() as conn:
+            old = entry_from_row(self._claimed_by(conn, entry_id, agent))
             conn.execute(
                 update(queue_entries)
                 .where(queue_entries.c.entry_id == entry_id)
@@ -425,7 +242,7 @@ class QueueStore:
                     updated_at=now,
                 )
             )
-            return _entry(self._row(conn, new_id))
+            return entry_from_row(self._row(conn, new_id))
 
     def schedule_callback(
         self,
@@ -443,8 +260,8 @@ class QueueStore:
         An agent's claimed entry (``agent`` given), or a waiting one (the customer chose a
         callback when offered one: ``agent`` None).
         """
-        now = _utc(now)
-        with self._engine.begin() as conn:
+        now = moment(now)
+        with self.engines.writer.begin() as conn:
             if agent is not None:
                 row = self._claimed_by(conn, entry_id, agent)
             else:
@@ -462,8 +279,8 @@ class QueueStore:
                 .where(queue_entries.c.entry_id == entry_id)
                 .values(
                     status=EntryStatus.SCHEDULED.value,
-                    due_at=_utc(slot_start),
-                    slot_end=None if slot_end is None else _utc(slot_end),
+                    due_at=naive_utc(slot_start),
+                    slot_end=None if slot_end is None else naive_utc(slot_end),
                     channel=channel or row.channel,
                     complaint=complaint,
                     note=note if note is not None else row.note,
@@ -472,22 +289,22 @@ class QueueStore:
                     updated_at=now,
                 )
             )
-            return _entry(self._row(conn, entry_id))
+            return entry_from_row(self._row(conn, entry_id))
 
     # ------------------------------------------------------------------ reads
     def get(self, entry_id: str) -> QueueEntry:
-        with self._reader.connect() as conn:
-            return _entry(self._row(conn, entry_id))
+        with self.engines.reader.connect() as conn:
+            return entry_from_row(self._row(conn, entry_id))
 
     def case(self, case_id: str) -> list[QueueEntry]:
         """Every entry of a case, oldest first."""
-        with self._reader.connect() as conn:
+        with self.engines.reader.connect() as conn:
             rows = conn.execute(
                 select(queue_entries)
                 .where(queue_entries.c.case_id == case_id)
                 .order_by(queue_entries.c.enqueued_at, queue_entries.c.entry_id)
             ).all()
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     def ranked(
         self, team: str | None, *, rules: QueueRules, now: datetime | None = None
@@ -495,8 +312,8 @@ class QueueStore:
         """The claimable entries of a team in serving order, with expected waits; the
         callbacks scheduled for later; and the figures behind the waits (agents, handle
         time)."""
-        now = _utc(now)
-        with self._reader.connect() as conn:
+        now = moment(now)
+        with self.engines.reader.connect() as conn:
             rows = conn.execute(
                 select(queue_entries).where(
                     queue_entries.c.team == _team(team),
@@ -509,7 +326,7 @@ class QueueStore:
                 )
             ).all()
             n_agents, handle = self._capacity(conn, team, now, rules)
-        entries = [_entry(r) for r in rows]
+        entries = [entry_from_row(r) for r in rows]
         claimable = [e for e in entries if e.status != EntryStatus.SCHEDULED or e.callback_due(now)]
         later = sorted(
             (e for e in entries if e not in claimable), key=lambda e: (e.due_at, e.entry_id)
@@ -535,6 +352,34 @@ class QueueStore:
         return out, later, {"n_agents": float(n_agents), "handle_seconds": handle}
 
     # ------------------------------------------------------------------ helpers
+    def _take(
+        self, conn: Connection, entry_id: str, agent: str, agent_name: str | None, now: datetime
+    ) -> bool:
+        """Claim the entry if it is still claimable; False when another agent took it (or,
+        on PostgreSQL, is taking it: its row is locked, and skipped rather than awaited)."""
+        if self._postgres:
+            locked = conn.execute(
+                select(queue_entries.c.entry_id)
+                .where(queue_entries.c.entry_id == entry_id, self._claimable(now))
+                .with_for_update(skip_locked=True)
+            ).first()
+            if locked is None:
+                return False
+        taken = conn.execute(
+            update(queue_entries)
+            .where(queue_entries.c.entry_id == entry_id, self._claimable(now))
+            .values(
+                status=EntryStatus.CLAIMED.value,
+                claimed_by=agent,
+                agent_name=agent_name,
+                claimed_at=now,
+                n_claims=queue_entries.c.n_claims + 1,
+                decision_id=None,
+                updated_at=now,
+            )
+        )
+        return taken.rowcount == 1
+
     def _claimable(self, now: datetime) -> Any:
         stale = now - timedelta(seconds=self.claim_seconds)
         c = queue_entries.c

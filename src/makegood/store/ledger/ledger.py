@@ -63,7 +63,7 @@ __all__ = ["DEFAULT_TTL_SECONDS", "Ledger"]
 
 DEFAULT_TTL_SECONDS = 3600
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class Ledger:
@@ -120,7 +120,7 @@ class Ledger:
         create the schema (PostgreSQL) and every table the service uses."""
         migrations.upgrade(self.engines.base, schema=self.schema)
 
-    def _write(self, step: Callable[[Connection], T], *, retry_conflict: bool = False) -> T:
+    def _write(self, step: Callable[[Connection], _T], *, retry_conflict: bool = False) -> _T:
         """``step`` in one write transaction; with ``retry_conflict``, once more in a new
         one after an ``IntegrityError`` (a concurrent writer inserted the same key first)."""
         for attempt in range(2):

@@ -1,0 +1,5 @@
+"""``python -m makegood.cli``: the same as the ``makegood`` command."""
+
+from makegood.cli.main import main
+
+main()

@@ -6,7 +6,7 @@ Heavy libraries are imported inside the functions so ``makegood --help`` stays q
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from makegood.contract.mapping import ImportResult
+
+Kind = Literal["history", "complaints"]
 
 
 def import_export(
@@ -53,7 +55,7 @@ def import_export(
     Example: makegood import --export complaints.csv --mapping docs/examples/cfpb.yaml
     --catalog docs/examples/cfpb_catalog.yaml --output data/interim/history.csv
     """
-    kind = "complaints" if new_complaints else "history"
+    kind: Kind = "complaints" if new_complaints else "history"
     try:
         if output is None and not dry_run:
             raise ConfigError("--output is required (or --dry-run to write nothing).")
@@ -78,7 +80,7 @@ def import_export(
     typer.echo(f"contract file  {output} ({len(result.frame)} rows)")
 
 
-def _dry_run(export: Path, mapping: Path, catalog: Path | None, kind: str, rows: int) -> None:
+def _dry_run(export: Path, mapping: Path, catalog: Path | None, kind: Kind, rows: int) -> None:
     """Print the first rows mapped, the rules' counts and the contract's verdict."""
     from makegood.contract.catalog import load_catalog
     from makegood.contract.mapping import (
@@ -92,14 +94,14 @@ def _dry_run(export: Path, mapping: Path, catalog: Path | None, kind: str, rows:
     m = load_mapping(mapping)
     cat = load_catalog(catalog) if catalog is not None else None
     source = str(export)
-    mapped = apply_mapping(read_export(export), m, kind=kind, source=source)  # type: ignore[arg-type]
+    mapped = apply_mapping(read_export(export), m, kind=kind, source=source)
     head = mapped.frame.head(max(rows, 0)).set_index(EXPORT_ROW)
     typer.echo(f"first {len(head)} rows mapped (columns: export rows):")
     typer.echo(head.T.to_string(max_colwidth=40))
     typer.echo("")
     typer.echo(mapped.summary())
     try:
-        validate_mapped(mapped, kind=kind, source=source, catalog=cat)  # type: ignore[arg-type]
+        validate_mapped(mapped, kind=kind, source=source, catalog=cat)
     except ContractError as exc:
         typer.echo(f"the contract rejects the mapped rows:\n{exc.report()}")
         raise typer.Exit(code=2) from None
@@ -110,7 +112,7 @@ def read_mapped(
     export: Path,
     mapping: Path,
     *,
-    kind: str = "history",
+    kind: Kind = "history",
     quarantine: Path | None = None,
     catalog: Any = None,
 ) -> ImportResult:
@@ -121,14 +123,14 @@ def read_mapped(
     from makegood.contract.mapping import load_mapping
 
     cat = catalog if catalog is None or isinstance(catalog, Catalog) else load_catalog(catalog)
-    return run(export, load_mapping(mapping), kind=kind, quarantine=quarantine, catalog=cat)  # type: ignore[arg-type]
+    return run(export, load_mapping(mapping), kind=kind, quarantine=quarantine, catalog=cat)
 
 
 def read_input(
     path: Path,
     mapping: Path | None,
     *,
-    kind: str,
+    kind: Kind,
     quarantine: Path | None,
     catalog: Any = None,
     say: Any = None,

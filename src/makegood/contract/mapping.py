@@ -76,6 +76,8 @@ _UNMAPPED = ("error", "drop", "keep")
 _TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 # A date string with a time part ("2015-03-01T10:00", "03/01/2015 10:00").
 _HAS_TIME = re.compile(r"\d[T ]+\d{1,2}:\d{2}")
+# A timestamp with its own offset ("...Z", "...+02:00"): converted, not localized.
+_AWARE = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$")
 _SHOW_VALUES = 5
 
 
@@ -264,9 +266,11 @@ def _parse_rule(
     constant = spec.get("constant")
     if "constant" in spec and (constant is None or isinstance(constant, (list, dict))):
         problems.append(f"{key}.constant: must be a single value. Got {constant!r}.")
-    generate = _parse_generator(f"{key}.generate", spec["generate"], problems) if (
-        "generate" in spec
-    ) else None
+    generate = (
+        _parse_generator(f"{key}.generate", spec["generate"], problems)
+        if ("generate" in spec)
+        else None
+    )
     only_from = [k for k in ("map", "default", "unmapped", "date") if k in spec]
     if "from" not in spec and only_from:
         problems.append(f"{key}: {', '.join(only_from)} apply to from: only")
@@ -676,33 +680,43 @@ def _dates(
     contract's timestamp rule names them with their row."""
     date = rule.date
     assert date is not None
+    n = len(col)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        stamps = pd.Series(col).reset_index(drop=True)
-        naive = stamps.dt.tz_localize(None) if getattr(stamps.dtype, "tz", None) else stamps
-        is_date = np.full(len(col), bool((naive.dropna() == naive.dropna().dt.normalize()).all()))
-        aware = getattr(stamps.dtype, "tz", None) is not None
+        stamps = pd.Series(col.to_numpy(), dtype=col.dtype)
+        aware = np.full(n, getattr(col.dtype, "tz", None) is not None)
+        local = stamps.dt.tz_localize(None) if aware.any() else stamps
+        # A column of datetimes holds dates when every value is at midnight.
+        is_date = np.full(n, bool((local.dropna() == local.dropna().dt.normalize()).all()))
+        naive = stamps if not aware.any() else pd.Series(pd.NaT, index=stamps.index)
+        utc = stamps.dt.tz_convert("UTC") if aware.any() else None
     else:
         fmt = date.format or "ISO8601"
-        stamps = pd.to_datetime(text.where(~empty), format=fmt, errors="coerce")
+        aware = text.str.contains(_AWARE).to_numpy(dtype=bool) & ~empty
+        naive = pd.to_datetime(text.where(~empty & ~aware), format=fmt, errors="coerce")
+        utc = pd.to_datetime(text.where(aware), format=fmt, errors="coerce", utc=True)
         if date.format is not None:
-            is_date = np.full(len(col), not re.search(r"%[HIMSXcT]", date.format))
+            is_date = np.full(n, not re.search(r"%[HIMSXcT]", date.format))
         else:
             is_date = ~text.str.contains(_HAS_TIME).to_numpy(dtype=bool)
-        aware = getattr(stamps.dtype, "tz", None) is not None
-    counts = [RuleCount(label, f"date from {rule.source!r}", int(stamps.notna().sum()))]
-    if date.time_of_day is not None and not aware:
-        add = is_date & stamps.notna().to_numpy()
+    n_parsed = int(naive.notna().sum()) + (int(utc.notna().sum()) if utc is not None else 0)
+    counts = [RuleCount(label, f"date from {rule.source!r}", n_parsed)]
+    if date.time_of_day is not None:
+        add = is_date & naive.notna().to_numpy()
         h, m, *sec = (int(x) for x in date.time_of_day.split(":"))
-        stamps = stamps.where(~add, stamps + pd.Timedelta(hours=h, minutes=m, seconds=sum(sec)))
+        naive = naive.where(~add, naive + pd.Timedelta(hours=h, minutes=m, seconds=sum(sec)))
         how = f"time of day {date.time_of_day} added to dates"
         counts.append(RuleCount(label, how, int(add.sum()), True))
-    if not aware:
-        # A repeated hour at the end of summer time is read as the first one.
-        stamps = stamps.dt.tz_localize(date.timezone, ambiguous=True, nonexistent="shift_forward")
+    if naive.notna().any():
         how = f"local time in {date.timezone}, stored as UTC"
-        counts.append(RuleCount(label, how, int(stamps.notna().sum())))
-    iso = stamps.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    values = iso.astype(object).where(stamps.notna().to_numpy(), col.astype(object).to_numpy())
+        counts.append(RuleCount(label, how, int(naive.notna().sum())))
+    # A repeated hour at the end of summer time is read as the first one; a skipped one
+    # (the spring change) moves forward to the first valid time.
+    stamps = naive.dt.tz_localize(date.timezone, ambiguous=True, nonexistent="shift_forward")
+    stamps = stamps.dt.tz_convert("UTC")
+    if utc is not None:
+        stamps = stamps.where(~aware, utc)
+    iso = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object)
+    values = iso.where(stamps.notna().to_numpy(), col.astype(object).to_numpy())
     return values.where(~pd.Series(empty), None), counts
 
 
@@ -759,7 +773,11 @@ def import_export(
     source = str(path)
     mapped = apply_mapping(read_export(path, quarantine), mapping, kind=kind, source=source)
     return validate_mapped(
-        mapped, kind=kind, source=source, quarantine=quarantine, catalog=catalog,
+        mapped,
+        kind=kind,
+        source=source,
+        quarantine=quarantine,
+        catalog=catalog,
         max_errors=max_errors,
     )
 

@@ -174,7 +174,7 @@ def load_mapping(path: PathLike) -> ColumnMapping:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read the mapping file ({exc})") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML ({exc})") from None
     return parse_mapping(data, source=source)
@@ -352,8 +352,6 @@ def _parse_generator(key: str, spec: Any, problems: list[str]) -> Generator | No
         cols = spec.get("hash", "all")
         if cols == "all":
             return Generator("hash", None, prefix)
-        if spec.get("hash") == "row_number":
-            return Generator("row_number", None, prefix)
         if isinstance(cols, list) and cols and all(isinstance(c, str) for c in cols):
             return Generator("hash", tuple(cols), prefix)
         problems.append(f"{key}.hash: must be 'all' or a list of export columns. Got {cols!r}.")

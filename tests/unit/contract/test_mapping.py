@@ -495,3 +495,9 @@ def test_a_date_lands_at_its_local_time_of_day(day, tz, hour):
     local = pd.Timestamp(value.iloc[0]).tz_convert(tz)
     # a non-existent local hour (the spring change) moves forward to the first valid time
     assert local.date() == day and local.hour in (hour, (hour + 1) % 24)
+
+
+def test_extra_as_a_list_keeps_the_export_names():
+    mapped = apply_mapping(export(), parse_mapping(mapping(extra=["Topic", "Ref"])))
+    assert mapped.frame["Topic"].tolist() == ["Mortgage", "Card", "Loan"]
+    assert mapped.frame["Ref"].tolist() == ["r0", "r1", "r3"]

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-console \
-	bench-scale bench-intents console-screenshots clean
+	bench-scale bench-intents bench-real console-screenshots clean
 
 venv: $(STAMP)
 
@@ -89,6 +89,13 @@ BENCH_SERVE_ARGS ?=
 
 bench-serve: venv
 	$(PY) benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
+
+# --- real complaints (issue 24): the CFPB export through docs/examples/cfpb.yaml; makegood vs
+# the response's own rate vs a plain LightGBM on the export's columns, on time splits ------
+BENCH_REAL_ARGS ?=
+
+bench-real: venv
+	$(PY) benchmarks/bench_real.py $(BENCH_REAL_ARGS)
 
 # --- the agents' console (issue 11): take next -> case view ready, in headless Chromium ---
 BENCH_CONSOLE_ARGS ?=

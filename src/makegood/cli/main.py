@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from makegood.cli.common import Stages, fail
+from makegood.cli.importing import import_export
 from makegood.cli.registry import models_app
 from makegood.cli.report import report_app
 from makegood.cli.serve import db_app, export_history, serve
@@ -135,6 +136,12 @@ def train(
     run_name: Annotated[
         str | None, typer.Option(help="MLflow run name (default: the bundle version).")
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="Mapping YAML (docs/import.md): read --history as the company's own export."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Fit satisfaction, churn and propensity models; log to MLflow; write a model bundle.
@@ -144,8 +151,8 @@ def train(
     try:
         with Stages(quiet) as say:
             say("importing models")
+            from makegood.cli.importing import read_input
             from makegood.contract.catalog import load_catalog
-            from makegood.contract.files import read_history
             from makegood.modeling.engine import EngineParams
             from makegood.modeling.train import check_params
             from makegood.modeling.train import train as run
@@ -170,7 +177,9 @@ def train(
             )  # before the history is read: a bad option fails at once
             cat = load_catalog(catalog)
             say(f"reading {history}")
-            df = read_history(history, quarantine=quarantine, catalog=cat)
+            df = read_input(
+                history, mapping, kind="history", quarantine=quarantine, catalog=cat, say=say
+            )
             res = run(
                 df,
                 cat,
@@ -241,6 +250,12 @@ def recommend(
         int,
         typer.Option(help="Complaints per partition (--engine dask): bounds each worker's memory."),
     ] = 50_000,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="Mapping YAML (docs/import.md): read --complaints as the company's own export."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Choose one eligible resolution per complaint, maximising net value under the budget.
@@ -254,6 +269,8 @@ def recommend(
     """
     if engine not in ("single", "dask"):
         fail(ConfigError(f"--engine must be 'single' or 'dask'. Got {engine!r} instead."))
+    if engine == "dask" and mapping is not None:
+        fail(ConfigError("--mapping is not supported with --engine dask yet: import first."))
     if engine == "dask":
         _recommend_dask(
             complaints,
@@ -274,8 +291,9 @@ def recommend(
         with Stages(quiet) as say:
             import math
 
+            from makegood.cli.importing import read_input
             from makegood.contract.catalog import load_catalog
-            from makegood.contract.files import read_complaints, write_frame
+            from makegood.contract.files import write_frame
             from makegood.errors import BudgetError
             from makegood.modeling.bundle import load_bundle
             from makegood.modeling.predict import recommend as run
@@ -288,7 +306,7 @@ def recommend(
 
             bundle = load_bundle(resolve_models_dir(models_dir)).with_catalog(cat)
             say(f"model {bundle.version}; reading {complaints}")
-            df = read_complaints(complaints, quarantine=quarantine)
+            df = read_input(complaints, mapping, kind="complaints", quarantine=quarantine, say=say)
             say(f"scoring {len(df)} complaints x {len(cat.ids)} resolutions")
             recs = run(bundle, df, budget, conservative=conservative)
             output.parent.mkdir(parents=True, exist_ok=True)
@@ -436,6 +454,7 @@ def evaluate(
 # The outer layers' commands live beside this module; they are registered here, explicitly
 # (each imports its heavy dependencies inside the command).
 app.command()(serve)
+app.command("import")(import_export)
 app.command("export-history")(export_history)
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")

@@ -2,7 +2,7 @@
 
 Every partition is scored once (``engine.score_all``); every frontier budget's shadow
 price is then found together from the partitions' slope summaries
-(``policy.budget.allocate_batches`` with all the budgets at once), and each partition
+(``policy.thresholds.allocate_batches`` with all the budgets at once), and each partition
 adds up the report's totals of its part of each allocation (``reporting.budget``'s own
 ``Candidates.totals``). The rows are built by ``reporting.budget.frontier_table``, as in
 the single-process report.

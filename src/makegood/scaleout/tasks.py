@@ -31,7 +31,14 @@ import pandas as pd
 from makegood.contract.files import FilePart, read_complaints_part, write_frame
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.predict import Scores
-from makegood.policy.budget import BatchSummary, Segments, SlopeProbe, Threshold, exact_partials
+from makegood.policy.upgrades import (
+    BatchSummary,
+    Segments,
+    SlopeProbe,
+    Threshold,
+    exact_partials,
+    segments,
+)
 
 __all__ = [
     "Job",
@@ -202,7 +209,6 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
         CatalogError, ModelNotFoundError: the bundle cannot score with the catalog.
     """
     from makegood.modeling.predict import heard_in, score
-    from makegood.policy.budget import segments
 
     bundle = worker_bundle(job)
     df = read_complaints_part(part)

@@ -317,12 +317,12 @@ def fsum_partials(parts: list[tuple[float, ...]]) -> float:
 def totals_part(index: int, job: Job, thresholds: list[Threshold]) -> dict[str, Any]:
     """The report's totals of this partition's choice at each threshold, plus the spend
     of the Lagrangian choice at shadow price 1 and the partition size."""
-    from makegood.reporting.budget import Candidates
+    from makegood.reporting.outcomes import CandidateOutcomes
 
     path = _spill_path(job, index)
     s = load_scores(path)
     seg = load_segments(path, _value(s, job), s.compensation, mmap=False)
-    cands = Candidates.from_scores(s)
+    cands = CandidateOutcomes.from_scores(s)
     out = [cands.totals(seg.allocate(t, index).choice) for t in thresholds]
     rows = np.arange(s.n)
     at_one = seg.take(seg.n_above(1.0))

@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from makegood import __version__
 from makegood.contract.units import round_cents
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
@@ -45,6 +44,7 @@ from makegood.reporting.outcomes import CandidateOutcomes
 from makegood.reporting.pacing import PeriodPacing
 from makegood.reporting.practice import CurrentPractice
 from makegood.reporting.sections import chosen_section
+from makegood.version import __version__
 
 __all__ = ["EXTRA_BUDGET", "BudgetPlan", "BudgetReport", "budget_report", "plan_budgets"]
 

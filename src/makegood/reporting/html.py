@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import html as _html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from makegood.reporting.budget import BudgetReport
 from makegood.reporting.numbers import fmt
+
+if TYPE_CHECKING:  # for the annotation only: the page needs just the report's dict
+    from makegood.reporting.budget import BudgetReport
 
 
 def lookup(d: dict, key: str) -> Any:
@@ -103,7 +105,7 @@ def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None =
     """The report page. ``figures`` (name -> inline SVG) are drawn when not given."""
     from makegood.reporting.figures import all_figures, svg
 
-    d = report.to_dict() if isinstance(report, BudgetReport) else report
+    d = report if isinstance(report, dict) else report.to_dict()
     currency = d["meta"]["currency"]
     if figures is None:
         figures = {name: svg(fig) for name, fig in all_figures(d).items()}

@@ -36,7 +36,7 @@ import numpy as np
 
 from makegood.contract.catalog import Catalog
 from makegood.contract.files import FilePart, plan_parts
-from makegood.errors import ContractError, MakegoodError, Violation
+from makegood.errors import ConfigError, ContractError, MakegoodError, Violation
 from makegood.policy.thresholds import allocate_batches
 from makegood.policy.upgrades import Threshold
 from makegood.scaleout import require_dask, tasks
@@ -61,7 +61,6 @@ def connect(
     Raises:
         ConfigError: dask is not installed (one line saying how), or bad counts.
     """
-    from makegood.errors import ConfigError
 
     require_dask()
     from distributed import Client, LocalCluster
@@ -125,7 +124,6 @@ def _default_rankings(output: Path, folder: bool) -> Path:
 
 
 def _check_output(output: Path, folder: bool) -> None:
-    from makegood.errors import ConfigError
 
     if not folder and output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(

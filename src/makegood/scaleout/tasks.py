@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from makegood.contract.catalog import parse_catalog
 from makegood.contract.files import FilePart, read_complaints_part, write_frame
-from makegood.modeling.bundle import Bundle
-from makegood.modeling.predict import Scores
+from makegood.modeling.bundle import Bundle, load_bundle, pin_threads
+from makegood.modeling.predict import Scores, heard_in, recommendations, score, write_rankings
 from makegood.policy.upgrades import (
     BatchSummary,
     Segments,
@@ -39,6 +40,7 @@ from makegood.policy.upgrades import (
     exact_partials,
     segments,
 )
+from makegood.reporting.outcomes import CandidateOutcomes
 
 __all__ = [
     "Job",
@@ -109,8 +111,6 @@ def worker_bundle(job: Job) -> Bundle:
     (oversubscribing the cores is many times slower).
     """
     global LOADS
-    from makegood.contract.catalog import parse_catalog
-    from makegood.modeling.bundle import load_bundle, pin_threads
 
     path = Path(job.bundle_dir)
     threads = _worker_threads()
@@ -208,7 +208,6 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
         ContractError: the part breaks the contract (naming the file and its row).
         CatalogError, ModelNotFoundError: the bundle cannot score with the catalog.
     """
-    from makegood.modeling.predict import heard_in, score
 
     bundle = worker_bundle(job)
     df = read_complaints_part(part)
@@ -276,7 +275,6 @@ def write_part(
 ) -> PartWritten:
     """Write one partition's recommendations (CSV without header but in part 0, or
     Parquet) and its rankings' JSON lines; return its totals."""
-    from makegood.modeling.predict import recommendations, write_rankings
 
     s, alloc = allocation_of(index, job, threshold)
     said = json.loads((_spill_path(job, index) / "meta.json").read_text())["customer_said"]
@@ -317,7 +315,6 @@ def fsum_partials(parts: list[tuple[float, ...]]) -> float:
 def totals_part(index: int, job: Job, thresholds: list[Threshold]) -> dict[str, Any]:
     """The report's totals of this partition's choice at each threshold, plus the spend
     of the Lagrangian choice at shadow price 1 and the partition size."""
-    from makegood.reporting.outcomes import CandidateOutcomes
 
     path = _spill_path(job, index)
     s = load_scores(path)

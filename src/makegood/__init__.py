@@ -17,6 +17,7 @@ from makegood.api import (
     load_model,
     train,
 )
+from makegood.version import __version__ as __version__  # re-exported: makegood.__version__
 
 __all__ = [
     "TrainedModel",
@@ -26,4 +27,3 @@ __all__ = [
     "load_model",
     "train",
 ]
-__version__ = "0.1.0"

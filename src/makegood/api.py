@@ -20,6 +20,7 @@ import pandas as pd
 
 from makegood.contract.catalog import Catalog
 from makegood.contract.catalog import load_catalog as _load_catalog
+from makegood.contract.files import read_complaints, read_history
 
 if TYPE_CHECKING:
     from makegood.modeling.bundle import Bundle
@@ -31,14 +32,12 @@ def load_history(path: str | Path, **kwargs) -> pd.DataFrame:
     Keyword arguments go to :func:`makegood.contract.read_history` (``quarantine``,
     ``max_errors``, ``catalog``). Raises ContractError listing every violation.
     """
-    from makegood.contract.files import read_history
 
     return read_history(path, **kwargs)
 
 
 def load_complaints(path: str | Path, **kwargs) -> pd.DataFrame:
     """Read and validate new complaints (no outcome columns). Raises ContractError."""
-    from makegood.contract.files import read_complaints
 
     return read_complaints(path, **kwargs)
 

@@ -269,7 +269,8 @@ def test_cli_engine_dask_bad_input_exit_code_and_message(trained, small_world, t
 
 def test_report_frontier_equals_the_single_process_frontier(client, setup, small_world, tmp_path):
     from makegood.modeling.predict import score
-    from makegood.reporting.budget import Candidates, frontier_rows
+    from makegood.reporting.frontier import frontier_rows
+    from makegood.reporting.outcomes import CandidateOutcomes
     from makegood.scaleout.report import frontier_dask, write_frontier
 
     res = frontier_dask(
@@ -282,7 +283,7 @@ def test_report_frontier_equals_the_single_process_frontier(client, setup, small
         n_frontier=8,
         partition_rows=150,
     )
-    cands = Candidates.from_scores(score(setup["bundle"], setup["df"]))
+    cands = CandidateOutcomes.from_scores(score(setup["bundle"], setup["df"]))
     want = frontier_rows(cands, res.budgets)
     got = [{k: v for k, v in row.items() if k != "chosen"} for row in res.frontier]
     assert got == want

@@ -1,4 +1,4 @@
-"""``python -m makegood.cli``: the same as the ``makegood`` command."""
+"""``python -m makegood.cli``: the same command line as ``makegood``."""
 
 from makegood.cli.main import main
 

@@ -10,11 +10,17 @@ from typing import Annotated
 import typer
 
 from makegood.cli.common import Stages, fail
-from makegood.cli.importing import import_export
+from makegood.cli.importing import import_export, read_input
 from makegood.cli.registry import models_app
 from makegood.cli.report import report_app
 from makegood.cli.serve import db_app, export_history, serve
-from makegood.errors import ConfigError, MakegoodError
+from makegood.contract.catalog import load_catalog
+from makegood.contract.files import write_frame
+from makegood.errors import BudgetError, ConfigError, MakegoodError
+from makegood.modeling.registry import resolve_models_dir
+from makegood.scaleout import require_dask
+from makegood.sim.world import simulate as simulate_world
+from makegood.sim.world import write_world
 
 app = typer.Typer(
     name="makegood",
@@ -50,13 +56,10 @@ def simulate(
 
     Example: makegood simulate --n 50000 --seed 0 --out data/raw/
     """
-    from makegood.sim.world import simulate as run
-    from makegood.sim.world import write_world
-
     try:
         with Stages() as say:
             say(f"simulating {n} complaints (seed {seed})")
-            world = run(n, n_new=n_new, seed=seed, log_propensity=log_propensity)
+            world = simulate_world(n, n_new=n_new, seed=seed, log_propensity=log_propensity)
             paths = write_world(world, out)
             say(f"history: {len(world.history)} rows, new complaints: {len(world.complaints)}")
     except MakegoodError as e:
@@ -151,8 +154,6 @@ def train(
     try:
         with Stages(quiet) as say:
             say("importing models")
-            from makegood.cli.importing import read_input
-            from makegood.contract.catalog import load_catalog
             from makegood.modeling.engine import EngineParams
             from makegood.modeling.train import check_params
             from makegood.modeling.train import train as run
@@ -291,10 +292,6 @@ def recommend(
         with Stages(quiet) as say:
             import math
 
-            from makegood.cli.importing import read_input
-            from makegood.contract.catalog import load_catalog
-            from makegood.contract.files import write_frame
-            from makegood.errors import BudgetError
             from makegood.modeling.bundle import load_bundle
             from makegood.modeling.predict import recommend as run
             from makegood.modeling.predict import write_rankings
@@ -302,7 +299,6 @@ def recommend(
             if not math.isfinite(budget) or budget < 0:
                 raise BudgetError(f"--budget must be a finite amount >= 0. Got {budget} instead.")
             cat = load_catalog(catalog)
-            from makegood.modeling.registry import resolve_models_dir
 
             bundle = load_bundle(resolve_models_dir(models_dir)).with_catalog(cat)
             say(f"model {bundle.version}; reading {complaints}")
@@ -343,11 +339,7 @@ def _recommend_dask(
         with Stages(quiet) as say:
             import math
 
-            from makegood.contract.catalog import load_catalog
-            from makegood.errors import BudgetError
             from makegood.modeling.bundle import resolve_bundle_dir
-            from makegood.modeling.registry import resolve_models_dir
-            from makegood.scaleout import require_dask
 
             require_dask()
             from makegood.scaleout.engine import connect, recommend_dask

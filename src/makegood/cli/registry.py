@@ -14,7 +14,10 @@ from typing import Annotated
 import typer
 
 from makegood.cli.common import fail
-from makegood.errors import MakegoodError
+from makegood.contract.catalog import load_catalog
+from makegood.contract.files import read_history
+from makegood.errors import MakegoodError, ModelNotFoundError
+from makegood.modeling.registry import list_versions, register_bundle
 
 models_app = typer.Typer(
     name="models",
@@ -49,7 +52,6 @@ def list_(
 
     Example: makegood models list
     """
-    from makegood.modeling.registry import list_versions
 
     try:
         versions = list_versions(name, tracking_uri)
@@ -105,7 +107,6 @@ def register(
     Example: makegood models register --promote   (the latest bundle in models/)
     """
     from makegood.modeling.promotion import promote_if_not_worse
-    from makegood.modeling.registry import register_bundle
 
     try:
         if run_id is None:
@@ -122,7 +123,6 @@ def register(
 
 
 def _run_of_bundle(models_dir: Path) -> str:
-    from makegood.errors import ModelNotFoundError
     from makegood.modeling.bundle import resolve_bundle_dir
 
     path = resolve_bundle_dir(models_dir)
@@ -190,14 +190,11 @@ def promote(
 
       makegood models promote --version 3 --force --reason "rollback after incident 42"
     """
-    from makegood.contract.files import read_history
     from makegood.modeling.promotion import PromotionRefusedError, promote_if_not_worse
 
     try:
         cat = None
         if catalog is not None:
-            from makegood.contract.catalog import load_catalog
-
             cat = load_catalog(catalog)
         frame = read_history(history, catalog=cat) if history is not None else None
         decision = promote_if_not_worse(

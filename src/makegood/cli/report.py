@@ -13,7 +13,10 @@ from typing import Annotated
 import typer
 
 from makegood.cli.common import Stages, fail
+from makegood.contract.catalog import load_catalog, parse_catalog
+from makegood.contract.files import read_complaints, read_history
 from makegood.errors import BudgetError, ConfigError, MakegoodError
+from makegood.scaleout import require_dask
 
 report_app = typer.Typer(
     help="Reports for finance: what the compensation budget buys.",
@@ -131,8 +134,6 @@ def budget(
                 raise BudgetError(
                     f"--frontier-points must be in 2..500. Got {frontier_points} instead."
                 )
-            from makegood.contract.catalog import load_catalog
-            from makegood.contract.files import read_complaints, read_history
             from makegood.modeling.bundle import load_bundle
             from makegood.reporting.budget import budget_report
             from makegood.reporting.export import write_report
@@ -275,12 +276,10 @@ def _frontier_dask(
                 raise BudgetError(
                     f"--frontier-points must be in 2..500. Got {frontier_points} instead."
                 )
-            from makegood.scaleout import require_dask
 
             require_dask()
             import json
 
-            from makegood.contract.catalog import load_catalog, parse_catalog
             from makegood.modeling.bundle import resolve_bundle_dir
             from makegood.scaleout.engine import connect
             from makegood.scaleout.report import frontier_dask, write_frontier

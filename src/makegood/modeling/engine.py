@@ -45,7 +45,23 @@ from makegood.features.pipeline import assemble, prepare
 from makegood.features.structured import FeatureSpec
 from makegood.modeling.pooled import PooledLinear, fit_pooled, predict_folds
 
-__all__ = ["Engine", "EngineParams", "FitResult", "fit_engine", "prepare", "text_targets"]
+__all__ = [
+    "Design",
+    "Engine",
+    "EngineParams",
+    "FitResult",
+    "build_design",
+    "dr_corrections",
+    "fit_churn",
+    "fit_engine",
+    "fit_pooled_layers",
+    "fit_propensity",
+    "fit_satisfaction",
+    "normalised_propensity",
+    "prepare",
+    "survey_response",
+    "text_targets",
+]
 
 Progress = Callable[[str], None]
 
@@ -329,9 +345,103 @@ def fit_engine(
     """Fit every model on a prepared history frame (see :func:`prepare`).
 
     ``mem`` is the customer memory of these rows (computed from the frame when None and
-    memory is used); see the module docstring for the models.
+    memory is used); see the module docstring for the models. The stages, in order:
+    :func:`build_design` (features, actions, outcomes, folds), :func:`survey_response`
+    (whether satisfaction is modelled, and the chance of answering),
+    :func:`fit_pooled_layers`, :func:`fit_propensity`, :func:`fit_satisfaction`,
+    :func:`fit_churn` (mediated by the cross-fitted satisfaction),
+    :func:`normalised_propensity` and :func:`dr_corrections`.
     """
     params = (params or EngineParams()).resolved(len(prep))
+    d, signals = build_design(prep, catalog, params, mem, progress)
+    has_sat, p_answer = survey_response(d, params, progress)
+    if not has_sat:
+        params = replace(params, mediated=False)
+    layers, diag_pooled = fit_pooled_layers(d, params, p_answer, has_sat, progress)
+    prop_models, oof_prop = fit_propensity(d, params, progress)
+    sat_models, oof_sat = fit_satisfaction(d, params, p_answer, layers, has_sat, progress)
+    churn_models, oof_churn = fit_churn(d, params, oof_sat, progress)
+    prop, e_obs = normalised_propensity(oof_prop, d.eligible, d.action, params.propensity_clip)
+    churn_corr, sat_corr, dr_diag = dr_corrections(
+        d, params, oof_churn, oof_sat, e_obs, p_answer, has_sat, progress
+    )
+    diag = ({"pooled": diag_pooled} if layers else {}) | dr_diag
+    engine = Engine(
+        params=params,
+        spec=d.spec,
+        action_ids=list(catalog.ids),
+        sat_models=sat_models,
+        churn_models=churn_models,
+        prop_models=prop_models,
+        churn_correction=churn_corr,
+        sat_correction=sat_corr,
+        diagnostics=diag,
+        action_counts=np.bincount(d.action, minlength=d.n_actions).tolist(),
+        sat_linear=layers,
+    )
+    oof = {
+        "propensity": prop,
+        "satisfaction": np.clip(oof_sat + sat_corr, 0, 10),
+        "churn_prob": np.clip(oof_churn + churn_corr, 1e-4, 1 - 1e-4),
+        "p_answer": p_answer,
+        "X": d.X,
+        "action": d.action,
+        "eligible": d.eligible,
+    }
+    return FitResult(engine, signals, oof)
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True)
+class Design:
+    """What every model of :func:`fit_engine` is fitted on (n rows, K resolutions).
+
+    ``X`` the (n, p) base features; ``action`` (n,) the resolution given (catalog index);
+    ``y_churn``, ``y_sat`` (NaN where the survey went unanswered) the outcomes;
+    ``eligible`` (n, K); ``fold`` (n,) the cross-fitting fold, whole customers per fold;
+    ``baseline`` the catalog's baseline resolution (effects are measured against it);
+    ``cat_base`` the categorical columns of ``X``, ``cat_a`` those of the outcome input
+    (``X`` plus the resolution); ``xa_obs`` the outcome input at the resolution given.
+    """
+
+    X: np.ndarray
+    spec: FeatureSpec
+    action: np.ndarray
+    y_churn: np.ndarray
+    y_sat: np.ndarray
+    eligible: np.ndarray
+    fold: np.ndarray
+    n_folds: int
+    cat_base: list[int]
+    cat_a: list[int]
+    xa_obs: np.ndarray
+    n_levels: dict[int, int]
+    baseline: int
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_actions(self) -> int:
+        return int(self.eligible.shape[1])
+
+    @property
+    def answered(self) -> np.ndarray:
+        return ~np.isnan(self.y_sat)
+
+
+def build_design(
+    prep: pd.DataFrame,
+    catalog: Catalog,
+    params: EngineParams,
+    mem: pd.DataFrame | None = None,
+    progress: Progress = _noop,
+) -> tuple[Design, text_mod.TextSignals | None]:
+    """The features (text signals cross-fitted on the same folds, customer memory), the
+    actions, outcomes and folds of a prepared history; and the fitted text signals."""
     progress("features: text signals, customer memory")
     if params.use_memory and mem is None:
         mem = memory_mod.customer_memory(prep)
@@ -350,156 +460,211 @@ def fit_engine(
         names = list(signals.feature_names_)
     feats = assemble(prep, mem, scores, names, None, with_intents=params.use_intents)
     X = feats.X
-    K = len(catalog.ids)
     A = np.array([catalog.index(r) for r in prep["resolution"]])
-    y_churn = prep["churned_90d"].to_numpy(dtype=float)
-    y_sat = prep["satisfaction"].to_numpy(dtype=float)
-    answered = ~np.isnan(y_sat)
-    eligible = catalog.eligibility_matrix(
-        prep["issue_type"].to_numpy(), prep["severity"].to_numpy()
-    )
-    n = len(prep)
     cat_base = feats.spec.categorical_indices
-    cat_a = [*cat_base, X.shape[1]]
+    design = Design(
+        X=X,
+        spec=feats.spec,
+        action=A,
+        y_churn=prep["churned_90d"].to_numpy(dtype=float),
+        y_sat=prep["satisfaction"].to_numpy(dtype=float),
+        eligible=catalog.eligibility_matrix(
+            prep["issue_type"].to_numpy(), prep["severity"].to_numpy()
+        ),
+        fold=fold,
+        n_folds=params.n_folds,
+        cat_base=cat_base,
+        cat_a=[*cat_base, X.shape[1]],
+        xa_obs=Engine.outcome_input(X, A),
+        n_levels={
+            i: len(feats.spec.categories.get(name, []))
+            for i, name in zip(cat_base, feats.spec.categorical, strict=True)
+        },
+        baseline=catalog.baseline_index,
+    )
+    return design, signals
 
-    xa_obs = Engine.outcome_input(X, A)
-    fold_answers = [int((answered & (fold != f)).sum()) for f in range(params.n_folds)]
-    has_sat = answered.sum() >= MIN_SURVEYS and min(fold_answers) >= MIN_SURVEYS // 2
+
+def survey_response(
+    d: Design, params: EngineParams, progress: Progress = _noop
+) -> tuple[bool, np.ndarray]:
+    """Whether satisfaction is modelled, and each row's probability of answering the survey.
+
+    Satisfaction is modelled when at least :data:`MIN_SURVEYS` surveys were answered and
+    every fold's training part holds at least half that many. The response model (given
+    features and resolution) is fitted only when some but not all rows answered; its
+    probabilities are clipped at 0.05 (the inverse weights stay bounded).
+    """
+    answered = d.answered
+    n_answered = int(answered.sum())
+    fold_answers = [int((answered & (d.fold != f)).sum()) for f in range(d.n_folds)]
+    has_sat = n_answered >= MIN_SURVEYS and min(fold_answers) >= MIN_SURVEYS // 2
     if not has_sat:
-        progress(f"only {int(answered.sum())} answered surveys: satisfaction is not modelled")
-        params = replace(params, mediated=False)
-    if 0 < answered.sum() < n:
-        progress("survey response model")
-        resp = _train(params.lgb_params("binary"), xa_obs, answered.astype(float), 150, cat_a)
-        p_answer = np.clip(resp.predict(xa_obs), 0.05, 1.0)
-    else:
-        p_answer = np.ones(n)
+        progress(f"only {n_answered} answered surveys: satisfaction is not modelled")
+    if not 0 < n_answered < d.n:
+        return has_sat, np.ones(d.n)
+    progress("survey response model")
+    resp = _train(params.lgb_params("binary"), d.xa_obs, answered.astype(float), 150, d.cat_a)
+    return has_sat, np.clip(resp.predict(d.xa_obs), 0.05, 1.0)
 
-    oof_prop = np.zeros((n, K))
-    oof_sat = np.zeros((n, K))
-    oof_churn = np.zeros((n, K))
-    sat_models, churn_models, prop_models = [], [], []
-    sat_obs_oof = np.zeros(n)
-    layers: list[PooledLinear] = []
-    if has_sat and params.pooled:
-        progress("satisfaction: pooled linear layer")
-        layers, diag_pooled = fit_pooled(
-            X[answered],
-            A[answered],
-            y_sat[answered],
-            1.0 / p_answer[answered],
-            fold[answered],
-            params.n_folds,
-            categorical=cat_base,
-            n_levels={
-                i: len(feats.spec.categories.get(name, []))
-                for i, name in zip(cat_base, feats.spec.categorical, strict=True)
-            },
-            n_actions=K,
-        )
-    # pass 1: propensity and satisfaction, cross-fitted
-    for f in range(params.n_folds):
-        progress(f"fold {f + 1}/{params.n_folds}: propensity and satisfaction")
-        tr, te = fold != f, fold == f
+
+def fit_pooled_layers(
+    d: Design, params: EngineParams, p_answer: np.ndarray, has_sat: bool, progress: Progress
+) -> tuple[list[PooledLinear], dict]:
+    """One pooled linear satisfaction layer per fold (none without satisfaction or with
+    ``pooled`` off), fitted on the answered rows weighted by 1 / p(answer)."""
+    if not (has_sat and params.pooled):
+        return [], {}
+    progress("satisfaction: pooled linear layer")
+    ans = d.answered
+    return fit_pooled(
+        d.X[ans],
+        d.action[ans],
+        d.y_sat[ans],
+        1.0 / p_answer[ans],
+        d.fold[ans],
+        d.n_folds,
+        categorical=d.cat_base,
+        n_levels=d.n_levels,
+        n_actions=d.n_actions,
+    )
+
+
+def fit_propensity(
+    d: Design, params: EngineParams, progress: Progress = _noop
+) -> tuple[list[lgb.Booster], np.ndarray]:
+    """The agents' choice model per fold, and its cross-fitted (n, K) probabilities."""
+    K = d.n_actions
+    models, oof = [], np.zeros((d.n, K))
+    for f in range(d.n_folds):
+        progress(f"fold {f + 1}/{d.n_folds}: propensity")
+        tr, te = d.fold != f, d.fold == f
         pm = _train(
             params.lgb_params("multiclass", num_class=K, learning_rate=0.1, num_leaves=15),
-            X[tr],
-            A[tr],
+            d.X[tr],
+            d.action[tr],
             params.propensity_estimators,
-            cat_base,
+            d.cat_base,
         )
-        prop_models.append(pm)
-        oof_prop[te] = np.asarray(pm.predict(X[te])).reshape(-1, K)
-        if not has_sat:
-            oof_sat[te] = np.nan
-            continue
-        trs = tr & answered
+        models.append(pm)
+        oof[te] = np.asarray(pm.predict(d.X[te])).reshape(-1, K)
+    return models, oof
+
+
+def fit_satisfaction(
+    d: Design,
+    params: EngineParams,
+    p_answer: np.ndarray,
+    layers: list[PooledLinear],
+    has_sat: bool,
+    progress: Progress = _noop,
+) -> tuple[list[lgb.Booster], np.ndarray]:
+    """The satisfaction trees per fold (on top of the fold's pooled layer, if any), and the
+    cross-fitted (n, K) satisfaction of every candidate: all NaN when not modelled."""
+    oof = np.full((d.n, d.n_actions), np.nan)
+    if not has_sat:
+        return [], oof
+    models = []
+    for f in range(d.n_folds):
+        progress(f"fold {f + 1}/{d.n_folds}: satisfaction")
+        tr, te = d.fold != f, d.fold == f
+        trs = tr & d.answered
         layer = layers[f] if layers else None
         sm = _train(
             params.lgb_params("regression"),
-            xa_obs[trs],
-            y_sat[trs],
+            d.xa_obs[trs],
+            d.y_sat[trs],
             params.n_estimators,
-            cat_a,
+            d.cat_a,
             weight=1.0 / p_answer[trs],
-            init_score=None if layer is None else layer.predict(xa_obs[trs]),
+            init_score=None if layer is None else layer.predict(d.xa_obs[trs]),
         )
-        sat_models.append(sm)
-        linear = 0.0 if layer is None else layer.predict_all(X[te])
-        for k in range(K):
-            oof_sat[te, k] = sm.predict(Engine.outcome_input(X[te], k))
-        oof_sat[te] += linear
-        sat_obs_oof[te] = oof_sat[te, A[te]]
-    # pass 2: churn, with the cross-fitted satisfaction as mediator; a happier customer
-    # never churns more (monotone in the mediator), which steadies the contrasts
+        models.append(sm)
+        linear = 0.0 if layer is None else layer.predict_all(d.X[te])
+        for k in range(d.n_actions):
+            oof[te, k] = sm.predict(Engine.outcome_input(d.X[te], k))
+        oof[te] += linear
+    return models, oof
+
+
+def fit_churn(
+    d: Design, params: EngineParams, oof_sat: np.ndarray, progress: Progress = _noop
+) -> tuple[list[lgb.Booster], np.ndarray]:
+    """The churn model per fold and its cross-fitted (n, K) probabilities.
+
+    With ``mediated``, the churn model also reads the cross-fitted satisfaction under the
+    resolution (the observed one when training), and a happier customer never churns
+    more (monotone in that input), which steadies the contrasts.
+    """
     churn_params = params.lgb_params("binary")
     if params.mediated:
-        churn_params["monotone_constraints"] = [0] * (X.shape[1] + 1) + [-1]
-    for f in range(params.n_folds):
-        progress(f"fold {f + 1}/{params.n_folds}: churn")
-        tr, te = fold != f, fold == f
-        extra = sat_obs_oof[tr] if params.mediated else None
+        churn_params["monotone_constraints"] = [0] * (d.X.shape[1] + 1) + [-1]
+    sat_obs = oof_sat[np.arange(d.n), d.action]
+    models, oof = [], np.zeros((d.n, d.n_actions))
+    for f in range(d.n_folds):
+        progress(f"fold {f + 1}/{d.n_folds}: churn")
+        tr, te = d.fold != f, d.fold == f
+        extra = sat_obs[tr] if params.mediated else None
         cm = _train(
             churn_params,
-            Engine.outcome_input(X[tr], A[tr], extra),
-            y_churn[tr],
+            Engine.outcome_input(d.X[tr], d.action[tr], extra),
+            d.y_churn[tr],
             params.n_estimators,
-            cat_a,
+            d.cat_a,
         )
-        churn_models.append(cm)
-        for k in range(K):
+        models.append(cm)
+        for k in range(d.n_actions):
             ex = oof_sat[te, k] if params.mediated else None
-            oof_churn[te, k] = cm.predict(Engine.outcome_input(X[te], k, ex))
+            oof[te, k] = cm.predict(Engine.outcome_input(d.X[te], k, ex))
+    return models, oof
 
+
+def normalised_propensity(
+    oof_prop: np.ndarray, eligible: np.ndarray, action: np.ndarray, clip: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Propensities restricted to the eligible resolutions (rows sum to 1), and the
+    propensity of the resolution given, clipped below at ``clip``.
+
+    >>> p, e = normalised_propensity(
+    ...     np.array([[0.5, 0.3, 0.2]]), np.array([[True, True, False]]), np.array([1]), 0.5
+    ... )
+    >>> p.round(3).tolist(), e.tolist()
+    ([[0.625, 0.375, 0.0]], [0.5])
+    """
     prop = np.where(eligible, oof_prop, 0.0)
     prop = prop / np.clip(prop.sum(axis=1, keepdims=True), 1e-12, None)
-    e_obs = np.clip(prop[np.arange(n), A], params.propensity_clip, 1.0)
-    churn_corr = np.zeros(K)
-    sat_corr = np.zeros(K)
+    e_obs = np.clip(prop[np.arange(len(action)), action], clip, 1.0)
+    return prop, e_obs
+
+
+def dr_corrections(
+    d: Design,
+    params: EngineParams,
+    oof_churn: np.ndarray,
+    oof_sat: np.ndarray,
+    e_obs: np.ndarray,
+    p_answer: np.ndarray,
+    has_sat: bool,
+    progress: Progress = _noop,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The (K,) doubly robust corrections of churn and satisfaction (:func:`dr_correction`)
+    and their diagnostics: applied iff ``params.dr_correction`` (zeros and no diagnostics
+    otherwise); satisfaction's only when it is modelled, weighted by 1 / p(answer)."""
+    K = d.n_actions
+    churn_corr, sat_corr = np.zeros(K), np.zeros(K)
     diag: dict = {}
-    if layers:
-        diag["pooled"] = diag_pooled
-    if params.dr_correction:
-        progress("doubly robust correction")
-        churn_corr, d1 = dr_correction(
-            oof_churn, y_churn, A, e_obs, eligible, catalog.baseline_index
-        )
-        diag["churn_dr"] = d1
-        if has_sat:
-            w_obs = answered / np.clip(p_answer, 0.05, 1.0)
-            sat_corr, d2 = dr_correction(
-                oof_sat,
-                np.nan_to_num(y_sat),
-                A,
-                e_obs,
-                eligible,
-                catalog.baseline_index,
-                weight=w_obs,
-            )
-            diag["sat_dr"] = d2
-    engine = Engine(
-        params=params,
-        spec=feats.spec,
-        action_ids=list(catalog.ids),
-        sat_models=sat_models,
-        churn_models=churn_models,
-        prop_models=prop_models,
-        churn_correction=churn_corr,
-        sat_correction=sat_corr,
-        diagnostics=diag,
-        action_counts=np.bincount(A, minlength=K).tolist(),
-        sat_linear=layers,
+    if not params.dr_correction:
+        return churn_corr, sat_corr, diag
+    progress("doubly robust correction")
+    churn_corr, diag["churn_dr"] = dr_correction(
+        oof_churn, d.y_churn, d.action, e_obs, d.eligible, d.baseline
     )
-    oof = {
-        "propensity": prop,
-        "satisfaction": np.clip(oof_sat + sat_corr, 0, 10),
-        "churn_prob": np.clip(oof_churn + churn_corr, 1e-4, 1 - 1e-4),
-        "p_answer": p_answer,
-        "X": X,
-        "action": A,
-        "eligible": eligible,
-    }
-    return FitResult(engine, signals, oof)
+    if has_sat:
+        w_obs = d.answered / np.clip(p_answer, 0.05, 1.0)
+        sat_corr, diag["sat_dr"] = dr_correction(
+            oof_sat, np.nan_to_num(d.y_sat), d.action, e_obs, d.eligible, d.baseline, weight=w_obs
+        )
+    return churn_corr, sat_corr, diag
 
 
 def dr_correction(

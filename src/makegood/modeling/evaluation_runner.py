@@ -21,8 +21,10 @@ from makegood.modeling.evaluate import (
     logged_outcomes,
     off_policy_estimates,
 )
+from makegood.modeling.lineage import data_hash
 from makegood.modeling.predict import recommend, score
 from makegood.modeling.references import NaiveSLearner, standard_formula_values
+from makegood.modeling.registry import resolve_models_dir
 from makegood.policy.budget import allocate
 
 
@@ -265,8 +267,6 @@ def run_evaluation(
 ) -> EvaluationResult:
     """What ``makegood evaluate`` runs; see its help."""
     cat = load_catalog(catalog)
-    from makegood.modeling.registry import resolve_models_dir
-
     bundle = load_bundle(resolve_models_dir(models_dir, tracking_uri)).with_catalog(cat)
     progress(f"reading {history}")
     hist = read_history(history, catalog=cat)
@@ -287,8 +287,6 @@ def run_evaluation(
     else:
         progress("off-policy evaluation on the history")
         result = off_policy_table(bundle, hist, cat, budget)
-        from makegood.modeling.train import data_hash
-
         result.in_sample = data_hash(hist) == bundle.meta.get("data_hash")
     if tracking_uri is not None and bundle.meta.get("mlflow_run_id"):
         _log(result, bundle.meta["mlflow_run_id"], tracking_uri)

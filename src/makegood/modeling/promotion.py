@@ -26,8 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from makegood.contract.catalog import Catalog
-from makegood.errors import ConfigError, ContractError, MakegoodError
+from makegood.errors import ConfigError, ContractError, MakegoodError, ModelNotFoundError
+from makegood.modeling.bundle import load_bundle
 from makegood.modeling.evaluate import PolicyComparison
+from makegood.modeling.evaluation_runner import compare_bundles
 from makegood.modeling.registry import (
     DEFAULT_ALIAS,
     DEFAULT_CACHE_DIR,
@@ -124,11 +126,7 @@ def promote_if_not_worse(
     a comparison is needed and ``history`` is None, ContractError when ``history`` holds
     too few held-out complaints, ModelNotFoundError for an unknown version.
     """
-    from mlflow.exceptions import MlflowException
-
-    from makegood.errors import ModelNotFoundError
-    from makegood.modeling.bundle import load_bundle
-    from makegood.modeling.evaluation_runner import compare_bundles
+    from mlflow.exceptions import MlflowException  # MLflow is imported when used
 
     if force and not (reason or "").strip():
         raise ConfigError("--force needs --reason: say why the comparison is overridden")
@@ -241,10 +239,6 @@ def compare_with_champion(
     raises for a missing champion or too few held-out rows: training must not fail
     because a comparison is impossible.
     """
-    from makegood.errors import ModelNotFoundError
-    from makegood.modeling.bundle import load_bundle
-    from makegood.modeling.evaluation_runner import compare_bundles
-
     _, client = _mlflow(tracking_uri)
     try:
         version = str(_by_alias(client, name, alias).version)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from makegood.contract.files import validate_complaints
 from makegood.errors import MakegoodError, ModelNotFoundError
 
 DEFAULT_NAME = "makegood"
@@ -102,7 +103,6 @@ def bundle_policy():
                 self.bundle = load_bundle(context.artifacts["bundle"])
 
             def predict(self, context, model_input, params=None):
-                from makegood.contract.files import validate_complaints
                 from makegood.modeling.predict import recommend
 
                 df = validate_complaints(pd.DataFrame(model_input), source="<pyfunc input>")

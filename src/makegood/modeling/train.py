@@ -6,11 +6,9 @@ Only this module (and ``modeling/registry.py``) talks to MLflow.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import numbers
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,35 +25,14 @@ from makegood.features.pipeline import assemble, prepare
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
+from makegood.modeling.lineage import data_hash, git_commit
+from makegood.modeling.promotion import compare_with_champion
 from makegood.modeling.selection import select_params
 from makegood.policy.budget import allocate
 from makegood.policy.value import net_value
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "makegood"
-
-
-def data_hash(df: pd.DataFrame) -> str:
-    """A stable sha256 of a frame's contents (order and values)."""
-    h = hashlib.sha256()
-    h.update(",".join(map(str, df.columns)).encode())
-    h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
-def git_commit() -> str:
-    """The current git commit of the code, or "unknown" outside a checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 @dataclass
@@ -349,8 +326,6 @@ def _compare_with_champion(
     uri: str,
 ) -> tuple[str, dict[str, float]]:
     """The holdout model against ``name@champion`` on the holdout rows (see ``train``)."""
-    from makegood.modeling.promotion import compare_with_champion
-
     earlier = prep[tr]  # the store keeps prepared rows, as the final bundle's does
     memory = memory_mod.CustomerMemoryStore.from_history(earlier) if params.use_memory else None
     meta = {

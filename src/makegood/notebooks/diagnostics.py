@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.contract.catalog import Catalog
+from makegood.sim.world import simulate, write_world
 
 # --- settings --------------------------------------------------------------------------
 # a small, quick model for notebooks run in CI (MAKEGOOD_NB_FAST=1)
@@ -99,7 +100,6 @@ def ensure_sample_data(settings: NotebookSettings) -> dict[str, Path]:
     Returns ``history``, ``complaints``, ``catalog`` and, for simulated data, ``truth``
     and ``history_truth`` (absent keys: the files do not exist, e.g. real data).
     """
-    from makegood.sim.world import simulate, write_world
 
     d = settings.data_dir
     if not (d / "history.csv").exists():

@@ -2,7 +2,8 @@
 (batch), and the live rule: the paced shadow price and the served choice.
 
 Plain numpy, arrays in and arrays out (no pandas, LightGBM, MLflow or FastAPI; the
-import contracts in pyproject.toml hold it to that).
+import contracts in pyproject.toml hold it to that). The test oracle
+``makegood.policy.oracle.optimal_bruteforce`` is deliberately not exported.
 """
 
 from makegood.policy.budget import (
@@ -10,7 +11,6 @@ from makegood.policy.budget import (
     allocate,
     choose,
     frontier,
-    optimal_bruteforce,
     spend_at,
 )
 from makegood.policy.cases import top_up
@@ -27,7 +27,6 @@ __all__ = [
     "choose_served",
     "frontier",
     "net_value",
-    "optimal_bruteforce",
     "pacing_shadow_price",
     "retention_lift",
     "spend_at",

@@ -36,7 +36,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field, Strict
 
+from makegood.contract.files import OUTCOME_COLUMNS, validate_complaints, validate_history
 from makegood.errors import FieldError, ModelNotLoadedError
+from makegood.reporting.html import render_html, render_period_html
+from makegood.reporting.period import period_report
 
 PATH = "/v1/reports/budget"
 PERIOD_PATH = "/v1/reports/period"
@@ -105,7 +108,6 @@ def _run(
     request: Request, bundle: Any, body: BudgetReportRequest, fmt: str
 ) -> JSONResponse | HTMLResponse:
     """The report. Raises FieldError, ContractError, BudgetError."""
-    from makegood.contract.files import OUTCOME_COLUMNS, validate_complaints, validate_history
     from makegood.reporting.budget import budget_report
 
     history = _state(request, "report_history") if body.use_history else None
@@ -135,8 +137,6 @@ def _run(
         source=source,
     )
     if fmt == "html":
-        from makegood.reporting.html import render_html
-
         return HTMLResponse(render_html(report))
     return JSONResponse(report.to_dict())
 
@@ -146,7 +146,6 @@ def _period(
 ) -> JSONResponse | HTMLResponse:
     """The live period report. Raises BudgetNotFoundError (404); the ledger's database
     errors are answered 503 by the service's mapping."""
-    from makegood.reporting.period import period_report
 
     ledger = _state(request, "ledger")
     if ledger is None:
@@ -156,8 +155,6 @@ def _period(
     currency = current.catalog.currency if current is not None else "USD"
     report = period_report(ledger, period, team=team, currency=currency)
     if fmt == "html":
-        from makegood.reporting.html import render_period_html
-
         return HTMLResponse(render_period_html(report))
     return JSONResponse(report.to_dict())
 

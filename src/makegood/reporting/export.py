@@ -16,7 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from makegood.errors import ConfigError
 from makegood.reporting.budget import BudgetReport
+from makegood.reporting.html import fmt, render_html, render_period_html
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a quiet, offline, throw-away headless run (no sandbox: containers run as root).
@@ -72,7 +74,6 @@ def write_report(
         name -> path of every file written.
     """
     from makegood.reporting.figures import all_figures, svg
-    from makegood.reporting.html import render_html
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,9 +135,6 @@ def write_period_report(report: Any, out_dir: str | Path, *, pdf: bool = False) 
     """
     import pandas as pd
 
-    from makegood.errors import ConfigError
-    from makegood.reporting.html import render_period_html
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     d = report.to_dict()
@@ -173,7 +171,6 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
     from matplotlib.figure import Figure
 
     from makegood.reporting.figures import all_figures
-    from makegood.reporting.html import fmt
 
     cur = d["meta"]["currency"]
     figs = figs if figs is not None else all_figures(d)
@@ -224,7 +221,6 @@ def _first_page(d: dict):
     from matplotlib.figure import Figure
 
     from makegood.reporting.figures import draw_frontier
-    from makegood.reporting.html import fmt
 
     cur, h = d["meta"]["currency"], d["headline"]
     c = h["comparison"]

@@ -11,6 +11,8 @@ import io
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from makegood.reporting.numbers import currency_symbol
+
 # Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, reddish
 # purple, sky blue, yellow, black): distinct under the common colour-vision deficiencies and
 # in greyscale print, where the line styles and markers also tell the series apart.
@@ -25,8 +27,6 @@ def money_formatter(currency: str = "USD") -> FuncFormatter:
     >>> f(1_250_000), f(65_000_000), f(1_500), f(40_000), f(500), f(-2_000)
     ('$1.25M', '$65M', '$1.5k', '$40k', '$500', '-$2k')
     """
-    from makegood.reporting.html import currency_symbol
-
     sym = currency_symbol(currency)
 
     def short(v: float, digits: int) -> str:

@@ -12,51 +12,14 @@ from __future__ import annotations
 
 import html as _html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from makegood.reporting.budget import BudgetReport
+from makegood.reporting.numbers import fmt
 
-KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "text")
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-def currency_symbol(currency: str) -> str:
-    """The prefix money is printed with: ``$`` for USD, else the code and a space."""
-    return _SYMBOLS.get(currency, currency + " ")
-
-
-def fmt(value: Any, kind: str, currency: str = "USD") -> str:
-    """The one way a report number is printed.
-
-    ``money`` whole units with thousands separators, ``money_c`` with cents, ``count``
-    an integer, ``churners`` expected customers (1 decimal), ``ratio`` per-dollar figures
-    (2 decimals), ``sat`` satisfaction (2 decimals), ``prob`` a probability as a percentage
-    (1 decimal), ``text`` as is; None prints "n/a".
-
-    >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio"), fmt(0.1234, "prob")
-    ('$12,346', '-$3.50', '1.81', '12.3%')
-    """
-    if value is None:
-        return "n/a"
-    if kind == "text":
-        return str(value)
-    x = float(value)
-    if kind in ("money", "money_c"):
-        sym = currency_symbol(currency)
-        body = f"{abs(x):,.0f}" if kind == "money" else f"{abs(x):,.2f}"
-        sign = "-" if x < 0 and body.strip("0.,") else ""
-        return f"{sign}{sym}{body}"
-    if kind == "count":
-        return f"{int(round(x)):,}"
-    if kind == "churners":
-        return f"{x:,.1f}"
-    if kind in ("ratio", "sat"):
-        return f"{x:,.2f}"
-    if kind == "prob":
-        return f"{100 * x:.1f}%"
-    raise ValueError(f"kind must be one of {KINDS}. Got {kind!r} instead.")
+if TYPE_CHECKING:  # for the annotation only: the page needs just the report's dict
+    from makegood.reporting.budget import BudgetReport
 
 
 def lookup(d: dict, key: str) -> Any:
@@ -142,7 +105,7 @@ def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None =
     """The report page. ``figures`` (name -> inline SVG) are drawn when not given."""
     from makegood.reporting.figures import all_figures, svg
 
-    d = report.to_dict() if isinstance(report, BudgetReport) else report
+    d = report if isinstance(report, dict) else report.to_dict()
     currency = d["meta"]["currency"]
     if figures is None:
         figures = {name: svg(fig) for name, fig in all_figures(d).items()}

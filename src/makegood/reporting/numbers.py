@@ -1,8 +1,23 @@
-"""How a report stores a number: rounded, JSON-safe (shared by every report)."""
+"""How a report adds up, stores and prints a number (shared by every report).
+
+Stored: rounded and JSON-safe (:func:`report_round`); summed exactly (:func:`fsum`), with a
+normal interval on totals (:func:`sum_ci`); printed one way only (:func:`fmt`). The figures
+and the HTML page both read :func:`currency_symbol` here.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
+
+from makegood.policy.forecast import Z95
+
+__all__ = ["KINDS", "currency_symbol", "fmt", "fsum", "report_round", "sum_ci"]
+
+KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "text")
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
 def report_round(x: float | None, nd: int = 2) -> float | None:
@@ -17,3 +32,62 @@ def report_round(x: float | None, nd: int = 2) -> float | None:
     if not math.isfinite(x):
         return None
     return round(x, nd) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def fsum(x: np.ndarray) -> float:
+    return math.fsum(np.asarray(x, dtype=float).ravel().tolist())
+
+
+def sum_ci(terms: np.ndarray, n_total: float, nd: int = 2) -> dict:
+    """Total over ``n_total`` units of per-unit ``terms``, with a normal 95% interval.
+
+    ``value = n_total * mean(terms)``, ``half = Z95 * n_total * sd(terms) / sqrt(n)``.
+
+    >>> sum_ci(np.array([1.0, 2.0, 3.0]), 3)
+    {'value': 6.0, 'lo': 2.61, 'hi': 9.39}
+    """
+    t = np.asarray(terms, dtype=float)
+    m = float(t.mean()) if len(t) else math.nan
+    half = Z95 * float(t.std(ddof=1)) / math.sqrt(len(t)) if len(t) > 1 else math.nan
+    return {
+        "value": report_round(m * n_total, nd),
+        "lo": report_round((m - half) * n_total, nd),
+        "hi": report_round((m + half) * n_total, nd),
+    }
+
+
+def currency_symbol(currency: str) -> str:
+    """The prefix money is printed with: ``$`` for USD, else the code and a space."""
+    return _SYMBOLS.get(currency, currency + " ")
+
+
+def fmt(value: Any, kind: str, currency: str = "USD") -> str:
+    """The one way a report number is printed.
+
+    ``money`` whole units with thousands separators, ``money_c`` with cents, ``count``
+    an integer, ``churners`` expected customers (1 decimal), ``ratio`` per-dollar figures
+    (2 decimals), ``sat`` satisfaction (2 decimals), ``prob`` a probability as a percentage
+    (1 decimal), ``text`` as is; None prints "n/a".
+
+    >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio"), fmt(0.1234, "prob")
+    ('$12,346', '-$3.50', '1.81', '12.3%')
+    """
+    if value is None:
+        return "n/a"
+    if kind == "text":
+        return str(value)
+    x = float(value)
+    if kind in ("money", "money_c"):
+        sym = currency_symbol(currency)
+        body = f"{abs(x):,.0f}" if kind == "money" else f"{abs(x):,.2f}"
+        sign = "-" if x < 0 and body.strip("0.,") else ""
+        return f"{sign}{sym}{body}"
+    if kind == "count":
+        return f"{int(round(x)):,}"
+    if kind == "churners":
+        return f"{x:,.1f}"
+    if kind in ("ratio", "sat"):
+        return f"{x:,.2f}"
+    if kind == "prob":
+        return f"{100 * x:.1f}%"
+    raise ValueError(f"kind must be one of {KINDS}. Got {kind!r} instead.")

@@ -8,9 +8,9 @@ queries on the ledger's tables (:mod:`makegood.store.ledger` only stores; the su
 * the forecast spend at period end with a 95% interval
   (:func:`makegood.policy.forecast.forecast_spend`);
 * the decisions agents overrode and what they cost (extra compensation, and the net value
-  the model expected to lose), by reason and by resolution;
-* the outcomes recorded so far against the predictions served (live calibration of churn
-  and satisfaction).
+  the model expected to lose), by reason and by resolution, and the outcomes recorded so
+  far against the predictions served (live calibration of churn and satisfaction): both
+  in :mod:`makegood.reporting.advice`.
 
 Everything is computed once into a :class:`PeriodReport` of plain, rounded, JSON-safe values;
 the HTML and JSON are rendered from ``PeriodReport.to_dict()``.
@@ -19,28 +19,25 @@ the HTML and JSON are rendered from ``PeriodReport.to_dict()``.
 from __future__ import annotations
 
 import copy
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import make_url
 
-from makegood.contract.units import from_cents, naive_utc
+from makegood.contract.units import from_cents, naive_utc, utc_now
 from makegood.errors import BudgetNotFoundError
-from makegood.policy.forecast import Z95, forecast_spend
+from makegood.policy.forecast import SpendForecast, forecast_spend
+from makegood.reporting.advice import calibration, overrides
 from makegood.reporting.numbers import report_round as _r
 from makegood.store.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
 
 __all__ = ["NO_TEAM", "PeriodReport", "period_report"]
 
 NO_TEAM = "(no team)"  # decisions served without a team
-_N_CALIBRATION_BINS = 5
-_MAX_REASONS = 10
 _COMMITTED = DecisionStatus.COMMITTED.value
 _RESERVED = DecisionStatus.RESERVED.value
 
@@ -108,7 +105,7 @@ def period_report(
     Raises:
         BudgetNotFoundError: the period has no budget (for the team, nor company-wide).
     """
-    now = naive_utc(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
+    now = naive_utc(now) if now is not None else utc_now()
     period = period or f"{now.year:04d}-{now.month:02d}"
     team = team.strip() if team and team.strip() else None
     in_scope = decisions.c.period == period
@@ -120,78 +117,87 @@ def period_report(
         by_team = _by(conn, in_scope, decisions.c.team, "team")
         by_resolution = _by_resolution(conn, in_scope)
         per_day = _committed_by_day(conn, in_scope)
-        amounts = conn.execute(
-            select(decisions.c.final_compensation_cents).where(
-                in_scope, decisions.c.status == _COMMITTED
-            )
-        ).scalars()
-        committed_amounts = np.array([float(from_cents(c)) for c in amounts], dtype=float)
-        held_amounts = np.array(
-            [
-                float(from_cents(c))
-                for c in conn.execute(
-                    select(decisions.c.compensation_cents).where(
-                        in_scope, decisions.c.status == _RESERVED
-                    )
-                ).scalars()
-            ],
-            dtype=float,
-        )
-        override_rows = conn.execute(
-            select(
-                decisions.c.team,
-                decisions.c.recommended_resolution,
-                decisions.c.final_resolution,
-                decisions.c.compensation_cents,
-                decisions.c.final_compensation_cents,
-                decisions.c.override_reason,
-                decisions.c.ranking,
-            ).where(
-                in_scope,
-                decisions.c.status.in_([_COMMITTED, DecisionStatus.RELEASED.value]),
-                decisions.c.final_resolution.is_not(None),
-                decisions.c.final_resolution != decisions.c.recommended_resolution,
-            )
-        ).all()
-        n_nothing = conn.execute(
-            select(func.count()).where(
-                in_scope,
-                decisions.c.status == DecisionStatus.RELEASED.value,
-                decisions.c.final_resolution.is_(None),
-            )
-        ).scalar_one()
-        outcome_rows = conn.execute(
-            select(
-                decisions.c.final_resolution,
-                decisions.c.ranking,
-                outcomes.c.churned_90d,
-                outcomes.c.satisfaction,
-            )
-            .join(outcomes, outcomes.c.decision_id == decisions.c.decision_id)
-            .where(in_scope, decisions.c.final_resolution.is_not(None))
-        ).all()
+        committed_amounts, held_amounts = _amounts(conn, in_scope)
+        override_rows, n_nothing = _overridden(conn, in_scope)
+        outcome_rows = _with_outcomes(conn, in_scope)
         versions = sorted(
             conn.execute(select(decisions.c.model_version).where(in_scope).distinct()).scalars()
         )
-
-    start, end = budget.pop("_start"), budget.pop("_end")
-    total_days = (end - start).total_seconds() / 86400.0
-    elapsed_days = min(max((now - start).total_seconds() / 86400.0, 0.0), total_days)
-    committed = sum(r["committed"] for r in by_team)
-    held = sum(r["held"] for r in by_team)
-    plan_now = budget["amount"] * elapsed_days / total_days
-    settled = counts[_COMMITTED] + counts[DecisionStatus.RELEASED.value]
-    settled += counts[DecisionStatus.EXPIRED.value]
-    commit_rate = counts[_COMMITTED] / settled if settled else 1.0
+    clock = _Clock(budget.pop("_start"), budget.pop("_end"), now)
     fc = forecast_spend(
         committed_amounts,
-        elapsed_days,
-        total_days,
+        clock.elapsed_days,
+        clock.total_days,
         held=held_amounts,
-        commit_rate=commit_rate,
+        commit_rate=_commit_rate(counts),
         cap=budget["amount"],
     )
-    totals = {
+    meta = {
+        "title": "The live budget period",
+        "generated_at": utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "now": now.isoformat(timespec="seconds"),
+        "period": period,
+        "team": team,
+        "scope": f"team {team}" if team else "all teams",
+        "database": make_url(ledger.url).render_as_string(hide_password=True),
+        "schema": ledger.schema,
+        **clock.meta(),
+        "model_versions": versions,
+        "currency": currency,
+    }
+    return PeriodReport(
+        meta=meta,
+        budget=budget,
+        totals=_totals(counts, by_team, budget["amount"], clock),
+        by_team=by_team,
+        by_resolution=by_resolution,
+        daily=_daily(per_day, clock.start, clock.end, now, budget["amount"]),
+        forecast=_forecast(fc, budget["amount"]),
+        overrides=overrides(override_rows) | {"n_released_nothing_given": int(n_nothing)},
+        calibration=calibration(outcome_rows),
+        assumptions=_assumptions(team, budget),
+    )
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """Where ``now`` stands in the period ``[start, end)`` (naive UTC), in days."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+
+    @property
+    def total_days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400.0
+
+    @property
+    def elapsed_days(self) -> float:
+        """Days from the start to now, clipped to the period."""
+        return min(max((self.now - self.start).total_seconds() / 86400.0, 0.0), self.total_days)
+
+    def meta(self) -> dict:
+        return {
+            "period_start": self.start.isoformat(timespec="seconds"),
+            "period_end": self.end.isoformat(timespec="seconds"),
+            "days_elapsed": _r(self.elapsed_days, 2),
+            "days_total": _r(self.total_days, 2),
+        }
+
+
+def _commit_rate(counts: dict[str, int]) -> float:
+    """The share of settled reservations (committed, released, expired) that committed."""
+    settled = counts[_COMMITTED] + counts[DecisionStatus.RELEASED.value]
+    settled += counts[DecisionStatus.EXPIRED.value]
+    return counts[_COMMITTED] / settled if settled else 1.0
+
+
+def _totals(counts: dict[str, int], by_team: list[dict], amount: float, clock: _Clock) -> dict:
+    """Decisions by status, and money committed and held against the pacing plan to date."""
+    committed = sum(r["committed"] for r in by_team)
+    held = sum(r["held"] for r in by_team)
+    plan_now = amount * clock.elapsed_days / clock.total_days
+    return {
         "n_decisions": sum(counts.values()),
         **{f"n_{s.value}": counts[s.value] for s in DecisionStatus},
         "committed": _r(committed),
@@ -200,50 +206,23 @@ def period_report(
         "plan_to_date": _r(plan_now),
         "ahead_of_plan": _r(committed + held - plan_now),
         "plan_gap": _r(abs(committed + held - plan_now)),
-        "elapsed_fraction": _r(elapsed_days / total_days, 4),
-        "spent_fraction": _r((committed + held) / budget["amount"], 4)
-        if budget["amount"] > 0
-        else None,
+        "elapsed_fraction": _r(clock.elapsed_days / clock.total_days, 4),
+        "spent_fraction": _r((committed + held) / amount, 4) if amount > 0 else None,
     }
-    forecast = {
+
+
+def _forecast(fc: SpendForecast, amount: float) -> dict:
+    return {
         "expected": _r(fc.expected),
         "lo": _r(fc.lo),
         "hi": _r(fc.hi),
-        "budget": budget["amount"],
-        "unspent_expected": _r(budget["amount"] - fc.expected),
+        "budget": amount,
+        "unspent_expected": _r(amount - fc.expected),
         "rate_per_day": _r(fc.rate_per_day, 2),
         "remaining_days": _r(fc.remaining_days, 2),
         "commit_rate": _r(fc.commit_rate, 4),
         "capped": fc.capped,
     }
-    meta = {
-        "title": "The live budget period",
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "now": now.isoformat(timespec="seconds"),
-        "period": period,
-        "team": team,
-        "scope": f"team {team}" if team else "all teams",
-        "database": make_url(ledger.url).render_as_string(hide_password=True),
-        "schema": ledger.schema,
-        "period_start": start.isoformat(timespec="seconds"),
-        "period_end": end.isoformat(timespec="seconds"),
-        "days_elapsed": _r(elapsed_days, 2),
-        "days_total": _r(total_days, 2),
-        "model_versions": versions,
-        "currency": currency,
-    }
-    return PeriodReport(
-        meta=meta,
-        budget=budget,
-        totals=totals,
-        by_team=by_team,
-        by_resolution=by_resolution,
-        daily=_daily(per_day, start, end, now, budget["amount"]),
-        forecast=forecast,
-        overrides=_overrides(override_rows) | {"n_released_nothing_given": int(n_nothing)},
-        calibration=_calibration(outcome_rows),
-        assumptions=_assumptions(team, budget),
-    )
 
 
 # ------------------------------------------------------------------------------ queries
@@ -360,6 +339,65 @@ def _committed_by_day(conn: Any, in_scope: Any) -> dict[date, tuple[int, int]]:
     return {_day(d): (int(n), int(c)) for d, n, c in rows}
 
 
+def _amounts(conn: Any, in_scope: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Each committed decision's final compensation, and each held one's reserved amount."""
+    committed = conn.execute(
+        select(decisions.c.final_compensation_cents).where(
+            in_scope, decisions.c.status == _COMMITTED
+        )
+    ).scalars()
+    held = conn.execute(
+        select(decisions.c.compensation_cents).where(in_scope, decisions.c.status == _RESERVED)
+    ).scalars()
+    return (
+        np.array([float(from_cents(c)) for c in committed], dtype=float),
+        np.array([float(from_cents(c)) for c in held], dtype=float),
+    )
+
+
+def _overridden(conn: Any, in_scope: Any) -> tuple[Sequence[Any], int]:
+    """The decisions settled with another resolution than recommended, and the number
+    released with nothing given (declined, counted apart)."""
+    rows = conn.execute(
+        select(
+            decisions.c.team,
+            decisions.c.recommended_resolution,
+            decisions.c.final_resolution,
+            decisions.c.compensation_cents,
+            decisions.c.final_compensation_cents,
+            decisions.c.override_reason,
+            decisions.c.ranking,
+        ).where(
+            in_scope,
+            decisions.c.status.in_([_COMMITTED, DecisionStatus.RELEASED.value]),
+            decisions.c.final_resolution.is_not(None),
+            decisions.c.final_resolution != decisions.c.recommended_resolution,
+        )
+    ).all()
+    n_nothing = conn.execute(
+        select(func.count()).where(
+            in_scope,
+            decisions.c.status == DecisionStatus.RELEASED.value,
+            decisions.c.final_resolution.is_(None),
+        )
+    ).scalar_one()
+    return rows, int(n_nothing)
+
+
+def _with_outcomes(conn: Any, in_scope: Any) -> Sequence[Any]:
+    """The decisions with an outcome recorded: the resolution given, its ranking, the outcome."""
+    return conn.execute(
+        select(
+            decisions.c.final_resolution,
+            decisions.c.ranking,
+            outcomes.c.churned_90d,
+            outcomes.c.satisfaction,
+        )
+        .join(outcomes, outcomes.c.decision_id == decisions.c.decision_id)
+        .where(in_scope, decisions.c.final_resolution.is_not(None))
+    ).all()
+
+
 # --------------------------------------------------------------------------- the numbers
 
 
@@ -395,125 +433,6 @@ def _daily(
     if outside and out:
         out[-1]["outside_period"] = float(from_cents(outside))
     return out
-
-
-def _ranked(ranking: Any) -> dict[str, dict]:
-    return {row["resolution"]: row for row in ranking or [] if isinstance(row, dict)}
-
-
-def _overrides(rows: Sequence[Any]) -> dict:
-    """What the decisions agents overrode (gave another resolution than recommended) cost:
-    the compensation they gave beyond what was
-    recommended, and the net value the model expected to lose (recommended minus given,
-    from the ranking served with the decision)."""
-    n_priced, extra_cents, forgone = 0, 0, 0.0
-    by_reason: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-    by_pair: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-    for row in rows:
-        extra = (row.final_compensation_cents or 0) - row.compensation_cents
-        ranked = _ranked(row.ranking)
-        rec, given = ranked.get(row.recommended_resolution), ranked.get(row.final_resolution)
-        loss = 0.0
-        if rec is not None and given is not None:
-            loss = float(rec["net_value"]) - float(given["net_value"])
-            n_priced += 1
-        extra_cents += extra
-        forgone += loss
-        for bucket in (
-            by_reason[(row.override_reason or "").strip()[:200] or "(no reason)"],
-            by_pair[(row.recommended_resolution, row.final_resolution)],
-        ):
-            bucket[0] += 1
-            bucket[1] += extra
-            bucket[2] += loss
-
-    def table(d: dict, keys: tuple[str, ...]) -> list[dict]:
-        items = sorted(d.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        return [
-            {
-                **dict(zip(keys, k if isinstance(k, tuple) else (k,), strict=True)),
-                "n": int(v[0]),
-                "extra_compensation": float(from_cents(v[1])),
-                "net_value_forgone": _r(v[2]),
-            }
-            for k, v in items
-        ]
-
-    reasons = table(by_reason, ("reason",))
-    return {
-        "n": len(rows),
-        "n_priced": n_priced,
-        "extra_compensation": float(from_cents(extra_cents)),
-        "net_value_forgone": _r(forgone),
-        "by_reason": reasons[:_MAX_REASONS],
-        "n_other_reasons": max(len(reasons) - _MAX_REASONS, 0),
-        "by_resolution": table(by_pair, ("recommended", "given")),
-    }
-
-
-def _wilson(k: int, n: int) -> tuple[float | None, float | None]:
-    """Wilson 95% interval of a proportion ``k / n``.
-
-    >>> [round(x, 3) for x in _wilson(5, 10)]
-    [0.237, 0.763]
-    """
-    if n == 0:
-        return None, None
-    p, z2 = k / n, Z95**2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return centre - half, centre + half
-
-
-def _calibration(rows: Sequence[Any]) -> dict:
-    """Predicted (for the resolution given, as served) against observed churn and
-    satisfaction, over the decisions with an outcome recorded."""
-    p_churn, y_churn, p_sat, y_sat = [], [], [], []
-    for row in rows:
-        given = _ranked(row.ranking).get(row.final_resolution)
-        if given is None:  # a resolution the model did not rank (not eligible)
-            continue
-        if row.churned_90d is not None:
-            p_churn.append(float(given["churn_probability"]))
-            y_churn.append(float(bool(row.churned_90d)))
-        if row.satisfaction is not None:
-            p_sat.append(float(given["expected_satisfaction"]))
-            y_sat.append(float(row.satisfaction))
-    pc, yc = np.array(p_churn), np.array(y_churn)
-    ps, ys = np.array(p_sat), np.array(y_sat)
-    lo, hi = _wilson(int(yc.sum()), len(yc))
-    sat_half = Z95 * float(ys.std(ddof=1)) / math.sqrt(len(ys)) if len(ys) > 1 else math.nan
-    bins = []
-    if len(pc):
-        edges = np.unique(np.quantile(pc, np.linspace(0, 1, _N_CALIBRATION_BINS + 1)))
-        which = np.clip(np.searchsorted(edges, pc, side="right") - 1, 0, max(len(edges) - 2, 0))
-        for b in range(max(len(edges) - 1, 1)):
-            m = which == b
-            if m.any():
-                blo, bhi = _wilson(int(yc[m].sum()), int(m.sum()))
-                bins.append(
-                    {
-                        "n": int(m.sum()),
-                        "predicted": _r(float(pc[m].mean()), 4),
-                        "observed": _r(float(yc[m].mean()), 4),
-                        "observed_lo": _r(blo, 4),
-                        "observed_hi": _r(bhi, 4),
-                    }
-                )
-    return {
-        "n_outcomes": len(rows),
-        "n_churn": len(yc),
-        "predicted_churn": _r(float(pc.mean()), 4) if len(pc) else None,
-        "observed_churn": _r(float(yc.mean()), 4) if len(yc) else None,
-        "observed_churn_lo": _r(lo, 4),
-        "observed_churn_hi": _r(hi, 4),
-        "n_satisfaction": len(ys),
-        "predicted_satisfaction": _r(float(ps.mean()), 3) if len(ps) else None,
-        "observed_satisfaction": _r(float(ys.mean()), 3) if len(ys) else None,
-        "observed_satisfaction_lo": _r(float(ys.mean()) - sat_half, 3) if len(ys) > 1 else None,
-        "observed_satisfaction_hi": _r(float(ys.mean()) + sat_half, 3) if len(ys) > 1 else None,
-        "bins": bins,
-    }
 
 
 def _assumptions(team: str | None, budget: dict) -> list[str]:

@@ -4,10 +4,10 @@ A run has three passes over the partitions (parts of the input file or files):
 
 1. **score**: each worker reads and validates its part (rows numbered as in the whole
    file), scores it with its own copy of the bundle, computes the part's upgrade
-   segments (``policy.budget.segments``) and spills candidates and segments to disk. The
-   driver receives only each part's :class:`~makegood.policy.budget.BatchSummary` and
+   segments (``policy.upgrades.segments``) and spills candidates and segments to disk. The
+   driver receives only each part's :class:`~makegood.policy.upgrades.BatchSummary` and
    8-byte hashes of its complaint ids (for the uniqueness check across parts).
-2. **price**: ``policy.budget.allocate_batches`` finds the global shadow price by a
+2. **price**: ``policy.thresholds.allocate_batches`` finds the global shadow price by a
    histogram search over the slopes (a few rounds of ~1,000 numbers per part), then the
    prefix repair on the segments tied at the price: the same pieces, and so the same
    allocation, as the single-process ``policy.budget.allocate``.
@@ -36,8 +36,9 @@ import numpy as np
 
 from makegood.contract.catalog import Catalog
 from makegood.contract.files import FilePart, plan_parts
-from makegood.errors import ContractError, MakegoodError, Violation
-from makegood.policy.budget import Threshold, allocate_batches
+from makegood.errors import ConfigError, ContractError, MakegoodError, Violation
+from makegood.policy.thresholds import allocate_batches
+from makegood.policy.upgrades import Threshold
 from makegood.scaleout import require_dask, tasks
 
 __all__ = ["DEFAULT_PARTITION_ROWS", "DaskRun", "connect", "recommend_dask"]
@@ -60,7 +61,6 @@ def connect(
     Raises:
         ConfigError: dask is not installed (one line saying how), or bad counts.
     """
-    from makegood.errors import ConfigError
 
     require_dask()
     from distributed import Client, LocalCluster
@@ -124,7 +124,6 @@ def _default_rankings(output: Path, folder: bool) -> Path:
 
 
 def _check_output(output: Path, folder: bool) -> None:
-    from makegood.errors import ConfigError
 
     if not folder and output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(

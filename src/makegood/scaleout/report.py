@@ -2,10 +2,10 @@
 
 Every partition is scored once (``engine.score_all``); every frontier budget's shadow
 price is then found together from the partitions' slope summaries
-(``policy.budget.allocate_batches`` with all the budgets at once), and each partition
-adds up the report's totals of its part of each allocation (``reporting.budget``'s own
-``Candidates.totals``). The rows are built by ``reporting.budget.frontier_table``, as in
-the single-process report.
+(``policy.thresholds.allocate_batches`` with all the budgets at once), and each partition
+adds up the report's totals of its part of each allocation (the report's own
+``reporting.outcomes.CandidateOutcomes.totals``). The rows are built by
+``reporting.frontier.frontier_table``, as in the single-process report.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 from makegood.contract.catalog import Catalog
 from makegood.contract.files import write_frame
 from makegood.errors import BudgetError
-from makegood.reporting.budget import (
-    EXTRA_BUDGET,
+from makegood.reporting.budget import EXTRA_BUDGET
+from makegood.reporting.frontier import (
     N_FRONTIER,
     default_budgets,
     frontier_grid,
@@ -86,7 +86,7 @@ def frontier_dask(
     say: Say = _quiet,
     show_progress: bool = False,
 ) -> DaskFrontier:
-    """The efficient frontier of ``complaints`` (as ``reporting.budget.frontier_rows``),
+    """The efficient frontier of ``complaints`` (as ``reporting.frontier.frontier_rows``),
     at ``n_frontier`` budgets from the minimum to the unconstrained spend plus the chosen
     budgets and each chosen budget + ``extra_budget``.
 

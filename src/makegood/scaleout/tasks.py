@@ -28,10 +28,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from makegood.contract.catalog import parse_catalog
 from makegood.contract.files import FilePart, read_complaints_part, write_frame
-from makegood.modeling.bundle import Bundle
-from makegood.modeling.predict import Scores
-from makegood.policy.budget import BatchSummary, Segments, SlopeProbe, Threshold, exact_partials
+from makegood.modeling.bundle import Bundle, load_bundle, pin_threads
+from makegood.modeling.predict import Scores, heard_in, recommendations, score, write_rankings
+from makegood.policy.upgrades import (
+    BatchSummary,
+    Segments,
+    SlopeProbe,
+    Threshold,
+    exact_partials,
+    segments,
+)
+from makegood.reporting.outcomes import CandidateOutcomes
 
 __all__ = [
     "Job",
@@ -102,8 +111,6 @@ def worker_bundle(job: Job) -> Bundle:
     (oversubscribing the cores is many times slower).
     """
     global LOADS
-    from makegood.contract.catalog import parse_catalog
-    from makegood.modeling.bundle import load_bundle, pin_threads
 
     path = Path(job.bundle_dir)
     threads = _worker_threads()
@@ -201,8 +208,6 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
         ContractError: the part breaks the contract (naming the file and its row).
         CatalogError, ModelNotFoundError: the bundle cannot score with the catalog.
     """
-    from makegood.modeling.predict import heard_in, score
-    from makegood.policy.budget import segments
 
     bundle = worker_bundle(job)
     df = read_complaints_part(part)
@@ -270,7 +275,6 @@ def write_part(
 ) -> PartWritten:
     """Write one partition's recommendations (CSV without header but in part 0, or
     Parquet) and its rankings' JSON lines; return its totals."""
-    from makegood.modeling.predict import recommendations, write_rankings
 
     s, alloc = allocation_of(index, job, threshold)
     said = json.loads((_spill_path(job, index) / "meta.json").read_text())["customer_said"]
@@ -311,12 +315,11 @@ def fsum_partials(parts: list[tuple[float, ...]]) -> float:
 def totals_part(index: int, job: Job, thresholds: list[Threshold]) -> dict[str, Any]:
     """The report's totals of this partition's choice at each threshold, plus the spend
     of the Lagrangian choice at shadow price 1 and the partition size."""
-    from makegood.reporting.budget import Candidates
 
     path = _spill_path(job, index)
     s = load_scores(path)
     seg = load_segments(path, _value(s, job), s.compensation, mmap=False)
-    cands = Candidates.from_scores(s)
+    cands = CandidateOutcomes.from_scores(s)
     out = [cands.totals(seg.allocate(t, index).choice) for t in thresholds]
     rows = np.arange(s.n)
     at_one = seg.take(seg.n_above(1.0))

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from test_policy_budget import instances
 
 from makegood.errors import BudgetError
-from makegood.policy.budget import allocate, allocate_batches, frontier, segments
+from makegood.policy.budget import allocate, frontier
+from makegood.policy.thresholds import allocate_batches
+from makegood.policy.upgrades import segments
 
 
 def _split(n: int, cuts: list[int]) -> list[slice]:

@@ -11,11 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from makegood.errors import BudgetError
-from makegood.reporting.budget import Candidates, budget_report, frontier_rows
+from makegood.reporting.budget import budget_report
+from makegood.reporting.frontier import frontier_rows
+from makegood.reporting.outcomes import CandidateOutcomes
 
 
 @st.composite
-def candidates(draw) -> Candidates:
+def candidates(draw) -> CandidateOutcomes:
     n = draw(st.integers(1, 12))
     k = draw(st.integers(1, 5))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -28,7 +30,7 @@ def candidates(draw) -> Candidates:
     value = ltv[:, None] * (1 - churn) - cost - hc
     eligible = rng.random((n, k)) < 0.7
     eligible[:, 0] = True
-    return Candidates(
+    return CandidateOutcomes(
         value=value,
         value_lo=value - 10,
         value_hi=value + 10,
@@ -60,7 +62,7 @@ def test_frontier_is_non_decreasing_in_value_and_within_budget(cands, budgets):
 
 def test_frontier_marginal_values_are_finite_differences():
     # one complaint: upgrading 0 -> 1 costs 10 and adds 30 net value (slope 3)
-    c = Candidates(
+    c = CandidateOutcomes(
         value=np.array([[100.0, 130.0]]),
         value_lo=np.array([[90.0, 120.0]]),
         value_hi=np.array([[110.0, 140.0]]),
@@ -83,7 +85,7 @@ def test_frontier_marginal_values_are_finite_differences():
 
 
 def test_frontier_refuses_budget_below_minimum_spend():
-    c = Candidates(
+    c = CandidateOutcomes(
         value=np.array([[1.0]]), value_lo=np.array([[1.0]]), value_hi=np.array([[1.0]]),
         cost=np.array([[5.0]]), eligible=np.ones((1, 1), bool), churn=np.array([[0.1]]),
         churn_lo=np.array([[0.1]]), churn_hi=np.array([[0.1]]),

@@ -23,8 +23,8 @@ window breaks its cap. :func:`guarded_eligibility` (the service, one complaint a
 restricts eligibility so that whatever is chosen keeps every cap. Both say per complaint
 which guardrail decided, with the figures to explain it (:class:`GuardrailCut`).
 
-All cap arithmetic that decides a breach is exact, on the amounts as the decimals they
-print as (:func:`decimal`); a float screen only picks the windows worth checking.
+All cap arithmetic is exact: money is summed in whole millionths of a unit
+(:func:`micro`), so 0.10 + 0.20 meets a cap of 0.30 exactly.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Protocol
 
 import numpy as np
@@ -52,7 +51,7 @@ __all__ = [
     "Guarded",
     "Spent",
     "apply_floors",
-    "decimal",
+    "micro",
     "guarded_allocate",
     "guarded_eligibility",
 ]
@@ -61,7 +60,7 @@ __all__ = [
 #: (the most generous was given); a cap removed options the complaint would have had.
 FLOOR, FLOOR_UNREACHABLE, CAP = "floor", "floor_unreachable", "cap"
 
-_EPS = float(np.finfo(np.float64).eps)
+_MICRO = 10**6
 _NS_PER_DAY = 86_400 * 10**9
 
 Allocator = Callable[[np.ndarray, np.ndarray, np.ndarray, float], Allocation]
@@ -317,7 +316,7 @@ class _Windows:
         self.row = row[order]  # batch row of each sorted event, -1 for history
         self.is_batch = self.row >= 0
         self.batch_rows = np.where(self.is_batch, self.row, 0)
-        self.history = np.concatenate([spent.amount, np.zeros(n)])[order]
+        self.history = micro(np.concatenate([spent.amount, np.zeros(n)]))[order]
         code, at = codes[order], time[order]
         q_code, q_at = codes[m:], time[m:]
         self.lo, self.hi = [], []
@@ -325,9 +324,7 @@ class _Windows:
             self.lo.append(_ranks(code, at, q_code, q_at - int(cap.days) * _NS_PER_DAY, True))
             self.hi.append(_ranks(code, at, q_code, q_at, False))
 
-    def breaches(
-        self, given: np.ndarray, required: np.ndarray
-    ) -> dict[int, tuple[Fraction, int, Fraction]]:
+    def breaches(self, given: np.ndarray, required: np.ndarray) -> dict[int, tuple[int, int, int]]:
         """Complaints to hold back so that no window breaks its cap, with ``given``.
 
         Each window whose total exceeds ``max(amount, what it requires)`` is walked in
@@ -337,52 +334,48 @@ class _Windows:
         order, each counting what earlier windows (of any cap) held back.
 
         Returns:
-            ``{row: (most it may be given, cap index, what its customer had before it)}``,
-            the smallest limit over the windows that hold it back; empty when every cap
-            holds. In exact arithmetic a breached window always holds back a complaint
-            whose ``given`` exceeds its limit.
+            ``{row: (most it may be given, cap index, what its customer had before it)}``
+            in micro-units (:func:`micro`), the smallest limit over the windows that hold
+            it back; empty when every cap holds. A breached window always holds back a
+            complaint whose ``given`` exceeds its limit (the sums are exact).
         """
-        amount = np.where(self.is_batch, given[self.batch_rows], self.history)
-        owed = np.where(self.is_batch, required[self.batch_rows], self.history)
-        above = self.is_batch & (amount > owed)
-        cum_amount = np.concatenate([[0.0], np.cumsum(amount)])
-        cum_owed = np.concatenate([[0.0], np.cumsum(owed)])
-        cum_above = np.concatenate([[0], np.cumsum(above)])
-        # float sums of at most every event: within this of the exact sums
-        screen = 4 * (amount.size + 2) * _EPS * (cum_amount[-1] + cum_owed[-1]) + 1e-12
-        held: dict[int, tuple[Fraction, int, Fraction]] = {}
+        amount = np.where(self.is_batch, micro(given)[self.batch_rows], self.history)
+        owed = np.where(self.is_batch, micro(required)[self.batch_rows], self.history)
+        cum_amount = np.concatenate([[0], np.cumsum(amount)])
+        cum_owed = np.concatenate([[0], np.cumsum(owed)])
+        held: dict[int, tuple[int, int, int]] = {}
         for c, cap in enumerate(self.caps):
             lo, hi = self.lo[c], self.hi[c]
-            total = cum_amount[hi] - cum_amount[lo]
-            limit = np.maximum(cap.amount, cum_owed[hi] - cum_owed[lo])
-            # a window whose complaints all get what they require cannot break its cap
-            suspect = np.flatnonzero((cum_above[hi] > cum_above[lo]) & (total > limit - screen))
+            limit = np.maximum(micro(cap.amount), cum_owed[hi] - cum_owed[lo])
+            over = np.flatnonzero(cum_amount[hi] - cum_amount[lo] > limit)
             # in time order, each window seeing what the ones before it held back
-            for k in suspect[np.argsort(self.position[suspect])].tolist():
-                self._hold_back(lo[k], hi[k], c, given, required, held)
+            for k in over[np.argsort(self.position[over])].tolist():
+                self._hold_back(lo[k], hi[k], int(limit[k]), c, amount, owed, held)
         return held
 
     def _hold_back(
         self,
         lo: int,
         hi: int,
+        limit: int,
         c: int,
-        given: np.ndarray,
-        required: np.ndarray,
-        held: dict[int, tuple[Fraction, int, Fraction]],
+        amount: np.ndarray,
+        owed: np.ndarray,
+        held: dict[int, tuple[int, int, int]],
     ) -> None:
-        rows = self.row[lo:hi]
-        batch = rows[rows >= 0].tolist()
-        had = sum(map(decimal, self.history[lo:hi][rows < 0].tolist()), Fraction(0))
-        owed = [decimal(required[r]) for r in batch]
-        gets = [
-            min(decimal(given[r]), held[r][0]) if r in held else decimal(given[r]) for r in batch
-        ]
-        limit = max(decimal(self.caps[c].amount), had + sum(owed, Fraction(0)))
-        if had + sum(gets, Fraction(0)) <= limit:
+        rows = self.row[lo:hi].tolist()
+        gets = amount[lo:hi].tolist()
+        needs = owed[lo:hi].tolist()
+        for j, r in enumerate(rows):
+            if r in held:
+                gets[j] = min(gets[j], held[r][0])
+        if sum(gets) <= limit:
             return
-        later = sum(owed, Fraction(0))
-        for r, need, get in zip(batch, owed, gets, strict=True):
+        had = sum(g for g, r in zip(gets, rows, strict=True) if r < 0)
+        later = sum(n for n, r in zip(needs, rows, strict=True) if r >= 0)
+        for r, need, get in zip(rows, needs, gets, strict=True):
+            if r < 0:
+                continue
             later -= need
             most = max(limit - had - later, need)
             if get > most:
@@ -392,38 +385,35 @@ class _Windows:
             had += get
 
 
-def decimal(amount: float) -> Fraction:
-    """``amount`` as the decimal it prints as (its shortest round-tripping repr), exactly.
+def micro(amount: ArrayLike) -> np.ndarray:
+    """Money in whole millionths of a unit (int64): the exact sums caps are judged on.
 
-    Money arrives as floats meant as decimals: 50.10 + 99.90 must equal a cap of 150,
-    which the floats' own binary values do not.
+    Amounts come as floats meant as decimals: 0.10 + 0.20 must be exactly a cap of 0.30,
+    which in floats it is not; nothing finer than a millionth is money.
 
-    >>> decimal(50.1) + decimal(99.9) == decimal(150.0), Fraction(50.1) + Fraction(99.9) == 150
+    >>> int(micro(0.1) + micro(0.2)) == int(micro(0.3)), 0.1 + 0.2 == 0.3
     (True, False)
     """
-    return Fraction(repr(float(amount)))
-
-
-def _at_most(values: np.ndarray, limit: Fraction) -> np.ndarray:
-    """``values <= limit``, as decimals, exactly (NaN is not)."""
-    return np.array([not math.isnan(v) and decimal(v) <= limit for v in values.tolist()])
+    return np.rint(np.asarray(amount, dtype=np.float64) * _MICRO).astype(np.int64)
 
 
 def _hold(
     cut: GuardrailCut,
     comp: np.ndarray,
     caps: Sequence[CapRule],
-    held: dict[int, tuple[Fraction, int, Fraction]],
+    held: dict[int, tuple[int, int, int]],
 ) -> None:
     """Remove, in place, the options above each held complaint's limit; note the cap."""
     for r, (most, c, had) in held.items():
-        cut.eligible[r] &= _at_most(comp[r], most)
+        options = comp[r]
+        known = ~np.isnan(options)
+        cut.eligible[r] &= known & (micro(np.where(known, options, 0.0)) <= most)
         cut.decided_by[r] = CAP
         cut.cap_rule[r] = caps[c].id
         cut.cap_amount[r] = caps[c].amount
         cut.cap_days[r] = caps[c].days
-        cut.cap_had[r] = float(had)
-        cut.cap_left[r] = float(most)
+        cut.cap_had[r] = had / _MICRO
+        cut.cap_left[r] = most / _MICRO
 
 
 def _windows(

@@ -395,21 +395,21 @@ def test_window_boundaries_are_inclusive(age_days: float, counts: bool) -> None:
     assert out.choice.tolist() == ([1] if counts else [2])
 
 
-@pytest.mark.parametrize(("had", "fits"), [(50.10, True), (50.11, False)])
+@pytest.mark.parametrize(("had", "fits"), [(0.10, True), (0.11, False)])
 def test_caps_add_money_as_decimals_exactly(had: float, fits: bool) -> None:
-    # 50.10 + 99.90 is 150 to the cent (the binary floats add up to a hair above)
+    # 0.10 + 0.20 is 0.30 to the cent; in floats it is a hair above
+    assert 0.1 + 0.2 > 0.3
     value = np.array([[0.0, 50.0]])
-    comp = np.array([[0.0, 99.90]])
-    spent = Spent(["ann"], days(0), [had])
+    comp = np.array([[0.0, 0.20]])
     out = guarded_allocate(
         value,
         comp,
         np.ones((1, 2), dtype=bool),
         1000.0,
-        caps=[CAP_150],
+        caps=[Cap("tiny", 0.3, 90)],
         customer=["ann"],
         opened_at=days(1),
-        spent=spent,
+        spent=Spent(["ann"], days(0), [had]),
     )
     assert out.choice.tolist() == ([1] if fits else [0])
 

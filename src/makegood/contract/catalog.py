@@ -498,22 +498,24 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _item_id(item: Mapping[str, Any], kind: str, position: int) -> tuple[str, str, list[str]]:
+    """A list item's id, how messages name it (by id, else by position) and the problem
+    of a missing id."""
+    raw_id = item.get("id")
+    if isinstance(raw_id, str) and raw_id.strip():
+        return raw_id.strip(), f"{kind} {raw_id.strip()!r}", []
+    where = f"{kind} #{position}"
+    return "", where, [f"{where}: id must be a non-empty string. Got {raw_id!r} instead."]
+
+
 def _parse_resolution(item: Any, position: int) -> tuple[Resolution | None, list[str]]:
     if not isinstance(item, Mapping):
         return None, [
             f"resolution #{position} must be a mapping with id, label, handling_cost. "
             f"Got {item!r} instead."
         ]
-    raw_id = item.get("id")
-    if isinstance(raw_id, str) and raw_id.strip():
-        res_id = raw_id.strip()
-        where = f"resolution {res_id!r}"
-    else:
-        res_id = ""
-        where = f"resolution #{position}"
-    problems = _unknown_keys(item, _RESOLUTION_KEYS, where)
-    if not res_id:
-        problems.append(f"{where}: id must be a non-empty string. Got {raw_id!r} instead.")
+    res_id, where, problems = _item_id(item, "resolution", position)
+    problems += _unknown_keys(item, _RESOLUTION_KEYS, where)
 
     label = item.get("label")
     if label is None:
@@ -655,15 +657,7 @@ def _parse_guardrail(item: Any, position: int) -> tuple[Guardrail | None, list[s
             f"guardrail #{position} must be a mapping with an id and one of "
             f"{' or '.join(kinds)}. Got {item!r} instead."
         ]
-    raw_id = item.get("id")
-    if isinstance(raw_id, str) and raw_id.strip():
-        rule_id = raw_id.strip()
-        where = f"guardrail {rule_id!r}"
-        problems = []
-    else:
-        rule_id = ""
-        where = f"guardrail #{position}"
-        problems = [f"{where}: id must be a non-empty string. Got {raw_id!r} instead."]
+    rule_id, where, problems = _item_id(item, "guardrail", position)
     present = [k for k in kinds if k in item]
     if len(present) != 1:
         got = "both" if present else "neither"

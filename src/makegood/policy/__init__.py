@@ -19,6 +19,7 @@ from makegood.policy.choice import allowed_candidates, choice_probabilities, cho
 from makegood.policy.guardrails import (
     Guarded,
     GuardrailCut,
+    Guardrails,
     Spent,
     guarded_allocate,
     guarded_eligibility,
@@ -36,6 +37,7 @@ __all__ = [
     "frontier",
     "Guarded",
     "GuardrailCut",
+    "Guardrails",
     "guarded_allocate",
     "guarded_eligibility",
     "net_value",

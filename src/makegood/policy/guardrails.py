@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -40,6 +40,11 @@ from numpy.typing import ArrayLike
 from makegood.contract.units import money_text
 from makegood.errors import BudgetError, GuardrailBudgetError
 from makegood.policy.budget import Allocation, allocate
+
+if TYPE_CHECKING:  # only for annotations: policy stays numpy at run time
+    import pandas as pd
+
+    from makegood.contract.catalog import Catalog
 
 __all__ = [
     "CAP",
@@ -49,6 +54,7 @@ __all__ = [
     "FloorCut",
     "GuardrailCut",
     "Guarded",
+    "Guardrails",
     "Spent",
     "apply_floors",
     "micro",
@@ -109,6 +115,46 @@ class Spent:
 
 
 @dataclass(frozen=True, eq=False)
+class Guardrails:
+    """What the guardrails need of a batch, as arrays; the default guards nothing.
+
+    Attributes:
+        floor: (n,) each complaint's floor, NaN where none (``Catalog.floor_amounts``).
+        floor_rule: (n,) the id of the floor rule, ``""`` where none.
+        caps: the caps per customer (``Catalog.caps``).
+        customer, opened_at: (n,) the complaints' customer ids and naive UTC times
+            (needed with caps).
+        spent: what customers already received (history, the ledger's committed and held).
+    """
+
+    floor: ArrayLike | None = None
+    floor_rule: ArrayLike | None = None
+    caps: Sequence[CapRule] = ()
+    customer: ArrayLike | None = None
+    opened_at: ArrayLike | None = None
+    spent: Spent | None = None
+
+    @classmethod
+    def of(
+        cls, catalog: Catalog, complaints: pd.DataFrame, spent: Spent | None = None
+    ) -> Guardrails:
+        """The catalog's guardrails for a normalized complaint frame (``read_complaints``):
+        floors from its columns, customers and times from ``customer_id`` and
+        ``opened_at``.
+
+        Raises:
+            CatalogError: the frame lacks a column a floor reads.
+        """
+        floor, rule = catalog.floor_amounts(complaints)
+        caps = catalog.caps
+        if not caps:
+            return cls(floor, rule)
+        customer = complaints["customer_id"].to_numpy()
+        opened_at = complaints["opened_at"].to_numpy(dtype="datetime64[ns]")
+        return cls(floor, rule, caps, customer, opened_at, spent)
+
+
+@dataclass(frozen=True, eq=False)
 class FloorCut:
     """Eligibility after the floors (see :func:`apply_floors`)."""
 
@@ -153,9 +199,7 @@ class GuardrailCut:
     def reason(self, i: int, currency: str = "USD") -> str:
         """Why a guardrail decided complaint ``i`` (``""`` when none did).
 
-        >>> cut = guarded_eligibility(
-        ...     [[0.0, 40.0]], [[True, True]], floor=[40.0], floor_rule=["owed"]
-        ... )
+        >>> cut = guarded_eligibility([[0.0, 40.0]], [[True, True]], Guardrails([40.0], ["owed"]))
         >>> cut.reason(0)
         'owed: at least $40 owed'
         """
@@ -439,19 +483,23 @@ def _windows(
     return _Windows(caps, cust, at, spent if spent is not None else Spent.nothing())
 
 
+def _start(
+    compensation: ArrayLike, eligible: ArrayLike, guardrails: Guardrails | None
+) -> tuple[np.ndarray, np.ndarray, GuardrailCut, _Windows | None]:
+    """Both entry points' first steps: checked arrays, the floors applied, the windows."""
+    g = guardrails if guardrails is not None else Guardrails()
+    comp, elig = _arrays(compensation, eligible)
+    n = comp.shape[0]
+    owed = np.full(n, np.nan) if g.floor is None else np.asarray(g.floor, np.float64)
+    cut = _floor_cut(apply_floors(comp, elig, owed), owed, g.floor_rule)
+    return comp, elig, cut, _windows(g.caps, g.customer, g.opened_at, g.spent, n)
+
+
 # --------------------------------------------------------------------------- the entry points
 
 
 def guarded_eligibility(
-    compensation: ArrayLike,
-    eligible: ArrayLike,
-    *,
-    floor: ArrayLike | None = None,
-    floor_rule: ArrayLike | None = None,
-    caps: Sequence[CapRule] = (),
-    customer: ArrayLike | None = None,
-    opened_at: ArrayLike | None = None,
-    spent: Spent | None = None,
+    compensation: ArrayLike, eligible: ArrayLike, guardrails: Guardrails | None = None
 ) -> GuardrailCut:
     """Eligibility under the guardrails for complaints decided one by one (the service).
 
@@ -463,18 +511,15 @@ def guarded_eligibility(
 
     Args:
         compensation, eligible: (n, K) as for :func:`~makegood.policy.budget.allocate`.
-        floor, floor_rule: (n,) from ``Catalog.floor_amounts`` (NaN / ``""`` where none).
-        caps: ``Catalog.caps``.
-        customer, opened_at: (n,) the complaints' customer ids and times (with caps).
-        spent: what customers already received (history, ledger committed and held).
+        guardrails: :class:`Guardrails` (``Guardrails.of(catalog, complaints, spent)``).
 
     Returns:
         :class:`GuardrailCut`.
+
+    Raises:
+        BudgetError: invalid arrays, or caps without customers and times.
     """
-    comp, elig = _arrays(compensation, eligible)
-    owed = np.full(comp.shape[0], np.nan) if floor is None else np.asarray(floor, np.float64)
-    cut = _floor_cut(apply_floors(comp, elig, owed), owed, floor_rule)
-    windows = _windows(caps, customer, opened_at, spent, comp.shape[0])
+    comp, _, cut, windows = _start(compensation, eligible, guardrails)
     if windows is not None:
         most = np.where(cut.eligible, comp, -np.inf).max(axis=1)
         _hold(cut, comp, windows.caps, windows.breaches(most, cut.required))
@@ -486,13 +531,8 @@ def guarded_allocate(
     compensation: ArrayLike,
     eligible: ArrayLike,
     budget: float,
+    guardrails: Guardrails | None = None,
     *,
-    floor: ArrayLike | None = None,
-    floor_rule: ArrayLike | None = None,
-    caps: Sequence[CapRule] = (),
-    customer: ArrayLike | None = None,
-    opened_at: ArrayLike | None = None,
-    spent: Spent | None = None,
     allocator: Allocator = allocate,
 ) -> Guarded:
     """:func:`~makegood.policy.budget.allocate` under the guardrails (batch, Dask driver).
@@ -520,8 +560,8 @@ def guarded_allocate(
 
     Args:
         value, compensation, eligible, budget: as for :func:`allocate`.
-        floor, floor_rule, caps, customer, opened_at, spent: as for
-            :func:`guarded_eligibility`.
+        guardrails: :class:`Guardrails` (``Guardrails.of(catalog, complaints, spent)``);
+            None guards nothing.
         allocator: called as ``allocator(value, compensation, eligible, budget)``; the
             Dask engine passes its distributed allocation.
 
@@ -535,12 +575,8 @@ def guarded_allocate(
             ``customer`` / ``opened_at``.
     """
     val = np.asarray(value, dtype=np.float64)
-    comp, elig = _arrays(compensation, eligible)
-    owed = np.full(comp.shape[0], np.nan) if floor is None else np.asarray(floor, np.float64)
-    floors = apply_floors(comp, elig, owed)
-    cut = _floor_cut(floors, owed, floor_rule)
+    comp, elig, cut, windows = _start(compensation, eligible, guardrails)
     _check_funded(cut, comp, elig, budget)
-    windows = _windows(caps, customer, opened_at, spent, comp.shape[0])
     rows = np.arange(comp.shape[0])
     n_rounds = 0
     while True:

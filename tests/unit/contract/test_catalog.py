@@ -267,14 +267,19 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("change", "message"), ERRORS)
-def test_each_broken_rule_is_named(change: Any, message: str) -> None:
-    data = copy.deepcopy(base())
+def assert_named(data: dict[str, Any], change: Any, message: str) -> None:
+    """``change`` to a copy of ``data`` is refused with ``message``, prefixed by the file."""
+    data = copy.deepcopy(data)
     change(data)
     with pytest.raises(CatalogError) as caught:
         parse_catalog(data, source="catalog.yaml")
     assert message in str(caught.value)
     assert str(caught.value).startswith("catalog.yaml: ")
+
+
+@pytest.mark.parametrize(("change", "message"), ERRORS)
+def test_each_broken_rule_is_named(change: Any, message: str) -> None:
+    assert_named(base(), change, message)
 
 
 def test_every_problem_is_listed_at_once() -> None:
@@ -529,12 +534,7 @@ GUARD_ERRORS = [
 
 @pytest.mark.parametrize(("change", "message"), GUARD_ERRORS)
 def test_each_broken_guardrail_rule_is_named(change: Any, message: str) -> None:
-    data = copy.deepcopy(with_guardrails())
-    change(data)
-    with pytest.raises(CatalogError) as caught:
-        parse_catalog(data, source="catalog.yaml")
-    assert message in str(caught.value)
-    assert str(caught.value).startswith("catalog.yaml: ")
+    assert_named(with_guardrails(), change, message)
 
 
 def test_guardrail_problems_are_listed_with_the_rest() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import doctest
 import math
 import pickle
+import random
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -28,6 +29,7 @@ from makegood.policy.guardrails import (
     CAP,
     FLOOR,
     FLOOR_UNREACHABLE,
+    Guardrails,
     Spent,
     apply_floors,
     guarded_allocate,
@@ -118,16 +120,13 @@ class Problem:
     spent: Spent
     budget: float
 
-    def run(self, **change: object) -> guardrails_module.Guarded:
-        kwargs: dict[str, object] = dict(
-            floor=self.floor,
-            caps=self.caps,
-            customer=self.customer,
-            opened_at=self.at,
-            spent=self.spent,
-        )
-        kwargs.update(change)
-        return guarded_allocate(self.value, self.comp, self.elig, self.budget, **kwargs)  # type: ignore[arg-type]
+    @property
+    def guardrails(self) -> Guardrails:
+        return Guardrails(self.floor, None, self.caps, self.customer, self.at, self.spent)
+
+    def run(self, guardrails: Guardrails | None = None) -> guardrails_module.Guarded:
+        rails = self.guardrails if guardrails is None else guardrails
+        return guarded_allocate(self.value, self.comp, self.elig, self.budget, rails)
 
 
 @st.composite
@@ -216,9 +215,9 @@ def test_no_guardrails_is_exactly_allocate(p: Problem) -> None:
         free = allocate(p.value, p.comp, p.elig, p.budget)
     except BudgetError:
         with pytest.raises(BudgetError):
-            p.run(floor=None, caps=())
+            p.run(Guardrails())
         return
-    out = p.run(floor=None, caps=())
+    out = p.run(Guardrails())
     np.testing.assert_array_equal(out.allocation.choice, free.choice)
     assert (out.allocation.spend, out.allocation.value) == (free.spend, free.value)
     assert out.allocation.shadow_price == free.shadow_price
@@ -242,20 +241,12 @@ def test_rounds_are_bounded_by_the_options_to_remove(p: Problem) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(problems(), st.randoms(use_true_random=False))
-def test_any_choice_the_service_leaves_keeps_every_cap(p: Problem, rnd: object) -> None:
-    cut = guarded_eligibility(
-        p.comp,
-        p.elig,
-        floor=p.floor,
-        caps=p.caps,
-        customer=p.customer,
-        opened_at=p.at,
-        spent=p.spent,
-    )
+def test_any_choice_the_service_leaves_keeps_every_cap(p: Problem, rnd: random.Random) -> None:
+    cut = guarded_eligibility(p.comp, p.elig, p.guardrails)
     required = required_by_contract(p.comp, p.elig, p.floor)
     np.testing.assert_array_equal(cut.required, required)
     for _ in range(3):
-        choice = np.array([rnd.choice(np.flatnonzero(row).tolist()) for row in cut.eligible])  # type: ignore[attr-defined]
+        choice = np.array([rnd.choice(np.flatnonzero(row).tolist()) for row in cut.eligible])
         given = p.comp[np.arange(choice.size), choice]
         assert window_breaks(given, required, p.caps, p.customer, p.at, p.spent) == []
         for i in np.flatnonzero(~np.isnan(p.floor)):
@@ -284,7 +275,11 @@ def test_a_floor_overrules_a_model_that_finds_the_refund_not_worth_it() -> None:
     value, comp, elig = demo([120.0, 60.0], [[100, 101, 102], [100, 101, 102]])
     assert allocate(value, comp, elig, 1000.0).choice.tolist() == [0, 0]
     out = guarded_allocate(
-        value, comp, elig, 1000.0, floor=[120.0, np.nan], floor_rule=["owed_is_refunded", ""]
+        value,
+        comp,
+        elig,
+        1000.0,
+        Guardrails(floor=[120.0, np.nan], floor_rule=["owed_is_refunded", ""]),
     )
     assert out.choice.tolist() == [2, 0]
     assert out.cut.decided_by.tolist() == [FLOOR, ""]
@@ -295,7 +290,9 @@ def test_a_floor_overrules_a_model_that_finds_the_refund_not_worth_it() -> None:
 
 def test_no_option_reaches_the_floor_the_most_generous_is_given() -> None:
     value, comp, elig = demo([900.0, 10.0], [[100, 101, 102], [100, 101, 102]])
-    out = guarded_allocate(value, comp, elig, 1000.0, floor=[900.0, 30.0], floor_rule=["owed"] * 2)
+    out = guarded_allocate(
+        value, comp, elig, 1000.0, Guardrails(floor=[900.0, 30.0], floor_rule=["owed"] * 2)
+    )
     # 900 owed, the refund stops at 500; 30 owed on 10 disputed: the credit of 25 is the most
     assert out.choice.tolist() == [2, 1]
     assert out.cut.decided_by.tolist() == [FLOOR_UNREACHABLE, FLOOR_UNREACHABLE]
@@ -312,14 +309,14 @@ def test_ties_at_the_most_generous_option_all_stay() -> None:
 
 def test_a_floor_of_zero_or_one_every_option_meets_decides_nothing() -> None:
     value, comp, elig = demo([0.0, 50.0], [[100, 90, 90], [100, 90, 90]])
-    out = guarded_allocate(value, comp, elig, 100.0, floor=[0.0, np.nan])
+    out = guarded_allocate(value, comp, elig, 100.0, Guardrails(floor=[0.0, np.nan]))
     assert out.cut.decided_by.tolist() == ["", ""] and out.choice.tolist() == [0, 0]
 
 
 def test_budget_below_the_floors_names_the_amount_needed() -> None:
     value, comp, elig = demo([120.0, 60.0, 30.0], [[100, 101, 102]] * 3)
     with pytest.raises(GuardrailBudgetError) as caught:
-        guarded_allocate(value, comp, elig, 100.0, floor=[120.0, 60.0, np.nan])
+        guarded_allocate(value, comp, elig, 100.0, Guardrails(floor=[120.0, 60.0, np.nan]))
     err = caught.value
     assert (err.needed, err.budget) == (180.0, 100.0)
     assert "budget 100.00 cannot fund what the guardrails require" in str(err)
@@ -328,16 +325,16 @@ def test_budget_below_the_floors_names_the_amount_needed() -> None:
     again = pickle.loads(pickle.dumps(err))
     assert (type(again), str(again), again.needed) == (GuardrailBudgetError, str(err), 180.0)
     # exactly enough is enough
-    assert guarded_allocate(value, comp, elig, 180.0, floor=[120.0, 60.0, np.nan]).choice[
-        :2
-    ].tolist() == [2, 2]
+    assert guarded_allocate(
+        value, comp, elig, 180.0, Guardrails(floor=[120.0, 60.0, np.nan])
+    ).choice[:2].tolist() == [2, 2]
 
 
 def test_a_budget_short_even_without_floors_is_allocates_own_error() -> None:
     value, comp, elig = demo([120.0], [[100, 101, 102]])
     elig[0, 0] = False  # the cheapest option left costs 25
     with pytest.raises(BudgetError) as caught:
-        guarded_allocate(value, comp, elig, 10.0, floor=[120.0])
+        guarded_allocate(value, comp, elig, 10.0, Guardrails(floor=[120.0]))
     assert caught.type is BudgetError and "minimum spend" in str(caught.value)
 
 
@@ -349,7 +346,11 @@ def test_two_complaints_of_one_customer_in_one_batch_under_a_cap() -> None:
     # which only the credit of 25 (or nothing) fits
     value, comp, elig = demo([100.0, 100.0], [[0, 40, 300], [0, 40, 300]])
     out = guarded_allocate(
-        value, comp, elig, 1000.0, caps=[CAP_150], customer=["ann", "ann"], opened_at=days(10, 40)
+        value,
+        comp,
+        elig,
+        1000.0,
+        Guardrails(caps=[CAP_150], customer=["ann", "ann"], opened_at=days(10, 40)),
     )
     assert out.choice.tolist() == [2, 1]
     assert out.cut.decided_by.tolist() == ["", CAP]
@@ -361,7 +362,11 @@ def test_two_complaints_of_one_customer_in_one_batch_under_a_cap() -> None:
     assert out.n_rounds == 2
     # the same complaints of two customers are both refunded
     free = guarded_allocate(
-        value, comp, elig, 1000.0, caps=[CAP_150], customer=["ann", "bob"], opened_at=days(10, 40)
+        value,
+        comp,
+        elig,
+        1000.0,
+        Guardrails(caps=[CAP_150], customer=["ann", "bob"], opened_at=days(10, 40)),
     )
     assert free.choice.tolist() == [2, 2] and free.n_rounds == 1
 
@@ -369,7 +374,11 @@ def test_two_complaints_of_one_customer_in_one_batch_under_a_cap() -> None:
 def test_the_earlier_complaint_keeps_its_room_whatever_the_row_order() -> None:
     value, comp, elig = demo([100.0, 100.0], [[0, 40, 300], [0, 40, 300]])
     out = guarded_allocate(
-        value, comp, elig, 1000.0, caps=[CAP_150], customer=["ann", "ann"], opened_at=days(40, 10)
+        value,
+        comp,
+        elig,
+        1000.0,
+        Guardrails(caps=[CAP_150], customer=["ann", "ann"], opened_at=days(40, 10)),
     )
     assert out.choice.tolist() == [1, 2]
 
@@ -387,10 +396,7 @@ def test_window_boundaries_are_inclusive(age_days: float, counts: bool) -> None:
         comp,
         elig,
         1000.0,
-        caps=[CAP_150],
-        customer=["ann"],
-        opened_at=days(100.0),
-        spent=spent,
+        Guardrails(caps=[CAP_150], customer=["ann"], opened_at=days(100.0), spent=spent),
     )
     assert out.choice.tolist() == ([1] if counts else [2])
 
@@ -406,10 +412,12 @@ def test_caps_add_money_as_decimals_exactly(had: float, fits: bool) -> None:
         comp,
         np.ones((1, 2), dtype=bool),
         1000.0,
-        caps=[Cap("tiny", 0.3, 90)],
-        customer=["ann"],
-        opened_at=days(1),
-        spent=Spent(["ann"], days(0), [had]),
+        Guardrails(
+            caps=[Cap("tiny", 0.3, 90)],
+            customer=["ann"],
+            opened_at=days(1),
+            spent=Spent(["ann"], days(0), [had]),
+        ),
     )
     assert out.choice.tolist() == ([1] if fits else [0])
 
@@ -417,7 +425,11 @@ def test_caps_add_money_as_decimals_exactly(had: float, fits: bool) -> None:
 def test_same_time_complaints_share_their_window() -> None:
     value, comp, elig = demo([100.0, 100.0], [[0, 40, 300], [0, 40, 300]])
     out = guarded_allocate(
-        value, comp, elig, 1000.0, caps=[CAP_150], customer=["ann", "ann"], opened_at=days(5, 5)
+        value,
+        comp,
+        elig,
+        1000.0,
+        Guardrails(caps=[CAP_150], customer=["ann", "ann"], opened_at=days(5, 5)),
     )
     assert out.choice.tolist() == [2, 1]  # a tie in time goes by row order
 
@@ -431,12 +443,14 @@ def test_a_floor_wins_over_the_cap() -> None:
         comp,
         elig,
         1000.0,
-        floor=[80.0, np.nan],
-        floor_rule=["owed_is_refunded", ""],
-        caps=[CAP_150],
-        customer=["ann", "ann"],
-        opened_at=days(10, 20),
-        spent=spent,
+        Guardrails(
+            floor=[80.0, np.nan],
+            floor_rule=["owed_is_refunded", ""],
+            caps=[CAP_150],
+            customer=["ann", "ann"],
+            opened_at=days(10, 20),
+            spent=spent,
+        ),
     )
     assert out.choice.tolist() == [2, 0]
     assert out.cut.decided_by.tolist() == [FLOOR, CAP]
@@ -451,10 +465,9 @@ def test_a_later_floor_is_reserved_in_an_earlier_complaints_room() -> None:
         comp,
         elig,
         1000.0,
-        floor=[np.nan, 100.0],
-        caps=[CAP_150],
-        customer=["ann", "ann"],
-        opened_at=days(10, 40),
+        Guardrails(
+            floor=[np.nan, 100.0], caps=[CAP_150], customer=["ann", "ann"], opened_at=days(10, 40)
+        ),
     )
     assert out.choice.tolist() == [1, 2]
     assert out.cut.decided_by.tolist() == [CAP, FLOOR]
@@ -465,7 +478,11 @@ def test_caps_count_a_rolling_window_not_a_calendar() -> None:
     # 100 at day 0 and day 100: each window of 90 days holds one; day 50 sees both
     value, comp, elig = demo([100.0] * 3, [[0, 40, 300]] * 3)
     out = guarded_allocate(
-        value, comp, elig, 1000.0, caps=[CAP_150], customer=["ann"] * 3, opened_at=days(0, 100, 50)
+        value,
+        comp,
+        elig,
+        1000.0,
+        Guardrails(caps=[CAP_150], customer=["ann"] * 3, opened_at=days(0, 100, 50)),
     )
     assert out.choice.tolist() == [2, 2, 1]
 
@@ -478,9 +495,7 @@ def test_several_caps_all_hold() -> None:
         comp,
         elig,
         1000.0,
-        caps=[CAP_150, weekly],
-        customer=["ann", "ann"],
-        opened_at=days(10, 100),
+        Guardrails(caps=[CAP_150, weekly], customer=["ann", "ann"], opened_at=days(10, 100)),
     )
     # each alone is above the weekly 30: only the credit fits; 90 days apart is one window
     assert out.choice.tolist() == [1, 1]
@@ -491,7 +506,7 @@ def test_the_service_one_complaint_with_its_ledger() -> None:
     value, comp, elig = demo([100.0], [[0, 40, 300]])
     ledger = Spent(["ann", "ann", "bob"], days(-30, -1, -1), [60.0, 40.0, 500.0])
     cut = guarded_eligibility(
-        comp, elig, caps=[CAP_150], customer=["ann"], opened_at=days(0), spent=ledger
+        comp, elig, Guardrails(caps=[CAP_150], customer=["ann"], opened_at=days(0), spent=ledger)
     )
     assert cut.eligible.tolist() == [[True, True, False]]
     assert (cut.decided_by[0], cut.cap_had[0], cut.cap_left[0]) == (CAP, 100.0, 50.0)
@@ -501,10 +516,14 @@ def test_the_service_one_complaint_with_its_ledger() -> None:
 def test_caps_need_customers_and_times() -> None:
     value, comp, elig = demo([100.0], [[0, 40, 300]])
     with pytest.raises(BudgetError, match="customer and opened_at are needed"):
-        guarded_allocate(value, comp, elig, 100.0, caps=[CAP_150])
+        guarded_allocate(value, comp, elig, 100.0, Guardrails(caps=[CAP_150]))
     with pytest.raises(BudgetError, match=r"one entry per complaint \(1\). Got 2 and 1"):
         guarded_allocate(
-            value, comp, elig, 100.0, caps=[CAP_150], customer=["a", "b"], opened_at=days(0)
+            value,
+            comp,
+            elig,
+            100.0,
+            Guardrails(caps=[CAP_150], customer=["a", "b"], opened_at=days(0)),
         )
     with pytest.raises(BudgetError, match="spent customer, at and amount must have the same"):
         Spent(["a"], days(0, 1), [1.0])
@@ -556,18 +575,7 @@ def test_the_catalog_drives_the_guardrails_end_to_end() -> None:
         complaints["issue_type"].to_numpy(), complaints["severity"].to_numpy()
     )
     value = np.full(comp.shape, 100.0) - comp - catalog.handling_costs  # the model: nothing helps
-    floor, rule = catalog.floor_amounts(complaints)
-    out = guarded_allocate(
-        value,
-        comp,
-        elig,
-        2000.0,
-        floor=floor,
-        floor_rule=rule,
-        caps=catalog.caps,
-        customer=complaints["customer_id"].to_numpy(),
-        opened_at=complaints["opened_at"].to_numpy(),
-    )
+    out = guarded_allocate(value, comp, elig, 2000.0, Guardrails.of(catalog, complaints))
     assert [catalog.ids[a] for a in out.choice] == [
         "refund_disputed",
         "apology",
@@ -576,3 +584,11 @@ def test_the_catalog_drives_the_guardrails_end_to_end() -> None:
     ]
     assert out.cut.decided_by.tolist() == [FLOOR, "", FLOOR_UNREACHABLE, ""]
     assert out.allocation.spend == 620.0
+    # without caps the frame needs no customers or times
+    floors_only = Guardrails.of(
+        parse_catalog(catalog.to_dict() | {"guardrails": [catalog.floors[0].to_dict()]}),
+        complaints[["issue_type", "disputed_amount"]],
+    )
+    assert floors_only.caps == () and floors_only.customer is None
+    again = guarded_allocate(value, comp, elig, 2000.0, floors_only)
+    assert again.cut.decided_by.tolist() == [FLOOR, "", FLOOR_UNREACHABLE, ""]

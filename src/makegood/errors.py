@@ -13,6 +13,7 @@ Only ``serving/`` turns these into HTTP responses (one table,
     +-- BudgetError              a budget is invalid or cannot be met
     |   +-- BudgetNotFoundError      no budget for the period (and team)
     |   +-- BudgetExceededError      spending would exceed the budget
+    |   +-- GuardrailBudgetError     the budget cannot fund what the guardrails require
     +-- ConfigError              a setting or option is invalid
     |   +-- InvalidParameterError    a training parameter breaks its rule
     +-- FieldError               a request field is missing or invalid
@@ -107,6 +108,20 @@ class BudgetNotFoundError(BudgetError, LookupError):
 
 class BudgetExceededError(BudgetError):
     """Spending would take committed plus reserved compensation above the budget."""
+
+
+class GuardrailBudgetError(BudgetError):
+    """The budget cannot fund what the catalog's guardrails require (floors are funded
+    before anything else); ``needed`` is the least budget that can, ``budget`` the one
+    given."""
+
+    def __init__(self, message: str, needed: float, budget: float) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.budget = budget
+
+    def __reduce__(self):  # pickled across processes (Dask workers) with its figures
+        return (type(self), (str(self), self.needed, self.budget))
 
 
 class ConfigError(MakegoodError):

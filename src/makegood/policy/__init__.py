@@ -1,5 +1,6 @@
 """Decisions from scores: what each resolution is worth, who gets what under a budget
-(batch), and the live rule: the paced shadow price and the served choice.
+(batch), the guardrails on both (floors owed, caps per customer), and the live rule: the
+paced shadow price and the served choice.
 
 Plain numpy, arrays in and arrays out (no pandas, LightGBM, MLflow or FastAPI; the
 import contracts in pyproject.toml hold it to that). The test oracle
@@ -15,6 +16,14 @@ from makegood.policy.budget import (
 )
 from makegood.policy.cases import top_up
 from makegood.policy.choice import allowed_candidates, choice_probabilities, choose_served
+from makegood.policy.guardrails import (
+    Guarded,
+    GuardrailCut,
+    Guardrails,
+    Spent,
+    guarded_allocate,
+    guarded_eligibility,
+)
 from makegood.policy.pacing import pacing_shadow_price
 from makegood.policy.value import net_value, retention_lift, value_at_risk
 
@@ -26,10 +35,16 @@ __all__ = [
     "choose",
     "choose_served",
     "frontier",
+    "Guarded",
+    "GuardrailCut",
+    "Guardrails",
+    "guarded_allocate",
+    "guarded_eligibility",
     "net_value",
     "pacing_shadow_price",
     "retention_lift",
     "spend_at",
+    "Spent",
     "top_up",
     "value_at_risk",
 ]

@@ -7,12 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from makegood.contract.catalog import Catalog, Resolution, dump_catalog, load_catalog, parse_catalog
+from makegood.contract.catalog import (
+    Cap,
+    Catalog,
+    Condition,
+    Floor,
+    Resolution,
+    dump_catalog,
+    load_catalog,
+    parse_catalog,
+)
 from makegood.errors import CatalogError
 
 CONTRACT_EXAMPLE = """\
@@ -257,14 +267,19 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("change", "message"), ERRORS)
-def test_each_broken_rule_is_named(change: Any, message: str) -> None:
-    data = copy.deepcopy(base())
+def assert_named(data: dict[str, Any], change: Any, message: str) -> None:
+    """``change`` to a copy of ``data`` is refused with ``message``, prefixed by the file."""
+    data = copy.deepcopy(data)
     change(data)
     with pytest.raises(CatalogError) as caught:
         parse_catalog(data, source="catalog.yaml")
     assert message in str(caught.value)
     assert str(caught.value).startswith("catalog.yaml: ")
+
+
+@pytest.mark.parametrize(("change", "message"), ERRORS)
+def test_each_broken_rule_is_named(change: Any, message: str) -> None:
+    assert_named(base(), change, message)
 
 
 def test_every_problem_is_listed_at_once() -> None:
@@ -302,3 +317,267 @@ def test_catalog_built_directly_is_checked() -> None:
         Catalog("USD", "apology", (apology, apology))
     with pytest.raises(CatalogError, match="non-empty"):
         Catalog("USD", "apology", ())
+
+
+# --------------------------------------------------------------------------- guardrails
+
+GUARDRAILS = """\
+guardrails:
+  - id: owed_is_refunded
+    when: {issue_type: [Billing_Error, fee_dispute]}
+    compensation_at_least: disputed_amount
+  - id: big_and_severe
+    when: {severity: {gt: 3}, disputed_amount: {gt: 100, lt: 1000}}
+    compensation_at_least: 150
+  - id: per_customer_cap
+    max_compensation_per_customer: {amount: 150, days: 90}
+"""
+
+
+def with_guardrails() -> dict[str, Any]:
+    return {**base(), **yaml.safe_load(GUARDRAILS)}
+
+
+def test_guardrails_parse_into_floors_and_caps() -> None:
+    cat = parse_catalog(with_guardrails())
+    assert [g.id for g in cat.guardrails] == [
+        "owed_is_refunded",
+        "big_and_severe",
+        "per_customer_cap",
+    ]
+    owed, severe = cat.floors
+    assert owed == Floor(
+        "owed_is_refunded",
+        "disputed_amount",
+        (Condition("issue_type", values=("billing_error", "fee_dispute")),),
+    )
+    assert severe.at_least == 150.0
+    assert severe.when == (  # sorted by column: the order of when's keys means nothing
+        Condition("disputed_amount", gt=100.0, lt=1000.0),
+        Condition("severity", gt=3.0),
+    )
+    assert cat.caps == (Cap("per_customer_cap", 150.0, 90),)
+
+
+def test_a_catalog_without_guardrails_is_unchanged(catalog: Catalog) -> None:
+    assert catalog.guardrails == () and catalog.floors == () and catalog.caps == ()
+    assert "guardrails" not in catalog.to_dict()
+    assert parse_catalog({**base(), "guardrails": None}) == catalog
+    assert parse_catalog({**base(), "guardrails": []}) == catalog
+
+
+def test_guardrails_round_trip(tmp_path: Path) -> None:
+    cat = parse_catalog(with_guardrails())
+    assert parse_catalog(cat.to_dict()) == cat
+    assert load_catalog(dump_catalog(cat, tmp_path / "catalog.yaml")) == cat
+
+
+def complaints_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "issue_type": ["billing_error", "fee_dispute", "service_outage", "billing_error"],
+            "severity": [4, 2, 5, 5],
+            "disputed_amount": [120.0, 40.0, 300.0, 90.0],
+        }
+    )
+
+
+def test_floor_amounts_take_the_largest_matching_floor() -> None:
+    cat = parse_catalog(with_guardrails())
+    floor, rule = cat.floor_amounts(complaints_frame())
+    # row 0: both floors match (120 owed, 150 severe) -> 150; row 2: only the severe one;
+    # row 3: billing error but disputed 90 is not > 100 -> owed 90
+    np.testing.assert_array_equal(floor, [150.0, 40.0, 150.0, 90.0])
+    assert rule.tolist() == [
+        "big_and_severe",
+        "owed_is_refunded",
+        "big_and_severe",
+        "owed_is_refunded",
+    ]
+
+
+def test_floor_amounts_are_nan_where_no_floor_applies() -> None:
+    data = with_guardrails()
+    data["guardrails"][0]["when"] = {"issue_type": ["fee_dispute"], "severity": [2]}
+    del data["guardrails"][1]
+    floor, rule = parse_catalog(data).floor_amounts(complaints_frame())
+    np.testing.assert_array_equal(floor, [np.nan, 40.0, np.nan, np.nan])
+    assert rule.tolist() == ["", "owed_is_refunded", "", ""]
+    _, rule = parse_catalog(base()).floor_amounts(complaints_frame())
+    assert rule.tolist() == [""] * 4
+
+
+def test_a_floor_without_when_covers_every_complaint() -> None:
+    data = {**base(), "guardrails": [{"id": "five", "compensation_at_least": 5}]}
+    floor, _ = parse_catalog(data).floor_amounts(complaints_frame())
+    np.testing.assert_array_equal(floor, [5.0] * 4)
+
+
+def test_floor_amounts_name_a_missing_column() -> None:
+    cat = parse_catalog(with_guardrails())
+    with pytest.raises(CatalogError, match="guardrail 'owed_is_refunded' reads column.*issue_type"):
+        cat.floor_amounts(complaints_frame().drop(columns="issue_type"))
+
+
+def test_range_bounds_are_strict_and_unknown_values_match_nothing() -> None:
+    cond = Condition("disputed_amount", gt=100.0, lt=300.0)
+    assert cond.matches(np.array([100.0, 100.5, 299.9, 300.0, np.nan])).tolist() == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    emotion = Condition("emotion", values=("angry",))
+    assert emotion.matches(np.array(["angry", np.nan, "calm"], dtype=object)).tolist() == [
+        True,
+        False,
+        False,
+    ]
+
+
+def test_when_columns_are_complaint_columns() -> None:
+    from makegood.contract.catalog import _WHEN_COLUMNS
+    from makegood.contract.files import COMPLAINT_COLUMNS
+
+    assert set(_WHEN_COLUMNS) == set(COMPLAINT_COLUMNS) - {"opened_at", "complaint_text"}
+
+
+def set_guard(position: int, key: str, value: Any) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        data["guardrails"][position][key] = value
+
+    return change
+
+
+def drop_guard(position: int, key: str) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        del data["guardrails"][position][key]
+
+    return change
+
+
+def set_guardrails(value: Any) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        data["guardrails"] = value
+
+    return change
+
+
+CAP = "guardrail 'per_customer_cap': max_compensation_per_customer"
+GUARD_ERRORS = [
+    (set_guardrails({"id": "x"}), "guardrails must be a list of rules"),
+    (set_guardrails(["cap"]), "guardrail #1 must be a mapping with an id"),
+    (set_guard(0, "id", ""), "guardrail #1: id must be a non-empty string"),
+    (set_guard(1, "id", "owed_is_refunded"), "guardrail ids must be unique. Got owed_is_refunded"),
+    (
+        drop_guard(0, "compensation_at_least"),
+        "guardrail 'owed_is_refunded': must have exactly one of compensation_at_least, "
+        "max_compensation_per_customer. Got neither",
+    ),
+    (
+        set_guard(2, "compensation_at_least", 5),
+        "guardrail 'per_customer_cap': must have exactly one of",
+    ),
+    (set_guard(0, "colour", "red"), "guardrail 'owed_is_refunded': unknown key(s) 'colour'"),
+    (
+        set_guard(2, "when", {"segment": ["premium"]}),
+        "guardrail 'per_customer_cap': unknown key(s) 'when'",
+    ),
+    (
+        set_guard(0, "compensation_at_least", -5),
+        "guardrail 'owed_is_refunded': compensation_at_least must be a finite number >= 0 or "
+        "the name of a numeric complaint column",
+    ),
+    (set_guard(0, "compensation_at_least", "disputed"), "column (severity, disputed_amount"),
+    (set_guard(0, "compensation_at_least", "segment"), "Got 'segment' instead"),
+    (set_guard(0, "when", {}), "guardrail 'owed_is_refunded': when must be a non-empty mapping"),
+    (set_guard(0, "when", ["billing_error"]), "when must be a non-empty mapping"),
+    (
+        set_guard(0, "when", {"region": ["north"]}),
+        "guardrail 'owed_is_refunded': when.region: unknown column 'region'",
+    ),
+    (set_guard(0, "when", {"opened_at": ["2024-01-01"]}), "unknown column 'opened_at'"),
+    (set_guard(0, "when", {"issue_type": []}), "when.issue_type must be a non-empty list of"),
+    (set_guard(0, "when", {"issue_type": "billing_error"}), "when.issue_type must be a non-empty"),
+    (set_guard(0, "when", {"issue_type": [3]}), "non-empty list of non-empty strings. Got [3]"),
+    (
+        set_guard(0, "when", {"severity": ["high"]}),
+        "when.severity must be a non-empty list of numbers",
+    ),
+    (set_guard(0, "when", {"issue_type": {"gt": 3}}), "when.issue_type: gt/lt need a numeric"),
+    (set_guard(0, "when", {"severity": {"ge": 3}}), "when.severity: unknown key(s) 'ge'"),
+    (set_guard(0, "when", {"severity": {}}), "when.severity must give gt or lt"),
+    (set_guard(0, "when", {"severity": {"gt": "3"}}), "when.severity.gt must be a finite number"),
+    (set_guard(0, "when", {"severity": {"gt": 4, "lt": 2}}), "gt must be below lt"),
+    (set_guard(2, "max_compensation_per_customer", 150), f"{CAP} must be a mapping"),
+    (
+        set_guard(2, "max_compensation_per_customer", {"amount": -1, "days": 90}),
+        f"{CAP}.amount must",
+    ),
+    (set_guard(2, "max_compensation_per_customer", {"days": 90}), f"{CAP}.amount must be a finite"),
+    (
+        set_guard(2, "max_compensation_per_customer", {"amount": 1, "days": 0}),
+        f"{CAP}.days must be",
+    ),
+    (set_guard(2, "max_compensation_per_customer", {"amount": 1, "days": 1.5}), "days must be an"),
+    (
+        set_guard(2, "max_compensation_per_customer", {"amount": 1}),
+        f"{CAP}.days must be an integer",
+    ),
+    (
+        set_guard(2, "max_compensation_per_customer", {"amount": 1, "days": 2, "weeks": 1}),
+        f"{CAP}: unknown key(s) 'weeks'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), GUARD_ERRORS)
+def test_each_broken_guardrail_rule_is_named(change: Any, message: str) -> None:
+    assert_named(with_guardrails(), change, message)
+
+
+def test_guardrail_problems_are_listed_with_the_rest() -> None:
+    data = with_guardrails()
+    data["resolutions"][1]["handling_cost"] = -3
+    data["guardrails"][0]["compensation_at_least"] = -1
+    data["guardrails"][2]["max_compensation_per_customer"] = {"amount": -1, "days": 0}
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(data, source="c.yaml")
+    assert len(str(caught.value).splitlines()) == 4
+
+
+def test_catalog_built_directly_checks_guardrail_ids() -> None:
+    apology = Resolution("apology", "Apology", 2.0)
+    with pytest.raises(CatalogError, match="guardrail ids must be unique"):
+        Catalog("USD", "apology", (apology,), (Cap("c", 1.0, 1), Floor("c", 5.0)))
+
+
+CONDITIONS = st.one_of(
+    st.builds(
+        Condition,
+        st.just("issue_type"),
+        values=st.lists(st.sampled_from(["billing_error", "fee_dispute"]), min_size=1).map(tuple),
+    ),
+    st.builds(Condition, st.just("severity"), values=st.just((4.0, 5.0))),
+    st.builds(Condition, st.just("disputed_amount"), gt=NUMBER),
+    st.builds(Condition, st.just("tenure_months"), lt=NUMBER),
+)
+GUARDS = st.one_of(
+    st.builds(
+        Floor,
+        st.just("floor"),
+        st.one_of(NUMBER, st.sampled_from(["disputed_amount", "annual_value"])),
+        st.lists(CONDITIONS, max_size=2, unique_by=lambda c: c.column).map(tuple),
+    ),
+    st.builds(Cap, st.just("cap"), NUMBER, st.integers(1, 3650)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(catalogs(), st.lists(GUARDS, max_size=4))
+def test_any_catalog_with_guardrails_round_trips(cat: Catalog, guards: list[Any]) -> None:
+    guards = [type(g)(**{**g.__dict__, "id": f"{g.id}_{i}"}) for i, g in enumerate(guards)]
+    cat = Catalog(cat.currency, cat.baseline, cat.resolutions, tuple(guards))
+    assert parse_catalog(cat.to_dict()) == cat
+    assert parse_catalog(yaml.safe_load(yaml.safe_dump(cat.to_dict()))) == cat

@@ -47,8 +47,12 @@ def test_probabilities_sum_to_one_over_allowed_candidates(menu, rule):
     p = choice_probabilities(value - lam * cents / 100, cents, allowed, **rule)
     assert p.sum() == pytest.approx(1.0)
     assert (p >= 0).all() and (p[~allowed] == 0).all()
-    best = np.flatnonzero(allowed)[np.argmax((value - lam * cents / 100)[allowed])]
-    assert p[best] == p.max()  # the best allowed candidate is never the less likely
+    # the best allowed candidate (ties in value to the cheaper, then the lower index, as
+    # the module's rule says) is never the less likely
+    policy_value = value - lam * cents / 100
+    idx = np.flatnonzero(allowed)
+    best = min(idx, key=lambda k: (-policy_value[k], cents[k], k))
+    assert p[best] == p.max()
 
 
 @given(menu=menus(), rule=rules, seed=st.integers(0, 2**32 - 1))

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from dbtesting import BACKENDS, database
 from makegood.serving.app import create_app
+from makegood.serving.customers import complaint_fields
 from makegood.store.ledger import Ledger
 
 PROFILE = ("tenure_months", "annual_value", "lifetime_value", "segment", "prior_complaints_12m")
@@ -299,8 +300,11 @@ def test_a_contact_a_minute_ago_counts_in_the_models_memory(client, complaints):
                 headers=AGENT)  # fmt: skip
     service, scorer = client.app.state.service, client.app.state.models.current
     live = service.contacts.customer(body["customer_id"])
-    nxt = service.complaint(
-        scorer, {**body, "complaint_id": "next", "opened_at": opened + timedelta(minutes=1)}, live
+    nxt = complaint_fields(
+        service,
+        scorer,
+        {**body, "complaint_id": "next", "opened_at": opened + timedelta(minutes=1)},
+        live,
     )
     cold = scorer.score(nxt).values
     warm = scorer.score(nxt, earlier=live.history_rows()).values
@@ -315,8 +319,9 @@ def test_simultaneous_first_contacts_open_one_case_and_hold_once(db_client, comp
     """Two contacts of a new customer about one problem, decided at once (both read an
     empty memory): the second to reserve finds the first's contact, decides again, joins
     its case and holds nothing twice."""
+    from makegood.serving.plans import RecommendationRequest
+    from makegood.serving.recommendations import plan, reserve
     from makegood.serving.schemas import RecommendationIn
-    from makegood.serving.service import RecommendationRequest
 
     client = db_client
     _budget(client, 5_000)
@@ -329,7 +334,8 @@ def test_simultaneous_first_contacts_open_one_case_and_hold_once(db_client, comp
             for channel in ("chat", "phone")
         ]
         plans = [
-            service.plan(
+            plan(
+                service,
                 scorer,
                 RecommendationRequest(
                     complaint=RecommendationIn.model_validate({"complaint": b}).complaint.fields()
@@ -342,19 +348,17 @@ def test_simultaneous_first_contacts_open_one_case_and_hold_once(db_client, comp
     else:
         pytest.skip("no complaint of the small world was recommended any compensation")
     assert all(p.case.new for p in plans)  # neither saw the other
-    first, second = (service.writes.run(service.reserve, p) for p in plans)
-    assert first["case"]["new"] is True and first["budget"]["reserved"] > 0
-    assert second["case"]["new"] is False
-    assert second["case"]["case_id"] == first["case"]["case_id"]
+    first, second = (service.writes.run(reserve, service, p).answer for p in plans)
+    assert first.case.new is True and first.budget.reserved > 0
+    assert second.case.new is False
+    assert second.case.case_id == first.case.case_id
     # the case holds its larger resolution once: the second holds only what exceeds the
     # first's hold (nothing when its re-decided choice costs no more)
-    held = first["budget"]["reserved"]
-    assert second["budget"]["covered_by_case"] == pytest.approx(held)
-    assert second["budget"]["reserved"] == pytest.approx(
-        max(0.0, second["recommended"]["compensation"] - held)
-    )
+    held = first.budget.reserved
+    assert second.budget.covered_by_case == pytest.approx(held)
+    assert second.budget.reserved == pytest.approx(max(0.0, second.recommended.compensation - held))
     seen = client.get(f"/v1/customers/{customer}", headers=AGENT).json()
-    assert [c["case_id"] for c in seen["open_cases"]] == [first["case"]["case_id"]]
+    assert [c["case_id"] for c in seen["open_cases"]] == [first.case.case_id]
 
 
 def test_a_contact_that_keeps_changing_answers_409(client, complaints, monkeypatch):

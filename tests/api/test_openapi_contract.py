@@ -29,6 +29,7 @@ import schemathesis
 from apihelpers import KEYS, period_now
 
 from makegood.serving.app import create_app
+from makegood.serving.budget import set_budget
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("openapi")]
 
@@ -73,7 +74,7 @@ def api_schema(settings_module):
 
     app = create_app(settings_module)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
-    app.state.service.set_budget(period_now(), 1_000_000)  # the lifespan has started
+    set_budget(app.state.service, period_now(), 1_000_000)  # the lifespan has started
     yield schema
     asgi.shutdown_lifespans()
 

@@ -2,7 +2,7 @@
 
 For generated complaints (known and new customers, times before, inside and after the
 history, unseen channels, issue types and segments, missing emotions, odd and non-ASCII
-texts) the service's answer path (request schema, ``Service.complaint``,
+texts) the service's answer path (request schema, ``customers.complaint_fields``,
 ``Scorer.score``) gives exactly the model row and the per-candidate predictions of
 ``score`` on the same complaints read as a contract file, for a bundle trained with
 surveys and for one trained without surveys and with a rarely given resolution.
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from makegood.contract.files import validate_complaints
 from makegood.modeling.bundle import load_bundle
 from makegood.modeling.predict import score
+from makegood.serving.customers import complaint_fields
 from makegood.serving.schemas import ComplaintIn
 from makegood.serving.scorer import CANDIDATE_FIELDS, Scorer
 from makegood.serving.service import Service
@@ -106,8 +107,8 @@ def test_one_complaint_path_equals_the_batch_path(served, data):
     batch = score(served["bundle"], frame)
     scorer, service = served["scorer"], served["service"]
     for i, body in enumerate(bodies):
-        record = service.complaint(
-            scorer, ComplaintIn.model_validate(body).model_dump(exclude_unset=True)
+        record = complaint_fields(
+            service, scorer, ComplaintIn.model_validate(body).model_dump(exclude_unset=True)
         )
         one = scorer.score(record)
         names = served["bundle"].engine.spec.names

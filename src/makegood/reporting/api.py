@@ -171,7 +171,7 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 # the period route also answers 404 (no budget for that period or team), with the service's
-# one error body (``{"detail": ...}``, ErrorOut in the serving schemas)
+# one error body (``{"detail": ...}``, ErrorOut in serving.errors)
 _PERIOD_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_REPORT_RESPONSES,
     404: {

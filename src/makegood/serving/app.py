@@ -34,7 +34,7 @@ from makegood.reporting import api as reports
 from makegood.serving.deps import require
 from makegood.serving.errors import install_error_handlers, responses
 from makegood.serving.models import ModelHolder
-from makegood.serving.queue_service import QueueService
+from makegood.serving.queue import QueueService
 from makegood.serving.routers import (
     budget,
     console,

@@ -2,8 +2,7 @@
 
 :data:`STATUS` is the table; :func:`install_error_handlers` puts it on an app;
 :func:`responses` documents a route's possible error answers in the OpenAPI document,
-each with its body model (:class:`~makegood.serving.schemas.ErrorOut`, or
-:class:`~makegood.serving.schemas.ValidationErrorOut` for 422).
+each with its body model (:class:`ErrorOut`, or :class:`ValidationErrorOut` for 422).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -34,9 +34,27 @@ from makegood.errors import (
     QueueEntryNotFoundError,
     QueueStateError,
 )
-from makegood.serving.schemas import ErrorOut, ValidationErrorOut
 
 log = logging.getLogger("makegood.serving")
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="dotted path of the field, e.g. complaint.severity")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (401, 403, 404, 409, 413, 503)."""
+
+    detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """The body of a 422: a summary and one entry per invalid field (input not echoed)."""
+
+    detail: str
+    errors: list[FieldErrorOut]
+
 
 # Starlette picks the handler of the nearest class in the exception's MRO, so the
 # specific errors win over their MakegoodError base whatever the order here.

@@ -9,11 +9,9 @@ as UTC.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi.responses import Response
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -488,31 +486,3 @@ class HandoverRecordOut(BaseModel):
     next_step: str | None
     created_at: UtcDatetime
     case: CaseOut
-
-
-class FieldErrorOut(BaseModel):
-    field: str = Field(description="dotted path of the field, e.g. complaint.severity")
-    message: str
-
-
-class ErrorOut(BaseModel):
-    """The body of every error answer (401, 403, 404, 409, 413, 503)."""
-
-    detail: str
-
-
-class ValidationErrorOut(BaseModel):
-    """The body of a 422: a summary and one entry per invalid field (input not echoed)."""
-
-    detail: str
-    errors: list[FieldErrorOut]
-
-
-def validated_json(model: type[BaseModel], content: Mapping[str, Any]) -> Response:
-    """``content`` validated as ``model`` and serialized by pydantic, in the caller's thread.
-
-    A route returning a Response skips FastAPI's response validation, which for a plain
-    ``def`` route is another hop through the thread pool; the check is the same.
-    """
-    body = model.__pydantic_serializer__.to_json(model.model_validate(content))
-    return Response(body, media_type="application/json")

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from makegood.explain import Attribution, contrast_attribution, pair_difference_models
 from makegood.features.memory import EarlierRows
+from makegood.modeling.attribution import ContrastExplainer
 from makegood.modeling.bundle import PinnedBooster
 from makegood.modeling.predict import THIN_EVIDENCE, Scores, score_rows
 
-__all__ = ["CANDIDATE_FIELDS", "THIN_EVIDENCE", "Candidates", "Scorer"]
+__all__ = ["CANDIDATE_FIELDS", "THIN_EVIDENCE", "ScoredComplaint", "Scorer"]
 
 NO_SATISFACTION_NOTE = (
     "This model was trained on a history with too few answered surveys to predict "
@@ -37,7 +37,7 @@ _Pinned = PinnedBooster  # one definition, in modeling.bundle
 
 
 @dataclass(frozen=True)
-class Candidates:
+class ScoredComplaint:
     """One complaint's :class:`~makegood.modeling.predict.Scores` (n = 1) as (K,) rows,
     plus the named model inputs (for explanations)."""
 
@@ -82,7 +82,7 @@ class Candidates:
         raise AttributeError(name)
 
 
-#: The per-candidate arrays of :class:`Candidates` (row 0 of its Scores).
+#: The per-candidate arrays of :class:`ScoredComplaint` (row 0 of its Scores).
 CANDIDATE_FIELDS = frozenset(
     {
         "eligible",
@@ -108,7 +108,7 @@ class Scorer:
             satisfaction model).
         num_threads: LightGBM threads per prediction.
         explain_folds: fold models explained per contrast (each costs 2 TreeSHAP rows
-            per model).
+            per model; see :class:`~makegood.modeling.attribution.ContrastExplainer`).
     """
 
     def __init__(self, bundle: Any, *, num_threads: int = 1, explain_folds: int = 1) -> None:
@@ -128,40 +128,11 @@ class Scorer:
         self.labels = {r.id: r.label for r in self.catalog.resolutions}
         self.has_satisfaction = eng.has_satisfaction
         self.note = None if self.has_satisfaction else NO_SATISFACTION_NOTE
-        self.explain_folds = max(1, min(explain_folds, len(eng.churn_models)))
-        codes = [int(a) for a in self.action_index]
-        # per explained fold, per pair of action codes: the (satisfaction, churn) trees
-        # that can tell the pair apart (the same contribution difference, fewer trees)
-        self.pair_models: list[dict[tuple[int, int], tuple[Any, Any]]] = []
-        for f in range(self.explain_folds):
-            churn = pair_difference_models(
-                eng.churn_models[f],
-                self.engine.action_feature,
-                codes,
-                mediator=self.engine.mediator_feature,
-            )
-            sat = (
-                pair_difference_models(eng.sat_models[f], self.engine.action_feature, codes)
-                if self.engine.mediated
-                else dict.fromkeys(churn)
-            )
-            self.pair_models.append(
-                {
-                    pair: (
-                        None if sat[pair] is None else _Pinned(sat[pair], num_threads),
-                        _Pinned(churn[pair], num_threads),
-                    )
-                    for pair in churn
-                }
-            )
+        # the narrowed tree models of the explanations: built here, once per bundle
+        self.explainer = ContrastExplainer(
+            self.engine, self.action_index, num_threads=num_threads, n_folds=explain_folds
+        )
         self._eligible: dict[tuple[str, int], np.ndarray] = {}
-        signals = bundle.text_signals
-        self.base_rates: dict[str, float] = {}
-        if signals is not None:
-            self.base_rates = {
-                name: float(rate)
-                for name, rate in zip(signals.feature_names_, signals.base_rates_, strict=True)
-            }
         self.loaded_at = time.time()
 
     def customer_memory(
@@ -180,7 +151,7 @@ class Scorer:
         complaint: Mapping[str, Any],
         *,
         earlier: Sequence[Mapping[str, Any]] = (),
-    ) -> Candidates:
+    ) -> ScoredComplaint:
         """Every candidate of one normalized complaint: ``score`` of a batch of one.
 
         ``earlier``: the customer's contacts recorded since training (history-form
@@ -207,24 +178,4 @@ class Scorer:
             lifetime_value=np.array([float(complaint["lifetime_value"])]),
             eligible=eligible,
         )
-        return Candidates(s, values)
-
-    def contrast(self, c: Candidates, r: int, u: int) -> Attribution:
-        """Attribute ``NV_r - NV_u`` (catalog indices) to the complaint's inputs."""
-        a_r, a_u = int(self.action_index[r]), int(self.action_index[u])
-        pair = (min(a_r, a_u), max(a_r, a_u))
-        return contrast_attribution(
-            self.engine,
-            c.X,
-            a_r,
-            a_u,
-            lifetime_value=c.lifetime_value,
-            churn_r=float(c.churn_prob[r]),
-            churn_u=float(c.churn_prob[u]),
-            compensation_r=float(c.compensation[r]),
-            compensation_u=float(c.compensation[u]),
-            handling_cost_r=float(c.handling_cost[r]),
-            handling_cost_u=float(c.handling_cost[u]),
-            n_folds=self.explain_folds,
-            difference_models=[models[pair] for models in self.pair_models],
-        )
+        return ScoredComplaint(s, values)

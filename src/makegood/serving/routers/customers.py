@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from makegood.serving import customers
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
 from makegood.serving.schemas import CustomerOut
@@ -23,6 +24,6 @@ def customer(
     service: ServiceDep,
     scorer: ScorerDep,
     _: Agent,
-) -> dict[str, Any]:
+) -> CustomerOut:
     """What the model's memory holds of the customer (``known: false`` if nothing)."""
-    return service.customer(scorer, customer_id)
+    return customers.customer(service, scorer, customer_id)

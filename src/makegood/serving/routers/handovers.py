@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from makegood.serving.customers import handover as hand_over
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
 from makegood.serving.schemas import HandoverIn, HandoverRecordOut
@@ -21,12 +20,10 @@ router = APIRouter(prefix="/v1", tags=["handovers"])
 )
 async def handover(
     body: HandoverIn, service: ServiceDep, scorer: ScorerDep, principal: Agent
-) -> dict[str, Any]:
+) -> HandoverRecordOut:
     """Pass a case (named by a contact's ``decision_id`` or by ``case_id``) from one
     agent or channel to another with a note (and the next step promised). Answers the
     one-sentence summary the next agent needs ("contacted us on chat about a billing
     error of $89.99; refund offered; wants confirmation by phone"), a greeting that
     reflects the customer's tenure and history, and the case as it stands."""
-    fields = body.model_dump()
-    fields["from_agent"] = fields.get("from_agent") or principal.key_id
-    return await run_in_threadpool(service.handover, scorer, fields)
+    return await run_in_threadpool(hand_over, service, scorer, body, from_agent=principal.key_id)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from makegood.serving import queue_schemas as qs
 from makegood.serving.deps import Agent, ModelsDep, ScorerDep, team_of
 from makegood.serving.errors import responses
-from makegood.serving.queue_service import QueueService
+from makegood.serving.queue import QueueService
 from makegood.serving.security import Principal
 
 
@@ -91,7 +91,7 @@ def resume(entry_id: str, queue: QueueDep, scorer: ScorerDep, who: Agent) -> dic
 def decide(
     entry_id: str, body: qs.EntryDecisionIn, queue: QueueDep, models: ModelsDep, who: Agent
 ) -> dict[str, Any]:
-    return queue.decide(models.current, entry_id, body.model_dump(), agent=agent_of(who))
+    return queue.decide(models.current, entry_id, body, agent=agent_of(who))
 
 
 @router.post(

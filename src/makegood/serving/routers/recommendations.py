@@ -3,7 +3,8 @@ recommendation with a decision id, in the complaint's case.
 
 The route is ``async``: scoring runs in the thread pool, the reservation on the
 ledger's writer threads (:class:`~makegood.serving.writes.WriteQueue`), so a stalled
-database never fills the pool that serves reads and ``/health``.
+database never fills the pool that serves reads and ``/health``. The work is
+:mod:`makegood.serving.recommendations`; the answer is serialized once, with the plan.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep, team_of
 from makegood.serving.errors import responses
-from makegood.serving.schemas import RecommendationIn, RecommendationOut, validated_json
-from makegood.serving.service import RecommendationRequest
+from makegood.serving.plans import RecommendationRequest
+from makegood.serving.recommendations import recommend_async
+from makegood.serving.schemas import RecommendationIn, RecommendationOut
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -52,30 +53,18 @@ async def recommend(
     flagged in ``input_warnings``. 503 with Retry-After when the ledger is locked."""
     # the request's write waits for the ledger's lock until this, at the latest
     deadline = time.monotonic() + service.settings.lock_timeout_seconds
-    team = team_of(principal, body.team)
     request = RecommendationRequest(
         complaint=body.complaint.fields(),
         top_k=body.top_k,
         period=body.period,
-        team=team,
+        team=team_of(principal, body.team),
         idempotency_key=idempotency_key,
         case_id=body.case_id,
         case_override_reason=body.case_override_reason,
         agent=body.agent or principal.key_id,
     )
-    # at most scoring_concurrency requests score at once: more threads would only take
-    # the GIL from the event loop (and the reads it serves), not add throughput
-    plan = await anyio.to_thread.run_sync(
-        service.plan, scorer, request, limiter=service.scoring_limiter()
-    )
-    if isinstance(plan, dict):
-        replay = validated_json(RecommendationOut, plan)
-        replay.headers["Idempotent-Replayed"] = "true"
-        return replay
-    answer = await service.writes.run_async(service.reserve, plan, deadline=deadline)
-    if answer is plan.answer:  # as planned: validated and serialized already
-        return Response(plan.answer_json, media_type="application/json")
-    out = validated_json(RecommendationOut, answer)
-    if answer.get("replayed"):
+    served = await recommend_async(service, scorer, request, deadline=deadline)
+    out = Response(served.json, media_type="application/json")
+    if served.replayed:
         out.headers["Idempotent-Replayed"] = "true"
     return out

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from makegood.contract.files import PROFILE_COLUMNS
+from makegood.policy.cases import case_to_join
 from makegood.store.ledger.values import DecisionStatus
 
 __all__ = [
@@ -156,16 +157,9 @@ class CustomerLive:
         return next((c for c in self.cases if c.case_id == case_id), None)
 
     def open_case(self, issue_type: str, at: datetime, window_days: float) -> Case | None:
-        """The open case about ``issue_type`` whose last contact is within
-        ``window_days`` before ``at`` (the latest such), or None."""
-        found = [
-            c
-            for c in self.cases
-            if c.status is CaseStatus.OPEN
-            and c.issue_type == issue_type
-            and 0 <= (at - c.last_contact_at).total_seconds() <= window_days * 86_400
-        ]
-        return max(found, key=lambda c: c.last_contact_at, default=None)
+        """The open case a contact at ``at`` about ``issue_type`` joins, or None (the
+        rule: :func:`makegood.policy.cases.case_to_join`)."""
+        return case_to_join(self.cases, issue_type, at, window_days)
 
     def case_contacts(self, case_id: str) -> list[LiveContact]:
         return [c for c in self.contacts if c.case_id == case_id]

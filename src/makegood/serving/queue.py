@@ -3,14 +3,14 @@
 A contact enters with its complaint, scored once with the serving scorer for its value
 at risk (``lifetime_value x churn(baseline)``). ``next`` claims the best case the agent
 may serve (:meth:`makegood.store.queue.QueueStore.claim_next`) and serves its
-recommendation in the same request (:meth:`Service.recommend`), with the case's earlier
+recommendation in the same request (:func:`makegood.serving.recommendations.recommend`,
+the one entry point of a recommendation), with the case's earlier
 contacts and what was given in them, so the console shows the whole case from one answer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,9 +23,17 @@ from makegood.errors import (
 )
 from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
-from makegood.serving.schemas import ComplaintIn
+from makegood.serving import budget as budgets
+from makegood.serving.customers import complaint_fields
+from makegood.serving.customers import handover as hand_over
+from makegood.serving.decisions import decide as settle
+from makegood.serving.decisions import decision_view
+from makegood.serving.plans import RecommendationRequest
+from makegood.serving.queue_schemas import AgentBudgetOut
+from makegood.serving.recommendations import Served, recommend
+from makegood.serving.schemas import ComplaintIn, DecisionIn, HandoverIn
 from makegood.serving.scorer import Scorer
-from makegood.serving.service import Service, current_period, decision_view
+from makegood.serving.service import Service
 from makegood.serving.settings import Settings
 from makegood.store.queue import QueueEntry, QueueStore, Ranked
 
@@ -109,17 +117,16 @@ class QueueService:
             "outcome": e.outcome,
         }
 
-    def budget_view(self, team: str | None) -> dict[str, Any] | None:
+    def budget_view(self, team: str | None) -> AgentBudgetOut | None:
         """The budget this team spends from this month, as finance sees it without the
         other teams' budgets, and what is left to spend (None when there is none)."""
         now = utc_now()
         try:
-            state = self.service.ledger.get_budget(current_period(now), team, now=now)
+            state = self.service.ledger.get_budget(budgets.current_period(now), team, now=now)
         except BudgetError:
             return None
-        view = self.service.budget_view(state)
-        view["remaining"] = float(state.amount - state.committed)
-        return view
+        view = budgets.budget_view(self.settings, state)
+        return AgentBudgetOut(**dict(view), remaining=float(state.amount - state.committed))
 
     def _callback(self, wait: float, now: datetime) -> dict[str, Any]:
         offered = bool(callback_offered([wait], rules=self.rules)[0])
@@ -140,7 +147,7 @@ class QueueService:
         body = complaint.fields()
         # the customer as the service knows them now: trained history and live contacts
         live = self.service.contacts.customer(str(body["customer_id"]))
-        normal = self.service.complaint(scorer, body, live)
+        normal = complaint_fields(self.service, scorer, body, live)
         cand = scorer.score(normal, earlier=live.history_rows())
         churn0 = float(cand.churn_prob[cand.baseline_index])
         var = float(value_at_risk([cand.lifetime_value], [churn0])[0])
@@ -213,13 +220,13 @@ class QueueService:
             }
         try:
             recommendation = self._recommend(scorer, entry, agent=agent)
-            case = recommendation.get("case") or {}
+            answer = recommendation.answer
             entry = self.service.writes.run(
                 self.store.set_decision,
                 entry.entry_id,
-                recommendation["decision_id"],
+                answer.decision_id,
                 agent=agent,
-                case_id=case.get("case_id"),
+                case_id=None if answer.case is None else answer.case.case_id,
             )
         except Exception:
             # the case goes back to the queue, in its place, for the next agent
@@ -235,23 +242,23 @@ class QueueService:
         recommendation = self._recommend(scorer, entry, agent=agent)
         return self._case_answer(entry, recommendation, entry.team, utc_now())
 
-    def _recommend(self, scorer: Scorer, entry: QueueEntry, *, agent: str) -> dict[str, Any]:
+    def _recommend(self, scorer: Scorer, entry: QueueEntry, *, agent: str) -> Served:
         # one key per claim: a retry or a resume replays the same answer
-        return self.service.recommend(
-            scorer,
+        request = RecommendationRequest(
             ComplaintIn.model_validate(entry.complaint).model_dump(),
             team=entry.team,
             idempotency_key=f"queue:{entry.entry_id}:{entry.n_claims}",
             agent=entry.agent_name or agent,
         )
+        return recommend(self.service, scorer, request)
 
     def _case_answer(
-        self, entry: QueueEntry, recommendation: dict[str, Any], team: str | None, now: datetime
+        self, entry: QueueEntry, recommendation: Served, team: str | None, now: datetime
     ) -> dict[str, Any]:
         ranked, _, _ = self.store.ranked(team, rules=self.rules, now=now)
         return {
             "entry": self.entry_view(entry, now),
-            "recommendation": recommendation,
+            "recommendation": recommendation.answer,
             "budget": self.budget_view(team),
             "n_waiting": len(ranked),
             "callback_slots": self._slots(now, n=6),
@@ -268,15 +275,15 @@ class QueueService:
 
     # ------------------------------------------------------------------ settle
     def decide(
-        self, scorer: Scorer | None, entry_id: str, body: Mapping[str, Any], *, agent: str
+        self, scorer: Scorer | None, entry_id: str, body: DecisionIn, *, agent: str
     ) -> dict[str, Any]:
         """Settle the case's recommendation (accept, override, decline) and close the entry."""
         entry = self._own(entry_id, agent)
         decision = self.service.writes.run(
-            self.service.decide, scorer, entry.decision_id or "", body
+            settle, self.service, scorer, entry.decision_id or "", body
         )
         closed = self.service.writes.run(
-            self.store.finish, entry_id, agent=agent, outcome=str(body["action"])
+            self.store.finish, entry_id, agent=agent, outcome=str(body.action)
         )
         return {
             "entry": self.entry_view(closed, utc_now()),
@@ -301,18 +308,18 @@ class QueueService:
         entry = self._own(entry_id, agent)
         target = team if team is not None else entry.team
         if entry.decision_id:
-            self.service.handover(
-                scorer,
-                {
-                    "decision_id": entry.decision_id,
-                    "from_agent": entry.agent_name or agent,
-                    "from_channel": entry.channel,
-                    "to_team": target,
-                    "to_channel": channel,
-                    "note": note,
-                    "next_step": next_step,
-                },
+            # the queue's fields are validated already (QueueHandoverIn, the stored entry)
+            body = HandoverIn.model_construct(
+                decision_id=entry.decision_id,
+                case_id=None,
+                from_agent=entry.agent_name or agent,
+                from_channel=entry.channel,
+                to_team=target,
+                to_channel=channel,
+                note=note,
+                next_step=next_step,
             )
+            hand_over(self.service, scorer, body)
         new = self.service.writes.run(
             self.store.handover, entry_id, agent=agent, to_team=target, channel=channel, note=note
         )

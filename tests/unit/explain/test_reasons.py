@@ -1,103 +1,12 @@
-"""Contrastive explanations: the attribution adds up; reasons are plain and sayable."""
+"""Explanations in words: reasons are plain and sayable, claims about the customer quote
+them, and each reader gets their own message."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from makegood.explain import (
-    ACTION,
-    Attribution,
-    MediatorRangeModel,
-    agent_brief,
-    contrast_attribution,
-    customer_message,
-    difference_model,
-    group_of,
-    pair_difference_models,
-    sayable_reasons,
-)
-
-
-@pytest.fixture(scope="module")
-def engine_and_rows(trained):
-    from makegood.modeling.predict import features_for
-
-    model = trained["model"]
-    X = features_for(model.bundle, trained["history"].head(20))
-    return model.bundle.engine, X
-
-
-def test_difference_model_keeps_the_contribution_difference(engine_and_rows):
-    engine, X = engine_and_rows
-    p = X.shape[1]
-    full = engine.sat_models[0]
-    small = difference_model(full, {p})
-    assert small.num_trees() <= full.num_trees()
-    rows = engine.outcome_input(np.vstack([X[:1], X[:1]]), np.array([0, 3]))
-    d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
-    d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
-    np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
-
-
-def test_pair_difference_models_keep_every_pairs_contribution_difference(engine_and_rows):
-    engine, X = engine_and_rows
-    p = X.shape[1]
-    codes = list(range(engine.n_actions))
-    for full, also in ((engine.sat_models[0], set()), (engine.churn_models[0], {p + 1})):
-        pairs = pair_difference_models(full, p, codes, also=also)
-        assert set(pairs) == {(a, b) for a in codes for b in codes if a < b}
-        smaller = [m for m in pairs.values() if m.num_trees() < full.num_trees()]
-        assert smaller  # some pair needs fewer trees
-        for (a, b), small in pairs.items():
-            for i in range(3):
-                base = np.vstack([X[i : i + 1], X[i : i + 1]])
-                sat = np.array([6.5, 3.0]) if also else None  # the mediator differs too
-                rows = engine.outcome_input(base, np.array([a, b]), sat)
-                d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
-                d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
-                np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
-
-
-def test_mediator_range_models_keep_the_contribution_difference(engine_and_rows):
-    engine, X = engine_and_rows
-    p = X.shape[1]
-    full = engine.churn_models[0]
-    codes = list(range(engine.n_actions))
-    pairs = pair_difference_models(full, p, codes, mediator=p + 1)
-    sats = [(6.5, 3.0), (5.0, 5.1), (5.5, 5.5), (0.0, 4.0), (9.9, 0.2), (2.0, 2.0001)]
-    for (a, b), small in pairs.items():
-        for i in range(2):
-            for sat in sats:
-                base = np.vstack([X[i : i + 1], X[i : i + 1]])
-                rows = engine.outcome_input(base, np.array([a, b]), np.array(sat))
-                d_full = np.diff(full.predict(rows, pred_contrib=True), axis=0)
-                d_small = np.diff(small.predict(rows, pred_contrib=True), axis=0)
-                np.testing.assert_allclose(d_full[:, :-1], d_small[:, :-1], atol=1e-9)
-    assert any(isinstance(m, MediatorRangeModel) for m in pairs.values()) or not (
-        engine.params.mediated
-    )
-    if any(isinstance(m, MediatorRangeModel) for m in pairs.values()):
-        m = next(m for m in pairs.values() if isinstance(m, MediatorRangeModel))
-        n = len(m.max_threshold)
-        assert m.trees_for(5.0, 5.0)[1] - m.trees_for(5.0, 5.0)[0] <= n
-        assert m.trees_for(0.0, 3.0) == (0, n)  # exact zero: LightGBM's missing value
-
-
-def test_attribution_adds_up_to_the_net_value_difference(engine_and_rows):
-    engine, X = engine_and_rows
-    pred = engine.predict(X[:5])
-    for i in range(5):
-        churn = pred["churn_prob"][i]
-        a = contrast_attribution(
-            engine, X[i : i + 1], 1, 0,
-            lifetime_value=800.0, churn_r=churn[1], churn_u=churn[0],
-            compensation_r=0.0, compensation_u=0.0, handling_cost_r=5.0, handling_cost_u=2.0,
-        )  # fmt: skip
-        expected = 800.0 * (churn[0] - churn[1]) - 3.0
-        assert a.total == pytest.approx(expected)
-        assert sum(a.terms.values()) + a.compensation + a.handling_cost == pytest.approx(expected)
-        assert ACTION in a.terms
+from makegood.explain import agent_brief, customer_message, group_of, sayable_reasons
+from makegood.modeling.attribution import ACTION, Attribution
 
 
 def test_reasons_are_grouped_sorted_and_sayable():
@@ -118,7 +27,7 @@ def test_reasons_are_grouped_sorted_and_sayable():
     values = {"prior_complaints_12m": 2, "mem_n_prior_365d": 1, "text_money": 0.9,
               "disputed_amount": 120.0}  # fmt: skip
     reasons = sayable_reasons(
-        a, values, rec="Refund", runner_up="Apology", base_rates={"text_money": 0.3},
+        a, values, rec="Refund", runner_up="Apology",
         said=[{"intent": "compensation", "quote": "I want my money back"}],
     )  # fmt: skip
     texts = [r.text for r in reasons]
@@ -152,7 +61,7 @@ def test_a_text_signal_without_a_quote_is_worded_as_inference():
     # may be high, but the customer asked for nothing: no claim about what they want
     texts = _reasons({"text_money": 9.0, "text_churn": 7.0},
                      {"text_money": 0.9, "text_churn": 0.9},
-                     base_rates={"text_money": 0.3, "text_churn": 0.3}, said=[])  # fmt: skip
+                     said=[])  # fmt: skip
     assert "money back" not in texts["money_words"]
     assert "leave" not in texts["leave_words"].replace("customers", "")
     assert texts["money_words"].startswith("customers who write like this usually")

@@ -1,0 +1,413 @@
+"""Plain reasons: an :class:`~makegood.modeling.attribution.Attribution` grouped into
+facts an agent can say ("third complaint in a year", "the customer asks for something in
+return ("I want my money back")").
+
+Model inputs are grouped (:data:`GROUPS`); each group's fact is worded by one stage of
+:func:`phrase` (what the model compares, what the words show, money, the customer's
+history, the complaint's context). What the customer said or wants is claimed only from
+``said`` (intent -> the customer's own words, from :mod:`makegood.features.intents`) and
+quotes it; what the text signals only suggest is worded as what customers like this
+usually do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from makegood.contract.units import money_text
+from makegood.modeling.attribution import ACTION, MEDIATOR, Attribution
+
+__all__ = [
+    "GROUPS",
+    "INTERNAL_GROUPS",
+    "Reason",
+    "Wording",
+    "amount_text",
+    "group_of",
+    "number_in",
+    "phrase",
+    "sayable_reasons",
+]
+
+#: Inputs that make one reason together (e.g. an amount and its logarithm).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "resolution": (ACTION,),
+    "satisfaction": (MEDIATOR,),
+    "money_words": ("text_money", "intent_compensation"),
+    "leave_words": ("text_churn", "intent_leaving"),
+    "recognition_words": ("intent_recognition",),
+    "urgency_words": ("intent_urgency",),
+    "tone": ("text_compound", "text_neg", "text_pos"),
+    "shouting": ("text_n_exclaim", "text_upper_share"),
+    "questions": ("text_n_question",),
+    "length": ("text_log_chars",),
+    "emotion": ("emotion", "emotion_detected"),
+    "disputed": ("disputed_amount", "log_disputed_amount"),
+    "value": ("lifetime_value", "log_lifetime_value", "annual_value"),
+    "tenure": ("tenure_months",),
+    "severity": ("severity",),
+    "complaints_this_year": ("prior_complaints_12m", "mem_n_prior_365d", "mem_n_prior"),
+    "repeat_issue": ("mem_repeat_issue", "mem_n_same_issue"),
+    "last_rating": ("mem_last_satisfaction", "mem_mean_satisfaction", "mem_n_answered"),
+    "last_resolution": ("mem_last_resolution", "mem_last_compensation"),
+    "compensated_recently": ("mem_total_compensation_365d",),
+    "recency": ("mem_days_since_last",),
+    "channel": ("channel", "mem_last_channel", "mem_n_channels"),
+    "issue": ("issue_type",),
+    "segment": ("segment",),
+    "skill": ("digital_skill",),
+    "timing": ("hour_of_day", "day_of_week"),
+    "last_severity": ("mem_last_severity",),
+    "last_emotion": ("mem_last_emotion",),
+}
+_GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
+#: Word groups whose reason quotes the customer when ``customer_said`` heard the intent:
+#: group -> (intent, what the customer does)
+_HEARD = {
+    "money_words": ("compensation", "the customer asks for something in return"),
+    "leave_words": ("leaving", "the customer says they may leave"),
+    "recognition_words": ("recognition", "the customer wants to be recognised"),
+    "urgency_words": ("urgency", "the customer needs this sorted quickly"),
+}
+
+
+def group_of(feature: str) -> str:
+    """The reason group of a model input (``text_sat*`` inputs read the words' wishes)."""
+    if feature in _GROUP_OF:
+        return _GROUP_OF[feature]
+    if feature.startswith("text_sat"):
+        return "satisfaction_words"
+    return feature
+
+
+#: Reason groups only the agent may hear: the company's money and the model's workings.
+INTERNAL_GROUPS = frozenset(
+    {"compensation", "handling_cost", "value", "budget", "pacing", "exploration", "satisfaction"}
+)
+
+#: Emotions under which a lexicon's "positive" score is not a positive tone: "None of
+#: this makes sense to me. Please help." scores positive on its polite words.
+_UNSETTLED = frozenset({"anxious", "confused", "frustrated", "angry"})
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One plain reason: ``amount`` (money) > 0 favours the recommended resolution."""
+
+    group: str
+    text: str
+    amount: float
+    features: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def favours(self) -> str:
+        return "recommended" if self.amount >= 0 else "runner_up"
+
+    @property
+    def internal(self) -> bool:
+        """True when the reason is for the agent only (costs, value, the model's numbers)."""
+        return self.group in INTERNAL_GROUPS
+
+
+def amount_text(amount: float, currency: str) -> str:
+    """The size of an amount in the explanations' wording (whole units from 100).
+
+    >>> amount_text(-25, "USD"), amount_text(120.0, "USD")
+    ('$25.00', '$120')
+    """
+    return money_text(abs(amount), currency, whole_from=100, zero_cents=True)
+
+
+def _ordinal(n: int) -> str:
+    words = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+    if n in words:
+        return words[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def number_in(values: Mapping[str, Any], name: str) -> float:
+    """``values[name]`` as a float; NaN when missing or not a number."""
+    v = values.get(name)
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a reason's wording knows beyond the complaint's values: the two
+    resolutions' labels, the currency, the catalog's labels, the two expected
+    satisfactions, the reason's money (its sign says which side it favours) and what
+    the customer said (intent -> quote)."""
+
+    rec: str
+    runner_up: str
+    currency: str = "USD"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    sat_r: float = math.nan
+    sat_u: float = math.nan
+    amount: float = 0.0
+    said: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def better(self) -> str:
+        return self.rec if self.amount >= 0 else self.runner_up
+
+    @property
+    def worse(self) -> str:
+        return self.runner_up if self.amount >= 0 else self.rec
+
+
+# ----------------------------------------------------------------- the stages of phrase
+
+
+def model_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
+    """What the model compares: the resolution itself, and the expected satisfaction."""
+    if group == "resolution":
+        return (
+            f"customers in this situation tend to stay more often after {w.better} than {w.worse}"
+        )
+    return (
+        f"expected satisfaction {w.sat_r:.1f}/10 with {w.rec} "
+        f"against {w.sat_u:.1f}/10 with {w.runner_up}"
+    )
+
+
+def words_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
+    """What the customer's words show: a quoted wish, or what such words usually mean."""
+    if group in _HEARD:
+        intent, heard = _HEARD[group]
+        if intent in w.said:  # the customer's own words, quoted
+            return f'{heard} ("{w.said[intent]}")'
+        if group == "leave_words":
+            return f"customers who write like this usually stay more often after {w.better}"
+        return f"customers who write like this usually respond better to {w.better} than {w.worse}"
+    return f"customers who write like this are usually more satisfied with {w.better}"
+
+
+def manner_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
+    """How the customer writes: tone, shouting, questions, length, emotion."""
+    if group == "tone":
+        c = number_in(v, "text_compound")
+        if math.isnan(c):
+            return "there is no message to read the tone from"
+        emotion = v.get("emotion")
+        if c >= 0.3 and emotion in _UNSETTLED:
+            return f"the customer sounds {emotion}, though their words are polite"
+        tone = "negative" if c <= -0.3 else "positive" if c >= 0.3 else "neutral"
+        return f"the message is {tone} in tone"
+    if group == "shouting":
+        loud = number_in(v, "text_n_exclaim") >= 2 or number_in(v, "text_upper_share") >= 0.3
+        return (
+            "the customer is shouting (capitals, exclamation marks)"
+            if loud
+            else "the customer writes calmly"
+        )
+    if group == "questions":
+        n = int(number_in(v, "text_n_question") or 0)
+        return (
+            f"the customer asks {n} question{'s' if n != 1 else ''}"
+            if n
+            else "the customer asks no questions"
+        )
+    if group == "length":
+        long = number_in(v, "text_log_chars") >= math.log1p(300)
+        return "a long, detailed message" if long else "a short message"
+    e = v.get("emotion")
+    if not e:
+        return "the customer's mood is unknown"
+    return f"the customer is {e}" + (
+        " (read from their words)" if v.get("emotion_detected") else ""
+    )
+
+
+def money_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
+    """Money: in dispute, the customer's lifetime value, compensation already received."""
+    if group == "disputed":
+        d = number_in(v, "disputed_amount")
+        return f"{amount_text(d, w.currency)} is in dispute" if d > 0 else "no money is in dispute"
+    if group == "value":
+        value = number_in(v, "lifetime_value")
+        return f"the customer's lifetime value is {amount_text(value, w.currency)}"
+    c = number_in(v, "mem_total_compensation_365d")
+    return (
+        f"already received {amount_text(c, w.currency)} in the past year"
+        if c > 0
+        else "no compensation in the past year"
+    )
+
+
+def history_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
+    """The customer's history: tenure, earlier complaints, ratings, resolutions, mood."""
+    if group == "tenure":
+        m = int(number_in(v, "tenure_months"))
+        return f"a customer for {m // 12} years" if m >= 24 else f"a customer for {m} months"
+    if group == "complaints_this_year":
+        counts = [number_in(v, "prior_complaints_12m"), number_in(v, "mem_n_prior_365d")]
+        n = int(max([c for c in counts if not math.isnan(c)], default=0))
+        return f"{_ordinal(n + 1)} complaint in a year"
+    if group == "repeat_issue":
+        n = int(number_in(v, "mem_n_same_issue") or 0)
+        issue = str(v.get("issue_type", "")).replace("_", " ")
+        if n > 0:
+            return f"the same {issue} problem came up {n} time{'s' if n > 1 else ''} before"
+        return f"a first {issue} problem for this customer"
+    if group == "last_rating":
+        return ratings_fact(v)
+    if group == "last_resolution":
+        last = v.get("mem_last_resolution")
+        if not last:
+            return "no earlier resolution on record"
+        return f"last time they were given {w.labels.get(last, last)}"
+    if group == "recency":
+        d = number_in(v, "mem_days_since_last")
+        return f"last complaint {d:.0f} days ago" if not math.isnan(d) else "no earlier complaint"
+    if group == "last_severity":
+        s = number_in(v, "mem_last_severity")
+        if math.isnan(s):
+            return "no earlier complaint"
+        return f"the last complaint had severity {s:.0f}"
+    e = v.get("mem_last_emotion")
+    return f"they were {e} last time" if e else "their mood last time is unknown"
+
+
+def context_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
+    """The complaint's context: severity, channel, issue, segment, skill, timing; any
+    other input is named with its value."""
+    if group == "severity":
+        return f"severity {int(number_in(v, 'severity'))} of 5"
+    if group == "channel":
+        return f"contacted us by {v.get('channel')}"
+    if group == "issue":
+        return f"a {str(v.get('issue_type', '')).replace('_', ' ')} issue"
+    if group == "segment":
+        return f"a {str(v.get('segment', '')).replace('_', ' ')} customer"
+    if group == "skill":
+        skill = v.get("digital_skill")
+        return f"{skill} digital skill" if skill else "digital skill unknown"
+    if group == "timing":
+        return "the time of contact"
+    return f"{group.replace('_', ' ')} is {v.get(group)}"
+
+
+Stage = Callable[[str, Mapping[str, Any], Wording], str]
+
+#: The stage that words each reason group (any other group: :func:`context_fact`).
+STAGES: dict[str, Stage] = {
+    **dict.fromkeys(("resolution", "satisfaction"), model_fact),
+    **dict.fromkeys((*_HEARD, "satisfaction_words"), words_fact),
+    **dict.fromkeys(("tone", "shouting", "questions", "length", "emotion"), manner_fact),
+    **dict.fromkeys(("disputed", "value", "compensated_recently"), money_fact),
+    **dict.fromkeys(
+        (
+            "tenure",
+            "complaints_this_year",
+            "repeat_issue",
+            "last_rating",
+            "last_resolution",
+            "recency",
+            "last_severity",
+            "last_emotion",
+        ),
+        history_fact,
+    ),  # fmt: skip
+}
+
+
+def phrase(group: str, values: Mapping[str, Any], wording: Wording) -> str:
+    """The fact behind one reason group (neutral: the caller says which side), worded
+    by the group's stage (:data:`STAGES`).
+
+    >>> phrase("severity", {"severity": 4}, Wording("Refund", "Apology"))
+    'severity 4 of 5'
+    """
+    return STAGES.get(group, context_fact)(group, values, wording)
+
+
+def ratings_fact(v: Mapping[str, Any]) -> str:
+    """What the customer's earlier survey answers were, as they are.
+
+    "No rating" only when none of the earlier complaints was rated; an unrated last
+    complaint does not hide the earlier ratings.
+
+    >>> ratings_fact({"mem_n_answered": 2, "mem_mean_satisfaction": 6.0,
+    ...               "mem_last_satisfaction": float("nan")})
+    'the last complaint was not rated; 2 earlier ones were rated 6.0/10 on average'
+    >>> ratings_fact({"mem_n_answered": 0})
+    'no rating from earlier complaints'
+    """
+    n = number_in(v, "mem_n_answered")
+    last = number_in(v, "mem_last_satisfaction")
+    mean = number_in(v, "mem_mean_satisfaction")
+    if math.isnan(n):  # an older model without the count: judge by what is there
+        n = 0.0 if math.isnan(last) and math.isnan(mean) else 1.0
+    if n <= 0:
+        return "no rating from earlier complaints"
+    if math.isnan(last):
+        ones = "one was" if n == 1 else "ones were"
+        return f"the last complaint was not rated; {int(n)} earlier {ones} rated {mean:.1f}/10" + (
+            " on average" if n > 1 else ""
+        )
+    if n > 1 and not math.isnan(mean):
+        return f"last time they rated us {last:.0f}/10 ({int(n)} ratings, {mean:.1f}/10 on average)"
+    return f"last time they rated us {last:.0f}/10"
+
+
+def sayable_reasons(
+    attribution: Attribution,
+    values: Mapping[str, Any],
+    *,
+    rec: str,
+    runner_up: str,
+    currency: str = "USD",
+    labels: Mapping[str, str] | None = None,
+    sat_r: float = math.nan,
+    sat_u: float = math.nan,
+    said: Sequence[Mapping[str, str]] = (),
+    min_amount: float = 0.01,
+) -> list[Reason]:
+    """Plain reasons for ``rec`` over ``runner_up``, largest money effect first.
+
+    Model inputs are grouped (:data:`GROUPS`), compensation and handling cost are
+    reasons of their own; groups moving less than ``min_amount`` are dropped. ``said`` is
+    the complaint's ``customer_said`` (``[{"intent", "quote"}, ...]``): the only ground
+    for a reason that says what the customer asked for. Each resolution label appears at
+    most once in a reason.
+    """
+    heard = {s["intent"]: s["quote"] for s in said}
+    by_group: dict[str, list[str]] = {}
+    amounts: dict[str, float] = {}
+    for name, amount in attribution.terms.items():
+        g = group_of(name)
+        amounts[g] = amounts.get(g, 0.0) + amount
+        by_group.setdefault(g, []).append(name)
+    out = []
+    for g, amount in amounts.items():
+        if abs(amount) < min_amount:
+            continue
+        wording = Wording(rec, runner_up, currency, labels or {}, sat_r, sat_u, amount, heard)
+        out.append(Reason(g, phrase(g, values, wording), amount, tuple(by_group[g])))
+    comp = attribution.compensation
+    if abs(comp) >= min_amount:
+        text = (
+            f"{rec} costs {amount_text(-comp, currency)} more in compensation"
+            if comp < 0
+            else f"{rec} saves {amount_text(comp, currency)} in compensation"
+        )
+        out.append(Reason("compensation", text, comp, ()))
+    hc = attribution.handling_cost
+    if abs(hc) >= min_amount:
+        text = (
+            f"{rec} costs {amount_text(-hc, currency)} more to carry out"
+            if hc < 0
+            else f"{rec} costs {amount_text(hc, currency)} less to carry out"
+        )
+        out.append(Reason("handling_cost", text, hc, ()))
+    out.sort(key=lambda r: -abs(r.amount))
+    return out

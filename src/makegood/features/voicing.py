@@ -74,16 +74,17 @@ _CUES: dict[str, tuple[str, str]] = {
         r"different|another) (?:\w+ )?(?:company|bank|lender|servicer|provider) (?:\w+ )?"
         r"(?:carry|take over|handle|service)|switch to another|"
         r"(?:i|we)(?: \w+){0,6} (?:clos(?:e|ed|ing)|cancel\w*) (?:\w+ ){0,3}(?:account|"
-        r"acct|card|membership|service|contract|plan)s?|(?:i|we) (?:will|am going to|"
-        r"want to|plan to|would like to|am|'m) (?:\w+ )?(?:switch|leav|move|clos|cancel|"
-        r"tak)\w*|(?:never|not) (?:again )?(?:do|doing|to do) business with|"
+        r"acct|card|membership|service|contract|plan)s?|(?:i|we)(?: will| am going to|'ll|"
+        r" want to| plan to| would like to| am|'m| are|'re) (?:\w+ )?(?:switch|leav|move|clos|"
+        r"cancel)\w*|(?:never|not) (?:again )?(?:do|doing|to do) business with|"
         r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel)|"
         r"take (?:my|our) business|be done with them|not (?:ever )?(?:use|using) "
         r"(?:this|them|it) again|(?:moved|move) (?:my|our) (?:\w+ )?(?:loans?|accounts?|"
         r"business) to",
     ),
     "recognition": (
-        r"loyal\w*|(?:long[- ]?time|long[- ]?standing|faithful|good|valued|"
+        r"loyal(?!ty (?:points?|programs?|rewards?|cards?|schemes?))\w*|(?:long[- ]?time|"
+        r"long[- ]?standing|faithful|good|valued|"
         r"longtime) (?:customer|client|member)|(?:customer|client|member|been with|"
         r"banked with|had (?:my|this|the) \w+)(?: \w+){0,4} (?:since|for (?:over |almost |"
         rf"nearly |more than |the past )?{_N} years)|{_N} years (?:as a|with|of)|"
@@ -200,12 +201,18 @@ def normalise(text: str) -> str:
 
 
 def _guarded(s: str, start: int) -> tuple[bool, bool, bool]:
-    """(negated, reported, hypothetical) for a cue starting at ``start`` of ``s``."""
+    """(negated, reported, hypothetical) for a cue starting at ``start`` of ``s``.
+
+    A cue that opens with its own first-person subject ("I'm cancelling ...") starts a
+    main clause: a negation or an ``if`` before it belongs to another clause ("If this
+    isn't fixed by Friday I'm cancelling"); negations inside such a cue are excluded by
+    the cue itself (its gap words are never negators)."""
     before = s[:start]
+    main_clause = s.startswith(("i ", "i'", "we ", "we'"), start)
     return (
-        _NEGATED.search(before) is not None,
+        not main_clause and _NEGATED.search(before) is not None,
         _REPORTED.search(before) is not None,
-        _IF_CLAUSE.search(before) is not None,
+        not main_clause and _IF_CLAUSE.search(before) is not None,
     )
 
 
@@ -236,7 +243,7 @@ def _row(span: str) -> list[float]:
             voiced_cue |= not (negated or reported or hypothetical)
         if not question:
             strong = any(not any(_guarded(s, m.start())) for m in strong_re.finditer(s))
-        voiced_cue &= not question
+        voiced_cue = (voiced_cue and not question) or strong
         if intent == "urgency" and formula:
             voiced_cue = strong = False
         row += [

@@ -216,10 +216,10 @@ def test_duplicated_letters_share_one_answer(detector):
     assert (features[:50] == features[0]).all()
 
 
-def test_thresholds_name_every_intent_with_a_low_and_a_high():
+def test_thresholds_name_every_intent_with_a_cue_and_an_alone_threshold():
     assert set(THRESHOLDS) == set(INTENTS)
-    for low, high in THRESHOLDS.values():
-        assert 0 < low <= high
+    for with_cue, alone in THRESHOLDS.values():
+        assert 0 < with_cue <= 1 and 0 < alone <= 1.01
 
 
 def test_a_detector_rejects_bad_thresholds_and_weights():

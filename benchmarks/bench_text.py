@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_intents import confusion, read_labelled  # the same script folder
 
 from makegood.features import intents as intents_mod
 from makegood.features.intents import (
@@ -175,14 +176,9 @@ def table(
 
 
 def read_generated(path: Path) -> tuple[list[set[str]], list[str]]:
-    truth, texts = [], []
-    for line in path.read_text("utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        labels, text = line.split("\t", 1)
-        truth.append(set(labels.split()) - {"none"})
-        texts.append(text)
-    return truth, texts
+    """``(labels, texts)`` of a LABELS<TAB>TEXT file of generated phrasing."""
+    rows = read_labelled(path)
+    return [labels for labels, _ in rows], [text for _, text in rows]
 
 
 # ----------------------------------------------------------------------------- tuning
@@ -259,19 +255,6 @@ def tune(cfpb: Path, precision: float, n_folds: int = 5, seed: int = 0) -> dict:
 
 
 # ----------------------------------------------------------------------------- emotion
-def confusion(truth: list[str], pred: list[str]) -> pd.DataFrame:
-    from makegood.features.text import EMOTION_LABELS
-
-    m = pd.crosstab(
-        pd.Categorical(truth, categories=EMOTION_LABELS),
-        pd.Categorical(pred, categories=EMOTION_LABELS),
-        rownames=["labelled"],
-        colnames=["detected"],
-        dropna=False,
-    )
-    return m
-
-
 def emotion_report(rows: list[dict]) -> None:
     from makegood.features.text import detect_emotion, detect_emotion_rules
 
@@ -282,7 +265,7 @@ def emotion_report(rows: list[dict]) -> None:
         ("current", detect_emotion),
     ):
         pred = list(fn(texts))
-        m = confusion(truth, pred)
+        m = confusion(np.asarray(truth, dtype=object), np.asarray(pred, dtype=object))
         acc = float(np.mean([t == p for t, p in zip(truth, pred, strict=True)]))
         f1s = []
         for lab in m.index:

@@ -64,11 +64,15 @@ def _slug(x: object) -> str:
 
 
 def to_contract(raw: pd.DataFrame) -> pd.DataFrame:
-    """CFPB export rows as contract history rows; unknown fields at neutral values."""
+    """CFPB export rows as contract history rows; unknown fields at neutral values.
+
+    271 rows of the export lack a ``Complaint ID``: they get one from their row number."""
+    ids = raw["Complaint ID"].astype("string")
+    ids = ids.fillna(pd.Series([f"row-{i}" for i in range(len(raw))], index=raw.index))
     out = pd.DataFrame(
         {
-            "complaint_id": raw["Complaint ID"].astype(str),
-            "customer_id": "cfpb-" + raw["Complaint ID"].astype(str),  # no customer id
+            "complaint_id": ids,
+            "customer_id": "cfpb-" + ids,  # the export has no customer id
             "opened_at": pd.to_datetime(raw["Date received"]).dt.strftime("%Y-%m-%dT00:00:00"),
             "channel": raw["Submitted via"].fillna("web").map(_slug),
             "issue_type": raw["Issue"].map(_slug),

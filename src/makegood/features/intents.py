@@ -289,6 +289,28 @@ def expand(template: str, *, limit: int = MAX_EXPANSIONS, seed: int = 0) -> list
     return out
 
 
+def _labelled_lines(text: str, body: str) -> Iterable[tuple[int, frozenset[str], str]]:
+    """``(line number, intents, body)`` of each LABELS<TAB>BODY line of ``text`` (blank and
+    ``#`` lines skipped; the label ``none`` is no intent).
+
+    Raises:
+        ValueError: naming the line, when a label is unknown or the tab is missing.
+    """
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if "\t" not in line:
+            raise ValueError(f"line {lineno}: expected LABELS<TAB>{body}, got {line!r}")
+        labels_field, rest = line.split("\t", 1)
+        labels = frozenset(labels_field.split()) - {"none"}
+        unknown = labels - set(INTENTS)
+        if unknown:
+            raise ValueError(
+                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
+            )
+        yield lineno, labels, rest
+
+
 def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
     """``(sentence, intents)`` pairs from a labelled file's text (default: the shipped one).
 
@@ -301,18 +323,7 @@ def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
     if text is None:
         text = resources.files("makegood.data").joinpath(TRAINING_DATA).read_text("utf-8")
     out: list[tuple[str, frozenset[str]]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if "\t" not in line:
-            raise ValueError(f"line {lineno}: expected LABELS<TAB>TEXT, got {line!r}")
-        labels_field, template = line.split("\t", 1)
-        labels = frozenset(labels_field.split()) - {"none"}
-        unknown = labels - set(INTENTS)
-        if unknown:
-            raise ValueError(
-                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
-            )
+    for lineno, labels, template in _labelled_lines(text, "TEXT"):
         for sentence in expand(template.strip(), seed=lineno):
             out.append((sentence, labels))
             if not labels:  # every clause of a sentence that voices nothing voices nothing
@@ -329,21 +340,7 @@ def load_real_examples(text: str | None = None) -> list[tuple[str, frozenset[str
     """
     if text is None:
         text = resources.files("makegood.data").joinpath(REAL_TRAINING_DATA).read_text("utf-8")
-    out: list[tuple[str, frozenset[str]]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        if "\t" not in line:
-            raise ValueError(f"line {lineno}: expected LABELS<TAB>SENTENCE, got {line!r}")
-        labels_field, sentence = line.split("\t", 1)
-        labels = frozenset(labels_field.split()) - {"none"}
-        unknown = labels - set(INTENTS)
-        if unknown:
-            raise ValueError(
-                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
-            )
-        out.append((sentence, labels))
-    return out
+    return [(sentence, labels) for _, labels, sentence in _labelled_lines(text, "SENTENCE")]
 
 
 # --------------------------------------------------------------------------- the detector

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv demo test test-fast lint format bench-batch bench-quality bench-serve bench-console \
-	bench-scale bench-intents bench-real console-screenshots clean
+	bench-scale bench-intents bench-text bench-real console-screenshots clean
 
 venv: $(STAMP)
 
@@ -107,8 +107,13 @@ bench-console: venv browser
 console-screenshots: venv browser
 	$(PY) tests/e2e/consoleharness.py --out reports/console
 
-# --- customer_said (issue 12): precision/recall per intent on the held-out set, latency,
-# emotion confusion matrices (simulated + hand-written) --------------------------------
+# --- text (issue 21): customer_said precision/recall/F1 with bootstrap intervals on the
+# real held-out CFPB narratives and on held-out generated phrasing, emotion confusion
+# matrices on real text, ms per complaint (needs the shared CFPB parquet, --cfpb) ------
+bench-text: venv
+	$(PY) benchmarks/bench_text.py $(BENCH_ARGS)
+
+# the earlier benchmark (generated phrasing, simulated emotions), kept as an alias
 bench-intents: venv
 	$(PY) benchmarks/bench_intents.py $(BENCH_ARGS)
 

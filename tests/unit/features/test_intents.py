@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from makegood.features.intents import (
     INTENTS,
+    THRESHOLDS,
     IntentDetector,
     customer_said,
     customer_said_many,
     default_detector,
     expand,
+    intent_features,
     load_examples,
+    load_real_examples,
     segments,
+    training_set,
 )
 
 # Hand-written complaints (not in the training sentences) with the intents they voice.
@@ -77,7 +82,11 @@ def test_scores_equal_the_fitted_vectorizers_and_regressions(detector):
 
     texts = [t for t, _ in load_examples()][::7] + ["", "zzz", "I want a REFUND!!"]
     X = sp.hstack(
-        [detector.words_.transform(texts), detector.chars_.transform(texts) * detector.char_weight]
+        [
+            detector.words_.transform(texts),
+            detector.chars_.transform(texts) * detector.char_weight,
+            sp.csr_matrix(detector._dense(texts)),
+        ]
     )
     z = np.asarray(X @ detector.coef_) + detector.intercept_
     np.testing.assert_allclose(detector.scores(texts), 1 / (1 + np.exp(-z)), atol=1e-12)
@@ -159,3 +168,76 @@ def test_the_shipped_labelled_set_covers_every_intent_and_many_negatives():
     for intent in INTENTS:
         assert sum(intent in labels for _, labels in examples) >= 300
     assert sum(not labels for _, labels in examples) >= 1000
+
+
+# --------------------------------------------------------------------------- real phrasing
+# Hand-written in the register of letters to a regulator (masks, split contractions), not
+# taken from the labelled narratives: what a strict reader hears, and what they do not.
+LETTERS = [
+    ("I was charged a late fee of {$35.00} on XX/XX/XXXX.", set()),
+    ("The representative said they would refund me within 10 days.", set()),
+    ("I do n't want a refund , I want the error on my credit report fixed.", set()),
+    ("Why was I charged a fee when the payment was made on time?", set()),
+    ("I applied for a credit card with XXXX in XXXX 2015.", set()),
+    ("I immediately called the bank and filed a dispute.", set()),
+    ("Thank you for your prompt attention to this matter.", set()),
+    ("I am requesting a full refund of the {$120.00} in fees.", {"compensation"}),
+    ("I will be closing all of my accounts with this bank.", {"leaving"}),
+    ("I have been a loyal customer of XXXX for over 15 years.", {"recognition"}),
+    ("The foreclosure sale is scheduled for tomorrow and I need help.", {"urgency"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LETTERS)
+def test_letters_are_heard_strictly(detector, text, expected):
+    said = detector.detect(text)
+    assert {s.intent for s in said} == expected
+    for s in said:
+        assert s.quote == text[s.start : s.end]
+
+
+def test_a_long_letter_is_read_to_its_end_and_quoted_verbatim(detector):
+    filler = "On XX/XX/XXXX I called XXXX again about the escrow account and waited. " * 60
+    text = filler + "I am asking that the {$45.00} late fee be waived and credited to my account."
+    assert len(text) > 3500
+    (said,) = detector.detect(text)
+    assert said.intent == "compensation"
+    assert said.quote in text and text.index(said.quote) > 3000
+
+
+def test_duplicated_letters_share_one_answer(detector):
+    letter = LETTERS[7][0]
+    texts = [letter] * 50 + [LETTERS[0][0]] * 50
+    many = customer_said_many(texts)
+    assert many[0] == customer_said(letter) and many[50] == customer_said(LETTERS[0][0])
+    assert all(m == many[0] for m in many[:50]) and all(m == [] for m in many[50:])
+    features = intent_features(texts)
+    np.testing.assert_array_equal(features[0], intent_features([letter])[0])
+    assert (features[:50] == features[0]).all()
+
+
+def test_thresholds_name_every_intent_with_a_cue_and_an_alone_threshold():
+    assert set(THRESHOLDS) == set(INTENTS)
+    for with_cue, alone in THRESHOLDS.values():
+        assert 0 < with_cue <= 1 and 0 < alone <= 1.01
+
+
+def test_a_detector_rejects_bad_thresholds_and_weights():
+    examples = [("I want a refund", frozenset({"compensation"})), ("hello", frozenset())]
+    with pytest.raises(ValueError, match="missing"):
+        IntentDetector(thresholds={"compensation": (0.5, 0.9)}).fit(examples)
+    with pytest.raises(ValueError, match="sample_weight"):
+        IntentDetector().fit(examples, sample_weight=[1.0])
+
+
+def test_the_shipped_real_sentences_cover_every_intent():
+    real = load_real_examples()
+    for intent in INTENTS:
+        assert sum(intent in labels for _, labels in real) >= 10
+    assert sum(not labels for _, labels in real) >= 1500
+    examples, weights = training_set()
+    assert len(examples) == len(weights) == len(load_examples()) + len(real)
+    with pytest.raises(ValueError, match="line 1: expected LABELS<TAB>SENTENCE"):
+        load_real_examples("compensation I want a refund\n")
+    with pytest.raises(ValueError, match="line 1: unknown intent"):
+        load_real_examples("money\tI want a refund\n")

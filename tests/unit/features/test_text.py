@@ -13,9 +13,12 @@ from sklearn.metrics import roc_auc_score
 from makegood.features.text import (
     EMOTION_LABELS,
     SENTIMENT_FEATURE_NAMES,
+    SHORT_TEXT_WORDS,
     TextSignals,
     detect_emotion,
+    detect_emotion_rules,
     fill_emotion,
+    read_text,
     sentiment_features,
 )
 
@@ -235,3 +238,34 @@ def test_tfidf_equals_scikit_learns_transform(fitted):
         assert np.array_equal(want.indptr, got.indptr)
         assert np.array_equal(want.indices, got.indices)
         np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=1e-6, atol=1e-7)
+
+
+LETTER = (
+    "I have called XXXX Bank on XX/XX/XXXX, XX/XX/XXXX and XX/XX/XXXX about the same "
+    "late fee and every time I am told someone will call me back. Nobody ever does. I have "
+    "sent the same documents three times and I am still waiting for an answer. This has "
+    "gone on for months and I do n't know what else to do."
+)
+
+
+def test_short_messages_are_read_by_the_rules_and_letters_by_the_model():
+    short = ["I AM FURIOUS!!!", "Please update my postal address.", "Why was I charged twice??"]
+    assert all(len(t.split()) < SHORT_TEXT_WORDS for t in short)
+    assert list(detect_emotion(short)) == list(detect_emotion_rules(short))
+    assert len(LETTER.split()) >= SHORT_TEXT_WORDS
+    (label,) = detect_emotion([LETTER])
+    assert label in EMOTION_LABELS
+
+
+def test_read_text_detects_like_detect_emotion_for_a_batch_and_for_one():
+    texts = np.array([LETTER, "I'm worried about my bill", "", LETTER, "Thanks!"], dtype=object)
+    given = np.array([None, None, None, "calm", None], dtype=object)
+    emotion, detected, sentiment = read_text(texts, given)
+    expected = detect_emotion(texts)
+    assert emotion[3] == "calm" and detected.tolist() == [1, 1, 0, 0, 1]
+    for i in (0, 1, 4):
+        assert emotion[i] == expected[i]
+        one, _, one_sentiment = read_text(texts[i : i + 1], given[i : i + 1])
+        assert one[0] == emotion[i]
+        np.testing.assert_allclose(one_sentiment[0], sentiment[i])
+    assert emotion[2] is None

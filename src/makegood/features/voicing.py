@@ -1,0 +1,282 @@
+"""Cues that a span of a complaint *voices* an intent, with the guards that cancel them.
+
+A cue is plain English vocabulary of an intent ("refund", "close my account", "loyal
+customer", "immediately"); it counts as **voiced** only when the words before it in the
+span do not cancel it:
+
+* **negation**: a negator within the last few words ("I don't want a refund", "I did not
+  ask to waive it");
+* **reported speech**: the company or its staff said it ("the agent said they would
+  refund me", "I was told the fee would be reversed");
+* **policy question**: the span is a question about what happened or what is allowed
+  ("Why was I charged a late fee?", "Is it legal to close my account?");
+* **hypothesis**: the cue sits inside an ``if`` clause ("if they had refunded me").
+
+:func:`voicing_features` turns spans into the numeric block the intent models read
+(:data:`VOICING_FEATURE_NAMES`). Texts are normalised first: curly quotes, the CFPB
+export's split contractions ("do n't", "I 'm") and masks (``XXXX``) stay harmless.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["VOICING_FEATURE_NAMES", "normalise", "signature", "voiced", "voicing_features"]
+
+INTENTS = ("compensation", "leaving", "recognition", "urgency")
+
+_N = r"(?:\d+|xxxx|a few|many|several|some|\w+teen|twenty|thirty|forty|fifty|sixty)"
+
+#: Per intent: (cue, strong cue). A strong cue is a phrase that voices the intent nearly
+#: whenever it is voiced at all; a cue needs the model's other evidence too.
+_CUES: dict[str, tuple[str, str]] = {
+    "compensation": (
+        r"refund\w*|reimburs\w*|money back|my money|(?:funds?|balance|deposit|payment|"
+        r"check) back|compensat\w*|damages|made whole|make me whole|credit(?:ed)? (?:back|"
+        r"to my account|my account)|revers(?:e|ed|al)\b|waive[ds]?\b|waiver|forgive\w*|"
+        r"discharge this|(?:return|returned|release) (?:my|the|our) (?:money|funds|balance|"
+        r"deposit|payment)|absorbed?|settlement|rebate|escrow check|(?:give|pay) me back|"
+        r"cash back|charge ?back|fees? (?:removed|taken off|dropped)",
+        r"(?:i|we)(?: \w+){0,3} (?:want|would like|wish|need|expect|demand|request|"
+        r"am requesting|are requesting|am asking|asked|ask|deserve|seek|am seeking|"
+        r"trying to get|called to (?:ask|have|get))\b[^.?!]{0,60}?(?:refund|reimburs|money "
+        r"back|compensat|damages|revers|waive|credit (?:back|my|me|to)|return|my money|forgive)|"
+        r"please (?:refund|reimburse|return|credit|reverse|waive)|"
+        r"(?:refund|reimburse|compensate|pay) me\b|(?:should|must) (?:be )?(?:refund|"
+        r"reimburs|return|credit|revers|waiv)\w*|(?:get|getting|want) (?:my|our|the) "
+        r"(?:\w+ ){0,3}(?:money|funds|fees?|balance|deposit|payment) back|"
+        r"(?:fail(?:s|ed)?|refuse[ds]?|refusing|unwilling|not ready|declined?) to "
+        r"(?:refund|reimburse|return|credit|reverse|waive)|"
+        r"(?:i|we) (?:\w+ ){0,2}(?:want|would like|need) (?:a|my|the|our|full) refund|"
+        r"(?:get|getting|have|want|had) (?:the |my |all |these |those )?(?:\w+ ){0,2}(?:fees?|"
+        r"charges?|interest|penalt\w+) (?:reversed|waived|refunded|removed|credited|back)|"
+        r"waive (?:the |my |all |these )?(?:\w+ )?(?:fees?|charges?|penalt\w+)|(?:deserve|want|"
+        r"need|request|expect|requesting) (?:a |my |the )?(?:full )?(?:refund|reimbursement|"
+        r"compensation)|(?:get|getting|receive|receiving) (?:a |my |the |any )?(?:\w+ ){0,2}"
+        r"(?:refund|reimbursement|escrow check|settlement|compensation)|issued to me|"
+        r"(?:seek|want|ask|asking|request) (?:\w+ ){0,2}(?:to )?(?:discharge|forgive)\w*",
+    ),
+    "leaving": (
+        r"clos(?:e|ed|ing) (?:\w+ ){0,3}(?:account|acct|card|membership)s?|"
+        r"cancel\w*|switch\w*|another (?:bank|servicer|lender|provider|company|"
+        r"institution|insurer|supplier|carrier|card)|elsewhere|competitor|rivals?|"
+        r"(?:never|not) (?:again )?(?:do|doing|to do) business|stop(?:ped)? using|"
+        r"(?:move|moved|moving|transfer) (?:my|our) (?:\w+ )?(?:loans?|accounts?|"
+        r"mortgage|business|money)|done with (?:them|you|this)|give up on|leav(?:e|ing) "
+        r"(?:your|the|this) (?:bank|company|service)|\bleaving\b|terminate|"
+        r"never (?:use|using|recommend)|with someone else|(?:a|another) (?:local|new|"
+        r"different) (?:mortgage )?(?:company|bank|lender|provider)",
+        r"(?:plan|planning|going|want|intend|decided) to (?:close|cancel|switch|leave|move)|"
+        r"(?:deal|do business) with (?:\w+ ){0,3}(?:anymore|any more|again)|(?:local|new|"
+        r"different|another) (?:\w+ )?(?:company|bank|lender|servicer|provider) (?:\w+ )?"
+        r"(?:carry|take over|handle|service)|switch to another|"
+        r"(?:i|we)(?: \w+){0,6} (?:clos(?:e|ed|ing)|cancel\w*) (?:\w+ ){0,3}(?:account|"
+        r"acct|card|membership|service|contract|plan)s?|(?:i|we)(?: will| am going to|'ll|"
+        r" want to| plan to| would like to| am|'m| are|'re) (?:\w+ )?(?:switch|leav|move|clos|"
+        r"cancel)\w*|(?:never|not) (?:again )?(?:do|doing|to do) business with|"
+        r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel)|"
+        r"take (?:my|our) business|be done with them|not (?:ever )?(?:use|using) "
+        r"(?:this|them|it) again|(?:moved|move) (?:my|our) (?:\w+ )?(?:loans?|accounts?|"
+        r"business) to",
+    ),
+    "recognition": (
+        r"loyal(?!ty (?:points?|programs?|rewards?|cards?|schemes?))\w*|(?:long[- ]?time|"
+        r"long[- ]?standing|faithful|good|valued|"
+        r"longtime) (?:customer|client|member)|(?:customer|client|member|been with|"
+        r"banked with|had (?:my|this|the) \w+)(?: \w+){0,4} (?:since|for (?:over |almost |"
+        rf"nearly |more than |the past )?{_N} years)|{_N} years (?:as a|with|of)|"
+        r"(?:never|not once|not ever) (?:\w+ )?(?:missed|been late|late|failed)|"
+        r"always (?:paid|pay|made|been)|on time every|good standing|"
+        r"(?:paid|pay|made) (?:\w+ ){0,4}on time|disrespect\w*|worthless|respect|"
+        r"taken for granted|undervalued|(?:not|never) valued|treat(?:ed)? (?:a |their |"
+        r"its |loyal )?(?:customer|client)s?|relied on|don't matter|stranger",
+        r"(?:loyal|long[- ]?time|long[- ]?standing|faithful|valued) (?:customer|client|"
+        r"member)|(?:customer|client|member) (?:of \w+ )?(?:since|for (?:over |almost |"
+        rf"nearly |more than )?{_N} years)|(?:i|we) (?:have )?(?:never|not once) "
+        r"(?:\w+ )?(?:missed|been late)|(?:i|we) (?:have )?always (?:paid|made)|"
+        r"treated (?:me )?(?:as though|like) (?:i|we) (?:was|were|am|are|don't)|"
+        r"(?:i|we) (?:have |had )?(?:been|had)\b[^.?!]{0,60}\b(?:for|since) (?:over |almost |"
+        rf"nearly |the past )?{_N} years|(?:should|way to|not) treat (?:a |their |its |me|us)|"
+        r"disrespect\w*|worthless|taken for granted|undervalued|(?:in|is|been) good standing|"
+        r"(?:i|we) (?:have )?(?:always )?(?:paid|made|make|pay)(?: \w+){0,5} (?:on time|timely|"
+        r"in a timely)|never been (?:a |any )?(?:\w+ )?late|since (?:xxxx|\d+) (?:and|,)",
+    ),
+    "urgency": (
+        r"immediate\w*|asap|as soon as possible|at once|urgent\w*|right away|straight "
+        r"away|emergency|tomorrow|today|deadline|(?:sale|closing|close) date|scheduled "
+        r"for|tight timeline|expedite|(?:purchase|buy|buying|qualify|approved|"
+        r"refinanc\w*|refi)\b[^.?!]{0,50}\b(?:home|house|mortgage|refi)|can ?not "
+        r"(?:refinance|refi|pay|afford)|falling (?:farther|further) behind|every day|"
+        r"daily|before (?:i|we) (?:lose|suffer)|days to (?:complete|close|pay)",
+        r"(?:want|need|demand|request|please|must|should|asking|ask|expect|needs to|has to|"
+        r"like|appreciate)"
+        r"\b[^.?!]{0,80}\b(?:immediately|immediate|asap|as soon as possible|at once|right "
+        r"away|straight away|today)|(?:immediately|asap|as soon as possible|at once)\W*$|"
+        r"applying for (?:a |the )?(?:\w+ )?mortgage|denied (?:a |an |the )?(?:\w+ )?mortgage|"
+        r"(?:charging|charged|accru\w*)[^.?!]{0,30}(?:daily|every day|each day)|(?:sale|"
+        r"closing|close) date|falling (?:farther|further) behind|(?:trying|in the process of) "
+        r"(?:to )?refinanc\w*|before (?:\w+ ){0,6}(?:default|delinquen\w*|foreclos\w*|late "
+        r"payment)|\burgen(?:t|cy)|foreclos\w* (?:\w+ ){0,3}(?:tomorrow|scheduled)|sale date|"
+        r"tight timeline|expedite|(?:so|before) (?:i|we) can (?:purchase|buy|close|"
+        r"refinance)|can ?not (?:\w+ )?(?:refinance|refi)\b|(?:approved|qualify) for "
+        r"(?:a |the )?(?:\w+ )?mortgage|(?:purchase|buy|buying) (?:a |our |my )?(?:new |"
+        r"first )?(?:home|house)|(?:in the process of|final process of|trying to) "
+        r"(?:\w+ )?(?:getting|get|refinanc\w*|buying|purchasing|purchase|buy)\b[^.?!]{0,40}"
+        r"\b(?:home|house|mortgage|refi)|days to (?:complete|close)|tomorrow",
+    ),
+}
+
+_NEGATOR = (
+    r"\b(?:not|no|never|nothing|neither|nor|without|cannot|don't|doesn't|didn't|won't|"
+    r"wouldn't|can't|isn't|wasn't|aren't|weren't|haven't|hasn't|shouldn't)\b"
+)
+_NEGATED = re.compile(rf"{_NEGATOR}(?:\W+\w+){{0,4}}\W*$")
+_REPORTED = re.compile(
+    r"\b(?:they|he|she|it|rep|reps|agent|representative|supervisor|manager|bank|company|"
+    r"lender|servicer|collector|caller|someone|staff|advisor|customer service)\b"
+    r"[^.?!]{0,60}\b(?:said|say|says|told|tell|stated|states|advised|promised|assured|"
+    r"offered|agreed|claimed|informed|indicated|confirmed|responded|replied|wrote)\b|"
+    r"\b(?:was|were|been|am|are|being) (?:\w+ )?(?:told|advised|informed|assured|promised|"
+    r"offered)\b"
+)
+_POLICY_QUESTION = re.compile(
+    r"^\W*(?:why|what|is|are|does|do|did|was|were|when|where|who|which|isn't|shouldn't|"
+    r"should|has|have)\b[^?]*\?\W*$"
+)
+_IF_CLAUSE = re.compile(r"\b(?:if|whether|unless|had i|would have)\b[^,;:]*$")
+_FIRST_PERSON = re.compile(r"\b(?:i|we|me|my|our|us)\b")
+_ASK = re.compile(
+    r"\b(?:i|we)(?: \w+){0,2} (?:want|would like|wish|need|expect|demand|request|"
+    r"am requesting|am asking|ask|asked|deserve|seek|insist)\b|\bplease\b|\bi'd like\b"
+)
+_FORMULA = re.compile(
+    r"(?:thank|thanks|appreciate)[^.?!]{0,60}(?:immediate|prompt|quick|timely) "
+    r"(?:attention|response|consideration)"
+)
+
+# A gap word inside a cue ("I ... want", "get the ... fees reversed") is never a negator:
+# "I did not ask to waive it" holds no voiced cue.
+_GAP_WORD = r"(?!(?:not|never|no|don't|didn't|won't|wouldn't|cannot|can't)\b)[\w']+"
+
+
+def _with_guarded_gaps(pattern: str) -> str:
+    return pattern.replace(r"(?: \w+)", rf"(?: {_GAP_WORD})").replace(
+        r"(?:\w+ )", rf"(?:{_GAP_WORD} )"
+    )
+
+
+_COMPILED = {
+    intent: (re.compile(_with_guarded_gaps(cue)), re.compile(_with_guarded_gaps(strong)))
+    for intent, (cue, strong) in _CUES.items()
+}
+
+#: Columns of :func:`voicing_features`.
+VOICING_FEATURE_NAMES = (
+    *(
+        f"{intent}_{kind}"
+        for intent in INTENTS
+        for kind in ("cue", "voiced", "strong", "voiced_ask", "voiced_first_person")
+    ),
+    "first_person",
+    "ask",
+    "negated_any",
+    "reported_any",
+    "policy_question",
+)
+
+_CONTRACTION = re.compile(r"(\w) +(n't|'m|'ve|'s|'re|'d|'ll)\b")
+_MASK = re.compile(r"\bx{2,}(?:/x{2,})*\b|\{\$[\d.,]+\}")
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight quotes, joined contractions ("do n't" -> "don't"), masks
+    (``XXXX``, ``XX/XX/XXXX``, ``{$12.00}``) reduced to ``xxxx``, spaces collapsed."""
+    s = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    s = _CONTRACTION.sub(r"\1\2", s)
+    s = _MASK.sub("xxxx", s)
+    return " ".join(s.split())
+
+
+def _guarded(s: str, start: int) -> tuple[bool, bool, bool]:
+    """(negated, reported, hypothetical) for a cue starting at ``start`` of ``s``.
+
+    A cue that opens with its own first-person subject ("I'm cancelling ...") starts a
+    main clause: a negation or an ``if`` before it belongs to another clause ("If this
+    isn't fixed by Friday I'm cancelling"); negations inside such a cue are excluded by
+    the cue itself (its gap words are never negators)."""
+    before = s[:start]
+    main_clause = s.startswith(("i ", "i'", "we ", "we'"), start)
+    return (
+        not main_clause and _NEGATED.search(before) is not None,
+        _REPORTED.search(before) is not None,
+        not main_clause and _IF_CLAUSE.search(before) is not None,
+    )
+
+
+def voiced(span: str, intent: str) -> bool:
+    """Whether ``span`` holds a strong cue of ``intent`` that no guard cancels."""
+    s = normalise(span)
+    if _POLICY_QUESTION.search(s) or (intent == "urgency" and _FORMULA.search(s)):
+        return False
+    return any(not any(_guarded(s, m.start())) for m in _COMPILED[intent][1].finditer(s))
+
+
+def _row(span: str) -> list[float]:
+    s = normalise(span)
+    question = _POLICY_QUESTION.search(s) is not None
+    first_person = _FIRST_PERSON.search(s) is not None
+    ask = _ASK.search(s) is not None
+    formula = _FORMULA.search(s) is not None
+    row: list[float] = []
+    negated_any = reported_any = False
+    for intent in INTENTS:
+        cue_re, strong_re = _COMPILED[intent]
+        cue = voiced_cue = strong = False
+        for m in cue_re.finditer(s):
+            cue = True
+            negated, reported, hypothetical = _guarded(s, m.start())
+            negated_any |= negated
+            reported_any |= reported
+            voiced_cue |= not (negated or reported or hypothetical)
+        if not question:
+            strong = any(not any(_guarded(s, m.start())) for m in strong_re.finditer(s))
+        voiced_cue = (voiced_cue and not question) or strong
+        if intent == "urgency" and formula:
+            voiced_cue = strong = False
+        row += [
+            float(cue),
+            float(voiced_cue),
+            float(strong),
+            float(voiced_cue and ask),
+            float(voiced_cue and first_person),
+        ]
+    return row + [
+        float(first_person),
+        float(ask),
+        float(negated_any),
+        float(reported_any),
+        float(question),
+    ]
+
+
+def voicing_features(spans: Sequence[str]) -> np.ndarray:
+    """(len(spans), len(VOICING_FEATURE_NAMES)) 0/1 features of each span.
+
+    Per intent: ``cue`` (its vocabulary appears), ``voiced`` (a cue no guard cancels),
+    ``strong`` (a strong cue no guard cancels), and ``voiced`` together with a request
+    frame ("I want", "please") or a first-person word; then the span's ``first_person``,
+    ``ask``, ``negated_any``, ``reported_any`` and ``policy_question`` flags.
+    """
+    if not spans:
+        return np.zeros((0, len(VOICING_FEATURE_NAMES)))
+    return np.asarray([_row(x) for x in spans], dtype=np.float64)
+
+
+def signature() -> str:
+    """A string that changes whenever a cue or guard pattern changes (a cache key)."""
+    patterns = [c for pair in _CUES.values() for c in pair]
+    patterns += [p.pattern for p in (_NEGATED, _REPORTED, _POLICY_QUESTION, _IF_CLAUSE, _ASK)]
+    return "\n".join([*patterns, _FORMULA.pattern, *VOICING_FEATURE_NAMES])

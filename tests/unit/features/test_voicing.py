@@ -1,0 +1,89 @@
+"""Voicing cues: intent vocabulary counts only when no guard cancels it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from makegood.features.voicing import (
+    VOICING_FEATURE_NAMES,
+    normalise,
+    signature,
+    voiced,
+    voicing_features,
+)
+
+
+@pytest.mark.parametrize(
+    ("span", "intent"),
+    [
+        ("I want my money back.", "compensation"),
+        ("Please refund the {$25.00} fee charged on XX/XX/XXXX.", "compensation"),
+        ("I asked them to waive the late fees.", "compensation"),
+        ("I will close my account with them.", "leaving"),
+        ("I paid off my balance and cancelled my card.", "leaving"),
+        ("I will never do business with them again.", "leaving"),
+        ("I have been a loyal customer for 12 years.", "recognition"),
+        ("I have never missed a payment.", "recognition"),
+        ("I need this removed immediately.", "urgency"),
+        ("The foreclosure sale is scheduled for XXXX XXXX, 2015.", "urgency"),
+        ("We are trying to purchase a home and this is in the way.", "urgency"),
+    ],
+)
+def test_a_voiced_cue_is_heard(span, intent):
+    assert voiced(span, intent)
+
+
+@pytest.mark.parametrize(
+    ("span", "intent"),
+    [
+        # negation
+        ("I don't want a refund, I want it fixed.", "compensation"),
+        ("I did not ask to waive it, just to postpone it.", "compensation"),
+        # reported speech: the company said it
+        ("The agent said they would refund me.", "compensation"),
+        ("I was told the fee would be reversed.", "compensation"),
+        ("They stated they would close my account.", "leaving"),
+        # policy questions
+        ("Why was I charged a late fee and not refunded?", "compensation"),
+        ("Is it legal to close my account without notice?", "leaving"),
+        # hypothesis
+        ("If they had refunded me I would not be writing.", "compensation"),
+        # a formulaic closing is no time pressure
+        ("Thank you for your immediate attention to this matter.", "urgency"),
+        # describing a charge is not asking for money back
+        ("They charged me a {$35.00} fee on XX/XX/XXXX.", "compensation"),
+        ("I immediately filed a claim with my bank.", "urgency"),
+    ],
+)
+def test_a_guarded_or_missing_cue_is_not_heard(span, intent):
+    assert not voiced(span, intent)
+
+
+def test_normalise_joins_the_exports_split_contractions_and_masks():
+    assert normalise("I do n't want it , I 'm done") == "i don't want it , i'm done"
+    assert normalise("Paid {$1,200.00} on XX/XX/XXXX to XXXX") == "paid xxxx on xxxx to xxxx"
+    assert normalise("It\u2019s MINE") == "it's mine"
+
+
+def test_features_have_their_names_and_are_zero_one():
+    x = voicing_features(["I want my money back", "", "hello", "Why? XXXX"])
+    assert x.shape == (4, len(VOICING_FEATURE_NAMES))
+    assert set(np.unique(x)) <= {0.0, 1.0}
+    row = dict(zip(VOICING_FEATURE_NAMES, x[0], strict=True))
+    assert row["compensation_strong"] == 1 and row["leaving_cue"] == 0
+    assert voicing_features([]).shape == (0, len(VOICING_FEATURE_NAMES))
+
+
+def test_signature_is_stable_within_a_process():
+    assert signature() == signature() and "refund" in signature()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_gives_finite_zero_one_features(text):
+    x = voicing_features([text])
+    assert x.shape == (1, len(VOICING_FEATURE_NAMES))
+    assert set(np.unique(x)) <= {0.0, 1.0}

@@ -76,51 +76,32 @@ class PeerSettings:
             forest_trees=48,
         )
 
-    def _lgb(self) -> dict:
-        return {"n_jobs": self.threads, "random_state": self.seed, "verbose": -1}
+    def _lightgbm(self, kind: str, n_estimators: int, **params):
+        import lightgbm
+
+        model = lightgbm.LGBMClassifier if kind == "classifier" else lightgbm.LGBMRegressor
+        return model(
+            n_estimators=n_estimators,
+            n_jobs=self.threads,
+            random_state=self.seed,
+            verbose=-1,
+            **{"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 40, **params},
+        )
 
     def outcome_classifier(self):
-        from lightgbm import LGBMClassifier
-
-        return LGBMClassifier(
-            n_estimators=self.n_estimators,
-            learning_rate=0.05,
-            num_leaves=31,
-            min_child_samples=40,
-            **self._lgb(),
-        )
+        return self._lightgbm("classifier", self.n_estimators)
 
     def outcome_regressor(self):
-        from lightgbm import LGBMRegressor
-
-        return LGBMRegressor(
-            n_estimators=self.n_estimators,
-            learning_rate=0.05,
-            num_leaves=31,
-            min_child_samples=40,
-            **self._lgb(),
-        )
+        return self._lightgbm("regressor", self.n_estimators)
 
     def effect_regressor(self):
-        from lightgbm import LGBMRegressor
-
-        return LGBMRegressor(
-            n_estimators=self.effect_estimators,
-            learning_rate=0.05,
-            num_leaves=15,
-            min_child_samples=100,
-            **self._lgb(),
+        return self._lightgbm(
+            "regressor", self.effect_estimators, num_leaves=15, min_child_samples=100
         )
 
     def propensity_classifier(self):
-        from lightgbm import LGBMClassifier
-
-        return LGBMClassifier(
-            n_estimators=self.propensity_estimators,
-            learning_rate=0.1,
-            num_leaves=15,
-            min_child_samples=40,
-            **self._lgb(),
+        return self._lightgbm(
+            "classifier", self.propensity_estimators, learning_rate=0.1, num_leaves=15
         )
 
 

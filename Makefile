@@ -77,7 +77,9 @@ SCALE_ARGS ?=
 bench-scale: venv
 	$(PY) benchmarks/bench_scale.py $(SCALE_ARGS)
 
-# --- decision-quality benchmark (issue 3): makegood vs EconML DRLearner and references ----
+# --- decision-quality benchmark (issues 3, 25): makegood vs the peer panel (EconML, causalml,
+# a LightGBM T-learner) over five paired worlds per size; hours on 2 cores: run it on a quiet
+# machine. BENCH_ARGS='--quick --sizes 10000' is a one-world smoke run; see --help.
 BENCH_ARGS ?=
 
 bench-quality: venv

@@ -77,7 +77,9 @@ def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[s
     Rebuilt the way ``modeling.train`` / ``engine.fit_engine`` build it: rows sorted by
     opened_at, emotion filled from text, customer memory as of each complaint, text
     signals cross-fitted by customer (same folds and seed), assembled with the bundle's
-    feature spec. Returns ``X``, ``action`` (catalog codes), ``churn`` and ``customer``.
+    feature spec. Returns ``X``, ``action`` (catalog codes), ``churn``, ``customer``,
+    ``eligible`` ((n, K) bool) and ``categorical`` (the column indices of ``X`` that hold
+    category codes).
     """
     from makegood.features import memory as memory_mod
     from makegood.features import text as text_mod
@@ -103,6 +105,10 @@ def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[s
         "action": np.array([catalog.index(r) for r in prep["resolution"]]),
         "churn": prep["churned_90d"].to_numpy(float),
         "customer": prep["customer_id"].to_numpy(),
+        "eligible": catalog.eligibility_matrix(
+            prep["issue_type"].to_numpy(), prep["severity"].to_numpy()
+        ),
+        "categorical": np.asarray(bundle.engine.spec.categorical_indices, dtype=int),
     }
 
 
@@ -114,10 +120,16 @@ def customer_folds(customers: np.ndarray, n_folds: int, seed: int = 0) -> np.nda
 
 
 @contextmanager
-def timed(into: dict, key: str):
-    """Add the wall time of the block (seconds) to ``into[key]``."""
-    t0 = time.perf_counter()
+def timed(into: dict, key: str, cpu_key: str | None = None):
+    """Add the wall time of the block (seconds) to ``into[key]``.
+
+    With ``cpu_key``, also the process's CPU seconds to ``into[cpu_key]``: on a shared
+    machine they stay near what the block costs alone, where the wall time does not.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         into[key] = into.get(key, 0.0) + time.perf_counter() - t0
+        if cpu_key is not None:
+            into[cpu_key] = into.get(cpu_key, 0.0) + time.process_time() - c0

@@ -1,26 +1,32 @@
-"""Decision-quality benchmark (issue 3, item 7): capture against the oracle.
+"""Decision-quality benchmark (issues 3 and 25): capture against the oracle, over paired worlds.
 
-On simulated worlds of 5k, 10k, 20k, 60k and 200k history rows (seeds 4, 5, 1, 2, 3: the
-20k/60k/200k worlds are issue 3's), at budgets of
-100%, 60% and 25% of the oracle's unconstrained spend on the new complaints, the share of
-the oracle's uplift over the all-baseline policy captured by
+On simulated worlds of 5k, 10k, 20k, 60k and 200k history rows, five worlds per size
+(world seeds 1-5 at every size, printed), at budgets of 100%, 60% and 25% of the oracle's
+unconstrained spend on the new complaints, the share of the oracle's uplift over the
+all-baseline policy captured by
 
 * ``makegood``          the product (``makegood.api.train`` then recommend);
+* the peer panel        (``peers.py``: EconML's causal forest and DRLearner with a
+                        LightGBM final stage, causalml's X- and R-learners, a LightGBM
+                        T-learner) on makegood's own inputs: each peer's per-candidate
+                        churn -> net value with the catalog's compensation and handling
+                        cost -> makegood's allocator, so only the effect estimates differ;
 * ``naive_s_learner``   one LightGBM per outcome, resolution as a feature (references.py);
 * ``standard_formula``  each issue type's resolutions by their mean realized net value;
-* ``econml_drlearner``  EconML's DRLearner (LightGBM propensity, outcome and final
-                        models) on makegood's own features, CATE of each resolution vs the
-                        baseline on churn + a LightGBM baseline churn model -> net value;
 * ``observable_ceiling`` a LightGBM cross-fitted to the TRUE churn probabilities of the new
                         complaints from the same observable features: roughly the most
                         any method could capture from what is observed (not a method).
 
 Every policy is allocated by ``makegood.policy.budget.allocate`` under the same budget.
-Prints a markdown table whose every cell is ``capture (ratio to the observable ceiling)``
-and a summary of makegood's ratio per world; writes JSON to benchmarks/results/quality.json.
+Each cell: the mean capture over the worlds, its standard error and the mean ratio to the
+ceiling of the same world; then per cell the best peer and makegood's margin over it with
+a paired standard error (over the per-world differences). Fit seconds (wall and CPU) per
+method per world. Writes JSON to benchmarks/results/quality.json.
 
-    .venv/bin/python benchmarks/bench_quality.py                      # the full benchmark
-    .venv/bin/python benchmarks/bench_quality.py --sizes 20000 --quick  # a quick look
+    .venv/bin/python benchmarks/bench_quality.py                       # the full benchmark
+    .venv/bin/python benchmarks/bench_quality.py --sizes 10000 --quick  # one world, light models
+    .venv/bin/python benchmarks/bench_quality.py --sizes 10000,20000 --worlds 5 --threads 1 \
+        --peers econml_drlearner,lgbm_t_learner
 """
 
 from __future__ import annotations
@@ -31,33 +37,38 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Bench, customer_folds, make_bench, timed, training_features  # noqa: E402
+from _common import (  # noqa: E402
+    Bench,
+    customer_folds,
+    make_bench,
+    timed,
+    training_features,
+)
+from peers import PEERS, PeerSettings, Shared, peer_data, run_peer  # noqa: E402
 
 FRACTIONS = (1.0, 0.6, 0.25)
 SIZES = (5_000, 10_000, 20_000, 60_000, 200_000)
-SEEDS = (4, 5, 1, 2, 3)
-METHODS = (
-    "makegood",
-    "econml_drlearner",
-    "naive_s_learner",
-    "standard_formula",
-    "observable_ceiling",
-)
+WORLD_SEEDS = (1, 2, 3, 4, 5)
+REFERENCES = ("naive_s_learner", "standard_formula")
+#: everything but makegood and the ceiling: the candidates for "best peer"
+OTHERS = (*PEERS, *REFERENCES)
+METHODS = ("makegood", *OTHERS, "observable_ceiling")
+#: issue 25's targets, makegood / observable ceiling, by history size
+TARGETS = {10_000: 0.93, 20_000: 0.97, 60_000: 0.99, 200_000: 0.99}
 
 
 def _say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def _lgb_common(threads: int, seed: int) -> dict:
-    return {"n_jobs": threads, "random_state": seed, "verbose": -1}
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def run_world(n: int, seed: int, args) -> dict:
@@ -84,7 +95,7 @@ def run_world(n: int, seed: int, args) -> dict:
         "seed": seed,
         "oracle_unconstrained_spend": b.oracle_spend,
         "simulate_s": time.perf_counter() - t0,
-        "load_avg_start": os.getloadavg(),
+        "load_avg_start": _load(),
         "methods": {},
     }
     _say(f"world n={n} seed={seed}: {len(b.history)} history rows, {len(cx)} new complaints")
@@ -105,7 +116,7 @@ def run_world(n: int, seed: int, args) -> dict:
             + ", ".join(
                 f"{f:.0%} {c['capture']:.3f}" for f, c in zip(budgets, caps.values(), strict=True)
             )
-            + f"; fit {t.get('fit_s', 0):.1f}s"
+            + f"; fit {t.get('fit_s', 0):.1f}s (cpu {t.get('fit_cpu_s', 0):.1f}s)"
         )
 
     # --- makegood ------------------------------------------------------------------
@@ -113,7 +124,7 @@ def run_world(n: int, seed: int, args) -> dict:
     params = {"num_threads": args.threads, **json.loads(args.params)}
     if args.quick:
         params.update(n_estimators=120, n_folds=2)
-    with timed(t, "fit_s"):
+    with timed(t, "fit_s", "fit_cpu_s"):
         model = train(b.history, cat, holdout_fraction=0, **params)
     bundle = model.bundle
     with timed(t, "features_s"):
@@ -126,36 +137,41 @@ def run_world(n: int, seed: int, args) -> dict:
         choices[f] = mg_recommend(bundle, cx, bud, scores=s).allocation.choice
     record("makegood", None, t, choices)
 
-    # --- EconML DRLearner on makegood's features ------------------------------------
-    if not args.no_econml:
+    # --- the peer panel on makegood's own inputs --------------------------------------
+    peers = [p for p in args.peers if p in PEERS]
+    if peers:
         t = {}
         with timed(t, "features_s"):
             tr = training_features(b.history, cat, bundle)
-        t["fit_s"] = t["features_s"]
-        with timed(t, "fit_s"):
-            dr, base_model = fit_drlearner(tr, cat, args)
-        with timed(t, "predict_s"):
-            X_new = features_for(bundle, cx)
-            churn = drlearner_churn(dr, base_model, X_new, cat)
-            value = net_value(ltv, churn, b.compensation, hc)
-        record("econml_drlearner", value, t)
+            data = peer_data(tr, X_new, elig, base)
+        out["peer_features_s"] = t["features_s"]  # makegood's pipeline, not charged to a peer
+        settings = (PeerSettings.quick if args.quick else PeerSettings)(threads=args.threads)
+        shared = Shared(data, settings)
+        for name in peers:
+            t = {}
+            churn, t["fit_s"], t["fit_cpu_s"] = run_peer(name, data, shared)
+            with timed(t, "predict_s"):
+                value = net_value(ltv, churn, b.compensation, hc)
+            record(name, value, t)
 
     # --- references -----------------------------------------------------------------
-    t = {}
-    with timed(t, "fit_s"):
-        naive = NaiveSLearner().fit(b.history, cat)
-    with timed(t, "predict_s"):
-        value = naive.predict(cx)["net_value"]
-    record("naive_s_learner", value, t)
+    if "naive_s_learner" in args.peers:
+        t = {}
+        with timed(t, "fit_s", "fit_cpu_s"):
+            naive = NaiveSLearner().fit(b.history, cat)
+        with timed(t, "predict_s"):
+            value = naive.predict(cx)["net_value"]
+        record("naive_s_learner", value, t)
 
-    t = {}
-    with timed(t, "predict_s"):
-        value = standard_formula_values(b.history, cat, cx)
-    record("standard_formula", value, t)
+    if "standard_formula" in args.peers:
+        t = {}
+        with timed(t, "predict_s"):
+            value = standard_formula_values(b.history, cat, cx)
+        record("standard_formula", value, t)
 
     # --- what the observables allow ---------------------------------------------------
     t = {}
-    with timed(t, "fit_s"):
+    with timed(t, "fit_s", "fit_cpu_s"):
         churn = observable_ceiling(
             X_new, b.truth.churn_prob, elig, cx["customer_id"].to_numpy(), args
         )
@@ -169,60 +185,8 @@ def run_world(n: int, seed: int, args) -> dict:
         }
     }
     out["total_s"] = time.perf_counter() - t0
-    out["load_avg_end"] = os.getloadavg()
+    out["load_avg_end"] = _load()
     return out
-
-
-def fit_drlearner(tr: dict, cat, args):
-    """EconML DRLearner: multi-valued resolution (baseline = control), outcome = churn."""
-    from econml.dr import DRLearner
-    from lightgbm import LGBMClassifier, LGBMRegressor
-
-    common = _lgb_common(args.threads, 0)
-    n_est = 120 if args.quick else 300
-    base = cat.baseline_index
-    order = [base, *[k for k in range(len(cat.ids)) if k != base]]
-    dr = DRLearner(
-        # the same nuisance settings makegood uses for its own models
-        model_propensity=LGBMClassifier(
-            n_estimators=60, learning_rate=0.1, num_leaves=15, min_child_samples=40, **common
-        ),
-        model_regression=LGBMRegressor(
-            n_estimators=n_est, learning_rate=0.05, num_leaves=31, min_child_samples=40, **common
-        ),
-        model_final=LGBMRegressor(
-            n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=100, **common
-        ),
-        categories=order,
-        cv=2 if args.quick else 4,
-        min_propensity=0.01,
-        allow_missing=True,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dr.fit(tr["churn"], tr["action"], X=tr["X"])
-    # churn under the baseline: LightGBM on the complaints that got the baseline
-    m = tr["action"] == base
-    base_model = LGBMClassifier(
-        n_estimators=n_est, learning_rate=0.05, num_leaves=31, min_child_samples=40, **common
-    ).fit(tr["X"][m], tr["churn"][m])
-    return dr, base_model
-
-
-def drlearner_churn(dr, base_model, X: np.ndarray, cat) -> np.ndarray:
-    """Per-candidate churn probability: baseline churn + each resolution's CATE, (n, K)."""
-    base = cat.baseline_index
-    others = [k for k in range(len(cat.ids)) if k != base]
-    p0 = base_model.predict_proba(X)[:, 1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cate = np.asarray(dr.const_marginal_effect(X)).reshape(len(X), len(others))
-    churn = np.empty((len(X), len(cat.ids)))
-    churn[:, base] = p0
-    for j, k in enumerate(others):
-        churn[:, k] = p0 + cate[:, j]
-    return np.clip(churn, 1e-4, 1 - 1e-4)
 
 
 def observable_ceiling(X, true_churn, elig, customers, args, n_folds: int = 4) -> np.ndarray:
@@ -263,74 +227,195 @@ def ceiling_ratios(world: dict, name: str) -> list[float]:
     return [caps[str(f)]["capture"] / ceil[str(f)]["capture"] for f in FRACTIONS]
 
 
-def markdown(results: list[dict]) -> str:
-    head = "| world | method | " + " | ".join(f"capture @{f:.0%} (ratio)" for f in FRACTIONS)
-    head += " | within budget | fit s | recommend s |"
-    lines = [head, "|" + "---|" * (len(FRACTIONS) + 5)]
-    for w in results:
-        label = f"{w['n_requested'] / 1000:g}k (seed {w['seed']})"
-        for name in (*METHODS, "all_baseline"):
-            m = w["methods"].get(name)
-            if m is None:
+def mean_se(x) -> tuple[float, float | None]:
+    """Mean and its standard error (sd / sqrt(n); None for one value).
+
+    >>> mean_se([1.0, 2.0, 3.0])
+    (2.0, 0.5773502691896258)
+    >>> mean_se([0.5])
+    (0.5, None)
+    """
+    x = np.asarray(x, dtype=float)
+    se = float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None
+    return float(x.mean()), se
+
+
+def _se(se: float | None) -> str:
+    return "n/a" if se is None else f"{se:.3f}"
+
+
+def summarize(results: list[dict]) -> dict:
+    """Per size: each method's mean capture, se and ceiling ratio per budget; the best peer.
+
+    The best peer of a cell is the method other than makegood and the ceiling with the
+    highest mean capture; makegood's margin over it is the mean of the per-world
+    differences, with their standard error (paired: the worlds are shared).
+    """
+    out: dict = {}
+    for n in dict.fromkeys(w["n_requested"] for w in results):
+        worlds = [w for w in results if w["n_requested"] == n]
+        cell: dict = {"seeds": [w["seed"] for w in worlds], "methods": {}, "best_peer": {}}
+        for name in METHODS:
+            if not all(name in w["methods"] for w in worlds):
                 continue
-            caps = [m["capture"][str(f)]["capture"] for f in FRACTIONS]
-            ratios = ceiling_ratios(w, name)
-            ok = all(c.get("within_budget", True) for c in m["capture"].values())
+            m: dict = {}
+            for j, f in enumerate(FRACTIONS):
+                caps = [w["methods"][name]["capture"][str(f)]["capture"] for w in worlds]
+                ratios = [ceiling_ratios(w, name)[j] for w in worlds]
+                mean, se = mean_se(caps)
+                ratio, ratio_se = mean_se(ratios)
+                m[str(f)] = {
+                    "captures": caps,
+                    "mean": mean,
+                    "se": se,
+                    "ratio": ratio,
+                    "ratio_se": ratio_se,
+                }
+            for key in ("fit_s", "fit_cpu_s"):
+                if all(key in w["methods"][name] for w in worlds):
+                    m[key] = float(np.mean([w["methods"][name][key] for w in worlds]))
+            cell["methods"][name] = m
+        peers = [p for p in OTHERS if p in cell["methods"]]
+        if peers and "makegood" in cell["methods"]:
+            for f in map(str, FRACTIONS):
+                best = max(peers, key=lambda p: cell["methods"][p][f]["mean"])
+                diff = np.subtract(
+                    cell["methods"]["makegood"][f]["captures"], cell["methods"][best][f]["captures"]
+                )
+                margin, se = mean_se(diff)
+                cell["best_peer"][f] = {"name": best, "margin": margin, "margin_se": se}
+        out[str(n)] = cell
+    return out
+
+
+def _verdict(margin: float, se: float | None) -> str:
+    if se is None:
+        return "yes (one world)" if margin > 0 else "NO (one world)"
+    if margin > 2 * se:
+        return "yes"
+    return "NO" if margin < -2 * se else "not clearly (within 2 se)"
+
+
+def markdown(results: list[dict], summary: dict) -> str:
+    lines: list[str] = []
+    for size, cell in summary.items():
+        n = int(size)
+        worlds = [w for w in results if w["n_requested"] == n]
+        loads = [w["load_avg_end"][0] for w in worlds]
+        lines += [
+            f"### {n / 1000:g}k history rows, {len(worlds)} world(s), seeds "
+            f"{', '.join(map(str, cell['seeds']))} (1-min load at the worlds' ends "
+            f"{min(loads):.1f}-{max(loads):.1f})",
+            "",
+            "| method | "
+            + " | ".join(f"capture @{f:.0%} ± se (ratio to ceiling)" for f in FRACTIONS)
+            + " | fit s | fit CPU s |",
+            "|" + "---|" * (len(FRACTIONS) + 3),
+        ]
+        for name, m in cell["methods"].items():
             fit = f"{m['fit_s']:.1f}" if "fit_s" in m else "-"
-            rec = f"{m['recommend_s']:.2f}" if "recommend_s" in m else "-"
+            cpu = f"{m['fit_cpu_s']:.1f}" if "fit_cpu_s" in m else "-"
             lines.append(
-                f"| {label} | {name} | "
-                + " | ".join(f"{c:.3f} ({r:.3f})" for c, r in zip(caps, ratios, strict=True))
-                + f" | {'yes' if ok else 'NO'} | {fit} | {rec} |"
+                f"| {name} | "
+                + " | ".join(
+                    f"{c['mean']:.3f} ± {_se(c['se'])} ({c['ratio']:.3f})"
+                    for c in (m[str(f)] for f in FRACTIONS)
+                )
+                + f" | {fit} | {cpu} |"
             )
-    lines += ["", "makegood / observable ceiling (target: >= 0.97 up to 20k, >= 0.99 above):"]
-    for w in results:
-        r = ceiling_ratios(w, "makegood")
-        ahead = ""
-        if "econml_drlearner" in w["methods"]:
-            e = ceiling_ratios(w, "econml_drlearner")
-            ahead = "; ahead of EconML DRLearner: " + (
-                "yes" if all(a > b for a, b in zip(r, e, strict=True)) else "NO"
-            )
-        load = w.get("load_avg_end", (float("nan"),) * 3)
-        lines.append(
-            f"- {w['n_requested'] / 1000:g}k (load average at the end {load[0]:.1f}, "
-            f"{load[1]:.1f}, {load[2]:.1f}): "
-            + ", ".join(f"@{f:.0%} {x:.3f}" for f, x in zip(FRACTIONS, r, strict=True))
-            + f" (min {min(r):.3f}){ahead}"
-        )
+        if cell["best_peer"]:
+            lines += [
+                "",
+                "| budget | best peer | its capture | makegood | margin ± paired se | ahead |",
+                "|---|---|---|---|---|---|",
+            ]
+            for f in FRACTIONS:
+                bp = cell["best_peer"][str(f)]
+                lines.append(
+                    f"| {f:.0%} | {bp['name']} | {cell['methods'][bp['name']][str(f)]['mean']:.3f}"
+                    f" | {cell['methods']['makegood'][str(f)]['mean']:.3f}"
+                    f" | {bp['margin']:+.3f} ± {_se(bp['margin_se'])}"
+                    f" | {_verdict(bp['margin'], bp['margin_se'])} |"
+                )
+        if "makegood" in cell["methods"]:
+            mg = cell["methods"]["makegood"]
+            target = TARGETS.get(n)
+            lines += [
+                "",
+                "makegood / observable ceiling: "
+                + ", ".join(
+                    f"@{f:.0%} {mg[str(f)]['ratio']:.3f} ± {_se(mg[str(f)]['ratio_se'])}"
+                    for f in FRACTIONS
+                )
+                + (
+                    f" (target >= {target:.2f}: "
+                    + (
+                        "met"
+                        if min(mg[str(f)]["ratio"] for f in FRACTIONS) >= target
+                        else "NOT met"
+                    )
+                    + ")"
+                    if target
+                    else ""
+                ),
+            ]
+        lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="history rows per world")
-    ap.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="one seed per world")
-    ap.add_argument("--threads", type=int, default=2, help="LightGBM threads (keep modest)")
+    ap.add_argument("--worlds", type=int, default=len(WORLD_SEEDS), help="worlds per size")
+    ap.add_argument(
+        "--seeds",
+        default=",".join(map(str, WORLD_SEEDS)),
+        help="world seeds, the same at every size (the first --worlds are used)",
+    )
+    ap.add_argument(
+        "--peers",
+        default="all",
+        help=f"comma list of {', '.join(OTHERS)}; 'all' or 'none'",
+    )
+    # 2 on a quiet machine; on a shared one 1 (2-thread LightGBM can be several times slower)
+    ap.add_argument("--threads", type=int, default=2, help="threads of every library")
     ap.add_argument(
         "--params",
         default="{}",
         help="makegood engine settings as JSON, e.g. '{\"n_folds\": 8}' (ablations)",
     )
-    ap.add_argument("--quick", action="store_true", help="fewer trees and folds (a smoke run)")
-    ap.add_argument("--no-econml", action="store_true", help="skip EconML's DRLearner")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="one world per size, fewer trees and folds (a smoke run)",
+    )
     ap.add_argument(
         "--out", default=str(Path(__file__).resolve().parent / "results" / "quality.json")
     )
     args = ap.parse_args(argv)
+    args.peers = {"all": list(OTHERS), "none": []}.get(args.peers, args.peers.split(","))
+    unknown = sorted(set(args.peers) - set(OTHERS))
+    if unknown:
+        ap.error(f"--peers must name methods among {', '.join(OTHERS)}. Got {unknown} instead.")
     sizes = [int(x) for x in args.sizes.split(",")]
-    seeds = [int(x) for x in args.seeds.split(",")]
-    if len(seeds) < len(sizes):
-        seeds += [seeds[-1] + i + 1 for i in range(len(sizes) - len(seeds))]
-    results = []
-    for n, seed in zip(sizes, seeds, strict=False):
-        results.append(run_world(n, seed, args))
-        _write(results, args)  # keep what is done if a later world fails
-    print(markdown(results))
+    seeds = [int(x) for x in args.seeds.split(",")][: 1 if args.quick else args.worlds]
+    load_start = _load()
+    print(
+        f"sizes {sizes}, world seeds {seeds}, peers {args.peers}, threads {args.threads}, "
+        f"quick {args.quick}; load average at start {load_start}",
+        flush=True,
+    )
+    results: list[dict] = []
+    for n in sizes:
+        for seed in seeds:
+            results.append(run_world(n, seed, args))
+            _write(results, args, load_start)  # keep what is done if a later world fails
+    print(markdown(results, summarize(results)))
+    print(f"load average at start {load_start}, at the end {_load()}")
     return 0
 
 
-def _write(results: list[dict], args) -> None:
+def _write(results: list[dict], args, load_start: list[float]) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -338,12 +423,16 @@ def _write(results: list[dict], args) -> None:
         "argv": sys.argv[1:],
         "quick": args.quick,
         "threads": args.threads,
+        "peers": args.peers,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "load_avg_start": load_start,
+        "load_avg_now": _load(),
         "budget_fractions": list(FRACTIONS),
+        "summary": summarize(results),
         "worlds": results,
     }
-    out.write_text(json.dumps(doc, indent=2, default=float) + "\n")
+    out.write_text(json.dumps(doc, indent=2, default=float, allow_nan=False) + "\n")
 
 
 if __name__ == "__main__":

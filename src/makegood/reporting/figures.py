@@ -128,7 +128,7 @@ def draw_frontier(ax, d: dict) -> None:
     ax.set_ylim(ymin - 0.08 * (ymax - ymin), ymax * 1.12 if ymax > 0 else 1.0)
     # up to the largest budget page one names (or today's spend): beyond it nothing changes
     shown = [a["budget"] for a in h["answers"]] + [spend_today or 0.0]
-    ax.set_xlim(0, max(shown) * 1.2)
+    ax.set_xlim(0, max(shown) * 1.2 or 1.0)
     ax.axhline(0, color=_COLORS[7], lw=0.7)
     ax.set_xlabel(f"compensation budget ({cur} {per})")
     ax.set_ylabel(f"gained against {h['versus']} ({per})", fontsize=8)
@@ -155,10 +155,10 @@ def place_labels(ax, texts: list) -> None:
     an earlier one or the legend: labels stay readable however close the budgets are."""
     fig = ax.figure
     renderer = _renderer(fig)
-    taken = []
     legend = ax.get_legend()
-    if legend is not None:
-        taken.append(legend.get_window_extent(renderer))
+    taken = [legend.get_window_extent(renderer)] if legend is not None else []
+    mine = {id(t) for t in texts}
+    taken += [b for t, b in _text_boxes(fig, renderer) if id(t) not in mine]
     for t in texts:
         x0, y0 = t.xyann
         box = t.get_window_extent(renderer)
@@ -175,9 +175,12 @@ def place_labels(ax, texts: list) -> None:
 def label_boxes(fig: Figure) -> list:
     """Window extents of every text drawn on ``fig`` (titles, ticks, legends, labels):
     what the figure tests check for overlaps."""
-    renderer = _renderer(fig)
+    return [(t.get_text(), b) for t, b in _text_boxes(fig, _renderer(fig))]
+
+
+def _text_boxes(fig: Figure, renderer) -> list:
     return [
-        (t.get_text(), t.get_window_extent(renderer))
+        (t, t.get_window_extent(renderer))
         for t in fig.findobj(Text)
         if t.get_visible() and t.get_text().strip()
     ]

@@ -242,28 +242,31 @@ def _short(label: str, n: int = 28) -> str:
 
 
 def resolution_figure(d: dict) -> Figure:
-    """How many customers get each resolution, at each chosen budget."""
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
-    ax = fig.subplots()
+    """How many complaints get each resolution (catalog labels), at each chosen budget:
+    horizontal bars from zero, so every label reads level and none overlaps another."""
     ids = d["meta"].get("resolution_labels") or d["meta"]["resolutions"]
-    width = 0.8 / max(len(d["chosen"]), 1)
+    fig = Figure(figsize=(9, 0.9 + 0.32 * len(ids) * max(1, min(len(d["chosen"]), 3))),
+                 layout="constrained")  # fmt: skip
+    ax = fig.subplots()
+    height = 0.8 / max(len(d["chosen"]), 1)
     for j, c in enumerate(d["chosen"]):
         counts = [r.get("n_per_period", r["n"]) for r in c["by_resolution"]]
-        xs = [i + (j - (len(d["chosen"]) - 1) / 2) * width for i in range(len(ids))]
-        color = _COLORS[j % len(_COLORS)]
-        ax.bar(
-            xs,
+        ys = [i + (j - (len(d["chosen"]) - 1) / 2) * height for i in range(len(ids))]
+        ax.barh(
+            ys,
             counts,
-            width=width,
-            color=color,
+            height=height,
+            color=_COLORS[j % len(_COLORS)],
             label=money_formatter(d["meta"]["currency"])(c["budget"]),
         )
-    ax.set_xticks(range(len(ids)), [_short(t) for t in ids], rotation=20, ha="right", fontsize=7)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("complaints")
+    ax.set_yticks(range(len(ids)), [_short(t, 40) for t in ids], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"complaints ({d['headline']['period']['per']})")
     ax.set_title(f"Resolutions given, by budget ({d['headline']['period']['per']})")
-    ax.legend(fontsize=6, title="budget", title_fontsize=7, ncols=_legend_cols(d))
-    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=6, title="budget", title_fontsize=7, ncols=_legend_cols(d),
+              loc="lower right")  # fmt: skip
+    ax.grid(alpha=0.3, axis="x")
     return fig
 
 

@@ -77,7 +77,9 @@ def test_a_period_budget_buys_what_the_same_budget_per_complaint_buys_on_the_set
     cands = raw.per_period(scale)
     assert cands.n_period == 30.0 and cands.min_spend == 0.0
     plan = plan_budgets(cands, [300.0], None, n_frontier=4)
-    assert plan.unconstrained_spend == pytest.approx(10 * raw.allocations([0.0])[0.0].unconstrained_spend)
+    assert plan.unconstrained_spend == pytest.approx(
+        10 * raw.allocations([0.0])[0.0].unconstrained_spend
+    )
     per_period = cands.allocations([300.0])[300.0]
     own = raw.allocations([30.0])[30.0]
     assert per_period.choice.tolist() == own.choice.tolist()

@@ -62,7 +62,7 @@ def frontier_figure(d: dict) -> Figure:
     """The first page's chart: what each budget per period buys against today's practice
     (net and retained value gained, with their 95% bands), today's spend, the chosen and
     the recommended budgets. Both axes start at zero."""
-    fig = Figure(figsize=(8.0, 3.3), layout="constrained")
+    fig = Figure(figsize=(8.0, 3.1), layout="constrained")
     draw_frontier(fig.subplots(), d)
     return fig
 
@@ -95,8 +95,10 @@ def draw_frontier(ax, d: dict) -> None:
             ha="left",
         )
     ]
+    points = []
     for a in h["answers"]:
         y = a["gain"]["net_value"]["value"]
+        points.append((a["budget"], y))
         star = a["basis"] == "recommended"
         ax.plot(
             [a["budget"]],
@@ -137,7 +139,7 @@ def draw_frontier(ax, d: dict) -> None:
     _money_axis(ax, "x", cur)
     ax.legend(fontsize=7.5, loc="upper left")
     ax.grid(alpha=0.3)
-    place_labels(ax, texts)
+    place_labels(ax, texts, points)
 
 
 def _renderer(fig: Figure):
@@ -150,13 +152,19 @@ def _renderer(fig: Figure):
     return fig.canvas.get_renderer()  # type: ignore[attr-defined]
 
 
-def place_labels(ax, texts: list) -> None:
+def place_labels(ax, texts: list, points: list[tuple[float, float]] = ()) -> None:
     """Move annotations (in order) down, then up, by their own height until none overlaps
-    an earlier one or the legend: labels stay readable however close the budgets are."""
+    an earlier one, another text, the legend or a marker at ``points`` (data coordinates):
+    labels stay readable however close the budgets are."""
+    from matplotlib.transforms import Bbox
+
     fig = ax.figure
     renderer = _renderer(fig)
     legend = ax.get_legend()
     taken = [legend.get_window_extent(renderer)] if legend is not None else []
+    r = 7 * fig.dpi / 72  # a marker's half size, in pixels
+    for px, py in ax.transData.transform(list(points)) if len(points) else []:
+        taken.append(Bbox([[px - r, py - r], [px + r, py + r]]))
     mine = {id(t) for t in texts}
     taken += [b for t, b in _text_boxes(fig, renderer) if id(t) not in mine]
     for t in texts:

@@ -7,6 +7,7 @@ so this works in servers and threads; :func:`svg` turns one into inline SVG text
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -152,7 +153,7 @@ def _renderer(fig: Figure):
     return fig.canvas.get_renderer()  # type: ignore[attr-defined]
 
 
-def place_labels(ax, texts: list, points: list[tuple[float, float]] = ()) -> None:
+def place_labels(ax, texts: list, points: Sequence[tuple[float, float]] = ()) -> None:
     """Move annotations (in order) down, then up, by their own height until none overlaps
     an earlier one, another text, the legend or a marker at ``points`` (data coordinates):
     labels stay readable however close the budgets are."""

@@ -134,7 +134,7 @@ def draw_frontier(ax, d: dict) -> None:
     ax.set_xlim(0, max(shown) * 1.2 or 1.0)
     ax.axhline(0, color=_COLORS[7], lw=0.7)
     ax.set_xlabel(f"compensation budget ({cur} {per})")
-    ax.set_ylabel(f"gained against {h['versus']} ({per})", fontsize=8)
+    ax.set_ylabel(f"gained ({per})", fontsize=8)  # the title says against what
     ax.set_title(f"What each budget buys against {h['versus']}, {per}", fontsize=11)
     _money_axis(ax, "y", cur)
     _money_axis(ax, "x", cur)
@@ -164,6 +164,7 @@ def place_labels(ax, texts: list, points: Sequence[tuple[float, float]] = ()) ->
     legend = ax.get_legend()
     taken = [legend.get_window_extent(renderer)] if legend is not None else []
     r = 7 * fig.dpi / 72  # a marker's half size, in pixels
+    frame = ax.get_window_extent(renderer)
     for px, py in ax.transData.transform(list(points)) if len(points) else []:
         taken.append(Bbox([[px - r, py - r], [px + r, py + r]]))
     mine = {id(t) for t in texts}
@@ -176,9 +177,14 @@ def place_labels(ax, texts: list, points: Sequence[tuple[float, float]] = ()) ->
             shift = (k + 1) // 2 * step * (-1 if k % 2 else 1)
             t.xyann = (x0, y0 + shift)
             box = t.get_window_extent(renderer)
-            if not any(box.overlaps(b) for b in taken):
+            inside = frame.containsx(box.x0) and frame.containsx(box.x1)
+            inside = inside and frame.containsy(box.y0) and frame.containsy(box.y1)
+            if inside and not any(box.overlaps(b) for b in taken):
                 break
         taken.append(box)
+    # keep the layout these positions were checked against (the layout engine would move
+    # the axes again when the figure is saved)
+    fig.set_layout_engine("none")
 
 
 def label_boxes(fig: Figure) -> list:

@@ -62,11 +62,13 @@ demo: venv
 	@echo "  recommendations    $(DEMO_OUT)/recommendations.csv (+ .rankings.jsonl)"
 	@echo "  evaluation         $(DEMO_OUT)/evaluation.json"
 
-# --- headless Chromium for the report's browser tests (tests/e2e/test_report_browser.py) ---
+# --- headless Chromium and poppler (pdftotext) for the report's browser and PDF tests ------
 .PHONY: browser
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) \
 		|| echo "chromium could not be installed (not root?): the browser tests will skip"
+	@test -x /usr/bin/pdftotext || (apt-get update -qq && apt-get install -y -qq poppler-utils) \
+		|| echo "poppler-utils could not be installed (not root?): the PDF reading tests will skip"
 
 bench-batch: venv
 	$(PY) benchmarks/bench_batch.py --n-new 100000

@@ -66,10 +66,13 @@ _HELP = {
     "history": "Complaint history: replayed without --complaints; current practice to compare.",
     "catalog": "Resolution catalog YAML (default: the model's own).",
     "models_dir": "Folder of model bundles (or one bundle).",
-    "budgets": "Chosen budgets, comma separated, e.g. 10000,20000.",
-    "budget_range": "Chosen budgets as START:STOP:STEP, e.g. 0:50000:5000.",
-    "period_days": "Days in the budget period, for pacing (default: the data's span).",
-    "period_start": "First day of the period, YYYY-MM-DD (default: the data's first day).",
+    "budgets": "Chosen budgets per period, comma separated, e.g. 20000,40000.",
+    "budget_range": "Chosen budgets per period as START:STOP:STEP, e.g. 0:50000:5000.",
+    "period": "Budget period: month, quarter, year or days:N. Budgets are amounts per period "
+    "and every amount is reported per period.",
+    "period_days": "Shorthand for --period days:N.",
+    "period_start": "First day of the period's day-by-day plan, YYYY-MM-DD (default: the day "
+    "after the history, or the batch's first day).",
     "frontier_points": "Budgets on the frontier from the minimum to the unconstrained spend.",
     "pdf": "Also write budget_report.pdf (headless Chromium, else matplotlib).",
     "engine": "'single' (the whole report) or 'dask': the efficient frontier only, from one "
@@ -90,6 +93,7 @@ def budget(
     models_dir: Annotated[Path, typer.Option(help=_HELP["models_dir"])] = Path("models"),
     budgets: Annotated[str | None, typer.Option(help=_HELP["budgets"])] = None,
     budget_range: Annotated[str | None, typer.Option(help=_HELP["budget_range"])] = None,
+    period: Annotated[str, typer.Option(help=_HELP["period"])] = "month",
     period_days: Annotated[int | None, typer.Option(help=_HELP["period_days"])] = None,
     period_start: Annotated[str | None, typer.Option(help=_HELP["period_start"])] = None,
     frontier_points: Annotated[int, typer.Option(help=_HELP["frontier_points"])] = 30,
@@ -100,12 +104,12 @@ def budget(
     partition_rows: Annotated[int, typer.Option(help=_HELP["partition_rows"])] = 50_000,
     quiet: Annotated[bool, typer.Option(help=_HELP["quiet"])] = False,
 ) -> None:
-    """Budget-impact report: the efficient frontier, what each chosen budget buys (by issue
-    type, segment, resolution), what another $10,000 would buy, pacing per day, and, with a
-    history, current practice against makegood at the same spend.
+    """Budget-impact report, per period: what each chosen budget and the recommended one buy
+    against today's practice, what they save, what another $10,000 would buy, where a dollar
+    stops paying, pacing through the period, and the method.
 
     Example: makegood report budget --history data/raw/history.csv
-    --catalog data/raw/catalog.yaml --budgets 10000,20000 --out reports/ --pdf
+    --catalog data/raw/catalog.yaml --budgets 20000,40000 --period month --out reports/ --pdf
     """
 
     if engine not in ("single", "dask"):
@@ -134,6 +138,12 @@ def budget(
                 raise BudgetError(
                     f"--frontier-points must be in 2..500. Got {frontier_points} instead."
                 )
+            from makegood.reporting.pacing import BudgetPeriod
+
+            try:
+                budget_period = BudgetPeriod.parse(period)
+            except BudgetError as e:
+                raise BudgetError(f"--{e}") from None
             from makegood.modeling.bundle import load_bundle
             from makegood.reporting.budget import budget_report
             from makegood.reporting.export import write_report
@@ -157,6 +167,7 @@ def budget(
                 df,
                 chosen,
                 history_df=hist_df,
+                period=budget_period,
                 period_days=period_days,
                 period_start=period_start,
                 n_frontier=frontier_points,
@@ -171,21 +182,17 @@ def budget(
         raise typer.Exit(code=1) from None
     d = report.to_dict()
     h = d["headline"]
-    g = h["comparison"]["gain"]
-    typer.echo(
-        f"{h['basis']} budget {h['budget']:,.2f}: against {h['comparison']['versus']}, "
-        f"net value {g['net_value']['value']:+,.2f} ({g['net_value']['lo']:,.2f} to "
-        f"{g['net_value']['hi']:,.2f}), churn avoided {g['churn_avoided']['value']:.1f} "
-        f"({g['churn_avoided']['lo']:.1f} to {g['churn_avoided']['hi']:.1f})"
-    )
-    for c in d["chosen"]:
-        extra = c["extra"]
+    typer.echo(f"amounts {h['period']['per_word']}; against {h['versus']}")
+    for a in h["answers"]:
+        g, extra = a["gain"], a["extra"]
+        kept = g["customers_kept"]
         typer.echo(
-            f"budget {c['budget']:,.2f}: spend {c['spend']:,.2f}, retained value "
-            f"{c['retained_value']:,.2f}, churn avoided {c['vs_baseline']['churn_avoided']:.1f}; "
-            f"another {extra['amount']:,.0f} buys retained value "
-            f"+{extra['extra_retained_value']:,.2f} and "
-            f"{extra['churners_avoided']:.1f} fewer churners"
+            f"{a['basis']} budget {a['budget']:,.2f}: spend {a['spend']:,.2f}, net value "
+            f"{g['net_value']['value']:+,.2f} ({g['net_value']['lo']:,.2f} to "
+            f"{g['net_value']['hi']:,.2f}), customers kept {kept['value']:.0f} "
+            f"({kept['lo']:.0f} to {kept['hi']:.0f}); another {extra['amount']:,.0f} buys "
+            f"retained value +{extra['extra_retained_value']:,.2f} and "
+            f"{extra['churners_avoided']:.0f} more customers kept"
         )
     for name, path in written.items():
         typer.echo(f"{name:24s} {path}")

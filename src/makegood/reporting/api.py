@@ -14,7 +14,7 @@ The route reads from ``request.app.state``:
 * ``report_history``: a normalized history frame, the current practice to compare with
   (optional).
 
-``GET /v1/reports/budget?budgets=10000,20000&period_days=30`` and
+``GET /v1/reports/budget?budgets=20000,40000&period=month`` and
 ``POST /v1/reports/budget`` (body: :class:`BudgetReportRequest`) return the report's JSON,
 or the self-contained HTML page with ``?format=html``.
 
@@ -37,11 +37,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field, Strict
 
 from makegood.contract.files import OUTCOME_COLUMNS, validate_complaints, validate_history
-from makegood.errors import FieldError, ModelNotLoadedError
+from makegood.errors import BudgetError, FieldError, ModelNotLoadedError
 from makegood.reporting.html import render_html, render_period_html
+from makegood.reporting.pacing import BudgetPeriod
 from makegood.reporting.period import period_report
 
 PATH = "/v1/reports/budget"
+PERIOD_PATTERN = r"^(month|quarter|year|days:[0-9]{1,4})$"
 PERIOD_PATH = "/v1/reports/period"
 _PERIOD_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,31}$"
 MAX_BUDGETS = 50
@@ -62,9 +64,17 @@ class BudgetReportRequest(BaseModel):
         "Default: the app's configured complaint set.",
     )
     budgets: list[Annotated[float, Strict()]] | None = Field(
-        default=None, max_length=MAX_BUDGETS, description="Chosen budgets."
+        default=None, max_length=MAX_BUDGETS, description="Chosen budgets, per period."
     )
-    period_days: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=3660)
+    period: str = Field(
+        default="month",
+        pattern=PERIOD_PATTERN,
+        description="Budget period: month, quarter, year or days:N. Budgets and every "
+        "amount of the report are per period.",
+    )
+    period_days: Annotated[int, Strict()] | None = Field(
+        default=None, ge=1, le=3660, description="Shorthand for period=days:N."
+    )
     period_start: Annotated[date, BeforeValidator(_text_date)] | None = None
     use_history: Annotated[bool, Strict()] = Field(
         default=True, description="Compare with the app's history (current practice)."
@@ -127,11 +137,16 @@ def _run(
                 "complaints", "required: the app has no report complaint set of its own"
             )
         source = "the server's complaint set"
+    try:
+        BudgetPeriod.parse(body.period)
+    except BudgetError as e:
+        raise FieldError("period", str(e).removeprefix("period ")) from None
     report = budget_report(
         bundle,
         df,
         body.budgets,
         history_df=history if history is not df else None,
+        period=body.period,
         period_days=body.period_days,
         period_start=body.period_start,
         source=source,
@@ -195,7 +210,12 @@ router = APIRouter(tags=["reports"])
 def get_budget_report(
     request: Request,
     bundle: Bundle,
-    budgets: str | None = Query(default=None, description="e.g. 10000,20000"),
+    budgets: str | None = Query(default=None, description="Per period, e.g. 20000,40000"),
+    period: str = Query(
+        default="month",
+        pattern=PERIOD_PATTERN,
+        description="Budget period: month, quarter, year or days:N (budgets are per period).",
+    ),
     period_days: int | None = Query(default=None, ge=1, le=3660),
     period_start: date | None = None,
     use_history: bool = True,
@@ -204,6 +224,7 @@ def get_budget_report(
     """The budget-impact report of the app's complaint set."""
     body = BudgetReportRequest(
         budgets=_parse_budgets(budgets),
+        period=period,
         period_days=period_days,
         period_start=period_start,
         use_history=use_history,

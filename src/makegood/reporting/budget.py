@@ -40,10 +40,12 @@ from makegood.policy.budget import Allocation, spend_at
 from makegood.reporting.frontier import N_FRONTIER, default_budgets, frontier_grid, frontier_rows
 from makegood.reporting.headline import headline
 from makegood.reporting.numbers import report_round as _r
+from makegood.reporting.numbers import sum_ci
 from makegood.reporting.outcomes import CandidateOutcomes
-from makegood.reporting.pacing import PeriodPacing
+from makegood.reporting.pacing import BudgetPeriod, PeriodPacing
 from makegood.reporting.practice import CurrentPractice
 from makegood.reporting.sections import chosen_section
+from makegood.reporting.versus import Today
 from makegood.version import __version__
 
 __all__ = ["EXTRA_BUDGET", "BudgetPlan", "BudgetReport", "budget_report", "plan_budgets"]
@@ -63,8 +65,11 @@ class BudgetReport:
         frontier: one row per budget (see :func:`frontier_rows`), with ``chosen`` flags.
         chosen: one section per chosen budget (breakdowns, churn avoided, +$10k, pacing).
         current_practice: the logged policy against makegood's at the same spend, or None.
-        headline: the first page: one budget (recommended, or the one chosen), what it buys
-            against current practice (or the baseline) with intervals, and another $10,000.
+        headline: the first page: the period, today's practice, and each chosen budget and
+            the recommended one: what it buys against today's practice with intervals, what
+            it saves, and what another $10,000 would buy (all per period).
+        method: the method section's other comparisons (``comparisons``: a list of tables,
+            one per way of comparing; more can be added) and the threshold rule.
         frontier_mix: complaints given each resolution (``meta.resolutions`` order) at each
             frontier row, for the what-if slider.
     """
@@ -79,6 +84,7 @@ class BudgetReport:
     frontier_mix: list[list[int]] = field(default_factory=list)
     extra_budget: float = EXTRA_BUDGET
     dimensions: list[str] = field(default_factory=lambda: ["issue_type", "segment", "resolution"])
+    method: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """A deep copy as a JSON-safe dict (only str, int, float, bool, None, list, dict)."""
@@ -93,6 +99,7 @@ class BudgetReport:
                 "frontier_mix": self.frontier_mix,
                 "chosen": self.chosen,
                 "current_practice": self.current_practice,
+                "method": self.method,
             }
         )
 
@@ -111,6 +118,13 @@ class BudgetReport:
                     key = row[dim]
                     rest = {k: v for k, v in row.items() if k != dim}
                     breakdown.append({"budget": c["budget"], "dimension": dim, "key": key, **rest})
+            chosen_rows[-1].update(
+                {
+                    f"vs_today_{k}_{b}": v
+                    for k, ci in c["vs_today"]["gain"].items()
+                    for b, v in ci.items()
+                }
+            )
             extra.append({"budget": c["budget"], **c["extra"]})
             p = c["pacing"]
             for d in p["daily"]:
@@ -177,6 +191,7 @@ def budget_report(
     budgets: list[float] | None = None,
     *,
     history_df: pd.DataFrame | None = None,
+    period: str | BudgetPeriod = "month",
     period_days: int | None = None,
     period_start: str | datetime | pd.Timestamp | None = None,
     n_frontier: int = N_FRONTIER,
@@ -185,44 +200,60 @@ def budget_report(
 ) -> BudgetReport:
     """Build the budget-impact report of ``complaints_df`` at the chosen ``budgets``.
 
+    Every amount is per budget ``period``: the complaint set's totals times complaints per
+    period over complaints in the set (:meth:`PeriodPacing.scale`); the chosen budgets are
+    amounts per period.
+
     Args:
         bundle: the model (its catalog decides costs and eligibility).
         complaints_df: normalized complaints (contract frame). A history frame (with
             ``resolution``, ``compensation``, ``churned_90d``) is *replayed*: it is also the
             current practice that makegood is compared with.
-        budgets: the chosen budgets for this complaint set (each gets a full section).
-            Default: the historical spend when there is a current practice to compare with,
-            else 25% and 50% of the unconstrained optimum spend.
+        budgets: the chosen budgets per period (each gets a full section). Default: today's
+            spend per period when there is a current practice to compare with, else 25%
+            and 50% of the unconstrained optimum spend.
         history_df: a separate contract history to compare current practice with (for a
             forecast batch); its per-complaint figures are what compares with the batch.
-        period_days: length of the budget period for pacing (default: the data's own span).
-        period_start: first day of the period (default: the data's first day).
+        period: ``month`` (default), ``quarter``, ``year`` or ``days:N``.
+        period_days: shorthand for ``period=f"days:{period_days}"``.
+        period_start: first day of the period's day-by-day plan (default: the day after a
+            replayed history, else the batch's first day).
         n_frontier: number of evenly spaced budgets from the minimum to the unconstrained spend.
-        extra_budget: the "another $X" of the report.
+        extra_budget: the "another $X" of the report (per period).
         source: where the complaints came from (a path), for the first page.
 
     Returns:
         :class:`BudgetReport`.
 
     Raises:
-        BudgetError: a budget is negative, not a number, or below the minimum spend.
+        BudgetError: a budget is negative, not a number, or below the minimum spend; an
+            unknown period.
     """
     chosen_in = _check_budgets(budgets)
+    if period_days is not None:
+        if int(period_days) != period_days or period_days < 1:
+            raise BudgetError(f"period_days must be a whole number >= 1. Got {period_days!r}.")
+        period = f"days:{int(period_days)}"
+    budget_period = BudgetPeriod.parse(period)
     if complaints_df.empty:
         raise BudgetError("the complaint set is empty: nothing to report on")
     replay = history_df is None and _has_outcomes(complaints_df)
     hist = complaints_df if replay else history_df
 
     s = score(bundle, complaints_df)
-    cands = CandidateOutcomes.from_scores(s)
+    pacing = PeriodPacing.build(complaints_df, history_df, budget_period, period_start)
+    raw = CandidateOutcomes.from_scores(s)
+    cands = raw.per_period(pacing.scale(raw.n))
     practice = None
     if hist is not None:
         practice = CurrentPractice.build(bundle, hist, s if replay else None)
-    pacing = PeriodPacing.build(complaints_df, history_df, period_days, period_start)
-    plan = plan_budgets(cands, chosen_in, practice, pacing, n_frontier, extra_budget)
+    cat = bundle.catalog
+    today = Today(cands, practice, cat.resolutions[cat.baseline_index].label)
+    plan = plan_budgets(cands, chosen_in, practice, n_frontier, extra_budget)
     allocs = cands.allocations(plan.to_allocate)
+    answers = today.answers(allocs)
 
-    rows, mix = _frontier_section(cands, plan, allocs)
+    rows, mix = _frontier_section(cands, plan, allocs, answers)
     base_totals = cands.totals(cands.baseline_choice())
     ope_replay = practice if replay else None
     sections = [
@@ -233,24 +264,26 @@ def budget_report(
             b,
             allocs[b],
             allocs[plan.plus_extra(b)],
-            allocs[plan.pacing[j]],
             extra_budget,
             base_totals,
             pacing,
             ope_replay,
+            answers[b],
         )
-        for j, b in enumerate(plan.chosen)
+        for b in plan.chosen
     ]
     meta = _meta(bundle, complaints_df, hist, replay, history_df is not None, source, cands)
+    meta["period"] = pacing.summary(raw.n)
     page_one = headline(
         cands,
+        plan.chosen,
         plan.headline,
-        plan.basis,
-        allocs[plan.headline],
-        allocs[plan.plus_extra(plan.headline)],
+        allocs,
+        {b: plan.plus_extra(b) for b in {*plan.chosen, plan.headline}},
         extra_budget,
-        base_totals,
-        practice,
+        answers,
+        today,
+        meta["period"],
         meta,
     )
     return BudgetReport(
@@ -261,8 +294,9 @@ def budget_report(
         thresholds=_thresholds(cands, plan, allocs),
         frontier=rows,
         chosen=sections,
-        current_practice=practice.summary(cands.n, replay) if practice is not None else None,
+        current_practice=practice.summary(cands.n_period, replay) if practice is not None else None,
         extra_budget=round_cents(extra_budget),
+        method=_method(cands, today, allocs, plan, base_totals, budget_period.noun),
     )
 
 
@@ -277,11 +311,9 @@ class BudgetPlan:
     Attributes:
         chosen: the chosen budgets, sorted; each gets a section.
         basis: "chosen" (one budget was given: page one shows it) or "recommended".
-        headline: page one's budget: the one chosen, or the recommended (the grid's top,
-            where the next dollar returns less than a dollar).
+        headline: the recommended budget (the grid's top, where one more dollar stops
+            paying: :func:`~makegood.reporting.frontier.next_dollar_pays`).
         grid: ``n_frontier`` evenly spaced budgets from the minimum to the unconstrained spend.
-        pacing: per chosen (period) budget, the batch budget at the same budget per
-            expected complaint.
         frontier: the frontier's rows: the grid, the chosen budgets, each plus the extra
             budget, and the historical spend per complaint when there is a history.
         min_spend, unconstrained_spend: what the cheapest and the best choice cost.
@@ -292,7 +324,6 @@ class BudgetPlan:
     basis: str
     headline: float
     grid: list[float]
-    pacing: list[float]
     frontier: list[float]
     min_spend: float
     unconstrained_spend: float
@@ -303,21 +334,23 @@ class BudgetPlan:
 
     @property
     def to_allocate(self) -> list[float]:
-        return [*self.frontier, *self.pacing]
+        return list(self.frontier)
 
 
 def plan_budgets(
     cands: CandidateOutcomes,
     chosen_in: list[float] | None,
     practice: CurrentPractice | None,
-    pacing: PeriodPacing,
     n_frontier: int = N_FRONTIER,
     extra_budget: float = EXTRA_BUDGET,
 ) -> BudgetPlan:
     """The budgets of the report (see :class:`BudgetPlan`).
 
+    Budgets are per period when ``cands`` are (:meth:`CandidateOutcomes.per_period`).
     Without ``chosen_in``, the chosen budget is the historical spend per complaint times
-    the batch size when there is a current practice, else :func:`default_budgets`.
+    the complaints the set stands for when there is a current practice, else
+    :func:`default_budgets`. Page one's budget is always the recommended one; the chosen
+    budgets stand beside it.
 
     Raises:
         BudgetError: a chosen budget below the minimum spend.
@@ -327,7 +360,7 @@ def plan_budgets(
     if chosen_in is not None:
         chosen = chosen_in
     elif practice is not None:
-        chosen = [round_cents(max(practice.spend / practice.n * cands.n, min_spend))]
+        chosen = [round_cents(max(practice.same_spend_budget(cands.n_period), min_spend))]
     else:
         chosen = default_budgets(min_spend, u_spend)
     chosen = sorted({round_cents(b) for b in chosen})
@@ -338,16 +371,16 @@ def plan_budgets(
             "complaint's cheapest eligible resolution). Choose budgets >= the minimum spend."
         )
     grid = frontier_grid(min_spend, u_spend, n_frontier)
-    basis = "chosen" if chosen_in is not None and len(chosen) == 1 else "recommended"
-    head = chosen[0] if basis == "chosen" else grid[-1]
+    head = grid[-1]
     extras = [round_cents(b + extra_budget) for b in {*chosen, head}]
-    same_spend = [round_cents(practice.same_spend_budget(cands.n))] if practice is not None else []
+    same_spend = (
+        [round_cents(practice.same_spend_budget(cands.n_period))] if practice is not None else []
+    )
     return BudgetPlan(
         chosen=chosen,
-        basis=basis,
+        basis="recommended",
         headline=head,
         grid=grid,
-        pacing=[max(round_cents(pacing.batch_budget(b, cands.n)), min_spend) for b in chosen],
         frontier=sorted({*map(float, grid), *chosen, *extras, *same_spend}),
         min_spend=min_spend,
         unconstrained_spend=u_spend,
@@ -356,13 +389,21 @@ def plan_budgets(
 
 
 def _frontier_section(
-    cands: CandidateOutcomes, plan: BudgetPlan, allocs: dict[float, Allocation]
+    cands: CandidateOutcomes,
+    plan: BudgetPlan,
+    allocs: dict[float, Allocation],
+    answers: dict[float, dict],
 ) -> tuple[list[dict], list[list[int]]]:
-    """The frontier's rows, the chosen ones flagged, and the resolution mix of each row."""
+    """The frontier's rows, the chosen ones flagged, each with what it buys against today's
+    practice (``vs_today``: the gains, and today's spend minus the row's as ``saving``),
+    and the resolution mix of each row."""
     rows = frontier_rows(cands, plan.frontier)
     chosen_set = {_r(b) for b in plan.chosen}
-    for row in rows:
+    for row, b in zip(rows, plan.frontier, strict=True):
         row["chosen"] = row["budget"] in chosen_set
+        a = answers[b]
+        row["vs_today"] = a["gain"]
+        row["saving"] = _r(a["practice"]["spend"] - row["spend"])
     k = cands.handling_cost.size
     mix = [np.bincount(allocs[b].choice, minlength=k).astype(int).tolist() for b in plan.frontier]
     return rows, mix
@@ -371,10 +412,14 @@ def _frontier_section(
 def _thresholds(
     cands: CandidateOutcomes, plan: BudgetPlan, allocs: dict[float, Allocation]
 ) -> dict[str, float | None]:
-    """The budgets where one more dollar stops paying, and what the unconstrained buys."""
+    """Where one more dollar stops paying (``stops_paying``: the unconstrained spend, the
+    recommended budget), what it buys there, and for the method section the budget beyond
+    which a dollar adds less than a dollar of net value (shadow price below 1)."""
     u_alloc = allocs[max(plan.frontier)]
     return {
         "min_spend": _r(plan.min_spend),
+        "stops_paying": _r(plan.unconstrained_spend),
+        "recommended_budget": _r(plan.headline),
         "shadow_price_below_one_budget": _r(spend_at(cands.value, cands.cost, cands.eligible, 1.0)),
         "unconstrained_spend": _r(plan.unconstrained_spend),
         "unconstrained_net_value": _r(u_alloc.value),
@@ -413,11 +458,60 @@ def _meta(
         "currency": bundle.catalog.currency,
         "baseline": bundle.catalog.baseline,
         "resolutions": list(bundle.catalog.ids),
+        "resolution_labels": [r.label for r in bundle.catalog.resolutions],
+        "baseline_label": bundle.catalog.resolutions[bundle.catalog.baseline_index].label,
+    }
+
+
+def _method(
+    cands: CandidateOutcomes,
+    today: Today,
+    allocs: dict[float, Allocation],
+    plan: BudgetPlan,
+    base: dict[str, float],
+    noun: str,
+) -> dict:
+    """The method section's other comparisons, one table each (``comparisons``; a table is
+    ``id``, ``title``, ``note``, ``columns`` (the chosen budgets) and ``rows`` of ``label``,
+    ``kind`` and one cell per column, a number or ``{value, lo, hi}``)."""
+    rows_idx = np.arange(cands.n)
+    base_churn = cands.churn[:, cands.baseline_index]
+    cells: dict[str, list] = {"kept": [], "retained": [], "net": []}
+    for b in plan.chosen:
+        a = allocs[b]
+        t = cands.totals(a.choice)
+        diff = (base_churn - cands.churn[rows_idx, a.choice]) * cands.weight
+        cells["kept"].append(sum_ci(diff, cands.n))
+        cells["retained"].append(_r(t["retained_value"] - base["retained_value"]))
+        cells["net"].append(_r(a.value - base["net_value"]))
+    label = today.baseline_label
+    return {
+        "comparisons": [
+            {
+                "id": "baseline_for_everyone",
+                "title": f"Against “{label}” for every customer",
+                "note": "The model's predictions for the same complaints, had every customer been "
+                f"given “{label}” (the catalog's do-minimum resolution), per {noun}. "
+                "Intervals: the spread of per-complaint differences (normal approximation).",
+                "columns": [_r(b) for b in plan.chosen],
+                "rows": [
+                    {"label": "customers kept", "kind": "churners", "cells": cells["kept"]},
+                    {"label": "retained value gained", "kind": "money", "cells": cells["retained"]},
+                    {"label": "net value gained", "kind": "money", "cells": cells["net"]},
+                ],
+            }
+        ],
+        "versus_method": today.method,
     }
 
 
 def _assumptions(meta: dict, pacing: PeriodPacing, practice: bool, extra: float) -> list[str]:
+    p = meta["period"]
     out = [
+        f"Every amount is per {p['noun']} ({p['days']:g} days): the complaint set's total "
+        f"times {p['complaints_per_period']:,.1f} complaints per {p['noun']} (at "
+        f"{p['volume_source']}'s {p['complaints_per_day']:,.2f} complaints a day) over its "
+        f"{p['n_complaints']:,} complaints. Chosen budgets are amounts per {p['noun']}.",
         "Expected values are the model's per-candidate predictions for each complaint "
         f"(model {meta['model_version']}); outcomes themselves are random around them.",
         "Retained lifetime value = sum of lifetime_value x (1 - churn probability); net value "
@@ -425,33 +519,33 @@ def _assumptions(meta: dict, pacing: PeriodPacing, practice: bool, extra: float)
         "not paid from the budget.",
         "At every budget the resolutions are makegood's budgeted choice (maximum total net "
         "value with compensation <= budget, exact up to one complaint).",
-        "Intervals on totals add up each complaint's 95% bounds: conservative (as if every "
-        "complaint's error went the same way) and about the model, not outcome noise.",
-        "Shadow price: extra net value (after paying the dollar itself) of one more dollar of "
-        "budget at the margin. A shadow price below 1 means a further dollar buys less than "
-        "a dollar of net value; at the unconstrained spend it reaches 0: beyond it a dollar "
-        "of compensation brings back less than a dollar of retained value.",
-        "Churn avoided is measured against giving every customer the baseline resolution "
-        f"({meta['baseline']}); its interval is normal on the per-complaint differences "
-        "(paired terms): how much it would vary between batches like this one.",
-        "Recommended budget: the least budget at which makegood buys every resolution whose "
-        "compensation returns at least its cost in retained value (shadow price 0); beyond it "
-        "the next dollar returns less than a dollar. With one chosen budget, page one shows "
-        "that one instead.",
+        "Intervals on the frontier's totals add up each complaint's 95% bounds: conservative "
+        "(as if every complaint's error went the same way) and about the model, not outcome "
+        "noise.",
+        "Where a dollar stops paying (one rule, used on every page): one more dollar of budget "
+        "pays while the net value it adds, after paying the dollar itself, is above zero "
+        "(shadow price > 0). The least budget where it stops is the unconstrained spend: the "
+        "recommended budget, where every resolution whose compensation returns at least its "
+        "cost in retained value is given.",
+        "Customers kept, and retained and net value gained, are always against today's "
+        "practice (the history's logged resolutions) when there is a history, else against "
+        f"the baseline resolution ({meta['baseline_label']}) for everyone; other comparisons "
+        "are in the method section, labelled.",
         f"'Another {extra:,.0f}' is the budgeted allocation at budget + {extra:,.0f} minus "
-        "the one at the budget; it may spend less when there is nothing worth buying.",
+        "the one at the budget (model predictions); it may spend less when there is nothing "
+        "worth buying.",
         f"Pacing: complaints per day follow the mean daily volume of {pacing.volume_source} "
         f"by weekday ({pacing.data_days} days of data); the day's count is Poisson around it "
         "(the 10%-90% band); every complaint costs the average compensation per complaint "
-        "at that budget (the batch is representative of the period's complaints). A period "
-        "budget is applied to the batch at the same budget per expected complaint.",
+        "at that budget.",
     ]
     if practice:
         out.append(
-            "Current practice: the history's logged resolutions and compensation. Its value is "
+            "Today's practice: the history's logged resolutions and compensation. Its value is "
             "the realized net value (lifetime value kept if the customer did not churn, minus "
-            "compensation and handling cost); makegood's value on the same complaints is "
-            "estimated off-policy (IPS, SNIPS, doubly robust) with 95% normal intervals, using "
+            "compensation and handling cost); makegood's value on the same complaints at the "
+            "same budget per complaint is estimated off-policy (doubly robust; IPS and SNIPS "
+            "in the method section) with 95% intervals from paired per-complaint terms, using "
             "the logged propensities (the model's where missing), clipped at 0.001."
         )
         if meta["separate_history"]:

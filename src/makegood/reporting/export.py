@@ -190,10 +190,9 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
             e = c["extra"]
             lines += [
                 f"budget {fmt(c['budget'], 'money', cur)}: spend {fmt(c['spend'], 'money', cur)}, "
-                f"retained value {fmt(c['retained_value'], 'money', cur)}, churn avoided "
-                f"{fmt(c['vs_baseline']['churn_avoided'], 'churners')}",
+                f"retained value {fmt(c['retained_value'], 'money', cur)}",
                 f"  another {fmt(e['amount'], 'money', cur)}: retained value "
-                f"+{fmt(e['extra_retained_value'], 'money', cur)}, churners avoided "
+                f"+{fmt(e['extra_retained_value'], 'money', cur)}, more customers kept "
                 f"{fmt(e['churners_avoided'], 'churners')}",
             ]
         lines += ["", "Assumptions:"] + [f"- {a}" for a in d["assumptions"]]
@@ -217,42 +216,40 @@ def _pdf_matplotlib(pdf_path: Path, d: dict, figs: dict | None) -> None:
 
 
 def _first_page(d: dict):
-    """Page one without a browser: the headline in words above the frontier chart."""
+    """Page one without a browser: each budget's answer in words above the chart."""
     from matplotlib.figure import Figure
 
     from makegood.reporting.figures import draw_frontier
 
     cur, h = d["meta"]["currency"], d["headline"]
-    c = h["comparison"]
-    g = c["gain"]
+    per = h["period"]["per"]
 
     def iv(x: dict, kind: str = "money") -> str:
         return (
             f"{fmt(x['value'], kind, cur)} ({fmt(x['lo'], kind, cur)} to {fmt(x['hi'], kind, cur)})"
         )
 
-    e = h["extra"]
-    lines = [
-        f"{'Recommended' if h['basis'] == 'recommended' else 'Chosen'} budget: "
-        f"{fmt(h['budget'], 'money', cur)} (makegood spends {fmt(h['spend'], 'money', cur)})",
-        "",
-        f"Against {c['versus']} (95% intervals):",
-        f"  retained value gained  {iv(g['retained_value'])}",
-        f"  churned customers avoided  {iv(g['churn_avoided'], 'churners')}",
-        f"  net value gained  {iv(g['net_value'])}",
-        f"  estimates: {c['method']}",
-        "",
-        f"Another {fmt(e['amount'], 'money', cur)}: retained value "
-        f"+{fmt(e['extra_retained_value'], 'money', cur)}, "
-        f"{fmt(e['churners_avoided'], 'churners')} fewer churned customers, net value "
-        f"{fmt(e['extra_net_value'], 'money', cur)}",
-        "",
-        f"Model {h['model_version']}; MLflow run {h['mlflow_run_id'] or 'not logged'}",
-    ]
+    lines = [f"All amounts are {h['period']['per_word']}; against {h['versus']}, 95% intervals."]
+    if h["today"].get("spend") is not None:
+        lines.append(f"Today's spend: {fmt(h['today']['spend'], 'money', cur)} {per}.")
+    for a in h["answers"]:
+        g, e = a["gain"], a["extra"]
+        lines += [
+            "",
+            f"{a['basis'].capitalize()} budget {fmt(a['budget'], 'money', cur)} {per}: "
+            f"makegood spends {fmt(a['spend'], 'money', cur)}",
+            f"  customers kept {iv(g['customers_kept'], 'churners')}",
+            f"  retained value gained {iv(g['retained_value'])}",
+            f"  net value gained {iv(g['net_value'])}",
+            f"  another {fmt(e['amount'], 'money', cur)}: "
+            f"{fmt(e['churners_avoided'], 'churners')} more customers kept, net value "
+            f"{fmt(e['extra_net_value'], 'money', cur)}",
+        ]
+    lines += ["", f"Model {h['model_version']}; run {h['mlflow_run_id'] or 'not logged'}"]
     page = Figure(figsize=(8.27, 11.69))
     page.text(0.06, 0.96, d["meta"]["title"], va="top", size=16, weight="bold")
-    page.text(0.06, 0.92, "\n".join(_wrap(lines, 95)), va="top", size=9)
-    draw_frontier(page.add_axes((0.1, 0.12, 0.85, 0.42)), d)
+    page.text(0.06, 0.92, "\n".join(_wrap(lines, 95)), va="top", size=8)
+    draw_frontier(page.add_axes((0.1, 0.08, 0.85, 0.3)), d)
     return page
 
 

@@ -7,8 +7,10 @@ so this works in servers and threads; :func:`svg` turns one into inline SVG text
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from makegood.reporting.numbers import currency_symbol
@@ -58,78 +60,145 @@ def _legend_cols(d: dict) -> int:
 
 
 def frontier_figure(d: dict) -> Figure:
-    """The first page's chart: the frontier (net and retained value against spend, with
-    their bands), today's practice (or the baseline), the chosen and the headline budgets."""
-    fig = Figure(figsize=(8.0, 4.3), layout="constrained")
+    """The first page's chart: what each budget per period buys against today's practice
+    (net and retained value gained, with their 95% bands), today's spend, the chosen and
+    the recommended budgets. Both axes start at zero."""
+    fig = Figure(figsize=(8.0, 3.1), layout="constrained")
     draw_frontier(fig.subplots(), d)
     return fig
 
 
 def draw_frontier(ax, d: dict) -> None:
-    """Draw the first page's frontier chart on ``ax`` (see :func:`frontier_figure`).
-
-    No bands: the summed per-complaint bounds are far wider than the paired intervals of
-    page one's table and would hide the curve (appendix A lists them)."""
+    """Draw the first page's chart on ``ax`` (see :func:`frontier_figure`); the budgets'
+    labels are placed so that none overlaps another (:func:`place_labels`)."""
     fr, cur, h = d["frontier"], d["meta"]["currency"], d["headline"]
     money = money_formatter(cur)
-    x = _vals(fr, "spend")
+    per = h["period"]["per"]
+    x = _vals(fr, "budget")
     for key, label, color, ls in (
-        ("retained_value", "retained lifetime value", _COLORS[0], "-"),
-        ("net_value", "net value (after compensation and handling)", _COLORS[1], "--"),
+        ("retained_value", "retained value gained", _COLORS[0], "-"),
+        ("net_value", "net value gained (after compensation)", _COLORS[1], "--"),
     ):
-        ax.plot(x, _vals(fr, key), color=color, label=label, ls=ls, lw=1.8)
-    for j, c in enumerate(d["chosen"][:12]):  # labels for a dozen at most: they would overlap
-        ax.plot(
-            [c["spend"]],
-            [c["net_value"]],
-            "o",
-            color=_COLORS[7],
-            ms=5,
-            label="chosen budgets" if j == 0 else None,
-        )
+        mid = [r["vs_today"][key]["value"] for r in fr]
+        lo = [r["vs_today"][key]["lo"] for r in fr]
+        hi = [r["vs_today"][key]["hi"] for r in fr]
+        ax.fill_between(x, lo, hi, color=color, alpha=0.12, lw=0)
+        ax.plot(x, mid, color=color, label=label, ls=ls, lw=1.8)
+    spend_today = h["today"]["spend"]
+    ax.axvline(spend_today, color=_COLORS[7], ls=":", lw=1.2)
+    texts = [
         ax.annotate(
-            money(c["budget"]),
-            (c["spend"], c["net_value"]),
+            f"today's spend {money(spend_today)}",
+            (spend_today, 0),
             textcoords="offset points",
-            xytext=(0, -13 if j % 2 == 0 else 7),
-            ha="center",
+            xytext=(4, 6),
             fontsize=7.5,
+            ha="left",
         )
-    for c in d["chosen"][12:]:
-        ax.plot([c["spend"]], [c["net_value"]], "o", color=_COLORS[7], ms=4)
-    ax.plot(
-        [h["spend"]],
-        [h["net_value"]],
-        marker="*",
-        ls="none",
-        ms=13,
-        color=_COLORS[3],
-        markeredgecolor=_COLORS[7],
-        label=f"{h['basis']} budget {money(h['budget'])}",
-    )
-    p = h["comparison"]["practice"]
-    practice = h["comparison"]["versus"] == "current practice"
-    who = "today" if practice else "baseline for everyone"
-    how = "realized" if practice else "model"
-    for key, color in (("retained_value", _COLORS[0]), ("net_value", _COLORS[1])):
+    ]
+    points = []
+    for a in h["answers"]:
+        y = a["gain"]["net_value"]["value"]
+        points.append((a["budget"], y))
+        star = a["basis"] == "recommended"
         ax.plot(
-            [p["spend"]],
-            [p[key]],
-            marker="s",
+            [a["budget"]],
+            [y],
+            marker="*" if star else "o",
             ls="none",
-            ms=7,
-            color=color,
+            ms=13 if star else 6,
+            color=_COLORS[3] if star else _COLORS[7],
             markeredgecolor=_COLORS[7],
-            label=f"{who}: {key.replace('_', ' ')} ({how})",
         )
-    ax.set_xlim(left=0)
-    ax.set_xlabel(f"compensation spend ({cur})")
-    ax.set_ylabel(f"expected value ({cur})")
-    ax.set_title("What each budget buys: the efficient frontier", fontsize=11)
+        words = "recommended" if star else "chosen"
+        texts.append(
+            ax.annotate(
+                f"{words} {money(a['budget'])}",
+                (a["budget"], y),
+                textcoords="offset points",
+                xytext=(0, -16),
+                ha="center",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+            )
+        )
+    ymax = max(
+        [0.0, *(r["vs_today"][k]["hi"] or 0.0 for r in fr for k in ("retained_value", "net_value"))]
+    )
+    ymin = min(
+        [0.0, *(r["vs_today"][k]["lo"] or 0.0 for r in fr for k in ("retained_value", "net_value"))]
+    )
+    ax.set_ylim(ymin - 0.08 * (ymax - ymin), ymax * 1.12 if ymax > 0 else 1.0)
+    # up to the largest budget page one names (or today's spend): beyond it nothing changes
+    shown = [a["budget"] for a in h["answers"]] + [spend_today or 0.0]
+    ax.set_xlim(0, max(shown) * 1.2 or 1.0)
+    ax.axhline(0, color=_COLORS[7], lw=0.7)
+    ax.set_xlabel(f"compensation budget ({cur} {per})")
+    ax.set_ylabel(f"gained ({per})", fontsize=8)  # the title says against what
+    ax.set_title(f"What each budget buys against {h['versus']}, {per}", fontsize=11)
     _money_axis(ax, "y", cur)
     _money_axis(ax, "x", cur)
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
+    ax.legend(fontsize=7.5, loc="upper left")
     ax.grid(alpha=0.3)
+    place_labels(ax, texts, points)
+
+
+def _renderer(fig: Figure):
+    """A renderer for text sizes (an Agg canvas, attached when the figure has none)."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # runs the layout, so positions are final
+    return fig.canvas.get_renderer()  # type: ignore[attr-defined]
+
+
+def place_labels(ax, texts: list, points: Sequence[tuple[float, float]] = ()) -> None:
+    """Move annotations (in order) down, then up, by their own height until none overlaps
+    an earlier one, another text, the legend or a marker at ``points`` (data coordinates):
+    labels stay readable however close the budgets are."""
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    renderer = _renderer(fig)
+    legend = ax.get_legend()
+    taken = [legend.get_window_extent(renderer)] if legend is not None else []
+    r = 7 * fig.dpi / 72  # a marker's half size, in pixels
+    frame = ax.get_window_extent(renderer)
+    for px, py in ax.transData.transform(list(points)) if len(points) else []:
+        taken.append(Bbox([[px - r, py - r], [px + r, py + r]]))
+    mine = {id(t) for t in texts}
+    taken += [b for t, b in _text_boxes(fig, renderer) if id(t) not in mine]
+    for t in texts:
+        x0, y0 = t.xyann
+        box = t.get_window_extent(renderer)
+        step = box.height / fig.dpi * 72 + 2  # points
+        for k in range(40):
+            shift = (k + 1) // 2 * step * (-1 if k % 2 else 1)
+            t.xyann = (x0, y0 + shift)
+            box = t.get_window_extent(renderer)
+            inside = frame.containsx(box.x0) and frame.containsx(box.x1)
+            inside = inside and frame.containsy(box.y0) and frame.containsy(box.y1)
+            if inside and not any(box.overlaps(b) for b in taken):
+                break
+        taken.append(box)
+    # keep the layout these positions were checked against (the layout engine would move
+    # the axes again when the figure is saved)
+    fig.set_layout_engine("none")
+
+
+def label_boxes(fig: Figure) -> list:
+    """Window extents of every text drawn on ``fig`` (titles, ticks, legends, labels):
+    what the figure tests check for overlaps."""
+    return [(t.get_text(), b) for t, b in _text_boxes(fig, _renderer(fig))]
+
+
+def _text_boxes(fig: Figure, renderer) -> list:
+    return [
+        (t, t.get_window_extent(renderer))
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
 
 
 def satisfaction_figure(d: dict) -> Figure:
@@ -142,7 +211,12 @@ def satisfaction_figure(d: dict) -> Figure:
     ax.set_xlim(left=0)
     ax.set_xlabel(f"compensation spend ({cur})")
     ax.set_ylabel("mean expected satisfaction (0-10)")
-    ax.set_title("Satisfaction along the frontier")
+    sat = [v for v in _vals(fr, "mean_satisfaction") if v == v]
+    lo, hi = (min(sat), max(sat)) if sat else (0.0, 0.0)
+    ax.set_title(
+        f"Satisfaction by budget: {lo:.2f} to {hi:.2f} of 10"
+        + (" (the budget barely moves it)" if hi - lo < 0.25 else "")
+    )
     _money_axis(ax, "x", cur)
     ax.grid(alpha=0.3)
     return fig
@@ -166,9 +240,10 @@ def marginal_figure(d: dict) -> Figure:
     )
     ax.axhline(1.0, color="grey", ls=":", lw=1)
     ax.axhline(0.0, color="black", lw=0.6)
-    ax.set_xlabel(f"budget ({cur})")
+    ax.set_xlabel(f"budget ({cur} {d['headline']['period']['per']})")
     ax.set_ylabel(f"net value per extra {cur}")
-    ax.set_title("Marginal value of one more dollar")
+    ax.axvline(d["thresholds"]["stops_paying"], color=_COLORS[3], lw=1.2, ls="--")
+    ax.set_title("Net value of one more dollar (a dollar stops paying where it reaches 0)")
     _money_axis(ax, "x", cur)
     top = max((v for v in _vals(fr, "shadow_price") if v == v), default=1.0)
     ax.set_ylim(-0.1, min(max(top, 1.5), 10.0) * 1.05)  # a huge first slope hides the rest
@@ -177,29 +252,36 @@ def marginal_figure(d: dict) -> Figure:
     return fig
 
 
+def _short(label: str, n: int = 28) -> str:
+    return label if len(label) <= n else label[: n - 1].rstrip() + "…"
+
+
 def resolution_figure(d: dict) -> Figure:
-    """How many customers get each resolution, at each chosen budget."""
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    """How many complaints get each resolution (catalog labels), at each chosen budget:
+    horizontal bars from zero, so every label reads level and none overlaps another."""
+    ids = d["meta"].get("resolution_labels") or d["meta"]["resolutions"]
+    fig = Figure(figsize=(9, 0.9 + 0.32 * len(ids) * max(1, min(len(d["chosen"]), 3))),
+                 layout="constrained")  # fmt: skip
     ax = fig.subplots()
-    ids = d["meta"]["resolutions"]
-    width = 0.8 / max(len(d["chosen"]), 1)
+    height = 0.8 / max(len(d["chosen"]), 1)
     for j, c in enumerate(d["chosen"]):
-        counts = [r["n"] for r in c["by_resolution"]]
-        xs = [i + (j - (len(d["chosen"]) - 1) / 2) * width for i in range(len(ids))]
-        color = _COLORS[j % len(_COLORS)]
-        ax.bar(
-            xs,
+        counts = [r.get("n_per_period", r["n"]) for r in c["by_resolution"]]
+        ys = [i + (j - (len(d["chosen"]) - 1) / 2) * height for i in range(len(ids))]
+        ax.barh(
+            ys,
             counts,
-            width=width,
-            color=color,
+            height=height,
+            color=_COLORS[j % len(_COLORS)],
             label=money_formatter(d["meta"]["currency"])(c["budget"]),
         )
-    ax.set_xticks(range(len(ids)), ids, rotation=20, ha="right", fontsize=8)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("complaints")
-    ax.set_title("Resolutions given, by budget")
-    ax.legend(fontsize=6, title="budget", title_fontsize=7, ncols=_legend_cols(d))
-    ax.grid(alpha=0.3, axis="y")
+    ax.set_yticks(range(len(ids)), [_short(t, 40) for t in ids], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"complaints ({d['headline']['period']['per']})")
+    ax.set_title(f"Resolutions given, by budget ({d['headline']['period']['per']})")
+    ax.legend(fontsize=6, title="budget", title_fontsize=7, ncols=_legend_cols(d),
+              loc="lower right")  # fmt: skip
+    ax.grid(alpha=0.3, axis="x")
     return fig
 
 

@@ -16,9 +16,30 @@ from makegood.contract.units import round_cents
 from makegood.reporting.numbers import report_round as _r
 from makegood.reporting.outcomes import CandidateOutcomes, rounded_totals
 
-__all__ = ["N_FRONTIER", "default_budgets", "frontier_grid", "frontier_rows", "frontier_table"]
+__all__ = [
+    "N_FRONTIER",
+    "default_budgets",
+    "frontier_grid",
+    "frontier_rows",
+    "frontier_table",
+    "next_dollar_pays",
+]
 
 N_FRONTIER = 30  # default number of budgets from the minimum to the unconstrained spend
+_PAYS_ABOVE = 1e-9  # a shadow price this small is rounding, not value
+
+
+def next_dollar_pays(shadow_price: float | None) -> bool:
+    """The report's one rule for where a dollar stops paying (page one, section 1, the
+    slider): one more dollar of budget pays while the net value it adds, after paying the
+    dollar itself, is above zero (the shadow price is positive). The least budget where it
+    stops is the unconstrained spend, the report's recommended budget: there every
+    resolution whose compensation returns at least its cost is already given.
+
+    >>> next_dollar_pays(0.4), next_dollar_pays(0.0), next_dollar_pays(None)
+    (True, False, False)
+    """
+    return shadow_price is not None and shadow_price > _PAYS_ABOVE
 
 
 def _nice(x: float) -> float:
@@ -67,6 +88,7 @@ def frontier_table(
                 **rounded_totals(t),
                 "churn_avoided": _r(base_churners - t["expected_churners"], 2),
                 "shadow_price": _r(shadow, 6),
+                "next_dollar_pays": next_dollar_pays(shadow),
             }
         )
         raw.append(t)

@@ -61,15 +61,19 @@ def page_environment(d: dict):
     return env
 
 
-# What the what-if slider shows of each frontier row, and how it is printed.
+# What the what-if slider shows of each frontier row (a path in the row), how it is
+# printed, and its column's heading. Gains are against today's practice, as on page one.
 WHATIF_KEYS = (
-    ("budget", "money"),
-    ("spend", "money"),
-    ("retained_value", "money"),
-    ("net_value", "money"),
-    ("churn_avoided", "churners"),
-    ("mean_satisfaction", "sat"),
+    ("budget", "money", "budget"),
+    ("spend", "money", "spend"),
+    ("saving", "money", "saving against today"),
+    ("vs_today.customers_kept.value", "churners", "customers kept"),
+    ("vs_today.retained_value.value", "money", "retained value gained"),
+    ("vs_today.net_value.value", "money", "net value gained"),
+    ("next_dollar_pays", "yesno", "one more dollar pays"),
+    ("mean_satisfaction", "sat", "satisfaction (0-10)"),
 )
+PACING_DAYS_MAX = 62  # longer periods are shown week by week
 
 
 def whatif_data(d: dict) -> dict:
@@ -78,10 +82,10 @@ def whatif_data(d: dict) -> dict:
     cur = d["meta"]["currency"]
     rows = []
     for i, r in enumerate(d["frontier"]):
-        row = {
-            key: {"key": f"frontier.{i}.{key}", "value": r[key], "text": fmt(r[key], kind, cur)}
-            for key, kind in WHATIF_KEYS
-        }
+        row = {}
+        for key, kind, _label in WHATIF_KEYS:
+            v = lookup(r, key)
+            row[key] = {"key": f"frontier.{i}.{key}", "value": v, "text": fmt(v, kind, cur)}
         for k, n in enumerate(d["frontier_mix"][i]):
             row[f"mix-{k}"] = {
                 "key": f"frontier_mix.{i}.{k}",
@@ -116,9 +120,16 @@ def render_html(report: BudgetReport | dict, *, figures: dict[str, str] | None =
     def whatif_num(key: str, kind: str, name: str) -> Markup:
         return _cell(d, key, kind, currency, "td", f' data-whatif="{_html.escape(name)}"')
 
+    n_days = len(d["chosen"][0]["pacing"]["daily"]) if d["chosen"] else 0
+    weeks = n_days > PACING_DAYS_MAX
+    rows = list(range(6, n_days, 7)) if weeks else list(range(n_days))
+    if weeks and rows[-1:] != [n_days - 1]:
+        rows.append(n_days - 1)
     env = page_environment(d)
     page = env.get_template("budget_report.html.j2")
     return page.render(
+        pacing_rows=rows,
+        pacing_weeks=weeks,
         d=d,
         figures={k: Markup(v) for k, v in figures.items()},
         currency=currency,

@@ -16,7 +16,7 @@ from makegood.policy.forecast import Z95
 
 __all__ = ["KINDS", "currency_symbol", "fmt", "fsum", "report_round", "sum_ci"]
 
-KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "text")
+KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "yesno", "text")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
@@ -65,9 +65,9 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
     """The one way a report number is printed.
 
     ``money`` whole units with thousands separators, ``money_c`` with cents, ``count``
-    an integer, ``churners`` expected customers (1 decimal), ``ratio`` per-dollar figures
+    an integer, ``churners`` expected customers (whole customers), ``ratio`` per-dollar figures
     (2 decimals), ``sat`` satisfaction (2 decimals), ``prob`` a probability as a percentage
-    (1 decimal), ``text`` as is; None prints "n/a".
+    (1 decimal), ``yesno`` a flag, ``text`` as is; None prints "n/a".
 
     >>> fmt(12345.678, "money"), fmt(-3.5, "money_c"), fmt(1.81437, "ratio"), fmt(0.1234, "prob")
     ('$12,346', '-$3.50', '1.81', '12.3%')
@@ -76,6 +76,8 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
         return "n/a"
     if kind == "text":
         return str(value)
+    if kind == "yesno":
+        return "yes" if value else "no"
     x = float(value)
     if kind in ("money", "money_c"):
         sym = currency_symbol(currency)
@@ -84,8 +86,8 @@ def fmt(value: Any, kind: str, currency: str = "USD") -> str:
         return f"{sign}{sym}{body}"
     if kind == "count":
         return f"{int(round(x)):,}"
-    if kind == "churners":
-        return f"{x:,.1f}"
+    if kind == "churners":  # customers are people: whole numbers
+        return f"{int(round(x)):,}"
     if kind in ("ratio", "sat"):
         return f"{x:,.2f}"
     if kind == "prob":

@@ -10,7 +10,7 @@ current-practice comparison are all computed from it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -42,6 +42,8 @@ class CandidateOutcomes:
     lifetime_value: np.ndarray  # (n,)
     handling_cost: np.ndarray  # (K,)
     baseline_index: int
+    # complaints of one budget period each complaint stands for (see :meth:`per_period`)
+    weight: float = 1.0
 
     @classmethod
     def from_scores(cls, s: Scores) -> CandidateOutcomes:
@@ -63,6 +65,37 @@ class CandidateOutcomes:
     @property
     def n(self) -> int:
         return int(self.value.shape[0])
+
+    @property
+    def n_period(self) -> float:
+        """Complaints the set stands for: ``n * weight`` (one period's, after
+        :meth:`per_period`)."""
+        return self.n * self.weight
+
+    def per_period(self, scale: float) -> CandidateOutcomes:
+        """The same complaints as one budget period's: money (net value, compensation,
+        lifetime and handling cost) times ``scale`` and each complaint counted ``scale``
+        times, so budgets, spends and totals read per period.
+
+        The budgeted choice is unchanged by the scaling (a budget ``B`` on the scaled costs
+        buys what ``B / scale`` buys on the set's own), and so is every shadow price.
+
+        >>> one = CandidateOutcomes(*(np.ones((1, 1)),) * 9, np.ones(1), np.ones(1), 0)
+        >>> c = one.per_period(2.5)
+        >>> float(c.cost[0, 0]), float(c.churn[0, 0]), c.n_period
+        (2.5, 1.0, 2.5)
+        """
+        s = float(scale)
+        return replace(
+            self,
+            value=self.value * s,
+            value_lo=self.value_lo * s,
+            value_hi=self.value_hi * s,
+            cost=self.cost * s,
+            lifetime_value=self.lifetime_value * s,
+            handling_cost=self.handling_cost * s,
+            weight=self.weight * s,
+        )
 
     @property
     def min_spend(self) -> float:
@@ -88,9 +121,9 @@ class CandidateOutcomes:
             # a higher churn bound gives the lower retained value
             "retained_value_lo": fsum(ltv * (1.0 - self.churn_hi[rows, choice])),
             "retained_value_hi": fsum(ltv * (1.0 - self.churn_lo[rows, choice])),
-            "expected_churners": fsum(churn),
-            "expected_churners_lo": fsum(self.churn_lo[rows, choice]),
-            "expected_churners_hi": fsum(self.churn_hi[rows, choice]),
+            "expected_churners": fsum(churn) * self.weight,
+            "expected_churners_lo": fsum(self.churn_lo[rows, choice]) * self.weight,
+            "expected_churners_hi": fsum(self.churn_hi[rows, choice]) * self.weight,
             "mean_satisfaction": float(np.mean(self.satisfaction[rows, choice]))
             if self.n
             else math.nan,

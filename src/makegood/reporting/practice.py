@@ -25,7 +25,7 @@ VERSUS_PRACTICE_METHOD = (
 )
 
 
-def estimate_total(est, n: int) -> dict:
+def estimate_total(est, n: float) -> dict:
     """A per-complaint estimate with its interval, as totals over ``n`` complaints."""
     return {"value": _r(est.value * n), "lo": _r(est.lo * n), "hi": _r(est.hi * n)}
 
@@ -79,7 +79,7 @@ class CurrentPractice:
     def cands(self) -> CandidateOutcomes:
         return CandidateOutcomes.from_scores(self.scores)
 
-    def versus(self, choice: np.ndarray, n_batch: int) -> dict:
+    def versus(self, choice: np.ndarray, n_batch: float) -> dict:
         """makegood's ``choice`` on this history against what was logged, as totals over
         ``n_batch`` complaints, with paired intervals.
 
@@ -118,7 +118,7 @@ class CurrentPractice:
             },
         }
 
-    def same_spend_budget(self, n_batch: int) -> float:
+    def same_spend_budget(self, n_batch: float) -> float:
         """The batch budget with the historical spend per complaint."""
         return self.spend * n_batch / self.n
 
@@ -127,13 +127,13 @@ class CurrentPractice:
             self.reward, self.action, choice, self.propensity, self.scores.net_value
         )
 
-    def ope_of(self, choice: np.ndarray, n_batch: int) -> dict:
-        """DR value of ``choice`` on this history (the complaint set itself), as totals."""
-        del n_batch  # the replayed history is the complaint set
+    def ope_of(self, choice: np.ndarray, n_batch: float) -> dict:
+        """DR value of ``choice`` on this history (the complaint set itself), as totals
+        over ``n_batch`` complaints (one period's)."""
         est = self._estimates(choice)["dr"]
-        return estimate_total(est, self.n)
+        return estimate_total(est, n_batch)
 
-    def summary(self, n_batch: int, replay: bool) -> dict:
+    def summary(self, n_batch: float, replay: bool) -> dict:
         cands = self.cands
         n = self.n
         # makegood on the history itself at the historical spend
@@ -166,6 +166,7 @@ class CurrentPractice:
             "makegood_same_spend": {
                 "budget": _r(self.spend),
                 "spend": _r(mg.spend),
+                "saving": _r(self.spend - mg.spend),
                 "ips": estimate_total(est["ips"], n),
                 "snips": estimate_total(est["snips"], n),
                 "dr": estimate_total(est["dr"], n),

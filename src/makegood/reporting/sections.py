@@ -1,6 +1,7 @@
-"""One section of the report per chosen budget: totals, churn avoided against the
-baseline, breakdowns by issue type, segment and resolution, what more budget would buy,
-pacing and (on a replayed history) the off-policy value."""
+"""One section of the report per chosen budget (per period): totals, what it buys against
+today's practice, breakdowns by issue type, segment and resolution, what more budget would
+buy, pacing, and for the method section the comparison with the baseline for everyone and
+(on a replayed history) the off-policy value."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation
+from makegood.reporting.frontier import next_dollar_pays
 from makegood.reporting.numbers import fsum, sum_ci
 from makegood.reporting.numbers import report_round as _r
 from makegood.reporting.outcomes import CandidateOutcomes, allocated_totals, rounded_totals
@@ -38,10 +40,11 @@ def group_rows(
             {
                 dim: str(k),
                 "n": int(m.sum()),
+                "n_per_period": _r(m.sum() * cands.weight, 1),
                 "spend": _r(fsum(spend[m])),
                 "retained_value": _r(fsum(retained[m])),
                 "net_value": _r(fsum(value[m])),
-                "churn_avoided": _r(fsum(base_churn[m] - churn[m]), 2),
+                "churn_avoided": _r(fsum(base_churn[m] - churn[m]) * cands.weight, 2),
             }
         )
     return out
@@ -54,12 +57,14 @@ def chosen_section(
     budget: float,
     alloc: Allocation,
     alloc_extra: Allocation,
-    alloc_pacing: Allocation,
     extra_budget: float,
     base: dict[str, float],
     pacing_in: PeriodPacing,
     practice: CurrentPractice | None,
+    versus_today: dict,
 ) -> dict:
+    """The section of one chosen ``budget`` (per period); ``versus_today`` is its
+    :meth:`~makegood.reporting.versus.Today.answers` entry."""
     t = cands.totals(alloc.choice)
     t["spend"], t["net_value"] = alloc.spend, alloc.value
     base_churn = cands.churn[:, cands.baseline_index]
@@ -76,7 +81,8 @@ def chosen_section(
             **{
                 f"churn_avoided_{k}": v
                 for k, v in sum_ci(
-                    base_churn - cands.churn[np.arange(cands.n), alloc.choice], cands.n
+                    (base_churn - cands.churn[np.arange(cands.n), alloc.choice]) * cands.weight,
+                    cands.n,
                 ).items()
                 if k != "value"
             },
@@ -94,8 +100,12 @@ def chosen_section(
         res_keys, ids, "resolution", cands, alloc.choice, base_churn
     )
 
+    section["vs_today"] = versus_today
+    today_spend = versus_today["practice"]["spend"]
+    section["saving"] = _r(today_spend - alloc.spend) if today_spend is not None else None
+    section["next_dollar_pays"] = next_dollar_pays(alloc.shadow_price)
     section["extra"] = extra_budget_effect(cands, budget, alloc, alloc_extra, extra_budget)
-    section["pacing"] = pacing_in.pacing(budget, alloc_pacing.spend / cands.n)
+    section["pacing"] = pacing_in.pacing(budget, alloc.spend)
     if practice is not None:
         section["ope_dr"] = practice.ope_of(alloc.choice, cands.n)
     else:

@@ -14,10 +14,18 @@ def bundle(trained):
 
 @pytest.fixture(scope="session")
 def replay_report(bundle, trained):
-    """The history replayed at two budgets, with pacing over a 30-day period."""
+    """The history replayed at two budgets per 30-day period."""
     from makegood.reporting.budget import budget_report
 
     return budget_report(bundle, trained["history"], [5_000, 20_000], period_days=30)
+
+
+@pytest.fixture(scope="session")
+def monthly_report(bundle, trained):
+    """The issue's report: ``--budgets 20000,40000 --period month`` on the history."""
+    from makegood.reporting.budget import budget_report
+
+    return budget_report(bundle, trained["history"], [20_000, 40_000], period="month")
 
 
 @pytest.fixture(scope="session")

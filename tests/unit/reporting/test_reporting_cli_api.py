@@ -46,7 +46,7 @@ def test_cli_writes_html_json_csv_and_pdf(trained, small_world, tmp_path):
     out = tmp_path / "reports"
     args = ["report", "budget", "--history", str(small_world["history"]),
             "--catalog", str(small_world["catalog"]), "--models-dir", str(trained["models_dir"]),
-            "--budgets", "5000", "--budget-range", "10000:20000:10000", "--period-days", "30",
+            "--budgets", "5000", "--budget-range", "10000:20000:10000", "--period", "days:30",
             "--out", str(out), "--pdf", "--quiet"]  # fmt: skip
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -56,7 +56,10 @@ def test_cli_writes_html_json_csv_and_pdf(trained, small_world, tmp_path):
     assert (out / "budget_report.pdf").read_bytes()[:5] == b"%PDF-"
     assert (out / "budget_report.html").stat().st_size > 10_000
     assert (out / "budget_report.frontier.csv").read_text().startswith("budget,spend,")
-    assert "another 10,000 buys" in res.output
+    assert "another 10,000 buys" in res.output and "amounts per 30 days" in res.output
+    assert d["headline"]["period"]["name"] == "days:30"
+    res = CliRunner().invoke(app, [*args[:-6], "--period", "fortnight", "--out", str(out)])
+    assert res.exit_code == 1 and "--period must be month, quarter, year or days:N" in res.output
 
 
 @pytest.mark.slow
@@ -85,35 +88,35 @@ def test_pdf_falls_back_to_matplotlib(tmp_path, monkeypatch):
 
 
 def _tiny_report_dict() -> dict:
+    ci = {"value": 1.0, "lo": 0.0, "hi": 2.0}
+    gain = {"retained_value": ci, "customers_kept": ci, "net_value": ci}
     row = {"budget": 0.0, "spend": 0.0, "retained_value": 10.0, "retained_value_lo": 9.0,
            "retained_value_hi": 11.0, "net_value": 8.0, "net_value_lo": 7.0, "net_value_hi": 9.0,
            "mean_satisfaction": 5.0, "expected_churners": 1.0, "shadow_price": 0.0,
            "marginal_net_per_dollar": None, "marginal_retained_per_dollar": None,
-           "chosen": True}  # fmt: skip
+           "chosen": True, "vs_today": gain}  # fmt: skip
     pacing = {
         "period_start": "2025-01-01",
         "daily": [{"cumulative_spend": 0.0, "budget_line": 0.0}],
     }
+    extra = {"amount": 10000.0, "extra_retained_value": 0.0, "churners_avoided": 0.0,
+             "extra_net_value": 0.0}  # fmt: skip
     chosen = {**row, "by_resolution": [{"resolution": "apology", "n": 1}], "pacing": pacing,
-              "vs_baseline": {"churn_avoided": 0.0}, "net_value": 8.0,
-              "extra": {"amount": 10000.0, "extra_retained_value": 0.0,
-                        "churners_avoided": 0.0}}  # fmt: skip
+              "vs_baseline": {"churn_avoided": 0.0}, "net_value": 8.0, "extra": extra}  # fmt: skip
     meta = {"title": "t", "currency": "USD", "resolutions": ["apology"], "model_version": "v",
             "model_trained_at": "now", "mlflow_run_id": None, "mlflow_tracking_uri": None,
             "training_data_range": None, "n_complaints": 1, "complaint_set": "batch",
             "complaints_from": "a", "complaints_to": "b"}  # fmt: skip
-    ci = {"value": 1.0, "lo": 0.0, "hi": 2.0}
-    levels = {"spend": 0.0, "retained_value": 10.0, "churners": 1.0, "net_value": 8.0}
-    headline = {"budget": 0.0, "basis": "recommended", "spend": 0.0, "net_value": 8.0,
-                "model_version": "v", "mlflow_run_id": None, "extra": chosen["extra"]
-                | {"extra_net_value": 0.0},
-                "comparison": {"versus": "baseline for everyone", "method": "m",
-                               "practice": levels,
-                               "gain": {"retained_value": ci, "churn_avoided": ci,
-                                        "net_value": ci}}}  # fmt: skip
+    levels = {"spend": 0.0, "retained_value": 10.0, "customers_lost": 1.0, "net_value": 8.0}
+    period = {"per": "a month", "per_word": "per month", "noun": "month"}
+    answer = {"budget": 0.0, "basis": "recommended", "spend": 0.0, "gain": gain, "extra": extra}
+    headline = {"period": period, "versus": "today's practice", "today": levels,
+                "answers": [answer], "budget": 0.0, "basis": "recommended",
+                "model_version": "v", "mlflow_run_id": None}  # fmt: skip
     return {"meta": meta, "assumptions": ["a"], "frontier": [row], "chosen": [chosen],
             "headline": headline, "frontier_mix": [[1]],
-            "thresholds": {"unconstrained_spend": 0.0, "shadow_price_below_one_budget": 0.0},
+            "thresholds": {"unconstrained_spend": 0.0, "shadow_price_below_one_budget": 0.0,
+                           "stops_paying": 0.0},
             "current_practice": None}  # fmt: skip
 
 
@@ -157,6 +160,12 @@ def test_api_get_json_and_html_behind_the_role(finance_app):
         assert "<svg" in r.text
         r = client.get("/v1/reports/budget?budgets=-1", headers=h)
         assert r.status_code == 422 and "budgets" in r.json()["detail"]
+        r = client.get("/v1/reports/budget?budgets=20000&period=quarter", headers=h)
+        assert r.status_code == 200, r.text
+        assert r.json()["headline"]["period"]["name"] == "quarter"
+        for bad in ("week", "days:0", "days:x"):
+            r = client.get(f"/v1/reports/budget?budgets=20000&period={bad}", headers=h)
+            assert r.status_code == 422 and "period" in r.json()["detail"], (bad, r.text)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -421,3 +422,59 @@ def test_a_plea_for_help_is_not_a_positive_tone(client, complaints):
     e = _answer_to(client, complaints[5], text)["explanation"]
     for t in [x["text"] for x in e["reasons"] + e["against"]] + [e["summary"], e["why"]]:
         assert "positive in tone" not in t
+
+
+# --------------------------------------------------------------------------- issue 22
+
+
+def _claims_agree(reason, favoured, other, cards):
+    """A reason's comparisons agree with the cards' figures (as the console shows them)."""
+    text = reason["text"]
+    sat = {k: None if c["expected_satisfaction"] is None else round(c["expected_satisfaction"], 1)
+           for k, c in cards.items()}  # fmt: skip
+    churn = {k: round(c["churn_probability"], 3) for k, c in cards.items()}
+    for label in re.findall(r"more satisfied with (.+?)(?: than |$)", text):
+        assert label == favoured and (sat[favoured] is None or sat[favoured] > sat[other]), text
+    for label in re.findall(r"stay more often after (.+?)(?: than |$)", text):
+        assert label == favoured and churn[favoured] < churn[other], text
+
+
+def test_the_case_view_reads_in_five_seconds(client, complaints):
+    """For many complaints: ``say`` is a sentence to say, no reason is a bare input or
+    contradicts the cards, a close call is said exactly when the intervals overlap, and
+    the figures come with plain labels and their relation in words."""
+    _budget(client, 10_000)
+    n_close = 0
+    for body in complaints[10:50]:
+        out = _recommend(client, unique(body)).json()
+        e, rec = out["explanation"], out["recommended"]
+        assert e["say"].startswith("We would like to offer you") and e["say"].endswith(".")
+        assert e["say"] != out["customer"]["greeting"]
+        texts = [r["text"] for r in e["reasons"] + e["against"]]
+        for t in texts:
+            assert not re.search(r"time of contact|digital skill|contacted us by|unknown", t), t
+        quotes = {s["quote"] for s in out["customer_said"]}
+        for t in [*texts, e["say"], e["why"], e["summary"], out["handover"]["summary"]]:
+            assert set(re.findall(r'"([^"]+)"', t)) <= quotes, t  # only what they said
+        if e["runner_up"] is None:
+            continue
+        cards = {c["label"]: c for c in out["candidates"]}
+        by_id = {c["resolution"]: c for c in out["candidates"]}
+        r_label, u_label = rec["label"], by_id[e["runner_up"]]["label"]
+        for reason in e["reasons"]:
+            _claims_agree(reason, r_label, u_label, cards)
+        for reason in e["against"]:
+            _claims_agree(reason, u_label, r_label, cards)
+        r_iv, u_iv = rec["net_value_interval"], by_id[e["runner_up"]]["net_value_interval"]
+        overlap = (u_iv[0] <= rec["net_value"] <= u_iv[1]) and (
+            r_iv[0] <= by_id[e["runner_up"]]["net_value"] <= r_iv[1]
+        )
+        assert e["close_call"] is overlap and e["why"].startswith("Close call") is overlap
+        assert [i["resolution"] for i in e["intervals"]] == [rec["resolution"], e["runner_up"]]
+        assert (e["intervals"][0]["low"], e["intervals"][0]["high"]) == tuple(r_iv)
+        n_close += overlap
+        f = out["figures"]
+        assert {"net_value", "value_at_risk"} <= set(f["labels"])
+        assert "Value at risk" in f["value_at_risk_help"] and "Net value" in f["net_value_help"]
+        assert "at risk" in f["value_relation"] and rec["label"] in f["value_relation"]
+    assert n_close, "no close call among 40 complaints: the property was not exercised"

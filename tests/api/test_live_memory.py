@@ -382,3 +382,66 @@ def test_a_contact_that_keeps_changing_answers_409(client, complaints, monkeypat
     monkeypatch.undo()
     seen = client.get(f"/v1/customers/{body['customer_id']}", headers=AGENT).json()
     assert seen["open_cases"] == [] and seen["recent"] == [] and len(calls) == 4
+
+
+# --------------------------------------------------------------------------- issue 22
+
+
+def test_a_customer_on_chat_and_phone_at_once_sees_the_other_contact_as_open(
+    make_client, complaints
+):
+    """Chat and phone of one customer in the queue at once: the first case taken names
+    the other contact waiting (never "first contact"); the second lists the first's
+    offer as held, not given, in its open contacts, its timeline and its greeting."""
+    keys = {**KEYS, "agent-two": "agent"}
+    client = make_client(api_keys=",".join(f"{k}:{r}" for k, r in keys.items()),
+                         exploration=0.0, shadow_price=0.0)  # fmt: skip
+    team = f"k3-{time.time_ns()}"
+    client.put("/v1/budget", json={"period": period_now(), "amount": 5_000, "team": team},
+               headers=ADMIN)  # fmt: skip
+    now = datetime.now(UTC).replace(microsecond=0)
+    customer = f"both-{time.time_ns()}"
+    bodies = []
+    for i, channel in enumerate(("chat", "phone")):
+        body = {**unique(complaints[i]), "customer_id": customer, "channel": channel,
+                "opened_at": (now - timedelta(minutes=2 - i)).isoformat()}  # fmt: skip
+        r = client.post("/v1/contacts", json={"complaint": body, "team": team}, headers=AGENT)
+        assert r.status_code == 201, r.text
+        bodies.append(body)
+    first = client.post("/v1/queue/next", json={"team": team}, headers=AGENT).json()
+    rec = first["recommendation"]
+    other = next(b for b in bodies if b["complaint_id"] != rec["complaint_id"])
+    (waiting,) = rec["customer"]["open_contacts"]
+    assert waiting["status"] == "waiting" and waiting["channel"] == other["channel"]
+    assert "first contact" not in rec["customer"]["greeting"]
+    assert f"a {other['channel']} contact" in rec["customer"]["greeting"]
+
+    second = client.post("/v1/queue/next", json={"team": team},
+                         headers={"X-API-Key": "agent-two"}).json()  # fmt: skip
+    rec2 = second["recommendation"]
+    assert rec2["complaint_id"] == other["complaint_id"]
+    (held,) = rec2["customer"]["open_contacts"]
+    assert held["status"] == "held" and held["contact_id"] == rec["decision_id"]
+    assert held["resolution"] == rec["recommended"]["resolution"]
+    assert held["held"] == pytest.approx(rec["budget"]["reserved"])
+    (live,) = [i for i in rec2["customer"]["recent"] if i["source"] == "live"]
+    assert live["offer_status"] == "held"
+    assert "given" not in rec2["customer"]["greeting"].replace("not given", "")
+    assert "not given" in rec2["customer"]["greeting"]
+    for offer in (rec2["case"] or {}).get("offers", []):
+        assert offer["status"] == "held"
+
+
+def test_the_greeting_and_the_reasons_say_one_tenure(db_client, complaints):
+    """The view's profile is the one the served complaint states: a tenure sent with the
+    request is the greeting's, as it is the reasons'."""
+    body = {**unique(complaints[3]), "customer_id": f"tenure-{time.time_ns()}",
+            "tenure_months": 18}  # fmt: skip
+    first = _recommend(db_client, body).json()
+    assert "a customer for 18 months" in first["customer"]["greeting"]
+    again = {**unique(body), "tenure_months": 30}
+    out = _recommend(db_client, again).json()
+    assert out["customer"]["profile"]["tenure_months"] == 30
+    assert "a customer for 2 years" in out["customer"]["greeting"]
+    texts = [r["text"] for r in out["explanation"]["reasons"] + out["explanation"]["against"]]
+    assert not [t for t in texts if "a customer for" in t and "2 years" not in t]

@@ -8,7 +8,9 @@ One place for every sentence the product says about a choice:
   ``why`` for the agent (:func:`agent_brief`) and the explanation of one choice
   (:func:`explain_choice`);
 * :mod:`~makegood.explain.handover`: the handover brief of a recommendation and the
-  one-sentence summary of a case.
+  one-sentence summary of a case;
+* :mod:`~makegood.explain.figures`: plain labels and explanatory texts for the figures,
+  how net value relates to value at risk, and whether a choice is a close call.
 
 The numbers behind the words (TreeSHAP contrasts, narrowed tree models) are
 :mod:`makegood.modeling.attribution`. This package sits in the core: it may import
@@ -16,31 +18,56 @@ modeling, features, contract and policy, never serving or the store.
 """
 
 from makegood.explain.brief import Explanation, agent_brief, customer_message, explain_choice
-from makegood.explain.handover import CaseContact, HandoverBrief, case_summary, handover_brief
+from makegood.explain.figures import (
+    FIGURE_LABELS,
+    NET_VALUE_HELP,
+    VALUE_AT_RISK_HELP,
+    Interval,
+    close_call,
+    value_relation,
+)
+from makegood.explain.handover import (
+    OFFER_STATE,
+    CaseContact,
+    HandoverBrief,
+    case_summary,
+    handover_brief,
+)
 from makegood.explain.reasons import (
     GROUPS,
     INTERNAL_GROUPS,
+    NOT_ARGUMENTS,
     Reason,
     Wording,
     group_of,
     phrase,
     sayable_reasons,
+    tenure_text,
 )
 
 __all__ = [
+    "FIGURE_LABELS",
     "GROUPS",
     "INTERNAL_GROUPS",
+    "NET_VALUE_HELP",
+    "NOT_ARGUMENTS",
+    "OFFER_STATE",
+    "VALUE_AT_RISK_HELP",
     "CaseContact",
     "Explanation",
     "HandoverBrief",
+    "Interval",
     "Reason",
     "Wording",
     "agent_brief",
     "case_summary",
+    "close_call",
     "customer_message",
     "explain_choice",
     "group_of",
     "handover_brief",
     "phrase",
     "sayable_reasons",
+    "tenure_text",
+    "value_relation",
 ]

@@ -5,7 +5,9 @@ The runner-up is the eligible candidate of highest net value other than the choi
 the difference is attributed by :class:`~makegood.modeling.attribution.ContrastExplainer`
 and worded by :func:`~makegood.explain.reasons.sayable_reasons`. Why the choice beat a
 runner-up of higher value is said first: it does not fit the budget, the budget's price
-makes it too dear, or a close call was explored.
+makes it too dear, or a close call was explored. When the two net values lie within
+each other's intervals (:func:`~makegood.explain.figures.close_call`), ``why`` opens
+with "Close call" and the intervals.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from makegood.explain.reasons import Reason, amount_text, number_in, sayable_reasons
+from makegood.explain.figures import Interval, close_call, interval_of
+from makegood.explain.reasons import Reason, amount_text, number_in, sayable_reasons, tenure_span
 from makegood.modeling.attribution import ContrastExplainer
 from makegood.modeling.predict import THIN_EVIDENCE, Scores
 
@@ -64,7 +67,7 @@ def customer_message(
         months = number_in(values, "tenure_months")
         q = heard["recognition"]
         out.append(
-            f'You have been with us for {int(months // 12)} years ("{q}"), and that matters to us.'
+            f'You have been with us for {tenure_span(months)} ("{q}"), and that matters to us.'
             if months >= 24
             else f'You told us how this made you feel ("{q}"), and we are sorry.'
         )
@@ -92,13 +95,15 @@ def agent_brief(
     reasons: Sequence[Reason],
     currency: str = "USD",
     n_reasons: int = 3,
+    close: tuple[Interval, Interval] | None = None,
 ) -> str:
     """``why``: for the agent: net-value difference, costs, churn risk, thin evidence.
 
     ``churn``, ``compensation`` and ``handling_cost`` are ``(recommended, runner-up)``
-    pairs (the runner-up's ignored when ``runner_up`` is None). Then the ``n_reasons``
-    largest reasons favouring ``rec``, one sentence each, so that each resolution label
-    appears at most once per sentence.
+    pairs (the runner-up's ignored when ``runner_up`` is None). ``close``: the two net
+    value intervals when the choice is a close call (said first). Then the
+    ``n_reasons`` largest reasons favouring ``rec``, one sentence each, so that each
+    resolution label appears at most once per sentence.
     """
     churn_r, churn_u = churn
     compensation_r, compensation_u = compensation
@@ -112,6 +117,12 @@ def agent_brief(
             f"{m(handling_cost_r)} to carry out."
         )
     else:
+        if close is not None:
+            r, u = close
+            out.append(
+                f"Close call: {rec} ({m(r.low)}-{m(r.high)}) and {runner_up} "
+                f"({m(u.low)}-{m(u.high)}) are within each other's range of net value."
+            )
         lead = "more" if value_difference >= 0 else "less"
         out.append(
             f"{rec} is worth {m(value_difference)} {lead} in expected net value than {runner_up}."
@@ -136,7 +147,8 @@ class Explanation:
 
     ``reasons`` favour the recommendation (customer-facing ones first, at most five),
     ``against`` favour the runner-up (at most three); ``value_difference`` is
-    ``NV_r - NV_u``.
+    ``NV_r - NV_u``; ``close_call`` when the two net values lie within each other's
+    ``intervals`` (the recommended's, then the runner-up's).
     """
 
     recommended: str
@@ -147,6 +159,8 @@ class Explanation:
     value_difference: float
     reasons: list[Reason]
     against: list[Reason]
+    close_call: bool = False
+    intervals: tuple[Interval, ...] = ()
 
 
 def explain_choice(
@@ -161,11 +175,15 @@ def explain_choice(
     shadow_price: float,
     said: Sequence[Mapping[str, str]],
     row: int = 0,
+    held: float = 0.0,
+    last_given: bool = True,
 ) -> Explanation:
     """The explanation of candidate ``r`` (catalog index) of complaint ``row`` of
     ``scores``: ``values`` are its named model inputs, ``fits_budget`` (K,) whether each
     candidate fits what is left of the budget, ``shadow_price`` the budget's price per
-    unit of compensation, ``said`` the complaint's ``customer_said``."""
+    unit of compensation, ``said`` the complaint's ``customer_said``; ``held`` and
+    ``last_given``: what of the customer's history is only held for an open contact
+    (see :class:`~makegood.explain.reasons.Wording`)."""
     ids = scores.action_ids
     eligible, net_value = scores.eligible[row], scores.net_value[row]
     compensation, churn = scores.compensation[row], scores.churn_prob[row]
@@ -175,6 +193,9 @@ def explain_choice(
     )
     others = [k for k in np.flatnonzero(eligible) if k != r]
     u = None if not others else int(max(others, key=lambda k: (net_value[k], -k)))
+
+    intervals = tuple(interval_of(scores, k, row) for k in ([r] if u is None else [r, u]))
+    close = None if u is None or not close_call(*intervals) else (intervals[0], intervals[1])
 
     def why(value_difference: float, reasons: Sequence[Reason]) -> str:
         k = r if u is None else u
@@ -188,6 +209,7 @@ def explain_choice(
             thin_evidence=bool(scores.propensity[row, r] < THIN_EVIDENCE),
             reasons=reasons,
             currency=currency,
+            close=close,
         )
 
     if u is None:
@@ -200,6 +222,7 @@ def explain_choice(
             0.0,
             [],
             [],
+            intervals=intervals,
         )
     ru_label = labels[ids[u]]
     attribution = explainer.contrast(scores, r, u, row=row)
@@ -213,7 +236,11 @@ def explain_choice(
         labels=labels,
         sat_r=float(satisfaction[r]),
         sat_u=float(satisfaction[u]),
+        churn_r=float(churn[r]),
+        churn_u=float(churn[u]),
         said=said,
+        held=held,
+        last_given=last_given,
     )
     total = attribution.total
     why_not = _why_not_runner_up(
@@ -229,12 +256,12 @@ def explain_choice(
     )
     con = [x for x in reasons if x.amount < 0]
     summary = " ".join(
-        [f"Offer {rec_label} rather than {ru_label}."]
+        [f"Offer {rec_label} rather than {ru_label}{' (a close call)' if close else ''}."]
         + [x.text[0].upper() + x.text[1:] + "." for x in pro[:2]]
     )
     return Explanation(
         ids[r], ids[u], summary, say, why(total, why_not + reasons), round(total, 2), pro[:5],
-        con[:3],
+        con[:3], close is not None, intervals,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from makegood.contract.units import money_text
 from makegood.modeling.predict import Scores
 
-__all__ = ["WANTS", "CaseContact", "HandoverBrief", "case_summary", "handover_brief"]
+__all__ = ["OFFER_STATE", "WANTS", "CaseContact", "HandoverBrief", "case_summary", "handover_brief"]
 
 #: How the handover names each intent the customer voiced.
 WANTS = {
@@ -27,8 +27,8 @@ WANTS = {
     "urgency": "a quick fix",
 }
 
-#: How the summary words the state of a case's last offer.
-_OFFER_STATE = {
+#: How the summary and the handover word the state of an offer (never "given" unless it was).
+OFFER_STATE = {
     "given": "given",
     "held": "offered",
     "offered": "offered",
@@ -61,7 +61,8 @@ def handover_brief(
     row: int = 0,
 ) -> HandoverBrief:
     """The brief for the agent who takes complaint ``row`` of ``scores``: the issue,
-    the customer's ``recent`` complaints and how they rated them, what they said they
+    the customer's ``recent`` complaints (an ``offer_status`` other than given is said:
+    held is not given) and how they rated them, what they said they
     want (``said``) and their ``emotion``, the resolution customers like this are
     usually most satisfied by (when the model predicts satisfaction) and the
     ``recommended`` candidate (catalog index) with its ``why``."""
@@ -72,8 +73,10 @@ def handover_brief(
     )
     tried = [
         f"{str(h['opened_at'])[:10]}: {labels.get(h['resolution'], h['resolution'])}"
+        + (f" ({OFFER_STATE[h['offer_status']]}, not given)" if _not_given(h) else "")
         + (f" (rated {h['satisfaction']:.0f}/10)" if h.get("satisfaction") is not None else "")
         for h in recent
+        if h.get("resolution") is not None
     ]
     wants = [f'{WANTS[s["intent"]]} ("{s["quote"]}")' for s in said if s["intent"] in WANTS]
     customer_wants = ("; ".join(wants) or "nothing specific said") + (
@@ -94,6 +97,10 @@ def handover_brief(
         f"Recommended: {labels[rec_id]}. {why}"
     )
     return HandoverBrief(issue, tried, customer_wants, rec_id, summary)
+
+
+def _not_given(item: Mapping[str, Any]) -> bool:
+    return item.get("offer_status") not in (None, "given")
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,7 @@ def case_summary(
     parts = [f"contacted us on {' then '.join(channels)} about {about}"]
     last = contacts[-1]
     label = labels.get(str(last.resolution), str(last.resolution).replace("_", " "))
-    parts.append(f"{label} {_OFFER_STATE[last.offer]}")
+    parts.append(f"{label} {OFFER_STATE[last.offer]}")
     if note:
         parts.append(note.strip().rstrip("."))
     return "; ".join(parts)

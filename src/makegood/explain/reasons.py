@@ -23,13 +23,17 @@ from makegood.modeling.attribution import ACTION, MEDIATOR, Attribution
 __all__ = [
     "GROUPS",
     "INTERNAL_GROUPS",
+    "NOT_ARGUMENTS",
     "Reason",
     "Wording",
     "amount_text",
+    "claim_holds",
     "group_of",
     "number_in",
     "phrase",
     "sayable_reasons",
+    "tenure_span",
+    "tenure_text",
 ]
 
 #: Inputs that make one reason together (e.g. an amount and its logarithm).
@@ -88,6 +92,10 @@ INTERNAL_GROUPS = frozenset(
     {"compensation", "handling_cost", "value", "budget", "pacing", "exploration", "satisfaction"}
 )
 
+#: Model inputs that weigh in the model but are no argument an agent can say or weigh
+#: ("the time of contact", "contacted us by phone", "medium digital skill"): never a reason.
+NOT_ARGUMENTS = frozenset({"timing", "channel", "skill"})
+
 #: Emotions under which a lexicon's "positive" score is not a positive tone: "None of
 #: this makes sense to me. Please help." scores positive on its polite words.
 _UNSETTLED = frozenset({"anxious", "confused", "frustrated", "angry"})
@@ -95,12 +103,18 @@ _UNSETTLED = frozenset({"anxious", "confused", "frustrated", "angry"})
 
 @dataclass(frozen=True)
 class Reason:
-    """One plain reason: ``amount`` (money) > 0 favours the recommended resolution."""
+    """One plain reason: ``amount`` (money) > 0 favours the recommended resolution.
+
+    ``claim`` names the figure on which the text says the favoured side does better
+    ("satisfaction": expected satisfaction, "retention": churn risk), None when the text
+    compares nothing (see :func:`claim_holds`).
+    """
 
     group: str
     text: str
     amount: float
     features: tuple[str, ...] = field(default_factory=tuple)
+    claim: str | None = None
 
     @property
     def favours(self) -> str:
@@ -119,6 +133,32 @@ def amount_text(amount: float, currency: str) -> str:
     ('$25.00', '$120')
     """
     return money_text(abs(amount), currency, whole_from=100, zero_cents=True)
+
+
+def tenure_span(months: float) -> str:
+    """How long someone has been a customer, the one wording everywhere (reasons, the
+    greeting, ``say``): whole years from two years on, else months.
+
+    >>> tenure_span(0), tenure_span(1), tenure_span(18), tenure_span(30)
+    ('less than a month', '1 month', '18 months', '2 years')
+    """
+    m = int(months)
+    if m >= 24:
+        return f"{m // 12} years"
+    if m < 1:
+        return "less than a month"
+    return f"{m} month{'s' if m != 1 else ''}"
+
+
+def tenure_text(months: float) -> str:
+    """The customer's tenure as a fact about them (see :func:`tenure_span`).
+
+    >>> tenure_text(0), tenure_text(30)
+    ('a new customer (joined this month)', 'a customer for 2 years')
+    """
+    if int(months) < 1:
+        return "a new customer (joined this month)"
+    return f"a customer for {tenure_span(months)}"
 
 
 def _ordinal(n: int) -> str:
@@ -143,8 +183,10 @@ def number_in(values: Mapping[str, Any], name: str) -> float:
 class Wording:
     """What a reason's wording knows beyond the complaint's values: the two
     resolutions' labels, the currency, the catalog's labels, the two expected
-    satisfactions, the reason's money (its sign says which side it favours) and what
-    the customer said (intent -> quote)."""
+    satisfactions, the reason's money (its sign says which side it favours), what
+    the customer said (intent -> quote), the two churn risks, and what of the
+    customer's history is only held for an open contact, not given (``held``: its
+    compensation; ``last_given``: False when the last resolution on record is held)."""
 
     rec: str
     runner_up: str
@@ -154,6 +196,10 @@ class Wording:
     sat_u: float = math.nan
     amount: float = 0.0
     said: Mapping[str, str] = field(default_factory=dict)
+    churn_r: float = math.nan
+    churn_u: float = math.nan
+    held: float = 0.0
+    last_given: bool = True
 
     @property
     def better(self) -> str:
@@ -185,9 +231,7 @@ def words_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
         intent, heard = _HEARD[group]
         if intent in w.said:  # the customer's own words, quoted
             return f'{heard} ("{w.said[intent]}")'
-        if group == "leave_words":
-            return f"customers who write like this usually stay more often after {w.better}"
-        return f"customers who write like this usually respond better to {w.better} than {w.worse}"
+        return f"customers who write like this usually stay more often after {w.better}"
     return f"customers who write like this are usually more satisfied with {w.better}"
 
 
@@ -235,23 +279,22 @@ def money_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
     if group == "value":
         value = number_in(v, "lifetime_value")
         return f"the customer's lifetime value is {amount_text(value, w.currency)}"
-    c = number_in(v, "mem_total_compensation_365d")
+    # the memory counts an open contact's held compensation as given: it is not, yet
+    c = number_in(v, "mem_total_compensation_365d") - w.held
+    held = f" ({amount_text(w.held, w.currency)} held for an open contact)" if w.held > 0 else ""
     return (
-        f"already received {amount_text(c, w.currency)} in the past year"
-        if c > 0
-        else "no compensation in the past year"
+        f"already received {amount_text(c, w.currency)} in the past year{held}"
+        if c >= 0.005
+        else f"no compensation in the past year{held}"
     )
 
 
 def history_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
     """The customer's history: tenure, earlier complaints, ratings, resolutions, mood."""
     if group == "tenure":
-        m = int(number_in(v, "tenure_months"))
-        return f"a customer for {m // 12} years" if m >= 24 else f"a customer for {m} months"
+        return tenure_text(number_in(v, "tenure_months"))
     if group == "complaints_this_year":
-        counts = [number_in(v, "prior_complaints_12m"), number_in(v, "mem_n_prior_365d")]
-        n = int(max([c for c in counts if not math.isnan(c)], default=0))
-        return f"{_ordinal(n + 1)} complaint in a year"
+        return complaints_fact(v)
     if group == "repeat_issue":
         n = int(number_in(v, "mem_n_same_issue") or 0)
         issue = str(v.get("issue_type", "")).replace("_", " ")
@@ -264,6 +307,8 @@ def history_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
         last = v.get("mem_last_resolution")
         if not last:
             return "no earlier resolution on record"
+        if not w.last_given:
+            return f"{w.labels.get(last, last)} is held for their open contact, not given yet"
         return f"last time they were given {w.labels.get(last, last)}"
     if group == "recency":
         d = number_in(v, "mem_days_since_last")
@@ -278,21 +323,14 @@ def history_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
 
 
 def context_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
-    """The complaint's context: severity, channel, issue, segment, skill, timing; any
-    other input is named with its value."""
+    """The complaint's context: severity, issue, segment; any other input is named
+    with its value (:func:`sayable_reasons` words only the groups that are arguments)."""
     if group == "severity":
         return f"severity {int(number_in(v, 'severity'))} of 5"
-    if group == "channel":
-        return f"contacted us by {v.get('channel')}"
     if group == "issue":
         return f"a {str(v.get('issue_type', '')).replace('_', ' ')} issue"
     if group == "segment":
         return f"a {str(v.get('segment', '')).replace('_', ' ')} customer"
-    if group == "skill":
-        skill = v.get("digital_skill")
-        return f"{skill} digital skill" if skill else "digital skill unknown"
-    if group == "timing":
-        return "the time of contact"
     return f"{group.replace('_', ' ')} is {v.get(group)}"
 
 
@@ -330,6 +368,27 @@ def phrase(group: str, values: Mapping[str, Any], wording: Wording) -> str:
     return STAGES.get(group, context_fact)(group, values, wording)
 
 
+def complaints_fact(v: Mapping[str, Any]) -> str:
+    """How many complaints in a year this is, counted in the customer's history as the
+    timeline shows it (the trained history and the live contacts: ``mem_n_prior_365d``);
+    the count the account lists (``prior_complaints_12m``) only when the model has no
+    memory, or beside ours when it lists more.
+
+    >>> complaints_fact({"mem_n_prior_365d": 0, "prior_complaints_12m": 2})
+    'first complaint in a year on our record (their account lists 2 earlier)'
+    >>> complaints_fact({"prior_complaints_12m": 2})
+    'third complaint in a year'
+    """
+    ours = number_in(v, "mem_n_prior_365d")
+    listed = number_in(v, "prior_complaints_12m")
+    if math.isnan(ours):
+        return f"{_ordinal(int(0 if math.isnan(listed) else listed) + 1)} complaint in a year"
+    text = f"{_ordinal(int(ours) + 1)} complaint in a year"
+    if not math.isnan(listed) and listed > ours:
+        text += f" on our record (their account lists {int(listed)} earlier)"
+    return text
+
+
 def ratings_fact(v: Mapping[str, Any]) -> str:
     """What the customer's earlier survey answers were, as they are.
 
@@ -359,6 +418,51 @@ def ratings_fact(v: Mapping[str, Any]) -> str:
     return f"last time they rated us {last:.0f}/10"
 
 
+#: Context groups :func:`context_fact` words as arguments (any other input is no reason).
+_CONTEXT = frozenset({"severity", "issue", "segment"})
+
+
+def _is_argument(group: str, values: Mapping[str, Any]) -> bool:
+    """Whether a group's fact is something an agent can say or weigh: a worded group
+    that is not a bare input (:data:`NOT_ARGUMENTS`) nor a mood nobody knows."""
+    if group in NOT_ARGUMENTS or (group not in STAGES and group not in _CONTEXT):
+        return False
+    if group == "emotion":
+        return bool(values.get("emotion"))
+    if group == "last_emotion":
+        return bool(values.get("mem_last_emotion"))
+    return True
+
+
+def _claim_of(group: str, w: Wording) -> str | None:
+    """The figure a group's wording says the favoured side does better on."""
+    if group in ("satisfaction", "satisfaction_words"):
+        return "satisfaction"
+    if group == "resolution" or (group in _HEARD and _HEARD[group][0] not in w.said):
+        return "retention"  # "... stay more often after X"
+    return None
+
+
+def claim_holds(claim: str | None, w: Wording) -> bool:
+    """Whether the candidates' figures, as the cards show them (satisfaction to 0.1,
+    churn risk to 0.1%), agree with a reason claiming the side ``w.amount`` favours
+    does better on ``claim``; a figure not known contradicts nothing.
+
+    >>> w = Wording("Refund", "Apology", sat_r=6.2, sat_u=5.9, amount=-3.0)
+    >>> claim_holds("satisfaction", w), claim_holds(None, w)
+    (False, True)
+    """
+    if claim is None:
+        return True
+    if claim == "satisfaction":
+        gap = round(w.sat_r, 1) - round(w.sat_u, 1)
+    else:  # retention: a lower churn risk is better
+        gap = round(w.churn_u, 3) - round(w.churn_r, 3)
+    if math.isnan(gap):
+        return True
+    return gap > 0 if w.amount >= 0 else gap < 0
+
+
 def sayable_reasons(
     attribution: Attribution,
     values: Mapping[str, Any],
@@ -369,16 +473,24 @@ def sayable_reasons(
     labels: Mapping[str, str] | None = None,
     sat_r: float = math.nan,
     sat_u: float = math.nan,
+    churn_r: float = math.nan,
+    churn_u: float = math.nan,
     said: Sequence[Mapping[str, str]] = (),
+    held: float = 0.0,
+    last_given: bool = True,
     min_amount: float = 0.01,
 ) -> list[Reason]:
     """Plain reasons for ``rec`` over ``runner_up``, largest money effect first.
 
     Model inputs are grouped (:data:`GROUPS`), compensation and handling cost are
-    reasons of their own; groups moving less than ``min_amount`` are dropped. ``said`` is
-    the complaint's ``customer_said`` (``[{"intent", "quote"}, ...]``): the only ground
-    for a reason that says what the customer asked for. Each resolution label appears at
-    most once in a reason.
+    reasons of their own; groups moving less than ``min_amount`` are dropped, and so are
+    inputs that are no argument (:data:`NOT_ARGUMENTS`, unknown inputs, an unknown
+    mood) and every comparison the candidates' figures (``sat_*``: expected
+    satisfaction, ``churn_*``: churn risk, of ``rec`` and ``runner_up``) contradict
+    (:func:`claim_holds`). ``said`` is the complaint's ``customer_said`` (``[{"intent",
+    "quote"}, ...]``): the only ground for a reason that says what the customer asked
+    for. ``held`` and ``last_given``: see :class:`Wording`. Each resolution label
+    appears at most once in a reason.
     """
     heard = {s["intent"]: s["quote"] for s in said}
     by_group: dict[str, list[str]] = {}
@@ -389,10 +501,15 @@ def sayable_reasons(
         by_group.setdefault(g, []).append(name)
     out = []
     for g, amount in amounts.items():
-        if abs(amount) < min_amount:
+        if abs(amount) < min_amount or not _is_argument(g, values):
             continue
-        wording = Wording(rec, runner_up, currency, labels or {}, sat_r, sat_u, amount, heard)
-        out.append(Reason(g, phrase(g, values, wording), amount, tuple(by_group[g])))
+        wording = Wording(
+            rec, runner_up, currency, labels or {}, sat_r, sat_u, amount, heard, churn_r,
+            churn_u, held, last_given,
+        )  # fmt: skip
+        claim = _claim_of(g, wording)
+        if claim_holds(claim, wording):
+            out.append(Reason(g, phrase(g, values, wording), amount, tuple(by_group[g]), claim))
     comp = attribution.compensation
     if abs(comp) >= min_amount:
         text = (

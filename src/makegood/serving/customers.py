@@ -13,15 +13,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from makegood.contract.units import naive_utc, utc_now
+from makegood.contract.units import money_text, naive_utc, utc_now
 from makegood.errors import CaseNotFoundError, DecisionNotFoundError, FieldError
-from makegood.explain import case_summary
+from makegood.explain import OFFER_STATE, case_summary, tenure_text
 from makegood.features.memory import RECENT_TEXT_CHARS
-from makegood.serving.cases import case_facts, case_view, joined
-from makegood.serving.schemas import CaseOut, CustomerOut, HandoverIn, HandoverRecordOut
+from makegood.serving.cases import case_facts, case_view, joined, offer_status
+from makegood.serving.schemas import (
+    CaseOut,
+    CustomerOut,
+    HandoverIn,
+    HandoverRecordOut,
+    OpenContactOut,
+)
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service
 from makegood.store.contacts import PROFILE_FIELDS, CustomerLive
+from makegood.store.queue import QueueEntry
 
 __all__ = [
     "MAX_FUTURE",
@@ -33,6 +40,9 @@ __all__ = [
     "memory_of",
     "merged_profile",
     "merged_recent",
+    "open_contacts",
+    "profile_as_served",
+    "waiting_contacts",
 ]
 
 MAX_FUTURE = timedelta(days=1)  # an opened_at later than now + this is refused
@@ -95,14 +105,19 @@ def merged_recent(
     live: CustomerLive,
     n: int,
     labels: Mapping[str, str],
+    *,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """The customer's ``n`` most recent complaints, newest first, from the trained
-    history and the live contacts together (a complaint in both counts once, live)."""
+    history and the live contacts together (a complaint in both counts once, live),
+    each with its ``offer_status`` at ``now`` (the history's were given)."""
+    now = now or utc_now()
     items: dict[str, dict[str, Any]] = {}
     for h in trained:
         item = {k: (None if isinstance(v, float) and v != v else v) for k, v in h.items()}
         item["source"] = "history"
         item.setdefault("case_id", None)
+        item["offer_status"] = "given"
         items[str(item["complaint_id"])] = item
     for c in live.contacts:
         row = c.history_row()
@@ -119,6 +134,7 @@ def merged_recent(
             "complaint_text": str(row.get("complaint_text") or "")[:RECENT_TEXT_CHARS],
             "source": "live",
             "case_id": c.case_id,
+            "offer_status": offer_status(c, now),
         }
     ordered = sorted(items.values(), key=lambda i: _naive(i["opened_at"]), reverse=True)[:n]
     for item in ordered:
@@ -161,24 +177,25 @@ def greeting(
     open_case: CaseOut | None,
     *,
     now: datetime,
+    open_contacts: Sequence[OpenContactOut] = (),
+    currency: str = "USD",
 ) -> str:
-    """How to greet the customer, reflecting tenure and history (and an open case)."""
+    """How to greet the customer, reflecting tenure and history, an open case and the
+    customer's other open contacts (never "first contact" while one is open)."""
     tenure = None if profile is None else profile.get("tenure_months")
-    if tenure is None:
-        who = ""
-    elif tenure < 1:
-        who = "a new customer (joined this month)"
-    elif tenure < 24:
-        who = f"a customer for {int(tenure)} month{'s' if int(tenure) != 1 else ''}"
-    else:
-        who = f"a customer for {int(tenure) // 12} years"
+    who = "" if tenure is None else tenure_text(tenure)
+    also = _open_text(open_contacts, currency)
     if not recent:
-        text = "Welcome" + (f": {who}" if who else "") + "; this is their first contact with us."
-        return text
+        if open_contacts:
+            return "Welcome" + (f": {who}" if who else "") + f". {also}"
+        return "Welcome" + (f": {who}" if who else "") + "; this is their first contact with us."
     last = recent[0]
     ago = _ago(now - _naive(last["opened_at"]))
     issue = str(last.get("issue_type") or "an issue").replace("_", " ")
     label = last.get("resolution_label")
+    status = last.get("offer_status")
+    if label and status not in (None, "given"):
+        label = f"{label} {OFFER_STATE[status]}, not given"
     text = (
         "Welcome back"
         + (f", {who}" if who else "")
@@ -193,7 +210,22 @@ def greeting(
     if open_case is not None and not open_case.new:
         step = open_case.next_step
         text += " Their case is open" + (f": next step {step}." if step else ".")
-    return text
+    return text + (f" {also}" if also else "")
+
+
+def _open_text(contacts: Sequence[OpenContactOut], currency: str) -> str:
+    """One sentence on the customer's other open contacts: waiting, or held (not given)."""
+    parts = []
+    for c in contacts:
+        about = str(c.issue_type or "an issue").replace("_", " ")
+        part = f"a {c.channel} contact about {about}"
+        if c.status == "waiting":
+            part += " waiting in the queue"
+        else:
+            held = f" ({money_text(c.held, currency)})" if c.held > 0 else ""
+            part += f", {c.resolution_label or c.resolution} {c.status}{held}, not given yet"
+        parts.append(part)
+    return f"Also open: {'; '.join(parts)}." if parts else ""
 
 
 def _ago(delta: Any) -> str:
@@ -220,14 +252,77 @@ def _jsonable(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def memory_of(
-    service: Service, scorer: Scorer, live: CustomerLive
+    service: Service, scorer: Scorer, live: CustomerLive, *, now: datetime | None = None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """``(profile, recent complaints)`` of a customer: the trained memory and the live
     contacts together (``history_items`` most recent)."""
     n = service.settings.history_items
     trained_profile, trained_recent = scorer.customer_memory(live.customer_id, n)
-    recent = merged_recent(trained_recent, live, n, scorer.labels)
+    recent = merged_recent(trained_recent, live, n, scorer.labels, now=now)
     return merged_profile(trained_profile, live), recent
+
+
+def profile_as_served(
+    profile: Mapping[str, Any] | None, complaint: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The profile as a served complaint states it: its profile fields (the ones the
+    model read, and the explanation words) over the stored profile, as of its opening
+    when they differ, so the greeting and the reasons say the same tenure."""
+    out: dict[str, Any] = {f: None for f in PROFILE_FIELDS}
+    out["as_of"] = None
+    out.update(profile or {})
+    given = {f: complaint.get(f) for f in PROFILE_FIELDS if complaint.get(f) is not None}
+    if any(out.get(f) != v for f, v in given.items()):
+        out.update(given, as_of=complaint.get("opened_at"))
+    return out
+
+
+def open_contacts(
+    live: CustomerLive,
+    labels: Mapping[str, str],
+    *,
+    now: datetime,
+    waiting: Sequence[OpenContactOut] = (),
+) -> list[OpenContactOut]:
+    """The customer's contacts still open at ``now``: ``waiting`` ones (in the queue,
+    read by the caller), then those whose offer is held or offered, not given."""
+    out = list(waiting)
+    for c in live.contacts:
+        status = offer_status(c, now)
+        if status not in ("held", "offered"):
+            continue
+        out.append(
+            OpenContactOut(
+                contact_id=c.contact_id,
+                case_id=c.case_id,
+                channel=str(c.complaint.get("channel")),
+                issue_type=c.complaint.get("issue_type"),
+                opened_at=c.opened_at,
+                status=status,  # type: ignore[arg-type]
+                resolution=c.recommended_resolution,
+                resolution_label=labels.get(c.recommended_resolution, c.recommended_resolution),
+                held=float(c.holding(now)),
+                agent=c.agent,
+            )
+        )
+    return sorted(out, key=lambda c: c.opened_at)
+
+
+def waiting_contacts(entries: Sequence[QueueEntry], *, but: str) -> list[OpenContactOut]:
+    """Queue entries of a customer waiting (or due a callback), as open contacts, all
+    but the entry ``but`` (the one being served)."""
+    return [
+        OpenContactOut(
+            contact_id=e.entry_id,
+            case_id=e.case_id,
+            channel=e.channel,
+            issue_type=e.complaint.get("issue_type"),
+            opened_at=e.arrived_at,
+            status="waiting",
+        )
+        for e in entries
+        if e.entry_id != but
+    ]
 
 
 def customer_view(
@@ -238,16 +333,22 @@ def customer_view(
     *,
     now: datetime,
     open_cases: Sequence[CaseOut] = (),
+    others: Sequence[OpenContactOut] = (),
+    currency: str = "USD",
 ) -> CustomerOut:
-    """Profile, recent complaints and greeting of a customer."""
+    """Profile, recent complaints, other open contacts (``others``) and greeting of a
+    customer."""
     return CustomerOut.model_validate(
         {
             "customer_id": customer_id,
             "known": profile is not None or bool(recent),
             "profile": None if profile is None else _jsonable(profile),
             "recent": recent,
-            "greeting": greeting(profile, recent, case, now=now),
+            "greeting": greeting(
+                profile, recent, case, now=now, open_contacts=others, currency=currency
+            ),
             "open_cases": list(open_cases),
+            "open_contacts": list(others),
         }
     )
 
@@ -268,9 +369,13 @@ def customer(service: Service, scorer: Scorer, customer_id: str) -> CustomerOut:
         for case in live.cases
         if case.status.value == "open"
     ]
-    profile, recent = memory_of(service, scorer, live)
+    profile, recent = memory_of(service, scorer, live, now=now)
     last = cases[-1] if cases else None
-    return customer_view(profile, recent, customer_id, last, now=now, open_cases=cases)
+    others = open_contacts(live, scorer.labels, now=now)
+    return customer_view(
+        profile, recent, customer_id, last, now=now, open_cases=cases, others=others,
+        currency=scorer.catalog.currency,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ handovers
@@ -333,13 +438,14 @@ def handover(
     case = live.case(found.case_id)
     assert case is not None
     view = case_view(live, joined(live, case, now), labels=labels, currency=currency, now=now)
-    profile, recent = memory_of(service, scorer, live)
+    profile, recent = memory_of(service, scorer, live, now=now)
+    others = open_contacts(live, labels, now=now)
     return HandoverRecordOut(
         handover_id=stored.handover_id,
         case_id=found.case_id,
         customer_id=found.customer_id,
         summary=summary,
-        greeting=greeting(profile, recent, view, now=now),
+        greeting=greeting(profile, recent, view, now=now, open_contacts=others, currency=currency),
         next_step=case.next_step,
         created_at=stored.created_at,
         case=view,

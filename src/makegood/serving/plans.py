@@ -16,17 +16,34 @@ from typing import Any
 
 import numpy as np
 
-from makegood.explain import Explanation, HandoverBrief, explain_choice, handover_brief
+from makegood.explain import (
+    FIGURE_LABELS,
+    NET_VALUE_HELP,
+    VALUE_AT_RISK_HELP,
+    Explanation,
+    HandoverBrief,
+    explain_choice,
+    handover_brief,
+    value_relation,
+)
 from makegood.features.intents import customer_said
 from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.serving.cases import CaseChoice, case_view
-from makegood.serving.customers import customer_view, memory_of
+from makegood.serving.customers import (
+    customer_view,
+    memory_of,
+    open_contacts,
+    profile_as_served,
+)
 from makegood.serving.schemas import (
     BudgetUse,
     CandidateOut,
     ExplanationOut,
+    FiguresOut,
     HandoverOut,
     InputWarningOut,
+    NetValueIntervalOut,
+    OpenContactOut,
     PriorityOut,
     ReasonOut,
     RecommendationOut,
@@ -53,7 +70,9 @@ _CHECKED_CATEGORIES = ("issue_type", "channel", "segment")
 @dataclass
 class RecommendationRequest:
     """One ``POST /v1/recommendations`` after validation: the complaint's fields and
-    the request's options (``team`` already bound to the caller's key)."""
+    the request's options (``team`` already bound to the caller's key). ``waiting``:
+    the customer's other contacts waiting in the queue, when the caller (the queue)
+    read them; not part of the request's fingerprint (they change while it is served)."""
 
     complaint: Mapping[str, Any]
     top_k: int | None = None
@@ -63,13 +82,14 @@ class RecommendationRequest:
     case_id: str | None = None
     case_override_reason: str | None = None
     agent: str | None = None
+    waiting: tuple[OpenContactOut, ...] = ()
 
     def fingerprint(self) -> str:
         """SHA-256 of the request as the client sent it (the key's body check)."""
         fields = {  # shallow: the fields are JSON values already (no deep copy)
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name != "idempotency_key"
+            if f.name not in ("idempotency_key", "waiting")
         }
         text = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
@@ -192,6 +212,10 @@ def answer_of(
     recommended = next(row for row in p.ranking if row.resolution == c.ids[chosen])
     said = customer_said(p.complaint.get("complaint_text"))
     labels, currency = scorer.labels, scorer.catalog.currency
+    profile, recent = memory_of(service, scorer, p.live, now=p.now)
+    others = open_contacts(p.live, labels, now=p.now, waiting=p.request.waiting)
+    # what the memory counts as received but open contacts only hold
+    held = sum(c.history_row()["compensation"] for c in p.live.contacts if not c.given)
     explanation = explain_choice(
         c.scores,
         c.values,
@@ -202,9 +226,10 @@ def answer_of(
         fits_budget=p.fits,
         shadow_price=p.lam,
         said=said,
+        held=held,
+        last_given=not recent or recent[0].get("offer_status") == "given",
     )
     case = case_view(p.live, p.case, labels=labels, currency=currency, now=p.now)
-    profile, recent = memory_of(service, scorer, p.live)
     brief = handover_brief(
         p.complaint,
         c.scores,
@@ -235,7 +260,15 @@ def answer_of(
             baseline_churn_probability=round(float(c.churn_prob[c.baseline_index]), 5),
             lifetime_value=c.lifetime_value,
         ),
-        customer=customer_view(profile, recent, p.live.customer_id, case, now=p.now),
+        customer=customer_view(
+            profile_as_served(profile, p.complaint),
+            recent,
+            p.live.customer_id,
+            case,
+            now=p.now,
+            others=others,
+            currency=currency,
+        ),  # fmt: skip
         customer_said=[SaidOut.model_validate(s) for s in said],
         handover=_handover_out(brief),
         budget=BudgetUse(
@@ -249,6 +282,12 @@ def answer_of(
         ),
         case=case,
         input_warnings=p.warnings,
+        figures=FiguresOut(
+            labels=FIGURE_LABELS,
+            value_at_risk_help=VALUE_AT_RISK_HELP,
+            net_value_help=NET_VALUE_HELP,
+            value_relation=value_relation(c.scores, chosen, labels=labels, currency=currency),
+        ),
     )
 
 
@@ -265,6 +304,13 @@ def _explanation_out(e: Explanation) -> ExplanationOut:
         value_difference=e.value_difference,
         reasons=[out(r) for r in e.reasons],
         against=[out(r) for r in e.against],
+        close_call=e.close_call,
+        intervals=[
+            NetValueIntervalOut(
+                resolution=i.resolution, net_value=i.net_value, low=i.low, high=i.high
+            )
+            for i in e.intervals
+        ],  # fmt: skip
     )
 
 

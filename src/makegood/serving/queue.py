@@ -24,7 +24,7 @@ from makegood.errors import (
 from makegood.policy.queue import QueueRules, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
 from makegood.serving import budget as budgets
-from makegood.serving.customers import complaint_fields
+from makegood.serving.customers import complaint_fields, waiting_contacts
 from makegood.serving.customers import handover as hand_over
 from makegood.serving.decisions import decide as settle
 from makegood.serving.decisions import decision_view
@@ -243,12 +243,16 @@ class QueueService:
         return self._case_answer(entry, recommendation, entry.team, utc_now())
 
     def _recommend(self, scorer: Scorer, entry: QueueEntry, *, agent: str) -> Served:
+        # the customer's other contacts waiting meanwhile (a phone call during a chat)
+        ranked, later, _ = self.store.ranked(entry.team, rules=self.rules)
+        mine = [e for e in [r.entry for r in ranked] + later if e.customer_id == entry.customer_id]
         # one key per claim: a retry or a resume replays the same answer
         request = RecommendationRequest(
             ComplaintIn.model_validate(entry.complaint).model_dump(),
             team=entry.team,
             idempotency_key=f"queue:{entry.entry_id}:{entry.n_claims}",
             agent=entry.agent_name or agent,
+            waiting=tuple(waiting_contacts(mine, but=entry.entry_id)),
         )
         return recommend(self.service, scorer, request)
 

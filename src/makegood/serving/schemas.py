@@ -184,6 +184,37 @@ class ExplanationOut(BaseModel):
     value_difference: float
     reasons: list[ReasonOut]
     against: list[ReasonOut]
+    close_call: bool = Field(
+        False,
+        description="true when the recommended and the runner-up's net values lie within "
+        "each other's intervals: the model cannot tell which is worth more (``why`` then "
+        "opens with 'Close call').",
+    )
+    intervals: list[NetValueIntervalOut] = Field(
+        default_factory=list,
+        description="net value and its interval of the recommended, then of the runner-up",
+    )
+
+
+class NetValueIntervalOut(BaseModel):
+    """A candidate's net value and its likely range."""
+
+    resolution: str
+    net_value: float
+    low: float
+    high: float
+
+
+class FiguresOut(BaseModel):
+    """The figures in plain words: a label per figure, one explanatory text each for
+    value at risk and net value (a tooltip), and how they relate for this complaint."""
+
+    labels: dict[str, str] = Field(description="answer field -> plain label")
+    value_at_risk_help: str
+    net_value_help: str
+    value_relation: str = Field(
+        description="the recommended's net value related to the value at risk, in words"
+    )
 
 
 class PriorityOut(BaseModel):
@@ -204,6 +235,9 @@ class ProfileOut(BaseModel):
     as_of: UtcDatetime | None
 
 
+OfferStatus = Literal["held", "given", "released", "expired", "declined", "offered"]
+
+
 class RecentComplaintOut(BaseModel):
     """One earlier complaint of the customer (text cut to its first 200 characters)."""
 
@@ -222,6 +256,28 @@ class RecentComplaintOut(BaseModel):
         "history", description="training history, or a contact this service recorded"
     )
     case_id: str | None = None
+    offer_status: OfferStatus | None = Field(
+        None,
+        description="what became of the resolution: given (always, for the training "
+        "history), or for a live contact held, offered, expired, released or declined; "
+        "``compensation`` is then what is on the table, not given",
+    )
+
+
+class OpenContactOut(BaseModel):
+    """Another contact of the same customer still open: waiting in the queue, or with an
+    offer held or offered but not given."""
+
+    contact_id: str = Field(description="its decision id, or its queue entry's id")
+    case_id: str | None
+    channel: str
+    issue_type: str | None
+    opened_at: UtcDatetime
+    status: Literal["waiting", "held", "offered"]
+    resolution: str | None = None
+    resolution_label: str | None = None
+    held: float = Field(default=0.0, description="compensation held for it (not given)")
+    agent: str | None = None
 
 
 class CustomerOut(BaseModel):
@@ -231,6 +287,11 @@ class CustomerOut(BaseModel):
     recent: list[RecentComplaintOut]
     greeting: str
     open_cases: list[CaseOut] = []
+    open_contacts: list[OpenContactOut] = Field(
+        default_factory=list,
+        description="the customer's other contacts still open (waiting, or an offer held, "
+        "not given), oldest first",
+    )
 
 
 class HandoverOut(BaseModel):
@@ -275,7 +336,7 @@ class CaseOfferOut(BaseModel):
     resolution: str
     resolution_label: str
     compensation: float
-    status: Literal["held", "given", "released", "expired", "declined", "offered"]
+    status: OfferStatus
     agent: str | None
     channel: str
     at: UtcDatetime
@@ -347,6 +408,9 @@ class RecommendationOut(BaseModel):
     budget: BudgetUse
     case: CaseOut | None = None
     input_warnings: list[InputWarningOut] = []
+    figures: FiguresOut | None = Field(
+        None, description="plain labels and explanatory texts for the figures"
+    )
 
 
 class DecisionIn(BaseModel):

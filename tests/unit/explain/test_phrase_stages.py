@@ -87,7 +87,6 @@ def test_the_history_stage(group, values, expected):
 
 def test_the_context_stage_names_any_other_input_with_its_value():
     assert context_fact("severity", {"severity": 4}, FOR_REC) == "severity 4 of 5"
-    assert context_fact("skill", {}, FOR_REC) == "digital skill unknown"
     assert context_fact("new_input", {"new_input": 3}, FOR_REC) == "new input is 3"
 
 

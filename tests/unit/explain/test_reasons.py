@@ -24,7 +24,7 @@ def test_reasons_are_grouped_sorted_and_sayable():
         total=27.0,
         satisfaction_gap=1.0,
     )
-    values = {"prior_complaints_12m": 2, "mem_n_prior_365d": 1, "text_money": 0.9,
+    values = {"prior_complaints_12m": 2, "mem_n_prior_365d": 2, "text_money": 0.9,
               "disputed_amount": 120.0}  # fmt: skip
     reasons = sayable_reasons(
         a, values, rec="Refund", runner_up="Apology",

@@ -10,6 +10,10 @@ listing every violation (file, 1-based data row, complaint_id, column, rule and 
 value). With ``quarantine=PATH`` the bad rows are set aside in a side file instead and
 the good rows come back; problems with the file itself (missing column, unreadable,
 empty, wrong extension) always reject it.
+
+Beside it: the columns (:mod:`.schema`), reading and writing files (:mod:`.reading`),
+the rule of each column (:mod:`.checks`), validating a frame (:mod:`.validation`) and
+partitions of a file (:mod:`.parts`); every public name is importable from here.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from makegood.contract.files import (
     HISTORY_COLUMNS,
     OPTIONAL_COLUMNS,
     OUTCOME_COLUMNS,
-    _read_frame,
+    read_frame,
     validate_complaints,
     validate_history,
 )
@@ -737,7 +737,7 @@ def read_export(path: PathLike, quarantine: PathLike | None = None) -> pd.DataFr
         ContractError: missing, empty or unreadable file, or not .csv/.parquet.
         ConfigError: ``quarantine`` is the export itself.
     """
-    return _read_frame(path, quarantine)
+    return read_frame(path, quarantine)
 
 
 def import_export(

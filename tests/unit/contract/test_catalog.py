@@ -437,10 +437,10 @@ def test_range_bounds_are_strict_and_unknown_values_match_nothing() -> None:
 
 
 def test_when_columns_are_complaint_columns() -> None:
-    from makegood.contract.catalog import _WHEN_COLUMNS
     from makegood.contract.files import COMPLAINT_COLUMNS
+    from makegood.contract.guardrails import WHEN_COLUMNS
 
-    assert set(_WHEN_COLUMNS) == set(COMPLAINT_COLUMNS) - {"opened_at", "complaint_text"}
+    assert set(WHEN_COLUMNS) == set(COMPLAINT_COLUMNS) - {"opened_at", "complaint_text"}
 
 
 def set_guard(position: int, key: str, value: Any) -> Any:

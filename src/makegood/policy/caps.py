@@ -1,0 +1,208 @@
+"""Caps per customer over rolling windows, in exact money: what each customer already
+received (:class:`Spent`), every complaint's window under every cap over the history and
+the batch (:class:`Windows`), and the complaints a breached window holds back. The rules
+that use them are :mod:`makegood.policy.guardrails`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from makegood.errors import BudgetError
+
+__all__ = ["MICRO", "CapRule", "Spent", "Windows", "micro", "windows"]
+
+#: whole millionths of a unit: the grain of exact cap sums
+MICRO = 10**6
+_NS_PER_DAY = 86_400 * 10**9
+
+
+class CapRule(Protocol):
+    """A cap per customer (``makegood.contract.catalog.Cap`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def amount(self) -> float: ...
+    @property
+    def days(self) -> int: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Spent:
+    """Compensation customers already received, one row per payment: the history as
+    recorded, or what the service's ledger committed or holds (a row may be a sum at one
+    time). ``at`` is naive UTC (``datetime64``), as the normalized frames hold times."""
+
+    customer: np.ndarray  # (m,) customer ids, any comparable type (strings)
+    at: np.ndarray  # (m,) datetime64
+    amount: np.ndarray  # (m,) float, >= 0
+
+    def __post_init__(self) -> None:
+        customer = np.asarray(self.customer, dtype=object).reshape(-1)
+        at = np.asarray(self.at, dtype="datetime64[ns]").reshape(-1)
+        amount = np.asarray(self.amount, dtype=np.float64).reshape(-1)
+        if not customer.size == at.size == amount.size:
+            raise BudgetError(
+                "spent customer, at and amount must have the same length. "
+                f"Got {customer.size}, {at.size} and {amount.size} instead."
+            )
+        if np.isnat(at).any() or not (np.isfinite(amount) & (amount >= 0)).all():
+            raise BudgetError("spent at must be times and amount finite numbers >= 0.")
+        object.__setattr__(self, "customer", customer)
+        object.__setattr__(self, "at", at)
+        object.__setattr__(self, "amount", amount)
+
+    @classmethod
+    def nothing(cls) -> Spent:
+        """No earlier compensation."""
+        return cls(np.array([], dtype=object), np.array([], dtype="datetime64[ns]"), np.array([]))
+
+
+def micro(amount: ArrayLike) -> np.ndarray:
+    """Money in whole millionths of a unit (int64): the exact sums caps are judged on.
+
+    Amounts come as floats meant as decimals: 0.10 + 0.20 must be exactly a cap of 0.30,
+    which in floats it is not; nothing finer than a millionth is money.
+
+    >>> int(micro(0.1) + micro(0.2)) == int(micro(0.3)), 0.1 + 0.2 == 0.3
+    (True, False)
+    """
+    return np.rint(np.asarray(amount, dtype=np.float64) * MICRO).astype(np.int64)
+
+
+def _ranks(
+    code: np.ndarray, time: np.ndarray, q_code: np.ndarray, q_time: np.ndarray, left: bool
+) -> np.ndarray:
+    """For events sorted by (code, time), the number of events before each query (code,
+    time): those strictly before it (``left``) or before or at it."""
+    n_ev = code.size
+    flag = np.concatenate([np.full(n_ev, left), np.full(q_code.size, not left)])
+    order = np.lexsort((flag, np.concatenate([time, q_time]), np.concatenate([code, q_code])))
+    is_query = order >= n_ev
+    events_before: np.ndarray = np.cumsum(~is_query) - ~is_query
+    out = np.empty(q_code.size, dtype=np.int64)
+    out[order[is_query] - n_ev] = events_before[is_query]
+    return out
+
+
+class Windows:
+    """Every complaint's window under every cap, over the history and the batch.
+
+    Events (payments) are sorted by customer, time, then history before batch rows in
+    row order; the window of batch row k under cap c is the slice ``lo[c][k]:hi[c][k]``.
+    """
+
+    def __init__(
+        self,
+        caps: Sequence[CapRule],
+        customer: np.ndarray,
+        opened_at: np.ndarray,
+        spent: Spent,
+    ) -> None:
+        n, m = customer.size, spent.customer.size
+        _, codes = np.unique(np.concatenate([spent.customer, customer]), return_inverse=True)
+        time = np.concatenate([spent.at, opened_at]).view(np.int64)
+        row = np.concatenate([np.full(m, -1), np.arange(n)])
+        order = np.lexsort((row, time, codes))
+        self.caps = tuple(caps)
+        self.position = np.empty(n, dtype=np.int64)  # of each batch row in the order
+        self.position[row[order][row[order] >= 0]] = np.flatnonzero(row[order] >= 0)
+        self.row = row[order]  # batch row of each sorted event, -1 for history
+        self.is_batch = self.row >= 0
+        self.batch_rows = np.where(self.is_batch, self.row, 0)
+        self.history = micro(np.concatenate([spent.amount, np.zeros(n)]))[order]
+        code, at = codes[order], time[order]
+        q_code, q_at = codes[m:], time[m:]
+        self.lo, self.hi = [], []
+        for cap in self.caps:
+            self.lo.append(_ranks(code, at, q_code, q_at - int(cap.days) * _NS_PER_DAY, True))
+            self.hi.append(_ranks(code, at, q_code, q_at, False))
+
+    def breaches(self, given: np.ndarray, required: np.ndarray) -> dict[int, tuple[int, int, int]]:
+        """Complaints to hold back so that no window breaks its cap, with ``given``.
+
+        Each window whose total exceeds ``max(amount, what it requires)`` is walked in
+        time order: each of its batch complaints keeps what it has while that fits, the
+        rest of the window still being owed what it requires; one that does not fit is
+        held to what is left (never below what it requires). Windows are taken in time
+        order, each counting what earlier windows (of any cap) held back.
+
+        Returns:
+            ``{row: (most it may be given, cap index, what its customer had before it)}``
+            in micro-units (:func:`micro`), the smallest limit over the windows that hold
+            it back; empty when every cap holds. A breached window always holds back a
+            complaint whose ``given`` exceeds its limit (the sums are exact).
+        """
+        amount = np.where(self.is_batch, micro(given)[self.batch_rows], self.history)
+        owed = np.where(self.is_batch, micro(required)[self.batch_rows], self.history)
+        cum_amount = np.concatenate([[0], np.cumsum(amount)])
+        cum_owed = np.concatenate([[0], np.cumsum(owed)])
+        held: dict[int, tuple[int, int, int]] = {}
+        for c, cap in enumerate(self.caps):
+            lo, hi = self.lo[c], self.hi[c]
+            limit = np.maximum(micro(cap.amount), cum_owed[hi] - cum_owed[lo])
+            over = np.flatnonzero(cum_amount[hi] - cum_amount[lo] > limit)
+            # in time order, each window seeing what the ones before it held back
+            for k in over[np.argsort(self.position[over])].tolist():
+                self._hold_back(lo[k], hi[k], int(limit[k]), c, amount, owed, held)
+        return held
+
+    def _hold_back(
+        self,
+        lo: int,
+        hi: int,
+        limit: int,
+        c: int,
+        amount: np.ndarray,
+        owed: np.ndarray,
+        held: dict[int, tuple[int, int, int]],
+    ) -> None:
+        rows = self.row[lo:hi].tolist()
+        gets = amount[lo:hi].tolist()
+        needs = owed[lo:hi].tolist()
+        for j, r in enumerate(rows):
+            if r in held:
+                gets[j] = min(gets[j], held[r][0])
+        if sum(gets) <= limit:
+            return
+        had = sum(g for g, r in zip(gets, rows, strict=True) if r < 0)
+        later = sum(n for n, r in zip(needs, rows, strict=True) if r >= 0)
+        for r, need, get in zip(rows, needs, gets, strict=True):
+            if r < 0:
+                continue
+            later -= need
+            most = max(limit - had - later, need)
+            if get > most:
+                if r not in held or most < held[r][0]:
+                    held[r] = (most, c, had)
+                get = most
+            had += get
+
+
+def windows(
+    caps: Sequence[CapRule],
+    customer: ArrayLike | None,
+    opened_at: ArrayLike | None,
+    spent: Spent | None,
+    n: int,
+) -> Windows | None:
+    if not caps:
+        return None
+    if customer is None or opened_at is None:
+        raise BudgetError("customer and opened_at are needed to apply caps per customer.")
+    cust = np.asarray(customer, dtype=object).reshape(-1)
+    at = np.asarray(opened_at, dtype="datetime64[ns]").reshape(-1)
+    if cust.size != n or at.size != n:
+        raise BudgetError(
+            f"customer and opened_at must have one entry per complaint ({n}). "
+            f"Got {cust.size} and {at.size} instead."
+        )
+    if np.isnat(at).any():
+        raise BudgetError("opened_at must be a time for every complaint. Got NaT.")
+    return Windows(caps, cust, at, spent if spent is not None else Spent.nothing())

@@ -146,6 +146,14 @@ def train(
             help="Mapping YAML (docs/import.md): read --history as the company's own export."
         ),
     ] = None,
+    protected: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns the models must never read (e.g. segment,age_band): "
+            "left out of every model input with what is derived from them, and kept in the "
+            "bundle for `makegood report fairness`."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Fit satisfaction, churn and propensity models; log to MLflow; write a model bundle.
@@ -174,9 +182,15 @@ def train(
                     num_threads=threads,
                     random_state=seed,
                     select=select,
+                    protected=tuple(c.strip() for c in (protected or "").split(",") if c.strip()),
                 ),
                 holdout_fraction,
             )  # before the history is read: a bad option fails at once
+            declared: tuple[str, ...] = ()
+            if mapping is not None:
+                from makegood.contract.mapping import load_mapping
+
+                declared = tuple(load_mapping(mapping).features)
             cat = load_catalog(catalog)
             say(f"reading {history}")
             df = read_input(
@@ -193,6 +207,7 @@ def train(
                 run_name=run_name,
                 source=str(history),
                 progress=say,
+                features=declared,
             )
     except MakegoodError as e:
         fail(e)

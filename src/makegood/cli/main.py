@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from makegood.cli.common import Stages, fail
+from makegood.cli.fairness import fairness
 from makegood.cli.importing import import_export, read_input
 from makegood.cli.registry import models_app
 from makegood.cli.report import report_app
@@ -488,6 +489,7 @@ app.command()(serve)
 app.command("import")(import_export)
 app.command("export-history")(export_history)
 app.add_typer(db_app, name="db")
+report_app.command("fairness")(fairness)
 app.add_typer(report_app, name="report")
 app.add_typer(models_app, name="models")
 

@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 
 from makegood.errors import ConfigError
+from makegood.features.pipeline import protected_inputs
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.evaluate import compare_policies, logged_outcomes
-from makegood.modeling.predict import recommend, score
+from makegood.modeling.predict import Scores, recommend, score
 from makegood.policy.budget import allocate
 from makegood.reporting.numbers import fmt, report_round
 
@@ -162,7 +163,11 @@ def _dimension(
 
 
 def consistency_cost(
-    bundle: Bundle, history: pd.DataFrame, budget: float | None = None
+    bundle: Bundle,
+    history: pd.DataFrame,
+    budget: float | None = None,
+    *,
+    scores: Scores | None = None,
 ) -> dict[str, Any]:
     """What one resolution per (issue type, severity) would cost against makegood's
     personalised choice, both on ``history`` at ``budget`` (default: what it spent).
@@ -170,9 +175,10 @@ def consistency_cost(
     Returns a dict: ``budget``, ``n``, ``n_cells``, the DR value per complaint of each
     policy (``makegood``, ``consistent``: value, lo, hi), ``cost_per_complaint`` (makegood
     minus consistent, paired 95% interval) and ``cost_total`` (times ``n``),
-    ``agreement`` (share of complaints both choose alike).
+    ``agreement`` (share of complaints both choose alike). ``scores`` may pass
+    ``score(bundle, history)``, computed already.
     """
-    s = score(bundle, history)
+    s = scores if scores is not None else score(bundle, history)
     cat = bundle.catalog
     action, reward, e_logged = logged_outcomes(history, cat)
     rows = np.arange(s.n)
@@ -243,11 +249,14 @@ def association(a: np.ndarray, b: np.ndarray, a_category: bool, b_category: bool
 
 
 def protected_associations(
-    bundle: Bundle, history: pd.DataFrame, protected: Sequence[str]
+    bundle: Bundle, history: pd.DataFrame, protected: Sequence[str], X: np.ndarray | None = None
 ) -> list[dict[str, Any]]:
     """For each protected column of ``history``: whether the models read it, and the
-    :data:`TOP_INPUTS` model inputs most associated with it (:func:`association`)."""
-    X = bundle.pipeline.transform(history)
+    :data:`TOP_INPUTS` other model inputs most associated with it (:func:`association`;
+    the column's own inputs, ``features.pipeline.protected_inputs``, are left out).
+    ``X`` may pass the history's model matrix, computed already."""
+    if X is None:
+        X = bundle.pipeline.transform(history)
     spec = bundle.engine.spec
     categorical = set(spec.categorical)
     out = []
@@ -261,8 +270,11 @@ def protected_associations(
             if numeric
             else group_values(history, col)
         )
+        itself = protected_inputs([col])  # the column and what is derived from it
         found: list[tuple[float, str]] = []
         for j, name in enumerate(spec.names):
+            if name in itself:
+                continue
             v = association(values, X[:, j].astype(float), not numeric, name in categorical)
             if math.isfinite(v):
                 found.append((v, name))
@@ -272,7 +284,7 @@ def protected_associations(
             {
                 "column": col,
                 "in_file": True,
-                "read_by_models": col in spec.names,
+                "read_by_models": any(name in itself for name in spec.names),
                 "inputs": scores,
             }
         )
@@ -374,8 +386,8 @@ def fairness_audit(
             },
         },
         "groups": dims,
-        "consistency": consistency_cost(bundle, history),
-        "protected": protected_associations(bundle, history, checked),
+        "consistency": consistency_cost(bundle, history, scores=s),
+        "protected": protected_associations(bundle, history, checked, s.X),
     }
     d["findings"] = findings(d)
     return FairnessReport(d)
@@ -418,7 +430,7 @@ def findings(d: dict[str, Any]) -> list[str]:
             out.append(f"Protected column {p['column']} is not in the history: not checked.")
             continue
         top = p["inputs"][0] if p["inputs"] else None
-        read = "The models read it." if p["read_by_models"] else "The models never read it."
+        read = "the models read it." if p["read_by_models"] else "the models never read it."
         near = (
             f" The input most associated with it is {top['input']} "
             f"({fmt(top['association'], 'ratio')} on a 0 to 1 scale)."

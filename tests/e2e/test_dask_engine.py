@@ -292,3 +292,54 @@ def test_report_frontier_equals_the_single_process_frontier(client, setup, small
     written = write_frontier(res, tmp_path / "rep")
     assert pd.read_csv(written["frontier_csv"]).shape[0] == len(want)
     assert not list(tmp_path.glob(".frontier.*"))  # the spill folder is gone
+
+
+# ------------------------------------------------------------------------ guardrails
+
+GUARDRAILS = [
+    {
+        "id": "owed_is_refunded",
+        "when": {"issue_type": ["billing_error", "fee_dispute"]},
+        "compensation_at_least": "disputed_amount",
+    },
+    {"id": "per_customer_cap", "max_compensation_per_customer": {"amount": 150, "days": 90}},
+]
+
+
+def test_dask_with_guardrails_gives_the_single_process_choices(client, setup, trained, tmp_path):
+    from makegood.contract.catalog import parse_catalog
+    from makegood.errors import GuardrailBudgetError
+    from makegood.modeling.predict import spent_in
+
+    cat = parse_catalog({**setup["catalog"].to_dict(), "guardrails": GUARDRAILS}, source="t")
+    bundle = setup["bundle"].with_catalog(cat)
+    path = tmp_path / "batch.parquet"
+    setup["df"].to_parquet(path, index=False)
+    with pytest.raises(GuardrailBudgetError) as e:
+        recommend(bundle, setup["df"], 0.0)
+    budget = round(e.value.needed + 0.2 * _budget(setup, 1.0), 2)
+    for spent in (None, spent_in(trained["history"])):  # the bundle's history, or a file's
+        want = recommend(bundle, setup["df"], budget, spent=spent)
+        run = recommend_dask(
+            client,
+            path,
+            cat,
+            setup["bundle_dir"],
+            budget,
+            tmp_path / "out.csv",
+            partition_rows=130,
+            spent=spent,
+        )
+        got = pd.read_csv(run.output, dtype={"complaint_id": str}, keep_default_na=False)
+        assert run.n_partitions == 5
+        assert got["resolution"].tolist() == want.frame["resolution"].tolist()
+        assert got["guardrail"].tolist() == want.frame["guardrail"].tolist()
+        assert got["guardrail_reason"].tolist() == want.frame["guardrail_reason"].tolist()
+        assert run.spend == want.allocation.spend <= budget
+        assert (got["guardrail"] == "floor").any()
+    lines = (tmp_path / "out.rankings.jsonl").read_text().splitlines()
+    assert '"guardrail": ' in lines[0]
+    # floors are funded first on the cluster too
+    with pytest.raises(GuardrailBudgetError, match="must be at least"):
+        recommend_dask(client, path, cat, setup["bundle_dir"], 1.0, tmp_path / "no.csv")
+    assert not (tmp_path / "no.csv").exists()

@@ -10,14 +10,16 @@ from typing import Annotated
 import typer
 
 from makegood.cli.common import Stages, fail
+from makegood.cli.fairness import fairness
 from makegood.cli.importing import import_export, read_input
 from makegood.cli.registry import models_app
 from makegood.cli.report import report_app
 from makegood.cli.serve import db_app, export_history, serve
-from makegood.contract.catalog import load_catalog
+from makegood.contract.catalog import Catalog, load_catalog
 from makegood.contract.files import write_frame
 from makegood.errors import BudgetError, ConfigError, MakegoodError
 from makegood.modeling.registry import resolve_models_dir
+from makegood.policy.guardrails import Spent
 from makegood.scaleout import require_dask
 from makegood.sim.world import simulate as simulate_world
 from makegood.sim.world import write_world
@@ -145,6 +147,14 @@ def train(
             help="Mapping YAML (docs/import.md): read --history as the company's own export."
         ),
     ] = None,
+    protected: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns the models must never read (e.g. segment,age_band): "
+            "left out of every model input with what is derived from them, and kept in the "
+            "bundle for `makegood report fairness`."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Fit satisfaction, churn and propensity models; log to MLflow; write a model bundle.
@@ -173,9 +183,15 @@ def train(
                     num_threads=threads,
                     random_state=seed,
                     select=select,
+                    protected=tuple(c.strip() for c in (protected or "").split(",") if c.strip()),
                 ),
                 holdout_fraction,
             )  # before the history is read: a bad option fails at once
+            declared: tuple[str, ...] = ()
+            if mapping is not None:
+                from makegood.contract.mapping import load_mapping
+
+                declared = tuple(load_mapping(mapping).features)
             cat = load_catalog(catalog)
             say(f"reading {history}")
             df = read_input(
@@ -192,6 +208,7 @@ def train(
                 run_name=run_name,
                 source=str(history),
                 progress=say,
+                features=declared,
             )
     except MakegoodError as e:
         fail(e)
@@ -257,6 +274,14 @@ def recommend(
             help="Mapping YAML (docs/import.md): read --complaints as the company's own export."
         ),
     ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="Closed complaints (CONTRACT.md section 1): what each customer was already "
+            "given, counted by the catalog's per-customer caps (default: the history the "
+            "model was trained on)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Choose one eligible resolution per complaint, maximising net value under the budget.
@@ -285,6 +310,7 @@ def recommend(
             scheduler,
             n_workers,
             partition_rows,
+            history,
             quiet,
         )
         return
@@ -303,8 +329,9 @@ def recommend(
             bundle = load_bundle(resolve_models_dir(models_dir)).with_catalog(cat)
             say(f"model {bundle.version}; reading {complaints}")
             df = read_input(complaints, mapping, kind="complaints", quarantine=quarantine, say=say)
+            spent = _spent(history, cat, say)
             say(f"scoring {len(df)} complaints x {len(cat.ids)} resolutions")
-            recs = run(bundle, df, budget, conservative=conservative)
+            recs = run(bundle, df, budget, conservative=conservative, spent=spent)
             output.parent.mkdir(parents=True, exist_ok=True)
             write_frame(recs.frame, output)
             rank_path = rankings or output.with_name(output.stem + ".rankings.jsonl")
@@ -320,6 +347,16 @@ def recommend(
     )
 
 
+def _spent(history: Path | None, cat: Catalog, say: Stages) -> Spent | None:
+    """What customers were already given, from ``--history`` (None: the bundle's own)."""
+    if history is None or not cat.caps:
+        return None
+    from makegood.modeling.predict import spent_in
+
+    say(f"reading {history} (what each customer was already given)")
+    return spent_in(read_input(history, None, kind="history", quarantine=None, say=say))
+
+
 def _recommend_dask(
     complaints: Path,
     catalog: Path,
@@ -332,6 +369,7 @@ def _recommend_dask(
     scheduler: str | None,
     n_workers: int,
     partition_rows: int,
+    history: Path | None,
     quiet: bool,
 ) -> None:
     """``recommend --engine dask``: the same allocation, by partitions on a cluster."""
@@ -352,6 +390,7 @@ def _recommend_dask(
                 raise ConfigError(f"--partition-rows must be >= 1. Got {partition_rows} instead.")
             cat = load_catalog(catalog)
             bundle_dir = resolve_bundle_dir(resolve_models_dir(models_dir))
+            spent = _spent(history, cat, say)
             where = scheduler or f"a LocalCluster of {n_workers} workers"
             say(f"model {bundle_dir.name}; connecting to {where}")
             with connect(scheduler, n_workers) as client:
@@ -365,6 +404,7 @@ def _recommend_dask(
                     rankings=rankings,
                     conservative=conservative,
                     partition_rows=partition_rows,
+                    spent=spent,
                     say=say,
                     show_progress=not quiet,
                 )
@@ -449,6 +489,7 @@ app.command()(serve)
 app.command("import")(import_export)
 app.command("export-history")(export_history)
 app.add_typer(db_app, name="db")
+report_app.command("fairness")(fairness)
 app.add_typer(report_app, name="report")
 app.add_typer(models_app, name="models")
 

@@ -132,6 +132,13 @@ class CustomerMemoryStore:
         """How many distinct customers the store remembers."""
         return len(self._spans)
 
+    def payments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(customer_id, opened_at, compensation)`` of every stored complaint, as
+        recorded: what each customer was already given (the guardrails' caps count it).
+        ``opened_at`` is datetime64[ns] (naive UTC); a missing amount is 0."""
+        e = self._earlier
+        return e.customer_id, e.opened_at.view("datetime64[ns]"), np.nan_to_num(e.compensation)
+
     @property
     def last_opened_at(self) -> pd.Timestamp | None:
         """The latest complaint opening in the store (None if empty)."""

@@ -19,7 +19,7 @@ two entry points cannot drift apart (a property test checks they agree).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,9 +45,11 @@ from makegood.features.structured import (
 __all__ = [
     "Features",
     "FeaturePipeline",
+    "PROTECTED_DERIVED",
     "assemble",
     "derived_columns",
     "prepare",
+    "protected_inputs",
     "raw_columns",
 ]
 
@@ -154,10 +156,50 @@ class Features:
     columns: dict[str, Any]
 
 
+#: Model inputs derived from a complaint column: protecting the column drops them too
+#: (a column the pipeline needs, e.g. ``segment`` for the customer memory's profile, is
+#: still read there, but no model input carries it). ``complaint_text`` drops every
+#: input read from the words, the emotion among them (unknown emotions are detected
+#: from the text).
+PROTECTED_DERIVED: dict[str, tuple[str, ...]] = {
+    "disputed_amount": ("log_disputed_amount",),
+    "lifetime_value": ("log_lifetime_value",),
+    "opened_at": ("hour_of_day", "day_of_week"),
+    "channel": ("mem_last_channel", "mem_n_channels"),
+    "issue_type": ("mem_repeat_issue", "mem_n_same_issue"),
+    "severity": ("mem_last_severity",),
+    "emotion": ("emotion_detected", "mem_last_emotion"),
+    "complaint_text": (
+        *text_mod.SENTIMENT_FEATURE_NAMES,
+        *INTENT_FEATURE_NAMES,
+        "emotion",
+        "emotion_detected",
+        "mem_last_emotion",
+    ),
+}
+
+
+def protected_inputs(protected: Sequence[str]) -> set[str]:
+    """Every model input name that ``protected`` columns forbid: the columns themselves
+    and what is derived from them (:data:`PROTECTED_DERIVED`).
+
+    >>> sorted(protected_inputs(["segment", "lifetime_value"]))
+    ['lifetime_value', 'log_lifetime_value', 'segment']
+    """
+    out = set(protected)
+    for col in protected:
+        out.update(PROTECTED_DERIVED.get(col, ()))
+    return out
+
+
 def feature_lists(
-    text_names: list[str], with_memory: bool, with_intents: bool = True
+    text_names: list[str],
+    with_memory: bool,
+    with_intents: bool = True,
+    protected: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """(numeric, categorical) input names in model order."""
+    """(numeric, categorical) input names in model order, without the ``protected``
+    columns and what is derived from them (:func:`protected_inputs`)."""
     numeric = [
         *NUMERIC_BASE,
         *text_mod.SENTIMENT_FEATURE_NAMES,
@@ -169,7 +211,10 @@ def feature_lists(
     if with_memory:
         numeric += [m for m in MEMORY_FEATURE_NAMES if m not in MEMORY_CATEGORICAL_FEATURES]
         categorical += list(MEMORY_CATEGORICAL_FEATURES)
-    return numeric, categorical
+    drop = protected_inputs(protected)
+    if "complaint_text" in protected:
+        drop.update(text_names)
+    return [c for c in numeric if c not in drop], [c for c in categorical if c not in drop]
 
 
 def assemble(
@@ -181,13 +226,15 @@ def assemble(
     n: int | None = None,
     *,
     with_intents: bool = True,
+    protected: Sequence[str] = (),
 ) -> Features:
     """Join structured, sentiment, memory and text-signal columns into one matrix.
 
     ``prepared`` holds the raw and derived columns (a prepared frame, or arrays),
     ``mem`` the memory features, ``text_scores`` the (n, len(text_names)) text signals.
     With ``spec`` None the spec is fitted on these columns (training; ``with_intents``
-    says whether the intent strengths are inputs).
+    says whether the intent strengths are inputs, ``protected`` the columns no input
+    may carry); a fitted spec reads only its own inputs.
     """
     n = len(prepared) if n is None else n
     cols: dict[str, Any] = {name: prepared[name] for name in prepared}
@@ -197,7 +244,7 @@ def assemble(
     if mem is not None:
         cols.update({name: mem[name] for name in MEMORY_FEATURE_NAMES})
     if spec is None:
-        numeric, categorical = feature_lists(text_names, mem is not None, with_intents)
+        numeric, categorical = feature_lists(text_names, mem is not None, with_intents, protected)
         spec = FeatureSpec.fit(cols, numeric, categorical)
     return Features(spec.matrix(cols, n), spec, cols)
 

@@ -117,6 +117,8 @@ class EngineParams:
     num_threads: int = 0
     random_state: int = 0
     select: bool = True
+    #: complaint columns the models must never read (``features.pipeline.PROTECTED_DERIVED``)
+    protected: tuple[str, ...] = ()
 
     def resolved(self, n_rows: int) -> EngineParams:
         """These settings for a history of ``n_rows`` rows: ``n_folds`` fixed (when 0,
@@ -458,7 +460,9 @@ def build_design(
             prep["complaint_text"].tolist(), text_targets(prep, catalog), groups=groups
         )
         names = list(signals.feature_names_)
-    feats = assemble(prep, mem, scores, names, None, with_intents=params.use_intents)
+    feats = assemble(
+        prep, mem, scores, names, None, with_intents=params.use_intents, protected=params.protected
+    )
     X = feats.X
     A = np.array([catalog.index(r) for r in prep["resolution"]])
     cat_base = feats.spec.categorical_indices

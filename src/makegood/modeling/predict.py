@@ -2,7 +2,10 @@
 
 ``score`` answers, for every complaint and every resolution in the catalog, what the
 customer's satisfaction and churn would be if given it, with intervals; ``recommend``
-chooses one eligible resolution per complaint under the budget.
+chooses one eligible resolution per complaint under the budget, and under the catalog's
+guardrails when it has some (``policy.guardrails.guarded_allocate``: floors owed, caps
+per customer; the caps count what each customer was already given, see
+:func:`recorded_spent`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from makegood.features.intents import customer_said_many
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation, allocate
 from makegood.policy.forecast import Z95
+from makegood.policy.guardrails import GuardrailCut, Guardrails, Spent, guarded_allocate
 from makegood.policy.value import net_value, retention_lift
 
 THIN_EVIDENCE = 0.05  # a candidate the agents chose for fewer than 5% of customers like this
@@ -154,6 +158,8 @@ class Recommendations:
     conservative: bool
     #: per complaint, the intents its customer voiced (``[{"intent", "quote"}, ...]``)
     customer_said: list[list[dict[str, str]]] | None = None
+    #: the guardrails' eligibility and reasons (None when the catalog has no guardrails)
+    cut: GuardrailCut | None = None
 
     def rankings(self) -> list[dict]:
         """Each complaint's full ranking of eligible candidates, best net value first
@@ -168,20 +174,71 @@ def recommend(
     *,
     conservative: bool = False,
     scores: Scores | None = None,
+    spent: Spent | None = None,
 ) -> Recommendations:
     """Choose one eligible resolution per complaint maximising net value under ``budget``.
 
     ``conservative`` ranks by the lower end of each candidate's 95% net-value interval.
     Each complaint's ``customer_said`` (what its customer asked for, quoted) comes along
-    for the rankings.
-    Raises BudgetError when the budget is invalid or cannot cover the cheapest choices.
+    for the rankings. With guardrails in the catalog the choice is
+    :func:`~makegood.policy.guardrails.guarded_allocate`'s; ``spent`` is what customers
+    were already given (default: :func:`recorded_spent` of the bundle), and the frame
+    gains the columns ``guardrail`` and ``guardrail_reason``.
+
+    Raises:
+        GuardrailBudgetError: the budget cannot fund what the guardrails require (the
+            message names the amount needed).
+        BudgetError: the budget is invalid or cannot cover the cheapest choices.
     """
     s = scores if scores is not None else score(bundle, complaints)
     value = s.net_value_lo if conservative else s.net_value
-    alloc = allocate(value, s.compensation, s.eligible, float(budget))
+    said = heard_in(complaints)
+    cat = bundle.catalog
+    if not cat.guardrails:
+        alloc = allocate(value, s.compensation, s.eligible, float(budget))
+        return recommendations(s, alloc, budget, conservative=conservative, customer_said=said)
+    if spent is None and cat.caps:
+        spent = recorded_spent(bundle)
+    rails = Guardrails.of(cat, complaints, spent)
+    guarded = guarded_allocate(value, s.compensation, s.eligible, float(budget), rails)
     return recommendations(
-        s, alloc, budget, conservative=conservative, customer_said=heard_in(complaints)
+        s,
+        guarded.allocation,
+        budget,
+        conservative=conservative,
+        customer_said=said,
+        cut=guarded.cut,
+        currency=cat.currency,
     )
+
+
+def recorded_spent(bundle: Bundle) -> Spent:
+    """What each customer was given in the bundle's history (its customer memory), or
+    nothing when the bundle keeps no memory."""
+    if bundle.memory is None:
+        return Spent.nothing()
+    return Spent(*bundle.memory.payments())
+
+
+def spent_in(history: pd.DataFrame) -> Spent:
+    """What each customer was given in a normalized history frame (``read_history``):
+    one payment per complaint, its ``compensation`` at its ``opened_at``."""
+    return Spent(
+        history["customer_id"].to_numpy(dtype=object),
+        history["opened_at"].to_numpy(dtype="datetime64[ns]"),
+        history["compensation"].to_numpy(dtype=float),
+    )
+
+
+def guardrail_columns(cut: GuardrailCut, currency: str = "USD") -> dict[str, np.ndarray]:
+    """The output columns of the guardrails: ``guardrail`` (which one decided:
+    ``floor``, ``floor_unreachable``, ``cap`` or empty) and ``guardrail_reason`` (the
+    figures behind it, :meth:`GuardrailCut.reason`; empty where none decided)."""
+    decided = np.asarray(cut.decided_by, dtype=object)
+    reason = np.full(decided.size, "", dtype=object)
+    for i in np.flatnonzero(decided != "").tolist():
+        reason[i] = cut.reason(i, currency)
+    return {"guardrail": decided, "guardrail_reason": reason}
 
 
 def heard_in(complaints: pd.DataFrame) -> list[list[dict[str, str]]]:
@@ -199,13 +256,16 @@ def recommendations(
     conservative: bool = False,
     floor_cents: bool | None = None,
     customer_said: list[list[dict[str, str]]] | None = None,
+    cut: GuardrailCut | None = None,
+    currency: str = "USD",
 ) -> Recommendations:
     """The output of an allocation of scored complaints (one batch, or one partition).
 
     Compensation is written to the cent; ``floor_cents`` rounds it down instead, which
     ``None`` chooses when rounding would push this batch's written total over ``budget``
     (a partition of a larger batch gets the decision made for the whole).
-    ``customer_said`` (see :func:`heard_in`) rides along for the rankings.
+    ``customer_said`` (see :func:`heard_in`) rides along for the rankings. With ``cut``
+    (the guardrails' answer for these rows) the frame gains :func:`guardrail_columns`.
     """
     rows = np.arange(s.n)
     c = alloc.choice
@@ -230,7 +290,10 @@ def recommendations(
         floor_cents = bool(frame["compensation"].sum() > budget)
     if floor_cents:
         frame["compensation"] = np.floor(s.compensation[rows, c] * 100) / 100
-    return Recommendations(frame, alloc, s, float(budget), conservative, customer_said)
+    if cut is not None:
+        for name, values in guardrail_columns(cut, currency).items():
+            frame[name] = values
+    return Recommendations(frame, alloc, s, float(budget), conservative, customer_said, cut)
 
 
 def rounded(values: np.ndarray, decimals: int, missing: Any = None) -> list:
@@ -309,7 +372,8 @@ def ranking_lines(
          "customer_said": [{"intent": ..., "quote": ...}, ...]}
 
     ``customer_said`` is the intents the customer voiced, quoted verbatim (empty when
-    none, or when ``recs`` carries none). ``extra`` adds fields per line:
+    none, or when ``recs`` carries none). Under guardrails each line also has
+    ``guardrail`` and ``guardrail_reason`` (as in the frame). ``extra`` adds fields per line:
     ``extra[name][i]`` (any JSON value; non-finite numbers become null) is written as
     ``name`` on complaint ``i``'s line, after the candidates. Built by formatting
     rather than via dicts (the dicts cost more than the predictions they describe on
@@ -333,6 +397,11 @@ def ranking_lines(
     order = ranking_order(s)
     choice = recs.allocation.choice.tolist()
     extras = list((extra or {}).items())
+    frame = recs.frame
+    if frame is not None and "guardrail" in frame.columns:  # which guardrail decided, and why
+        extras = [
+            (name, frame[name].tolist()) for name in ("guardrail", "guardrail_reason")
+        ] + extras
     said = recs.customer_said
     out = []
     for i in range(s.n):

@@ -10,7 +10,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ import pandas as pd
 from makegood.contract.catalog import Catalog
 from makegood.errors import InvalidParameterError
 from makegood.features import memory as memory_mod
-from makegood.features.pipeline import assemble, prepare
+from makegood.features.pipeline import PROTECTED_DERIVED, assemble, prepare, protected_inputs
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
@@ -110,7 +110,34 @@ def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineP
     for name in _FLAGS:
         if not isinstance(getattr(params, name), bool):
             raise InvalidParameterError(name, "True or False", getattr(params, name))
-    return params
+    protected = params.protected
+    if isinstance(protected, str) or not all(isinstance(c, str) and c for c in protected):
+        raise InvalidParameterError("protected", "a list of column names", protected)
+    return dataclasses.replace(params, protected=tuple(dict.fromkeys(protected)))
+
+
+def check_protected(
+    history: pd.DataFrame, protected: Sequence[str], features: Sequence[str] = ()
+) -> None:
+    """Refuse protected columns that name nothing, or that the user also declared as
+    model inputs (``features``, e.g. a mapping's ``features:``).
+
+    Raises:
+        InvalidParameterError: naming the column and the rule.
+    """
+    known = set(history.columns) | set(PROTECTED_DERIVED)
+    for col in protected:
+        if col not in known:
+            raise InvalidParameterError(
+                "protected", f"columns of the history ({', '.join(history.columns)})", col
+            )
+    clash = [c for c in features if c in protected_inputs(protected)]
+    if clash:
+        raise InvalidParameterError(
+            "protected",
+            "columns the models never read; they are declared as model inputs (features)",
+            clash[0],
+        )
 
 
 def _check_number(name: str, value: object, rule: str, ok: Callable[[float], bool]) -> None:
@@ -187,6 +214,7 @@ def train(
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
     champion_name: str | None = "makegood",
+    features: Sequence[str] = (),
 ) -> TrainResult:
     """Fit makegood's models on a normalized history frame and save/log them.
 
@@ -196,10 +224,21 @@ def train(
     champion's on the holdout complaints newer than the champion's training data
     (metrics ``vs_champion_*``, tag ``champion_comparison``).
 
+    ``params.protected`` names columns the models must never read: they and the inputs
+    derived from them are left out of the design (``features.pipeline.protected_inputs``;
+    ``complaint_text`` turns off the text signals and the intent strengths), and the list
+    is kept in the bundle (its engine parameters) for the fairness audit. ``features``
+    are columns the user declared as model inputs (a mapping's ``features:``): one that
+    is also protected is refused.
+
     Raises:
-        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`).
+        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`), or
+            a protected column is unknown or declared as a feature (:func:`check_protected`).
     """
     params = check_params(params or EngineParams(), holdout_fraction)
+    check_protected(history, params.protected, features)
+    if "complaint_text" in params.protected:
+        params = dataclasses.replace(params, use_text=False, use_intents=False)
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}

@@ -15,6 +15,17 @@ A run has three passes over the partitions (parts of the input file or files):
    recommendations and rankings; the driver concatenates the parts in order (CSV,
    JSON lines) or renames the folder of parts into place (Parquet folder).
 
+**Guardrails** (a catalog with ``guardrails:``) replace pass 2 by a driver-side pass. A
+per-customer cap couples one customer's complaints wherever they fall (parts follow the
+file's rows, not customers), and the floors change which upgrades exist, so the parts'
+slope summaries no longer describe the problem. Each part spills, beside its candidates,
+the floor of each row and its customer and time; the driver gathers the candidates
+((n, K) values, compensation, eligibility: about 17 bytes per complaint and resolution)
+and calls the one policy function, ``policy.guardrails.guarded_allocate``, exactly as the
+single-process ``recommend`` does (same choices), then each part writes its rows of that
+choice. The driver so holds the batch's candidates in memory: fine to a few million
+complaints, and the price of exact agreement with the single-process answer.
+
 Everything is written inside a temporary folder beside the output and renamed at the
 end: a failed run leaves no partial output. Input, output and the bundle must be on a
 filesystem every worker sees (a LocalCluster trivially does).
@@ -23,6 +34,7 @@ filesystem every worker sees (a LocalCluster trivially does).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import uuid
@@ -37,6 +49,7 @@ import numpy as np
 from makegood.contract.catalog import Catalog
 from makegood.contract.files import FilePart, plan_parts
 from makegood.errors import ConfigError, ContractError, MakegoodError, Violation
+from makegood.policy.guardrails import Guardrails, Spent, guarded_allocate
 from makegood.policy.thresholds import allocate_batches
 from makegood.policy.upgrades import Threshold
 from makegood.scaleout import require_dask, tasks
@@ -105,7 +118,7 @@ class DaskRun:
     shadow_price: float
     n_repaired: int
     unconstrained_spend: float
-    threshold: Threshold = field(repr=False)
+    threshold: Threshold | None = field(repr=False)  # None under guardrails
 
 
 # ------------------------------------------------------------------------------ output
@@ -258,6 +271,7 @@ def recommend_dask(
     rankings: str | os.PathLike[str] | None = None,
     conservative: bool = False,
     partition_rows: int = DEFAULT_PARTITION_ROWS,
+    spent: Spent | None = None,
     say: Say = _quiet,
     show_progress: bool = False,
 ) -> DaskRun:
@@ -273,12 +287,15 @@ def recommend_dask(
         rankings: JSON lines of each complaint's ranking (default beside the output; a
             folder of parts when the output is a folder).
         partition_rows: rows per partition (bounds each worker's memory).
+        spent: what customers were already given, for the catalog's caps (default: the
+            bundle's history, as ``predict.recorded_spent``).
 
     Returns:
         :class:`DaskRun`.
 
     Raises:
         ContractError: bad input (file and row in the file), duplicate ids across parts.
+        GuardrailBudgetError: the budget cannot fund what the guardrails require.
         BudgetError: the budget is invalid or below the minimum spend.
         ConfigError, CatalogError, ModelNotFoundError: as the single-process command.
     """
@@ -304,8 +321,14 @@ def recommend_dask(
             show_progress=show_progress,
         )
         n = sum(r.summary.n for r in scored)
-        say(f"{n} complaints scored; finding the shadow price of budget {budget:.2f}")
-        threshold = thresholds(client, job, [r.summary for r in scored], [budget])[0]
+        threshold: Threshold | None = None
+        guarded: list[tasks.GuardedPart] = []
+        if catalog.guardrails:
+            say(f"{n} complaints scored; allocating {budget:.2f} under the guardrails")
+            guarded = _guarded_parts(client, job, catalog, bundle_dir, budget, len(parts), spent)
+        else:
+            say(f"{n} complaints scored; finding the shadow price of budget {budget:.2f}")
+            threshold = thresholds(client, job, [r.summary for r in scored], [budget])[0]
 
         ext = ".parquet" if folder or out.suffix.lower() == ".parquet" else ".csv"
         frame_parts = [tmp / "parts" / f"part-{j:05d}{ext}" for j in range(len(parts))]
@@ -317,7 +340,7 @@ def recommend_dask(
                     tasks.write_part,
                     j,
                     job,
-                    threshold,
+                    guarded[j] if guarded else threshold,
                     float(budget),
                     floor,
                     str(frame_parts[j].resolve()),
@@ -351,11 +374,64 @@ def recommend_dask(
         value=tasks.fsum_partials([w.value for w in written]),
         written_compensation=tasks.fsum_partials([w.written_compensation for w in written]),
         written_net_value=tasks.fsum_partials([w.written_net_value for w in written]),
-        shadow_price=threshold.shadow_price,
+        shadow_price=guarded[0].shadow_price if guarded else _known(threshold).shadow_price,
         n_repaired=sum(w.n_repaired for w in written),
-        unconstrained_spend=threshold.unconstrained_spend,
+        unconstrained_spend=math.nan if guarded else _known(threshold).unconstrained_spend,
         threshold=threshold,
     )
+
+
+def _known(threshold: Threshold | None) -> Threshold:
+    assert threshold is not None  # set whenever there are no guardrails
+    return threshold
+
+
+def _guarded_parts(
+    client: Any,
+    job: tasks.Job,
+    catalog: Catalog,
+    bundle_dir: str | os.PathLike[str],
+    budget: float,
+    n_parts: int,
+    spent: Spent | None,
+) -> list[tasks.GuardedPart]:
+    """The driver-side guardrail pass (see the module docstring): the single-process
+    ``guarded_allocate`` on the gathered candidates, split back into the parts."""
+    from makegood.modeling.bundle import load_bundle
+    from makegood.modeling.predict import guardrail_columns, recorded_spent
+
+    got: list[tasks.GuardInputs] = client.gather(
+        [client.submit(tasks.guard_inputs, j, job, pure=False) for j in range(n_parts)]
+    )
+    if spent is None and catalog.caps:
+        spent = recorded_spent(load_bundle(Path(bundle_dir)))
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(g, name) for g in got])
+
+    rails = Guardrails(
+        floor=cat("floor"),
+        floor_rule=cat("floor_rule").astype(object),
+        caps=catalog.caps,
+        customer=cat("customer").astype(object),
+        opened_at=cat("opened_at"),
+        spent=spent,
+    )
+    answer = guarded_allocate(
+        cat("value"), cat("compensation"), cat("eligible"), float(budget), rails
+    )
+    columns = guardrail_columns(answer.cut, catalog.currency)
+    ends = np.cumsum([len(g.floor) for g in got])
+    out = []
+    for lo, hi in zip(np.r_[0, ends[:-1]], ends, strict=True):
+        out.append(
+            tasks.GuardedPart(
+                choice=answer.choice[lo:hi],
+                shadow_price=answer.allocation.shadow_price,
+                columns={k: v[lo:hi] for k, v in columns.items()},
+            )
+        )
+    return out
 
 
 def score_all(

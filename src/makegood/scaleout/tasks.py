@@ -33,6 +33,7 @@ from makegood.contract.files import FilePart, read_complaints_part, write_frame
 from makegood.modeling.bundle import Bundle, load_bundle, pin_threads
 from makegood.modeling.predict import Scores, heard_in, recommendations, score, write_rankings
 from makegood.policy.upgrades import (
+    Allocation,
     BatchSummary,
     Segments,
     SlopeProbe,
@@ -43,6 +44,8 @@ from makegood.policy.upgrades import (
 from makegood.reporting.outcomes import CandidateOutcomes
 
 __all__ = [
+    "GuardInputs",
+    "GuardedPart",
     "Job",
     "PartResult",
     "PartWritten",
@@ -50,6 +53,7 @@ __all__ = [
     "score_part",
     "ties_part",
     "worker_bundle",
+    "guard_inputs",
     "write_part",
 ]
 
@@ -64,6 +68,11 @@ class Job:
     conservative: bool = False
     #: complaint columns kept beside the candidates (the report's breakdowns and pacing)
     keep_columns: tuple[str, ...] = ()
+
+    @property
+    def guarded(self) -> bool:
+        """The catalog has guardrails: each part spills what they read of its rows."""
+        return bool(self.catalog.get("guardrails"))
 
 
 @dataclass(frozen=True)
@@ -222,6 +231,12 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
             arrays["c_" + c] = col.to_numpy(dtype="datetime64[ns]")
         else:
             arrays["c_" + c] = col.astype(str).to_numpy(dtype=str)
+    if job.guarded:
+        floor, rule = bundle.catalog.floor_amounts(df)
+        arrays["r_floor"] = floor
+        arrays["r_floor_rule"] = rule.astype(str)
+        arrays["r_customer"] = df["customer_id"].astype(str).to_numpy(dtype=str)
+        arrays["r_opened_at"] = df["opened_at"].to_numpy(dtype="datetime64[ns]")
     info = {
         "scores": meta,
         "on_grid": seg.on_grid,
@@ -255,10 +270,60 @@ def ids_at(index: int, part: FilePart, hashes: np.ndarray) -> list[tuple[int, st
     return [(part.row_offset + int(i) + 1, str(ids[i])) for i in hit]
 
 
-def allocation_of(index: int, job: Job, threshold: Threshold) -> tuple[Scores, Any]:
-    """The partition's scores and its part of the allocation at ``threshold``."""
+@dataclass(frozen=True)
+class GuardInputs:
+    """What the driver's guardrail pass needs of one partition (arrays of its rows)."""
+
+    value: np.ndarray  # (n, K) the value maximised
+    compensation: np.ndarray  # (n, K)
+    eligible: np.ndarray  # (n, K)
+    floor: np.ndarray  # (n,) NaN where none
+    floor_rule: np.ndarray  # (n,) str
+    customer: np.ndarray  # (n,) str
+    opened_at: np.ndarray  # (n,) datetime64[ns]
+
+
+def guard_inputs(index: int, job: Job) -> GuardInputs:
+    """A spilled partition's candidates and what its guardrails read (``job.guarded``)."""
     path = _spill_path(job, index)
     s = load_scores(path)
+    return GuardInputs(
+        value=_value(s, job),
+        compensation=s.compensation,
+        eligible=s.eligible,
+        floor=_load(path, "r_floor"),
+        floor_rule=_load(path, "r_floor_rule"),
+        customer=_load(path, "r_customer"),
+        opened_at=_load(path, "r_opened_at"),
+    )
+
+
+@dataclass(frozen=True)
+class GuardedPart:
+    """The driver's guarded choice for one partition's rows and its output columns."""
+
+    choice: np.ndarray  # (n,) catalog index
+    shadow_price: float
+    columns: dict[str, np.ndarray]  # predict.guardrail_columns of these rows
+
+
+def allocation_of(index: int, job: Job, threshold: Threshold | GuardedPart) -> tuple[Scores, Any]:
+    """The partition's scores and its part of the allocation at ``threshold`` (or the
+    choice the driver's guardrail pass made for it)."""
+    path = _spill_path(job, index)
+    s = load_scores(path)
+    if isinstance(threshold, GuardedPart):
+        rows = np.arange(s.n)
+        c = threshold.choice
+        alloc = Allocation(
+            choice=c,
+            spend=math.fsum(s.compensation[rows, c].tolist()),
+            value=math.fsum(_value(s, job)[rows, c].tolist()),
+            shadow_price=threshold.shadow_price,
+            n_repaired=0,
+            unconstrained_spend=math.nan,
+        )
+        return s, alloc
     seg = load_segments(path, _value(s, job), s.compensation, mmap=False)
     return s, seg.allocate(threshold, index)
 
@@ -266,7 +331,7 @@ def allocation_of(index: int, job: Job, threshold: Threshold) -> tuple[Scores, A
 def write_part(
     index: int,
     job: Job,
-    threshold: Threshold,
+    threshold: Threshold | GuardedPart,
     budget: float,
     floor_cents: bool,
     frame_path: str,
@@ -274,7 +339,8 @@ def write_part(
     header: bool,
 ) -> PartWritten:
     """Write one partition's recommendations (CSV without header but in part 0, or
-    Parquet) and its rankings' JSON lines; return its totals."""
+    Parquet) and its rankings' JSON lines; return its totals. Under guardrails
+    ``threshold`` is the driver's :class:`GuardedPart` (choice and output columns)."""
 
     s, alloc = allocation_of(index, job, threshold)
     said = json.loads((_spill_path(job, index) / "meta.json").read_text())["customer_said"]
@@ -286,6 +352,9 @@ def write_part(
         floor_cents=floor_cents,
         customer_said=said,
     )
+    if isinstance(threshold, GuardedPart):
+        for name, values in threshold.columns.items():
+            recs.frame[name] = values
     target = Path(frame_path)
     if target.suffix == ".parquet":
         write_frame(recs.frame, target)

@@ -362,6 +362,15 @@ class DecisionIn(BaseModel):
     reason: str | None = Field(None, min_length=1, max_length=1000)
     compensation: Money | None = None
     notes: str | None = Field(None, min_length=1, max_length=2000)
+    wrap_up_code: Label | None = Field(
+        None, description="how the contact closed (your wrap-up list); kept with the decision"
+    )
+    note: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="the wrap-up note, kept with the decision and exported with the history",
+    )
 
 
 class DecisionOut(BaseModel):
@@ -374,6 +383,8 @@ class DecisionOut(BaseModel):
     override_reason: str | None
     model_version: str
     logging_propensity: float
+    wrap_up_code: str | None = None
+    note: str | None = Field(None, description="the wrap-up note")
 
 
 class OutcomeIn(BaseModel):

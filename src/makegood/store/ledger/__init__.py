@@ -20,7 +20,8 @@ team's budget when one exists, otherwise from the company-wide budget of the per
 Status of a decision and the money it counts:
 
 =========  =====================================================================
-reserved   ``compensation`` held (counts in ``reserved``) until ``expires_at``
+reserved   ``compensation`` held (counts in ``reserved``) until ``expires_at``;
+           a case's decisions share their holds (:mod:`.case_money`)
 committed  ``final_compensation`` spent (counts in ``committed``)
 released   overridden or declined by the agent; nothing counted
 expired    the reservation lapsed; nothing counted
@@ -32,7 +33,7 @@ Timestamps are naive UTC (aware ones are converted).
 Where each part lives: :mod:`.values` (what goes in and out), :mod:`.schema` (the
 tables), :mod:`.checks` (inputs checked before a transaction), :mod:`.budget_rows`,
 :mod:`.expiry`, :mod:`.reservations`, :mod:`.idempotency`, :mod:`.settlement` and
-:mod:`.decision_rows` (the steps inside a transaction), and :mod:`.ledger` (the
+:mod:`.case_money` and :mod:`.decision_rows` (the steps inside a transaction), and :mod:`.ledger` (the
 :class:`Ledger`, one transaction per method). The engine and ``metadata`` are
 :mod:`makegood.store.db`'s, re-exported here.
 """
@@ -48,6 +49,7 @@ from makegood.store.ledger.ledger import DEFAULT_TTL_SECONDS, Ledger
 from makegood.store.ledger.schema import budgets, decisions, idempotency_keys, outcomes
 from makegood.store.ledger.values import (
     BudgetState,
+    CaseOf,
     Decision,
     DecisionRecord,
     DecisionStatus,
@@ -56,12 +58,14 @@ from makegood.store.ledger.values import (
     Outcome,
     ReserveResult,
     Within,
+    WrapUp,
 )
 
 __all__ = [
     "DEFAULT_TTL_SECONDS",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "BudgetState",
+    "CaseOf",
     "Decision",
     "DecisionNotFoundError",
     "DecisionRecord",
@@ -75,6 +79,7 @@ __all__ = [
     "Outcome",
     "ReserveResult",
     "Within",
+    "WrapUp",
     "budgets",
     "decisions",
     "idempotency_keys",

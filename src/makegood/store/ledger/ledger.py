@@ -49,6 +49,7 @@ from makegood.store.ledger.schema import budgets, outcomes
 from makegood.store.ledger.settlement import settle_decision
 from makegood.store.ledger.values import (
     BudgetState,
+    CaseOf,
     Decision,
     DecisionRecord,
     DecisionStatus,
@@ -57,6 +58,7 @@ from makegood.store.ledger.values import (
     Outcome,
     ReserveResult,
     Within,
+    WrapUp,
 )
 
 __all__ = ["DEFAULT_TTL_SECONDS", "Ledger"]
@@ -310,9 +312,12 @@ class Ledger:
         ttl_seconds: float,
         now: datetime | None = None,
         within: Within | None = None,
+        case_of: CaseOf | None = None,
     ) -> Decision:
         """The agent offered the decision's compensation: hold it ``ttl_seconds`` more
-        from ``now``. A lapsed reservation is held again if it still fits.
+        from ``now``. A lapsed reservation is held again if it still fits. With
+        ``case_of``, the live holds of the decision's case (which cover part of its
+        card) are kept as long.
 
         Raises:
             BudgetExceededError: if a lapsed reservation no longer fits.
@@ -322,7 +327,9 @@ class Ledger:
         check_ttl(ttl_seconds)
         now = moment(now)
         with self.engines.writer.begin() as conn:
-            return hold_decision(conn, decision_id, ttl_seconds, now, within=within)
+            return hold_decision(
+                conn, decision_id, ttl_seconds, now, within=within, case_of=case_of
+            )
 
     def commit(
         self,
@@ -332,6 +339,8 @@ class Ledger:
         final_compensation: Decimal | float | int | str | None = None,
         now: datetime | None = None,
         within: Within | None = None,
+        case_of: CaseOf | None = None,
+        wrap_up: WrapUp | None = None,
     ) -> Decision:
         """The agent applied the decision: its compensation becomes committed spend.
 
@@ -339,6 +348,11 @@ class Ledger:
         to the reserved amount. A reserved decision whose reservation has expired can
         still be committed if its amount fits again. Repeating a commit with the same
         (or no) values returns the committed decision unchanged.
+
+        With ``case_of`` (the other decisions of its case) the decision is settled in
+        its case (:mod:`.case_money`): ``final_compensation`` defaults to its card's
+        amount, and what the case was given already is not given again; the case's
+        other holds pay for it first. ``wrap_up`` is stored with the decision.
 
         Returns:
             The committed decision.
@@ -365,6 +379,8 @@ class Ledger:
                 reason=None,
                 now=now,
                 within=within,
+                case_of=case_of,
+                wrap_up=wrap_up,
             )
 
     def release(
@@ -376,12 +392,15 @@ class Ledger:
         final_compensation: Decimal | float | int | str | None = None,
         now: datetime | None = None,
         within: Within | None = None,
+        case_of: CaseOf | None = None,
+        wrap_up: WrapUp | None = None,
     ) -> Decision:
         """The recommendation was overridden or declined: free its reservation.
 
         ``final_resolution`` records what the agent gave instead, if anything. When it
         carries compensation (``final_compensation > 0``) that amount is committed in
-        the same transaction, with ``reason`` kept as the override reason.
+        the same transaction, with ``reason`` kept as the override reason; with
+        ``case_of``, settled in its case as :meth:`commit` says.
 
         Returns:
             The released (or, with compensation, committed) decision.
@@ -409,6 +428,8 @@ class Ledger:
                 reason=reason,
                 now=now,
                 within=within,
+                case_of=case_of,
+                wrap_up=wrap_up,
             )
 
     def expire(self, now: datetime | None = None) -> int:

@@ -45,6 +45,7 @@ from makegood.errors import (
     LedgerError,
 )
 from makegood.store.db import SQLITE_BUSY_TIMEOUT_SECONDS, lock_wait_limit, make_engine, metadata
+from makegood.store.ledger.expiry import holding, live_budget_state
 from makegood.store.ledger.ledger import DEFAULT_TTL_SECONDS, Ledger
 from makegood.store.ledger.schema import budgets, decisions, idempotency_keys, outcomes
 from makegood.store.ledger.values import (
@@ -82,7 +83,9 @@ __all__ = [
     "WrapUp",
     "budgets",
     "decisions",
+    "holding",
     "idempotency_keys",
+    "live_budget_state",
     "lock_wait_limit",
     "make_engine",
     "metadata",

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import make_url
@@ -42,7 +42,7 @@ from makegood.store.ledger.decision_rows import (
     outcome_from_row,
     write_outcome,
 )
-from makegood.store.ledger.expiry import expire_all, live_budget_state
+from makegood.store.ledger.expiry import expire_all, live_budget_state, locked_budget
 from makegood.store.ledger.idempotency import stored_request
 from makegood.store.ledger.reservations import hold_decision, reserve_decision
 from makegood.store.ledger.schema import budgets, outcomes
@@ -66,6 +66,20 @@ __all__ = ["DEFAULT_TTL_SECONDS", "Ledger"]
 DEFAULT_TTL_SECONDS = 3600
 
 _T = TypeVar("_T")
+
+
+def _write_budget_now(conn: Connection, **change: Any) -> BudgetState:
+    """:func:`write_budget` with the budget's holds lapsed by ``now`` expired first (its
+    row locked): a new amount is judged against the holds that are still live, as every
+    reader counts them."""
+    budget_id = conn.execute(
+        select(budgets.c.budget_id).where(
+            budgets.c.period == change["period"], budgets.c.team == change["key"]
+        )
+    ).scalar()
+    if budget_id is not None:
+        locked_budget(conn, budget_id, change["now"])
+    return write_budget(conn, **change)
 
 
 class Ledger:
@@ -168,7 +182,7 @@ class Ledger:
         # Another process may create the same scope first: the second run updates it.
         return self._write(
             functools.partial(
-                write_budget,
+                _write_budget_now,
                 period=period,
                 key=key,
                 cents=cents,
@@ -209,13 +223,17 @@ class Ledger:
             ).all()
             return [live_budget_state(conn, row, now) for row in rows]
 
-    def available(self, period: str, team: str | None = None) -> Decimal:
-        """What a new reservation for ``(period, team)`` may take (0 without a budget)."""
+    def available(
+        self, period: str, team: str | None = None, *, now: datetime | None = None
+    ) -> Decimal:
+        """What a new reservation for ``(period, team)`` may take at ``now`` (default:
+        now), holds lapsed by then returned (0 without a budget)."""
+        now = moment(now)
         with self.engines.reader.connect() as conn:
             budget_id = find_budget_id(conn, period, team)
             if budget_id is None:
                 return from_cents(0)
-            return budget_state(budget_row(conn, budget_id)).available
+            return live_budget_state(conn, budget_row(conn, budget_id), now).available
 
     def audit(self, period: str, team: str | None = None) -> BudgetState:
         """The budget of ``(period, team)`` with its totals recomputed from the decision

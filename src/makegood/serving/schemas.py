@@ -373,6 +373,18 @@ class DecisionIn(BaseModel):
     )
 
 
+class MeOut(BaseModel):
+    """The caller's key as the admin configured it: what the console fills in at sign-in."""
+
+    key_id: str = Field(description="a short, non-secret id of the key (for logs)")
+    name: str | None = Field(description="the agent's name")
+    role: str = Field(description="the key's role (admin when it has it, else agent, finance)")
+    roles: list[str]
+    team: str | None = Field(description="the team whose queue and budget the key acts for")
+    skills: list[str] = Field(description="issue types the agent serves first")
+    backup_skills: list[str] = Field(description="issue types the agent serves as backup")
+
+
 class DecisionOut(BaseModel):
     decision_id: str
     status: DecisionStatus

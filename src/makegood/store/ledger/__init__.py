@@ -32,9 +32,9 @@ Timestamps are naive UTC (aware ones are converted).
 
 Where each part lives: :mod:`.values` (what goes in and out), :mod:`.schema` (the
 tables), :mod:`.checks` (inputs checked before a transaction), :mod:`.budget_rows`,
-:mod:`.expiry`, :mod:`.reservations`, :mod:`.idempotency`, :mod:`.settlement` and
-:mod:`.case_money` and :mod:`.decision_rows` (the steps inside a transaction), and :mod:`.ledger` (the
-:class:`Ledger`, one transaction per method). The engine and ``metadata`` are
+:mod:`.expiry`, :mod:`.reservations`, :mod:`.idempotency`, :mod:`.settlement`,
+:mod:`.case_money` and :mod:`.decision_rows` (the steps inside a transaction), and
+:mod:`.ledger` (the :class:`Ledger`, one transaction per method). The engine and ``metadata`` are
 :mod:`makegood.store.db`'s, re-exported here.
 """
 

@@ -175,7 +175,9 @@ def apply_freed(conn: Connection, settled: CaseSettlement, by: str, now: datetim
         )
 
 
-def keep_holds(conn: Connection, decision_ids: Sequence[str], until: datetime, now: datetime) -> int:
+def keep_holds(
+    conn: Connection, decision_ids: Sequence[str], until: datetime, now: datetime
+) -> int:
     """Keep the live holds of ``decision_ids`` (reserved, not lapsed by ``now``) at least
     until ``until``: a case's holds wait for the agent it was handed to. Changes no
     total; returns how many holds were kept longer."""

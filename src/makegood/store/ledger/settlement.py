@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Row, update
 from makegood.contract.units import from_cents
 from makegood.errors import BudgetExceededError, DecisionStateError
 from makegood.store.ledger.budget_rows import find_budget_id, no_budget_message
-from makegood.store.ledger.decision_rows import decision_from_row, decision_row
 from makegood.store.ledger.case_money import apply_freed, lock_case, offer_cents, settle_case
+from makegood.store.ledger.decision_rows import decision_from_row, decision_row
 from makegood.store.ledger.schema import budgets, decisions
 from makegood.store.ledger.values import CaseOf, Decision, DecisionStatus, Within, WrapUp
 

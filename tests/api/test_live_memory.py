@@ -205,19 +205,26 @@ def test_the_same_key_with_another_body_is_refused_and_the_same_body_replays(cli
     assert state["held"] == pytest.approx(original["budget"]["reserved"])
 
 
+def _spends_from_its_team(client, body, headers, team, *, other):
+    """A team-bound key: naming ``other`` team is refused; its recommendation holds from
+    ``team``'s budget, nothing from the company-wide one. Returns the recommendation."""
+    refused = _recommend(client, unique(body), headers=headers, team=other)
+    assert refused.status_code == 403 and "team" in refused.json()["detail"]
+    out = _recommend(client, unique(body), headers=headers).json()
+    assert out["budget"]["team"] == team
+    teams = {b["team"]: b for b in client.get("/v1/budget", headers=FINANCE).json()["by_team"]}
+    assert teams[team]["held"] == pytest.approx(out["budget"]["reserved"])
+    assert teams[None]["held"] == 0
+    return out
+
+
 def test_a_key_bound_to_a_team_spends_from_that_teams_budget_only(make_client, complaints):
     client = make_client(api_keys=",".join([*(f"{k}:{r}" for k, r in KEYS.items()),
                                             "billing-key:agent@billing"]))  # fmt: skip
     _budget(client, 5_000)
     _budget(client, 300, team="billing")
     billing = {"X-API-Key": "billing-key"}
-    other = _recommend(client, unique(complaints[6]), headers=billing, team="retention")
-    assert other.status_code == 403 and "team" in other.json()["detail"]
-    out = _recommend(client, unique(complaints[6]), headers=billing).json()
-    assert out["budget"]["team"] == "billing"
-    teams = {b["team"]: b for b in client.get("/v1/budget", headers=FINANCE).json()["by_team"]}
-    assert teams["billing"]["held"] == pytest.approx(out["budget"]["reserved"])
-    assert teams[None]["held"] == 0
+    out = _spends_from_its_team(client, complaints[6], billing, "billing", other="retention")
     # a decision of no team (an unbound key's) is not the billing key's to read or settle
     theirs = _recommend(client, unique(complaints[7])).json()["decision_id"]
     path = f"/v1/decisions/{theirs}"
@@ -456,10 +463,4 @@ def test_me_answers_the_key_and_a_team_bound_key_spends_from_its_team(
     assert client.get("/v1/me", headers={"X-API-Key": "nope"}).status_code == 401
     _budget(client, 5_000)
     _budget(client, 300, team="care")
-    refused = _recommend(client, unique(complaints[6]), headers=ana, team="billing")
-    assert refused.status_code == 403 and "team" in refused.json()["detail"]
-    out = _recommend(client, unique(complaints[6]), headers=ana).json()
-    assert out["budget"]["team"] == "care"
-    teams = {b["team"]: b for b in client.get("/v1/budget", headers=FINANCE).json()["by_team"]}
-    assert teams["care"]["held"] == pytest.approx(out["budget"]["reserved"])
-    assert teams[None]["held"] == 0
+    _spends_from_its_team(client, complaints[6], ana, "care", other="billing")

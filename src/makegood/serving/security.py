@@ -79,26 +79,20 @@ class KeyEntry:
 _FIELDS = {"role", "roles", "team", "name", "skills", "backup_skills"}
 
 
+def _short_name(value: object, where: str, what: str) -> str | None:
+    """A team's or an agent's name: None, or a non-empty name of at most 128 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 128:
+        raise ConfigError(
+            f"{where}: {what} must be a non-empty name of at most 128 characters. "
+            f"Got {value!r} instead."
+        )
+    return value.strip()
+
+
 def _team(value: object, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 128:
-        raise ConfigError(
-            f"{where}: team must be a non-empty name of at most 128 characters. "
-            f"Got {value!r} instead."
-        )
-    return value.strip()
-
-
-def _name(value: object, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 128:
-        raise ConfigError(
-            f"{where}: name must be a non-empty name of at most 128 characters. "
-            f"Got {value!r} instead."
-        )
-    return value.strip()
+    return _short_name(value, where, "team")
 
 
 def _skills(value: object, where: str, what: str) -> tuple[str, ...]:
@@ -160,7 +154,7 @@ def _json_entry(value: object, where: str) -> KeyEntry:
         return KeyEntry(
             _roles(roles, where),
             _team(value.get("team"), where),
-            _name(value.get("name"), where),
+            _short_name(value.get("name"), where, "name"),
             _skills(value.get("skills"), where, "skills"),
             _skills(value.get("backup_skills"), where, "backup_skills"),
         )

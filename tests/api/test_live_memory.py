@@ -8,6 +8,7 @@ The channel-switch story runs on SQLite and on PostgreSQL (MAKEGOOD_TEST_DATABAS
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -204,19 +205,26 @@ def test_the_same_key_with_another_body_is_refused_and_the_same_body_replays(cli
     assert state["held"] == pytest.approx(original["budget"]["reserved"])
 
 
+def _spends_from_its_team(client, body, headers, team, *, other):
+    """A team-bound key: naming ``other`` team is refused; its recommendation holds from
+    ``team``'s budget, nothing from the company-wide one. Returns the recommendation."""
+    refused = _recommend(client, unique(body), headers=headers, team=other)
+    assert refused.status_code == 403 and "team" in refused.json()["detail"]
+    out = _recommend(client, unique(body), headers=headers).json()
+    assert out["budget"]["team"] == team
+    teams = {b["team"]: b for b in client.get("/v1/budget", headers=FINANCE).json()["by_team"]}
+    assert teams[team]["held"] == pytest.approx(out["budget"]["reserved"])
+    assert teams[None]["held"] == 0
+    return out
+
+
 def test_a_key_bound_to_a_team_spends_from_that_teams_budget_only(make_client, complaints):
     client = make_client(api_keys=",".join([*(f"{k}:{r}" for k, r in KEYS.items()),
                                             "billing-key:agent@billing"]))  # fmt: skip
     _budget(client, 5_000)
     _budget(client, 300, team="billing")
     billing = {"X-API-Key": "billing-key"}
-    other = _recommend(client, unique(complaints[6]), headers=billing, team="retention")
-    assert other.status_code == 403 and "team" in other.json()["detail"]
-    out = _recommend(client, unique(complaints[6]), headers=billing).json()
-    assert out["budget"]["team"] == "billing"
-    teams = {b["team"]: b for b in client.get("/v1/budget", headers=FINANCE).json()["by_team"]}
-    assert teams["billing"]["held"] == pytest.approx(out["budget"]["reserved"])
-    assert teams[None]["held"] == 0
+    out = _spends_from_its_team(client, complaints[6], billing, "billing", other="retention")
     # a decision of no team (an unbound key's) is not the billing key's to read or settle
     theirs = _recommend(client, unique(complaints[7])).json()["decision_id"]
     path = f"/v1/decisions/{theirs}"
@@ -276,7 +284,11 @@ def test_export_history_writes_live_contacts_in_contract_form(client, complaints
 
     _budget(client, 5_000)
     out = _recommend(client, unique(complaints[8])).json()
-    client.post(f"/v1/decisions/{out['decision_id']}", json={"action": "accepted"}, headers=AGENT)
+    wrap_up = {"wrap_up_code": "Resolved", "note": "refund confirmed, customer happy"}
+    done = client.post(f"/v1/decisions/{out['decision_id']}",
+                       json={"action": "accepted", **wrap_up}, headers=AGENT)  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert (done.json()["wrap_up_code"], done.json()["note"]) == ("resolved", wrap_up["note"])
     client.post("/v1/outcomes", json={"decision_id": out["decision_id"], "satisfaction": 7,
                                       "churned_90d": False}, headers=AGENT)  # fmt: skip
     url = client.app.state.settings.database_url
@@ -286,6 +298,8 @@ def test_export_history_writes_live_contacts_in_contract_form(client, complaints
     assert Decimal(str(frame["compensation"].iloc[0])) == Decimal(
         str(out["recommended"]["compensation"])
     )
+    assert frame["wrap_up_code"].tolist() == ["resolved"]
+    assert frame["wrap_up_note"].tolist() == [wrap_up["note"]]
 
 
 def test_a_contact_a_minute_ago_counts_in_the_models_memory(client, complaints):
@@ -445,3 +459,71 @@ def test_the_greeting_and_the_reasons_say_one_tenure(db_client, complaints):
     assert "a customer for 2 years" in out["customer"]["greeting"]
     texts = [r["text"] for r in out["explanation"]["reasons"] + out["explanation"]["against"]]
     assert not [t for t in texts if "a customer for" in t and "2 years" not in t]
+
+
+AGENT_KEYS = {
+    "k-ana": {"role": "agent", "name": "Ana", "team": "care",
+              "skills": ["Billing_Error", "fee_dispute"], "backup_skills": ["service_outage"]},
+    "k-old-team": {"roles": ["agent"], "team": "billing"},
+    "k-list": ["agent", "finance"],
+    "k-plain": "finance",
+}  # fmt: skip
+
+
+def test_keys_carry_the_agent_the_admin_configured(tmp_path):
+    from makegood.errors import ConfigError
+    from makegood.serving.security import ApiKeys, Role
+
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(AGENT_KEYS))
+    keys = ApiKeys.load("k-env:agent@retention,k-ana:finance", path)
+    ana = keys.check("k-ana")
+    assert ana is not None and ana.roles == {Role.AGENT, Role.FINANCE}  # both sources
+    assert (ana.name, ana.team) == ("Ana", "care")
+    assert ana.skills == ("billing_error", "fee_dispute")
+    assert ana.backup_skills == ("service_outage",)
+    old = keys.check("k-old-team")
+    assert old is not None and (old.team, old.name, old.skills) == ("billing", None, ())
+    assert keys.check("k-list").roles == {Role.AGENT, Role.FINANCE}
+    assert keys.check("k-plain").roles == {Role.FINANCE}
+    assert keys.check("k-env").team == "retention"
+    assert keys.check("k-unknown") is None
+    for bad, field in [
+        ({"k": {"role": "agent", "skill": ["x"]}}, "skill"),
+        ({"k": {"role": "agent", "skills": "billing_error"}}, "skills must be a list"),
+        ({"k": {"role": "agent", "name": ""}}, "name must be"),
+        ({"k": {"role": "boss"}}, "role must be one of"),
+    ]:
+        path.write_text(json.dumps(bad))
+        with pytest.raises(ConfigError, match=field) as raised:
+            ApiKeys.load(None, path)
+        assert str(path) in str(raised.value)
+
+
+def test_me_answers_the_key_and_a_team_bound_key_spends_from_its_team(
+    make_client, complaints, tmp_path
+):
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({**AGENT_KEYS, **KEYS}))
+    client = make_client(api_keys=None, api_keys_file=path, exploration=0.0, shadow_price=0.0)
+    ana = {"X-API-Key": "k-ana"}
+    me = client.get("/v1/me", headers=ana)
+    assert me.status_code == 200, me.text
+    assert {k: v for k, v in me.json().items() if k != "key_id"} == {
+        "name": "Ana",
+        "role": "agent",
+        "roles": ["agent"],
+        "team": "care",
+        "skills": ["billing_error", "fee_dispute"],
+        "backup_skills": ["service_outage"],
+    }
+    plain = client.get("/v1/me", headers={"X-API-Key": "k-plain"}).json()
+    assert (plain["role"], plain["name"], plain["team"], plain["skills"]) == (
+        "finance", None, None, [],
+    )  # fmt: skip
+    assert client.get("/v1/me", headers=ADMIN).json()["role"] == "admin"
+    assert client.get("/v1/me").status_code == 401
+    assert client.get("/v1/me", headers={"X-API-Key": "nope"}).status_code == 401
+    _budget(client, 5_000)
+    _budget(client, 300, team="care")
+    _spends_from_its_team(client, complaints[6], ana, "care", other="billing")

@@ -33,13 +33,20 @@ from makegood.errors import BudgetNotFoundError
 from makegood.policy.forecast import SpendForecast, forecast_spend
 from makegood.reporting.advice import calibration, overrides
 from makegood.reporting.numbers import report_round as _r
-from makegood.store.ledger import DecisionStatus, Ledger, budgets, decisions, outcomes
+from makegood.store.ledger import (
+    DecisionStatus,
+    Ledger,
+    budgets,
+    decisions,
+    holding,
+    live_budget_state,
+    outcomes,
+)
 
 __all__ = ["NO_TEAM", "PeriodReport", "period_report"]
 
 NO_TEAM = "(no team)"  # decisions served without a team
 _COMMITTED = DecisionStatus.COMMITTED.value
-_RESERVED = DecisionStatus.RESERVED.value
 
 
 def _day(value: Any) -> date:
@@ -112,12 +119,14 @@ def period_report(
     if team is not None:
         in_scope = and_(in_scope, decisions.c.team == team)
     with ledger.reader.connect() as conn:
-        budget = _budget(conn, period, team)
+        # held: the holds live at ``now`` (lapsed ones returned), as every reader counts
+        held_now = holding(now)
+        budget = _budget(conn, period, team, now)
         counts = _status_counts(conn, in_scope)
-        by_team = _by(conn, in_scope, decisions.c.team, "team")
-        by_resolution = _by_resolution(conn, in_scope)
+        by_team = _by(conn, in_scope, decisions.c.team, "team", held_now)
+        by_resolution = _by_resolution(conn, in_scope, held_now)
         per_day = _committed_by_day(conn, in_scope)
-        committed_amounts, held_amounts = _amounts(conn, in_scope)
+        committed_amounts, held_amounts = _amounts(conn, in_scope, held_now)
         override_rows, n_nothing = _overridden(conn, in_scope)
         outcome_rows = _with_outcomes(conn, in_scope)
         versions = sorted(
@@ -228,9 +237,10 @@ def _forecast(fc: SpendForecast, amount: float) -> dict:
 # ------------------------------------------------------------------------------ queries
 
 
-def _budget(conn: Any, period: str, team: str | None) -> dict:
+def _budget(conn: Any, period: str, team: str | None, now: datetime) -> dict:
     """The budget the scope spends from: the team's own (else the company-wide one), or,
-    for all teams, every budget of the period."""
+    for all teams, every budget of the period; at ``now``, in the one figure of the
+    ledger (:func:`~makegood.store.ledger.live_budget_state`)."""
     rows = conn.execute(select(budgets).where(budgets.c.period == period)).all()
     if team is not None:
         own = [r for r in rows if r.team == team]
@@ -238,15 +248,17 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
     if not rows:
         scope = f"team {team!r} nor company-wide" if team else "any team"
         raise BudgetNotFoundError(f"no budget for period {period!r} ({scope}): set one first")
+    rows = sorted(rows, key=lambda r: r.team)
+    states = [live_budget_state(conn, r, now) for r in rows]
     items: list[dict[str, Any]] = [
         {
-            "team": r.team or None,
-            "amount": float(from_cents(r.amount_cents)),
-            "committed": float(from_cents(r.committed_cents)),
-            "held": float(from_cents(r.reserved_cents)),
-            "available": float(from_cents(r.amount_cents - r.committed_cents - r.reserved_cents)),
+            "team": b.team,
+            "amount": float(b.amount),
+            "committed": float(b.committed),
+            "held": float(b.reserved),
+            "available": float(b.available),
         }
-        for r in sorted(rows, key=lambda r: r.team)
+        for b in states
     ]
     shared = team is not None and rows[0].team == ""
     return {
@@ -254,12 +266,10 @@ def _budget(conn: Any, period: str, team: str | None) -> dict:
         if shared
         else (f"team {team}" if team else "all budgets of the period"),
         "shared": shared,
-        "amount": float(from_cents(sum(r.amount_cents for r in rows))),
-        "committed": float(from_cents(sum(r.committed_cents for r in rows))),
-        "held": float(from_cents(sum(r.reserved_cents for r in rows))),
-        "available": float(
-            from_cents(sum(r.amount_cents - r.committed_cents - r.reserved_cents for r in rows))
-        ),
+        "amount": float(sum(b.amount for b in states)),
+        "committed": float(sum(b.committed for b in states)),
+        "held": float(sum(b.reserved for b in states)),
+        "available": float(sum(b.available for b in states)),
         "budgets": items,
         "_start": min(r.period_start for r in rows),
         "_end": max(r.period_end for r in rows),
@@ -275,36 +285,42 @@ def _status_counts(conn: Any, in_scope: Any) -> dict[str, int]:
     return out
 
 
-def _sums(conn: Any, in_scope: Any, column: Any, status: str, cents: Any) -> dict:
+def _sums(conn: Any, in_scope: Any, column: Any, which: Any, cents: Any) -> dict:
     rows = conn.execute(
         select(column, func.count(), func.coalesce(func.sum(cents), 0))
-        .where(in_scope, decisions.c.status == status)
+        .where(in_scope, which)
         .group_by(column)
     ).all()
     return {key: (int(n), int(c)) for key, n, c in rows}
 
 
-def _by(conn: Any, in_scope: Any, column: Any, name: str) -> list[dict]:
+def _by(conn: Any, in_scope: Any, column: Any, name: str, held_now: Any) -> list[dict]:
     """Committed (final compensation) and held (reserved) money by ``column``."""
-    committed = _sums(conn, in_scope, column, _COMMITTED, decisions.c.final_compensation_cents)
-    held = _sums(conn, in_scope, column, _RESERVED, decisions.c.compensation_cents)
+    committed = _sums(
+        conn,
+        in_scope,
+        column,
+        decisions.c.status == _COMMITTED,
+        decisions.c.final_compensation_cents,
+    )
+    held = _sums(conn, in_scope, column, held_now, decisions.c.compensation_cents)
     return _rows(committed, held, name)
 
 
-def _by_resolution(conn: Any, in_scope: Any) -> list[dict]:
+def _by_resolution(conn: Any, in_scope: Any, held_now: Any) -> list[dict]:
     """Committed money by the resolution given, held money by the one recommended."""
     committed = _sums(
         conn,
         in_scope,
         decisions.c.final_resolution,
-        _COMMITTED,
+        decisions.c.status == _COMMITTED,
         decisions.c.final_compensation_cents,
     )
     held = _sums(
         conn,
         in_scope,
         decisions.c.recommended_resolution,
-        _RESERVED,
+        held_now,
         decisions.c.compensation_cents,
     )
     return _rows(committed, held, "resolution")
@@ -339,16 +355,14 @@ def _committed_by_day(conn: Any, in_scope: Any) -> dict[date, tuple[int, int]]:
     return {_day(d): (int(n), int(c)) for d, n, c in rows}
 
 
-def _amounts(conn: Any, in_scope: Any) -> tuple[np.ndarray, np.ndarray]:
+def _amounts(conn: Any, in_scope: Any, held_now: Any) -> tuple[np.ndarray, np.ndarray]:
     """Each committed decision's final compensation, and each held one's reserved amount."""
     committed = conn.execute(
         select(decisions.c.final_compensation_cents).where(
             in_scope, decisions.c.status == _COMMITTED
         )
     ).scalars()
-    held = conn.execute(
-        select(decisions.c.compensation_cents).where(in_scope, decisions.c.status == _RESERVED)
-    ).scalars()
+    held = conn.execute(select(decisions.c.compensation_cents).where(in_scope, held_now)).scalars()
     return (
         np.array([float(from_cents(c)) for c in committed], dtype=float),
         np.array([float(from_cents(c)) for c in held], dtype=float),

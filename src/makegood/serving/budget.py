@@ -50,9 +50,10 @@ def shadow_price(settings: Settings, state: BudgetState | None, now: datetime) -
     )
 
 
-def budget_view(settings: Settings, state: BudgetState) -> BudgetOut:
-    """A budget as finance reads it (``by_team`` empty)."""
-    now = utc_now()
+def budget_view(settings: Settings, state: BudgetState, now: datetime | None = None) -> BudgetOut:
+    """A budget as finance reads it at ``now`` (default: now; ``by_team`` empty);
+    ``available`` is the ledger's one figure (:attr:`BudgetState.available`)."""
+    now = now or utc_now()
     return BudgetOut(
         period=state.period,
         team=state.team,
@@ -77,7 +78,7 @@ def budget(service: Service, period: str | None, team: str | None) -> BudgetOut:
     now = utc_now()
     period = period or current_period(now)
     state = service.ledger.get_budget(period, team, now=now)
-    view = budget_view(service.settings, state)
+    view = budget_view(service.settings, state, now)
     view.by_team = [
         TeamBudgetOut(
             team=b.team,

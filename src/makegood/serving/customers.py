@@ -433,6 +433,7 @@ def handover(
         next_step=body.next_step,
         summary=summary,
         now=now,
+        hold_seconds=service.settings.offer_ttl_seconds,  # the case's holds wait with it
     )
     live = book.customer(found.customer_id)
     case = live.case(found.case_id)

@@ -3,7 +3,9 @@
 An agent's action is stored with its contact in one transaction on the ledger's writer
 threads: ``offered`` holds the compensation for ``offer_ttl_seconds`` more; ``accepted``
 commits it; ``declined`` releases it; ``override`` releases it and commits the
-override's compensation.
+override's compensation. Each is settled in the contact's case: a case handed from one
+agent to the next gives its card's amount once, paid from the holds the case already
+has. ``accepted`` (and the others) may carry a wrap-up code and note.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from makegood.serving.schemas import DecisionIn, DecisionOut, OutcomeIn, Outcome
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service
 from makegood.store.contacts import ContactAction
-from makegood.store.ledger import Decision
+from makegood.store.ledger import Decision, WrapUp
 
 __all__ = ["decide", "decision_view", "record_outcome"]
 
 
 def decide(service: Service, scorer: Scorer | None, decision_id: str, body: DecisionIn) -> Decision:
-    """The agent's action ``body`` on decision ``decision_id``. Run on a writer thread
-    (see :attr:`Service.writes`).
+    """The agent's action ``body`` on decision ``decision_id``, settled in its case (the
+    case's holds and what it was given are shared: :mod:`makegood.store.ledger.case_money`),
+    so what is given is committed at its card's amount once for the case. Run on a
+    writer thread (see :attr:`Service.writes`).
 
     Raises FieldError (an override without resolution or reason, or with a resolution
     outside the catalog), and the ledger's DecisionNotFoundError, DecisionStateError,
@@ -34,19 +38,30 @@ def decide(service: Service, scorer: Scorer | None, decision_id: str, body: Deci
     """
     ledger = service.ledger
     action = ContactAction(body.action)
+    case_of = service.contacts.case_others
+    wrap_up = WrapUp(body.wrap_up_code, body.note) if body.wrap_up_code or body.note else None
 
     def noted(conn: Any, d: Decision, now: datetime) -> None:
         service.contacts.set_action(conn, d.decision_id, action, now, notes=body.notes)
 
     if action is ContactAction.OFFERED:
         return ledger.hold(
-            decision_id, ttl_seconds=service.settings.offer_ttl_seconds, within=noted
+            decision_id,
+            ttl_seconds=service.settings.offer_ttl_seconds,
+            within=noted,
+            case_of=case_of,
         )
     if action is ContactAction.ACCEPTED:
-        return ledger.commit(decision_id, within=noted)
+        return ledger.commit(decision_id, within=noted, case_of=case_of, wrap_up=wrap_up)
     reason = body.reason
     if action is ContactAction.DECLINED:
-        return ledger.release(decision_id, reason or "declined by the customer", within=noted)
+        return ledger.release(
+            decision_id,
+            reason or "declined by the customer",
+            within=noted,
+            case_of=case_of,
+            wrap_up=wrap_up,
+        )
     resolution = body.resolution
     if not resolution:
         raise FieldError("resolution", "required for an override")
@@ -72,6 +87,8 @@ def decide(service: Service, scorer: Scorer | None, decision_id: str, body: Deci
         final_resolution=resolution,
         final_compensation=to_cents(compensation),
         within=noted,
+        case_of=case_of,
+        wrap_up=wrap_up,
     )
 
 
@@ -100,4 +117,6 @@ def decision_view(d: Decision) -> DecisionOut:
         override_reason=d.override_reason,
         model_version=d.model_version,
         logging_propensity=d.recommended_propensity,
+        wrap_up_code=d.wrap_up_code,
+        note=d.wrap_up_note,
     )

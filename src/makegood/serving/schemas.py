@@ -426,6 +426,27 @@ class DecisionIn(BaseModel):
     reason: str | None = Field(None, min_length=1, max_length=1000)
     compensation: Money | None = None
     notes: str | None = Field(None, min_length=1, max_length=2000)
+    wrap_up_code: Label | None = Field(
+        None, description="how the contact closed (your wrap-up list); kept with the decision"
+    )
+    note: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="the wrap-up note, kept with the decision and exported with the history",
+    )
+
+
+class MeOut(BaseModel):
+    """The caller's key as the admin configured it: what the console fills in at sign-in."""
+
+    key_id: str = Field(description="a short, non-secret id of the key (for logs)")
+    name: str | None = Field(description="the agent's name")
+    role: str = Field(description="the key's role (admin when it has it, else agent, finance)")
+    roles: list[str]
+    team: str | None = Field(description="the team whose queue and budget the key acts for")
+    skills: list[str] = Field(description="issue types the agent serves first")
+    backup_skills: list[str] = Field(description="issue types the agent serves as backup")
 
 
 class DecisionOut(BaseModel):
@@ -438,6 +459,8 @@ class DecisionOut(BaseModel):
     override_reason: str | None
     model_version: str
     logging_propensity: float
+    wrap_up_code: str | None = None
+    note: str | None = Field(None, description="the wrap-up note")
 
 
 class OutcomeIn(BaseModel):

@@ -34,6 +34,7 @@ from makegood.store.ledger import (
     DecisionStatus,
     Ledger,
     LedgerError,
+    WrapUp,
     make_engine,
 )
 
@@ -516,7 +517,7 @@ def test_export_rows_in_contract_form(ledger):
     accepted = ledger.reserve(record("a", propensity=0.6), 25, now=T0).decision
     overridden = ledger.reserve(record("b"), 25, now=T0 + timedelta(seconds=1)).decision
     pending = ledger.reserve(record("c"), 25, now=T0 + timedelta(seconds=2)).decision
-    ledger.commit(accepted.decision_id)
+    ledger.commit(accepted.decision_id, wrap_up=WrapUp("resolved", "credit applied on the call"))
     ledger.release(overridden.decision_id, "agent judgement", final_resolution="apology")
     ledger.record_outcome(accepted.decision_id, satisfaction=9, churned_90d=False)
     ledger.record_outcome(overridden.decision_id, churned_90d=True)
@@ -535,8 +536,11 @@ def test_export_rows_in_contract_form(ledger):
         "logging_propensity": 0.6,
         "satisfaction": 9.0,
         "churned_90d": 0,
+        "wrap_up_code": "resolved",
+        "wrap_up_note": "credit applied on the call",
     }
     row_b = items[1].history_row()
+    assert (row_b["wrap_up_code"], row_b["wrap_up_note"]) == (None, None)
     assert (row_b["resolution"], row_b["compensation"]) == ("apology", 0.0)
     assert row_b["logging_propensity"] is None  # a person chose it: propensity unknown
     assert (row_b["satisfaction"], row_b["churned_90d"]) == (None, 1)

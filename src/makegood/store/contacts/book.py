@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
@@ -30,6 +30,7 @@ from makegood.store.contacts.values import (
     Handover,
     LiveContact,
 )
+from makegood.store.ledger.case_money import keep_holds
 from makegood.store.ledger.checks import CENTS_PER_UNIT
 from makegood.store.ledger.ledger import Ledger
 from makegood.store.ledger.values import Decision
@@ -51,6 +52,14 @@ _COUNT_CONTACTS = (
 )
 # PostgreSQL: contacts of one customer are recorded one at a time (until commit)
 _LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtext(:cid))")
+_CONTACT_CASE = select(contacts.c.case_id, contacts.c.case_override_reason).where(
+    contacts.c.contact_id == bindparam("cid")
+)
+_CASE_SHARED = (
+    select(contacts.c.contact_id)
+    .where(contacts.c.case_id == bindparam("case_"), contacts.c.case_override_reason.is_(None))
+    .order_by(contacts.c.contact_id)
+)
 _CASE_LAST_CONTACT = (
     update(cases)
     .where(cases.c.case_id == bindparam("cid"), cases.c.last_contact_at < bindparam("at"))
@@ -118,6 +127,9 @@ class ContactBook:
             _open_case(conn, record, now)
         else:
             _join_case(conn, record, now)
+            if record.covered > 0 and record.case_override_reason is None and decision.expires_at:
+                # the holds that cover part of this contact's card wait as long as it does
+                keep_holds(conn, _shared(conn, record.case_id), decision.expires_at, now)
         conn.execute(
             _INSERT_CONTACT,
             {
@@ -163,6 +175,16 @@ class ContactBook:
                 )
             )
 
+    def case_others(self, conn: Connection, decision_id: str) -> list[str]:
+        """The other decisions of ``decision_id``'s case whose money it shares, read in
+        the caller's transaction (a :data:`~makegood.store.ledger.CaseOf`): none for a
+        decision without a contact or a contact reserved apart with a reason (a separate
+        matter), and never such a contact."""
+        row = conn.execute(_CONTACT_CASE, {"cid": decision_id}).first()
+        if row is None or row.case_override_reason is not None:
+            return []
+        return [d for d in _shared(conn, row.case_id) if d != decision_id]
+
     def set_action(
         self,
         conn: Connection,
@@ -197,8 +219,11 @@ class ContactBook:
         next_step: str | None,
         summary: str,
         now: datetime,
+        hold_seconds: float | None = None,
     ) -> Handover:
-        """Store a handover and the case's next step, in one transaction.
+        """Store a handover and the case's next step, in one transaction. With
+        ``hold_seconds``, the case's live holds are kept at least that long from ``now``:
+        the case's money waits in the queue with it for the next agent.
 
         Raises:
             CaseNotFoundError: if the case does not exist.
@@ -230,6 +255,9 @@ class ContactBook:
             row = conn.execute(
                 select(handovers).where(handovers.c.handover_id == handover_id)
             ).one()
+            if hold_seconds is not None:
+                until = now + timedelta(seconds=hold_seconds)
+                keep_holds(conn, _shared(conn, case_id), until, now)
         return handover_from_row(row)
 
     def close_case(self, case_id: str, now: datetime) -> None:
@@ -245,6 +273,12 @@ class ContactBook:
                 .values(status=CaseStatus.CLOSED.value, updated_at=now)
             ).rowcount:
                 raise CaseNotFoundError(f"no case with case_id {case_id!r}")
+
+
+def _shared(conn: Connection, case_id: str) -> list[str]:
+    """The decisions of the case's contacts that share its money (not those reserved
+    apart with a reason)."""
+    return list(conn.execute(_CASE_SHARED, {"case_": case_id}).scalars())
 
 
 def _check_contacts_unchanged(conn: Connection, record: ContactRecord) -> None:

@@ -20,7 +20,8 @@ team's budget when one exists, otherwise from the company-wide budget of the per
 Status of a decision and the money it counts:
 
 =========  =====================================================================
-reserved   ``compensation`` held (counts in ``reserved``) until ``expires_at``
+reserved   ``compensation`` held (counts in ``reserved``) until ``expires_at``;
+           a case's decisions share their holds (:mod:`.case_money`)
 committed  ``final_compensation`` spent (counts in ``committed``)
 released   overridden or declined by the agent; nothing counted
 expired    the reservation lapsed; nothing counted
@@ -31,9 +32,9 @@ Timestamps are naive UTC (aware ones are converted).
 
 Where each part lives: :mod:`.values` (what goes in and out), :mod:`.schema` (the
 tables), :mod:`.checks` (inputs checked before a transaction), :mod:`.budget_rows`,
-:mod:`.expiry`, :mod:`.reservations`, :mod:`.idempotency`, :mod:`.settlement` and
-:mod:`.decision_rows` (the steps inside a transaction), and :mod:`.ledger` (the
-:class:`Ledger`, one transaction per method). The engine and ``metadata`` are
+:mod:`.expiry`, :mod:`.reservations`, :mod:`.idempotency`, :mod:`.settlement`,
+:mod:`.case_money` and :mod:`.decision_rows` (the steps inside a transaction), and
+:mod:`.ledger` (the :class:`Ledger`, one transaction per method). The engine and ``metadata`` are
 :mod:`makegood.store.db`'s, re-exported here.
 """
 
@@ -44,10 +45,12 @@ from makegood.errors import (
     LedgerError,
 )
 from makegood.store.db import SQLITE_BUSY_TIMEOUT_SECONDS, lock_wait_limit, make_engine, metadata
+from makegood.store.ledger.expiry import holding, live_budget_state
 from makegood.store.ledger.ledger import DEFAULT_TTL_SECONDS, Ledger
 from makegood.store.ledger.schema import budgets, decisions, idempotency_keys, outcomes
 from makegood.store.ledger.values import (
     BudgetState,
+    CaseOf,
     Decision,
     DecisionRecord,
     DecisionStatus,
@@ -56,12 +59,14 @@ from makegood.store.ledger.values import (
     Outcome,
     ReserveResult,
     Within,
+    WrapUp,
 )
 
 __all__ = [
     "DEFAULT_TTL_SECONDS",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "BudgetState",
+    "CaseOf",
     "Decision",
     "DecisionNotFoundError",
     "DecisionRecord",
@@ -75,9 +80,12 @@ __all__ = [
     "Outcome",
     "ReserveResult",
     "Within",
+    "WrapUp",
     "budgets",
     "decisions",
+    "holding",
     "idempotency_keys",
+    "live_budget_state",
     "lock_wait_limit",
     "make_engine",
     "metadata",

@@ -68,6 +68,8 @@ def decision_from_mapping(m: Mapping[Any, Any]) -> Decision:
         created_at=m["created_at"],
         expires_at=m["expires_at"],
         closed_at=m["closed_at"],
+        wrap_up_code=m.get("wrap_up_code"),
+        wrap_up_note=m.get("wrap_up_note"),
     )
 
 

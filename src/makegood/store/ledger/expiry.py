@@ -16,7 +16,14 @@ from makegood.store.ledger.budget_rows import budget_row, budget_state, lock_bud
 from makegood.store.ledger.schema import budgets, decisions
 from makegood.store.ledger.values import BudgetState, DecisionStatus
 
-__all__ = ["expire_all", "expire_overdue", "live_budget_state", "locked_budget", "overdue"]
+__all__ = [
+    "expire_all",
+    "expire_overdue",
+    "holding",
+    "live_budget_state",
+    "locked_budget",
+    "overdue",
+]
 
 
 def overdue(now: datetime) -> Any:
@@ -24,6 +31,15 @@ def overdue(now: datetime) -> Any:
     return and_(
         decisions.c.status == DecisionStatus.RESERVED.value,
         decisions.c.expires_at <= now,
+    )
+
+
+def holding(now: datetime) -> Any:
+    """The condition on ``decisions`` of a hold still live at ``now`` (what
+    :func:`live_budget_state` counts as held)."""
+    return and_(
+        decisions.c.status == DecisionStatus.RESERVED.value,
+        decisions.c.expires_at > naive_utc(now),
     )
 
 
@@ -99,7 +115,13 @@ def expire_all(conn: Connection, now: datetime) -> int:
 
 
 def live_budget_state(conn: Connection, row: Row[Any], now: datetime) -> BudgetState:
-    """The budget's state with the holds that lapsed by ``now`` returned (read only)."""
+    """The budget's state with the holds that lapsed by ``now`` returned (read only).
+
+    The one figure of what is available (:attr:`BudgetState.available`, ``amount -
+    committed - held`` with lapsed holds excluded): ``GET /v1/budget``, the queue's
+    budget line, the cards' "fits budget" (through :meth:`Ledger.get_budget` with a
+    ``now``) and the period report all read it; reservations count the same way (they
+    expire lapsed holds before fitting)."""
     now = naive_utc(now)
     state = budget_state(row)
     if not row.reserved_cents:

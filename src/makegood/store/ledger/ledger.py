@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import make_url
@@ -42,13 +42,14 @@ from makegood.store.ledger.decision_rows import (
     outcome_from_row,
     write_outcome,
 )
-from makegood.store.ledger.expiry import expire_all, live_budget_state
+from makegood.store.ledger.expiry import expire_all, live_budget_state, locked_budget
 from makegood.store.ledger.idempotency import stored_request
 from makegood.store.ledger.reservations import hold_decision, reserve_decision
 from makegood.store.ledger.schema import budgets, outcomes
 from makegood.store.ledger.settlement import settle_decision
 from makegood.store.ledger.values import (
     BudgetState,
+    CaseOf,
     Decision,
     DecisionRecord,
     DecisionStatus,
@@ -57,6 +58,7 @@ from makegood.store.ledger.values import (
     Outcome,
     ReserveResult,
     Within,
+    WrapUp,
 )
 
 __all__ = ["DEFAULT_TTL_SECONDS", "Ledger"]
@@ -64,6 +66,20 @@ __all__ = ["DEFAULT_TTL_SECONDS", "Ledger"]
 DEFAULT_TTL_SECONDS = 3600
 
 _T = TypeVar("_T")
+
+
+def _write_budget_now(conn: Connection, **change: Any) -> BudgetState:
+    """:func:`write_budget` with the budget's holds lapsed by ``now`` expired first (its
+    row locked): a new amount is judged against the holds that are still live, as every
+    reader counts them."""
+    budget_id = conn.execute(
+        select(budgets.c.budget_id).where(
+            budgets.c.period == change["period"], budgets.c.team == change["key"]
+        )
+    ).scalar()
+    if budget_id is not None:
+        locked_budget(conn, budget_id, change["now"])
+    return write_budget(conn, **change)
 
 
 class Ledger:
@@ -166,7 +182,7 @@ class Ledger:
         # Another process may create the same scope first: the second run updates it.
         return self._write(
             functools.partial(
-                write_budget,
+                _write_budget_now,
                 period=period,
                 key=key,
                 cents=cents,
@@ -207,13 +223,17 @@ class Ledger:
             ).all()
             return [live_budget_state(conn, row, now) for row in rows]
 
-    def available(self, period: str, team: str | None = None) -> Decimal:
-        """What a new reservation for ``(period, team)`` may take (0 without a budget)."""
+    def available(
+        self, period: str, team: str | None = None, *, now: datetime | None = None
+    ) -> Decimal:
+        """What a new reservation for ``(period, team)`` may take at ``now`` (default:
+        now), holds lapsed by then returned (0 without a budget)."""
+        now = moment(now)
         with self.engines.reader.connect() as conn:
             budget_id = find_budget_id(conn, period, team)
             if budget_id is None:
                 return from_cents(0)
-            return budget_state(budget_row(conn, budget_id)).available
+            return live_budget_state(conn, budget_row(conn, budget_id), now).available
 
     def audit(self, period: str, team: str | None = None) -> BudgetState:
         """The budget of ``(period, team)`` with its totals recomputed from the decision
@@ -310,9 +330,12 @@ class Ledger:
         ttl_seconds: float,
         now: datetime | None = None,
         within: Within | None = None,
+        case_of: CaseOf | None = None,
     ) -> Decision:
         """The agent offered the decision's compensation: hold it ``ttl_seconds`` more
-        from ``now``. A lapsed reservation is held again if it still fits.
+        from ``now``. A lapsed reservation is held again if it still fits. With
+        ``case_of``, the live holds of the decision's case (which cover part of its
+        card) are kept as long.
 
         Raises:
             BudgetExceededError: if a lapsed reservation no longer fits.
@@ -322,7 +345,9 @@ class Ledger:
         check_ttl(ttl_seconds)
         now = moment(now)
         with self.engines.writer.begin() as conn:
-            return hold_decision(conn, decision_id, ttl_seconds, now, within=within)
+            return hold_decision(
+                conn, decision_id, ttl_seconds, now, within=within, case_of=case_of
+            )
 
     def commit(
         self,
@@ -332,6 +357,8 @@ class Ledger:
         final_compensation: Decimal | float | int | str | None = None,
         now: datetime | None = None,
         within: Within | None = None,
+        case_of: CaseOf | None = None,
+        wrap_up: WrapUp | None = None,
     ) -> Decision:
         """The agent applied the decision: its compensation becomes committed spend.
 
@@ -339,6 +366,11 @@ class Ledger:
         to the reserved amount. A reserved decision whose reservation has expired can
         still be committed if its amount fits again. Repeating a commit with the same
         (or no) values returns the committed decision unchanged.
+
+        With ``case_of`` (the other decisions of its case) the decision is settled in
+        its case (:mod:`.case_money`): ``final_compensation`` defaults to its card's
+        amount, and what the case was given already is not given again; the case's
+        other holds pay for it first. ``wrap_up`` is stored with the decision.
 
         Returns:
             The committed decision.
@@ -365,6 +397,8 @@ class Ledger:
                 reason=None,
                 now=now,
                 within=within,
+                case_of=case_of,
+                wrap_up=wrap_up,
             )
 
     def release(
@@ -376,12 +410,15 @@ class Ledger:
         final_compensation: Decimal | float | int | str | None = None,
         now: datetime | None = None,
         within: Within | None = None,
+        case_of: CaseOf | None = None,
+        wrap_up: WrapUp | None = None,
     ) -> Decision:
         """The recommendation was overridden or declined: free its reservation.
 
         ``final_resolution`` records what the agent gave instead, if anything. When it
         carries compensation (``final_compensation > 0``) that amount is committed in
-        the same transaction, with ``reason`` kept as the override reason.
+        the same transaction, with ``reason`` kept as the override reason; with
+        ``case_of``, settled in its case as :meth:`commit` says.
 
         Returns:
             The released (or, with compensation, committed) decision.
@@ -409,6 +446,8 @@ class Ledger:
                 reason=reason,
                 now=now,
                 within=within,
+                case_of=case_of,
+                wrap_up=wrap_up,
             )
 
     def expire(self, now: datetime | None = None) -> int:

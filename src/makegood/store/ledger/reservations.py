@@ -17,6 +17,7 @@ from makegood.store.ledger.budget_rows import (
     available_of,
     budget_row,
 )
+from makegood.store.ledger.case_money import keep_holds
 from makegood.store.ledger.decision_rows import (
     decision_from_mapping,
     decision_from_row,
@@ -25,7 +26,7 @@ from makegood.store.ledger.decision_rows import (
 from makegood.store.ledger.expiry import expire_overdue, locked_budget
 from makegood.store.ledger.idempotency import claim_key, replay
 from makegood.store.ledger.schema import decisions
-from makegood.store.ledger.values import Decision, DecisionStatus, ReserveResult, Within
+from makegood.store.ledger.values import CaseOf, Decision, DecisionStatus, ReserveResult, Within
 
 __all__ = ["hold_decision", "reserve_decision"]
 
@@ -116,8 +117,10 @@ def hold_decision(
     now: datetime,
     *,
     within: Within | None,
+    case_of: CaseOf | None = None,
 ) -> Decision:
-    """Hold the decision's compensation ``ttl_seconds`` more from ``now``; see
+    """Hold the decision's compensation ``ttl_seconds`` more from ``now`` (and the live
+    holds of its case as long, with ``case_of``); see
     :meth:`makegood.store.ledger.Ledger.hold`."""
     budget_id = decision_row(conn, decision_id).budget_id
     budget = None if budget_id is None else locked_budget(conn, budget_id, now)
@@ -148,6 +151,9 @@ def hold_decision(
             updated_at=now,
         )
     )
+    until = now + timedelta(seconds=ttl_seconds)
+    if case_of is not None:
+        keep_holds(conn, [d for d in case_of(conn, decision_id) if d != decision_id], until, now)
     decision = decision_from_row(decision_row(conn, decision_id))
     if within is not None:
         within(conn, decision, now)

@@ -1,5 +1,5 @@
 """The ledger's tables: budgets, decisions, outcomes and idempotency keys (mirrored by
-migrations 0001 and 0002; tests compare the two).
+migrations 0001, 0002 and 0004; tests compare the two).
 
 Money is integer cents. Each budget row carries running ``committed`` and ``reserved``
 totals; its CHECK constraints make the database itself refuse
@@ -81,6 +81,9 @@ decisions = Table(
     Column("expires_at", DateTime, nullable=True),
     Column("closed_at", DateTime, nullable=True),
     Column("updated_at", DateTime, nullable=False),
+    # how the agent closed the contact (migration 0004)
+    Column("wrap_up_code", String(64), nullable=True),
+    Column("wrap_up_note", Text, nullable=True),
     CheckConstraint(f"status IN ({_STATUSES})", name="ck_decisions_status"),
     CheckConstraint("compensation_cents >= 0", name="ck_decisions_compensation_nonnegative"),
     CheckConstraint(

@@ -17,6 +17,7 @@ from makegood.errors import LedgerError
 
 __all__ = [
     "BudgetState",
+    "CaseOf",
     "Decision",
     "DecisionRecord",
     "DecisionStatus",
@@ -25,6 +26,7 @@ __all__ = [
     "Outcome",
     "ReserveResult",
     "Within",
+    "WrapUp",
 ]
 
 
@@ -39,6 +41,20 @@ class DecisionStatus(StrEnum):
 # Called inside a reservation's (or settlement's) transaction with the decision as
 # written and the transaction's time: other stores write beside it atomically.
 Within = Callable[[Connection, "Decision", datetime], None]
+
+# Called inside a settlement's transaction with the decision's id: the ids of the other
+# decisions of its case, whose holds and given compensation it shares
+# (:mod:`makegood.store.ledger.case_money`); the contact book knows the cases.
+CaseOf = Callable[[Connection, str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    """How the agent closed a contact: a wrap-up code (the call centre's own list) and a
+    note, stored with the decision and exported with the history."""
+
+    code: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,8 @@ class Decision:
     created_at: datetime
     expires_at: datetime | None
     closed_at: datetime | None
+    wrap_up_code: str | None = None
+    wrap_up_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,4 +220,6 @@ class DecisionWithOutcome:
             "logging_propensity": d.recommended_propensity if same else None,
             "satisfaction": o.satisfaction,
             "churned_90d": int(bool(o.churned_90d)),
+            "wrap_up_code": d.wrap_up_code,
+            "wrap_up_note": d.wrap_up_note,
         }

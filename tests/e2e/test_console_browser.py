@@ -409,7 +409,7 @@ def test_customer_search_finds_their_open_contacts(watched, server, size):
 @pytest.mark.parametrize("size", VIEWPORTS, ids=["1366x768", "1920x1080"])
 def test_a_case_handed_to_a_named_colleague_reaches_their_open_cases(watched, server, size):
     kim = _signed_in(watched, server, size, key=AGENT_THREE).page
-    take_next(kim)  # Kim works the care queue today: a colleague to hand to
+    kims = take_next(kim)  # Kim works the care queue today: a colleague to hand to
     one = _signed_in(watched, server, size).page
     entry = take_next(one)
     one.keyboard.press("h")
@@ -426,6 +426,7 @@ def test_a_case_handed_to_a_named_colleague_reaches_their_open_cases(watched, se
     new = next(e for e in held if e["note"] and e["note"].startswith("Promised a callback"))
     assert new["entry_id"] != entry and new["status"] == "claimed"
     kim.reload()
+    kim.wait_for_selector(f"body[data-case-ready='{kims}']", state="attached")  # resumed
     kim.wait_for_selector(f"#mine-list li[data-entry='{new['entry_id']}']")
     kim.evaluate("document.body.dataset.caseReady = ''")
     kim.click(f"#mine-list li[data-entry='{new['entry_id']}'] button")

@@ -376,3 +376,13 @@ def test_accept_keeps_the_wrap_up_code_and_note_with_the_decision(qclient, compl
         headers=AGENT,
     )
     assert bad.status_code == 422
+
+
+def test_customer_search_reads_wildcards_literally(qclient, complaints):
+    a = _enter(qclient, {**complaints[0], "customer_id": "Cust_42"})["entry"]
+    _enter(qclient, {**complaints[1], "customer_id": "custX42"})
+    search = "/v1/queue/search"
+    got = qclient.get(search, params={"team": "care", "customer": "T_4"}, headers=AGENT).json()
+    assert [e["entry_id"] for e in got["entries"]] == [a["entry_id"]]
+    none = qclient.get(search, params={"team": "care", "customer": "%"}, headers=AGENT).json()
+    assert none["entries"] == []

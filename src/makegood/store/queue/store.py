@@ -353,7 +353,9 @@ class QueueStore:
         """The team's open entries (waiting, taken, scheduled) of customers whose id
         contains ``customer`` (case-insensitive), longest waiting first."""
         c = queue_entries.c
-        pattern = "%" + customer.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+        # the text is matched literally: LIKE's wildcards in it are escaped
+        literal = customer.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
         with self.engines.reader.connect() as conn:
             rows = conn.execute(
                 select(queue_entries)
@@ -369,7 +371,7 @@ class QueueStore:
                             )
                         ]
                     ),
-                    func.lower(c.customer_id).like(pattern),
+                    func.lower(c.customer_id).like(pattern, escape="\\"),
                 )
                 .order_by(c.arrived_at, c.entry_id)
                 .limit(limit)

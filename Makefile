@@ -107,9 +107,13 @@ BENCH_CONSOLE_ARGS ?=
 bench-console: venv browser
 	$(PY) benchmarks/bench_console.py $(BENCH_CONSOLE_ARGS)
 
-# PNGs of the queue and of a case view (1366x768) in reports/console/, for review
+# PNGs of a working day at 1366x768 in reports/console/, for review: the queue (a why-first
+# tooltip open), a case, N asking with a case open, a close call, a handover received by
+# name, a channel switch. CONSOLE_SHOTS_ARGS="--models-dir DIR --complaints CSV" reuses a bundle
+CONSOLE_SHOTS_ARGS ?=
+
 console-screenshots: venv browser
-	$(PY) tests/e2e/consoleharness.py --out reports/console
+	$(PY) tests/e2e/consoleharness.py --out reports/console $(CONSOLE_SHOTS_ARGS)
 
 # --- text (issue 21): customer_said precision/recall/F1 with bootstrap intervals on the
 # real held-out CFPB narratives and on held-out generated phrasing, emotion confusion

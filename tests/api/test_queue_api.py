@@ -206,3 +206,183 @@ def test_a_taken_case_can_be_reopened_by_its_agent_only(qclient, complaints):
     assert again.json()["budget"]["reserved"] == got["budget"]["reserved"]  # nothing more held
     assert qclient.get(f"/v1/queue/{entry_id}", headers=SECOND).status_code == 409
     assert qclient.get("/v1/queue/nope", headers=AGENT).status_code == 404
+
+
+# ---------------------------------------------------------------- issue 22: my work, a
+# queue that explains itself, cases opened out of turn, handover to a named colleague
+
+ADMIN_KEY = {"X-API-Key": "admin-key"}
+
+
+def test_mine_lists_the_cases_an_agent_holds_and_who_the_key_says_they_are(qclient, complaints):
+    _budget(qclient)
+    for c in complaints[:3]:
+        _enter(qclient, c)
+    empty = qclient.get("/v1/queue/mine", headers=AGENT)
+    assert empty.status_code == 200, empty.text
+    me = empty.json()["agent"]
+    assert me["agent_id"].startswith("key:") and me["roles"] == ["agent"]
+    assert me["supervisor"] is False and empty.json()["entries"] == []
+    first = qclient.post("/v1/queue/next", json={"team": "care"}, headers=AGENT).json()
+    second = qclient.post("/v1/queue/next", json={"team": "care"}, headers=AGENT).json()
+    theirs = qclient.post("/v1/queue/next", json={"team": "care"}, headers=SECOND).json()
+    mine = qclient.get("/v1/queue/mine", headers=AGENT).json()["entries"]
+    assert [e["entry_id"] for e in mine] == [
+        first["entry"]["entry_id"],
+        second["entry"]["entry_id"],
+    ]
+    assert all(e["status"] == "claimed" for e in mine)
+    other = qclient.get("/v1/queue/mine", headers=SECOND).json()["entries"]
+    assert [e["entry_id"] for e in other] == [theirs["entry"]["entry_id"]]
+    # a settled case leaves the list
+    qclient.post(
+        f"/v1/queue/{first['entry']['entry_id']}/decision",
+        json={"action": "declined"},
+        headers=AGENT,
+    )
+    left = qclient.get("/v1/queue/mine", headers=AGENT).json()["entries"]
+    assert [e["entry_id"] for e in left] == [second["entry"]["entry_id"]]
+    assert qclient.get("/v1/queue/mine", headers={"X-API-Key": "finance-key"}).status_code == 403
+
+
+def test_queue_rows_say_who_what_and_why_first(qclient, complaints):
+    for c in complaints[:4]:
+        _enter(qclient, {**c, "emotion": None} if c.get("complaint_text") else c)
+    q = qclient.get("/v1/queue", params={"team": "care"}, headers=AGENT).json()
+    for e in q["entries"]:
+        why = e["why_first"]
+        assert why["value_at_risk"] == e["value_at_risk"]
+        assert why["priority"] == pytest.approx(why["value_at_risk"] + why["ageing"], abs=0.02)
+        assert why["ageing"] == pytest.approx(
+            why["ageing_per_minute"] * why["waited_seconds"] / 60, abs=0.02
+        )
+        assert e["priority"] == pytest.approx(why["priority"], abs=0.02)
+        assert len(e["snippet"]) <= 120
+        words = " ".join(e["complaint_text"].split())
+        assert words.startswith(e["snippet"].rstrip("\u2026").rstrip(" ,.;:"))
+        if e["complaint_text"].strip():  # no emotion given: read from the text
+            assert e["emotion"] in {"calm", "confused", "anxious", "frustrated", "angry"}
+            assert e["emotion_from_text"] is True
+        else:
+            assert e["emotion"] is None and e["emotion_from_text"] is False
+
+
+def test_a_case_opens_out_of_turn_only_with_its_skill_or_for_a_supervisor(qclient, complaints):
+    _budget(qclient)
+    outage = _enter(qclient, {**complaints[0], "issue_type": "service_outage"})["entry"]
+    billing = _enter(qclient, {**complaints[1], "issue_type": "billing_error"})["entry"]
+    url = f"/v1/queue/{outage['entry_id']}/open"
+    refused = qclient.post(url, json={"skills": ["billing_error"]}, headers=AGENT)
+    assert refused.status_code == 403 and "service_outage" in refused.json()["detail"]
+    got = qclient.post(
+        url, json={"skills": ["billing_error"], "backup_skills": ["service_outage"]}, headers=AGENT
+    )
+    assert got.status_code == 200, got.text
+    got = got.json()
+    assert got["entry"]["entry_id"] == outage["entry_id"] and got["entry"]["status"] == "claimed"
+    assert got["recommendation"]["complaint_id"] == outage["complaint_id"]
+    # opened again by its agent: the same case, nothing reserved again
+    again = qclient.post(url, json={"backup_skills": ["service_outage"]}, headers=AGENT).json()
+    assert again["recommendation"]["decision_id"] == got["recommendation"]["decision_id"]
+    # another agent cannot take it from them; a supervisor opens any waiting case
+    taken = qclient.post(url, json={}, headers=SECOND)
+    assert taken.status_code == 409
+    boss = qclient.post(f"/v1/queue/{billing['entry_id']}/open", json={}, headers=ADMIN_KEY)
+    assert boss.status_code == 200, boss.text
+    assert qclient.post("/v1/queue/nope/open", json={}, headers=AGENT).status_code == 404
+
+
+def test_customer_search_finds_the_open_entries_of_a_customer(qclient, complaints):
+    a = _enter(qclient, complaints[0])["entry"]
+    _enter(qclient, complaints[1])
+    part = a["customer_id"][1:-1] if len(a["customer_id"]) > 2 else a["customer_id"]
+    r = qclient.get(
+        "/v1/queue/search", params={"team": "care", "customer": part.upper()}, headers=AGENT
+    )
+    assert r.status_code == 200, r.text
+    found = r.json()["entries"]
+    assert a["entry_id"] in {e["entry_id"] for e in found}
+    assert all(part.lower() in e["customer_id"].lower() for e in found)
+    none = qclient.get(
+        "/v1/queue/search", params={"team": "care", "customer": "no-such-customer"}, headers=AGENT
+    )
+    assert none.json()["entries"] == []
+    assert (
+        qclient.get("/v1/queue/search", params={"customer": ""}, headers=AGENT).status_code == 422
+    )
+
+
+def test_a_case_handed_to_a_named_colleague_lands_in_their_open_cases(qclient, complaints):
+    _budget(qclient)
+    for c in complaints[:3]:
+        _enter(qclient, c)
+    # the colleague took a case of the team before: they are known by name
+    theirs = qclient.post(
+        "/v1/queue/next", json={"team": "care", "agent_name": "Sam"}, headers=SECOND
+    ).json()
+    qclient.post(
+        f"/v1/queue/{theirs['entry']['entry_id']}/decision",
+        json={"action": "declined"},
+        headers=SECOND,
+    )
+    mine = qclient.post(
+        "/v1/queue/next", json={"team": "care", "agent_name": "Alex"}, headers=AGENT
+    ).json()
+    people = qclient.get("/v1/queue/colleagues", params={"team": "care"}, headers=AGENT).json()
+    sam = next(c for c in people["colleagues"] if c["name"] == "Sam")
+    assert sam["you"] is False
+    assert next(c for c in people["colleagues"] if c["name"] == "Alex")["you"] is True
+    url = f"/v1/queue/{mine['entry']['entry_id']}/handover"
+    bad = qclient.post(url, json={"note": "n", "to_agent": "key:nobody"}, headers=AGENT)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "to_agent"
+    note = "Promised a call back about the refund; please confirm it."
+    r = qclient.post(url, json={"note": note, "to_agent": sam["agent_id"]}, headers=AGENT)
+    assert r.status_code == 200, r.text
+    new = r.json()["entry"]
+    assert new["status"] == "claimed" and new["agent_name"] == "Sam"
+    assert (new["note"], new["from_agent"]) == (note, "Alex")
+    # not in the queue for anyone else; in Sam's open cases, and it opens with the case
+    q = qclient.get("/v1/queue", params={"team": "care"}, headers=AGENT).json()
+    assert new["entry_id"] not in {e["entry_id"] for e in q["entries"]}
+    held = qclient.get("/v1/queue/mine", headers=SECOND).json()["entries"]
+    assert [e["entry_id"] for e in held] == [new["entry_id"]]
+    opened = qclient.get(f"/v1/queue/{new['entry_id']}", headers=SECOND)
+    assert opened.status_code == 200, opened.text
+    case = opened.json()["recommendation"]["case"]
+    assert [h["note"] for h in case["handovers"]] == [note]
+    done = qclient.post(
+        f"/v1/queue/{new['entry_id']}/decision", json={"action": "accepted"}, headers=SECOND
+    )
+    assert done.status_code == 200, done.text
+
+
+def test_accept_keeps_the_wrap_up_code_and_note_with_the_decision(qclient, complaints):
+    _budget(qclient)
+    entry = _enter(qclient, complaints[0])["entry"]
+    got = qclient.post("/v1/queue/next", json={"team": "care"}, headers=AGENT).json()
+    r = qclient.post(
+        f"/v1/queue/{got['entry']['entry_id']}/decision",
+        json={"action": "accepted", "wrap_up_code": "resolved", "notes": "Happy with the refund."},
+        headers=AGENT,
+    )
+    assert r.status_code == 200, r.text
+    live = qclient.app.state.service.contacts.customer(entry["customer_id"])
+    contact = next(c for c in live.contacts if c.contact_id == got["recommendation"]["decision_id"])
+    stored = " ".join(str(x) for x in (getattr(contact, "wrap_up_code", None), contact.notes) if x)
+    assert "resolved" in stored and "Happy with the refund." in stored
+    bad = qclient.post(
+        f"/v1/queue/{got['entry']['entry_id']}/decision",
+        json={"action": "accepted", "wrap_up_code": "not a label!"},
+        headers=AGENT,
+    )
+    assert bad.status_code == 422
+
+
+def test_customer_search_reads_wildcards_literally(qclient, complaints):
+    a = _enter(qclient, {**complaints[0], "customer_id": "Cust_42"})["entry"]
+    _enter(qclient, {**complaints[1], "customer_id": "custX42"})
+    search = "/v1/queue/search"
+    got = qclient.get(search, params={"team": "care", "customer": "T_4"}, headers=AGENT).json()
+    assert [e["entry_id"] for e in got["entries"]] == [a["entry_id"]]
+    none = qclient.get(search, params={"team": "care", "customer": "%"}, headers=AGENT).json()
+    assert none["entries"] == []

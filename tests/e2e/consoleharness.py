@@ -29,13 +29,34 @@ from typing import Any
 
 from makegood.reporting.export import CHROMIUM_FLAGS, chromium_path
 
-KEYS = {
-    "console-agent-one": "agent",  # names its team at sign-in
-    "console-agent-two": "agent@billing",  # a key bound to a team
-    "console-admin": "admin",
+# the agents as the admin configures them: each key carries its team, name and skills
+# (sign-in asks only for the key)
+AGENTS = {
+    "console-agent-one": {"role": "agent", "team": "care", "name": "Alex"},
+    "console-agent-two": {"role": "agent", "team": "billing", "name": "Sam"},
+    "console-agent-three": {"role": "agent", "team": "care", "name": "Kim"},
+    "console-bench": {"role": "agent", "team": "bench", "name": "Bench"},
+    "console-admin": {"role": "admin"},
 }
-AGENT_ONE, AGENT_TWO, ADMIN = KEYS
+AGENT_ONE, AGENT_TWO, AGENT_THREE, BENCH, ADMIN = AGENTS
+KEYS = {k: v["role"] for k, v in AGENTS.items()}
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def keys_file(path: Path) -> bool:
+    """Write the keys file; True when this server's keys carry names (else the keys say
+    team and role only, and the page shows an agent by their key's id)."""
+    from makegood.errors import ConfigError
+    from makegood.serving.security import ApiKeys
+
+    path.write_text(json.dumps(AGENTS))
+    try:
+        ApiKeys.load(None, path)
+        return True
+    except ConfigError:  # keys without names (before issue 22's keys)
+        plain = {k: {f: v[f] for f in ("role", "team") if f in v} for k, v in AGENTS.items()}
+        path.write_text(json.dumps(plain))
+        return False
 
 
 def free_port() -> int:
@@ -57,9 +78,10 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = self.work / "server.log"
+        self.named = keys_file(self.work / "keys.json")
         env = {
             **os.environ,
-            "MAKEGOOD_API_KEYS": ",".join(f"{k}:{r}" for k, r in KEYS.items()),
+            "MAKEGOOD_API_KEYS_FILE": str(self.work / "keys.json"),
             "MAKEGOOD_RELOAD_POLL_SECONDS": "0",
             "MAKEGOOD_SHADOW_PRICE": "0",
             "MAKEGOOD_EXPLORATION": "0",
@@ -131,8 +153,14 @@ class Server:
             "POST", "/v1/budget", {"period": period_now(), "amount": amount, "team": team}
         )
 
-    def enter(self, complaint: dict, team: str | None, key: str = AGENT_ONE) -> Any:
+    def enter(self, complaint: dict, team: str | None, key: str = ADMIN) -> Any:
         return self.call("POST", "/v1/contacts", {"complaint": complaint, "team": team}, key=key)
+
+    def name_of(self, key: str) -> str:
+        """How the console names the agent of ``key`` to colleagues: the key's name, else
+        "Agent" and the key's short id."""
+        me = self.call("GET", "/v1/queue/mine", key=key)["agent"]
+        return me["name"] or "Agent " + me["agent_id"].removeprefix("key:")
 
 
 def complaint_bodies(
@@ -208,13 +236,10 @@ class Watched:
         self.context.close()
 
 
-def sign_in(page: Any, base: str, key: str, *, team: str | None = None, name: str = "") -> None:
+def sign_in(page: Any, base: str, key: str) -> None:
+    """Sign in with the key alone (name, team and skills are the key's)."""
     page.goto(base + "/console")
     page.fill("#key", key)
-    if name:
-        page.fill("#agent-name", name)
-    if team:
-        page.fill("#team", team)
     page.click("#signin-button")
 
 
@@ -261,8 +286,86 @@ def small_bundle(work: Path) -> tuple[Path, Path]:
     return models, Path(paths["complaints"])
 
 
+def overlapping(candidates: list[dict]) -> bool:
+    """Whether the top two net values lie within each other's intervals (what K3's
+    ``close_call`` flag says; used only where the answer does not carry the flag yet)."""
+    if len(candidates) < 2:
+        return False
+    (a, b), (c, d) = candidates[0]["net_value_interval"], candidates[1]["net_value_interval"]
+    return a <= candidates[1]["net_value"] <= b and c <= candidates[0]["net_value"] <= d
+
+
+def flag_close_calls(page: Any) -> None:
+    """Answers of ``next`` and ``open`` carry ``explanation.close_call``: the server's when
+    it has one, else from the intervals (:func:`overlapping`)."""
+
+    def handle(route: Any) -> None:
+        answer = route.fetch().json()
+        rec = answer.get("recommendation")
+        if rec and "close_call" not in rec["explanation"]:
+            ranked = sorted(rec["candidates"], key=lambda c: c["rank"])
+            rec["explanation"]["close_call"] = overlapping(ranked)
+        route.fulfill(json=answer)
+
+    page.route("**/v1/queue/next", handle)
+    page.route("**/v1/queue/*/open", handle)
+
+
+def prepare_day(server: Server, complaints: Path) -> dict[str, Any]:
+    """A care team's morning: contacts queued, a callback booked, Kim (agent three) hands
+    one case to Alex by name and switches another from chat to phone for the queue, and
+    Alex holds a case from before (restored at sign-in)."""
+    server.set_budget(5_000.0, "care")
+    bodies = complaint_bodies(complaints, 14, prefix=f"shot{int(time.time())}-", most_valuable=True)
+    for b in bodies[:12]:
+        server.enter(b, "care")
+    # one customer on chat and on email at once, about two things
+    chat = server.enter({**bodies[12], "channel": "chat"}, "care")["entry"]
+    email = server.enter(
+        {**bodies[13], "customer_id": bodies[12]["customer_id"], "channel": "email",
+         "issue_type": "delivery_delay"},
+        "care",
+    )["entry"]  # fmt: skip
+    held = server.call("POST", "/v1/queue/next", {}, key=AGENT_ONE)  # Alex, earlier on
+    nxt = server.call("POST", "/v1/queue/next", {}, key=AGENT_THREE)
+    slot = nxt["callback_slots"][2]
+    server.call(
+        "POST",
+        f"/v1/queue/{nxt['entry']['entry_id']}/callback",
+        {"slot_start": slot["start"], "slot_end": slot["end"], "note": "after work"},
+        key=AGENT_THREE,
+    )
+    alex = next(
+        c["agent_id"]
+        for c in server.call("GET", "/v1/queue/colleagues", key=AGENT_THREE)["colleagues"]
+        if not c["you"]
+    )
+    given = server.call("POST", "/v1/queue/next", {}, key=AGENT_THREE)
+    to_alex = server.call(
+        "POST",
+        f"/v1/queue/{given['entry']['entry_id']}/handover",
+        {"note": "Refund promised on chat; please confirm the amount and close.", "to_agent": alex},
+        key=AGENT_THREE,
+    )["entry"]
+    # Kim serves the email (its offer held) and switches the chat to phone for the queue
+    server.call("POST", f"/v1/queue/{email['entry_id']}/open", {}, key=AGENT_THREE)
+    server.call("POST", f"/v1/queue/{chat['entry_id']}/open", {}, key=AGENT_THREE)
+    by_phone = server.call(
+        "POST",
+        f"/v1/queue/{chat['entry_id']}/handover",
+        {
+            "channel": "phone",
+            "note": "Chat dropped twice; the customer asked to be called. Credit offered.",
+            "next_step": "call and confirm the credit",
+        },
+        key=AGENT_THREE,
+    )["entry"]
+    return {"held": held["entry"], "to_alex": to_alex, "by_phone": by_phone}
+
+
 def screenshots(out: Path, models_dir: Path | None, complaints: Path | None) -> list[Path]:
-    """PNGs of the queue and of a case view at 1366x768."""
+    """PNGs at 1366x768: the queue (a why-first tooltip open), a case, the question N
+    asks with a case open, a close call, a handover received by name, a channel switch."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="console-shots-") as tmp:
         work = Path(tmp)
@@ -270,39 +373,50 @@ def screenshots(out: Path, models_dir: Path | None, complaints: Path | None) -> 
             print("training a small bundle for the screenshots ...", flush=True)
             models_dir, complaints = small_bundle(work)
         server = Server(models_dir, work)
+        shots: list[Path] = []
+
+        def shot(name: str) -> None:
+            shots.append(out / name)
+            page.screenshot(path=str(shots[-1]))
+
         try:
-            server.set_budget(5_000.0, "care")
-            bodies = complaint_bodies(complaints, 9, prefix="shot-", most_valuable=True)
-            for b in bodies[:8]:
-                server.enter(b, "care")
-            # one callback booked for later, one handover waiting with its note
-            nxt = server.call("POST", "/v1/queue/next", {"team": "care"}, key=AGENT_ONE)
-            slot = nxt["callback_slots"][2]
-            server.call(
-                "POST",
-                f"/v1/queue/{nxt['entry']['entry_id']}/callback",
-                {"slot_start": slot["start"], "slot_end": slot["end"], "note": "after work"},
-                key=AGENT_ONE,
-            )
-            nxt = server.call(
-                "POST", "/v1/queue/next", {"team": "care", "agent_name": "Sam"}, key=AGENT_ONE
-            )
-            server.call(
-                "POST",
-                f"/v1/queue/{nxt['entry']['entry_id']}/handover",
-                {"team": "care", "note": "Refund offered on chat; wants it confirmed by phone."},
-                key=AGENT_ONE,
-            )
-            shots = []
+            day = prepare_day(server, complaints)
             with chromium() as browser:
                 w = Watched(browser, server.base)
-                sign_in(w.page, server.base, AGENT_ONE, team="care", name="Alex")
-                w.page.wait_for_selector("#queue-table tbody tr[data-entry]")
-                shots.append(out / "queue.png")
-                w.page.screenshot(path=str(shots[-1]))
-                take_next(w.page)
-                shots.append(out / "case.png")
-                w.page.screenshot(path=str(shots[-1]))
+                page = w.page
+                flag_close_calls(page)
+                sign_in(page, server.base, AGENT_ONE)
+                page.wait_for_selector("#queue-table tbody tr[data-entry]")
+                page.wait_for_selector("#mine-list li[data-entry]")
+                page.hover("#queue-table tbody tr[data-entry] >> nth=0 >> .why-first")
+                shot("queue.png")
+                take_next(page)
+                shot("case.png")
+                for _ in range(8):  # N with a case open asks; keep it and look for a close call
+                    page.keyboard.press("n")
+                    page.wait_for_selector("#confirm-next[open]")
+                    if not any(p.name == "confirm-next.png" for p in shots):
+                        shot("confirm-next.png")
+                    page.evaluate("document.body.dataset.caseReady = ''")
+                    page.click("#confirm-keep")
+                    page.wait_for_selector("body:not([data-case-ready=''])", state="attached")
+                    if page.is_visible("#close-call"):
+                        page.hover("#figures-help")
+                        shot("close-call.png")
+                        break
+                for entry, name in ((day["to_alex"], "handover-received.png"),
+                                    (day["by_phone"], "channel-switch.png")):  # fmt: skip
+                    page.evaluate("document.body.dataset.caseReady = ''")
+                    row = f"#mine-list li[data-entry='{entry['entry_id']}'] button"
+                    if not page.is_visible(row):
+                        row = f"#queue-table tr[data-entry='{entry['entry_id']}']"
+                    page.click(row)
+                    page.wait_for_selector("#confirm-next[open]")
+                    page.click("#confirm-keep")
+                    page.wait_for_selector(
+                        f"body[data-case-ready='{entry['entry_id']}']", state="attached"
+                    )
+                    shot(name)
                 if w.unexpected_errors() or w.outside:
                     raise RuntimeError(f"console errors {w.errors}, outside requests {w.outside}")
                 w.close()

@@ -33,9 +33,11 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "QueueRules",
+    "ageing",
     "callback_offered",
     "callback_slots",
     "expected_wait_seconds",
+    "may_open",
     "next_for_agent",
     "order",
     "overtake_horizon_minutes",
@@ -70,8 +72,19 @@ def priority(
     array([500., 400., 600.])
     """
     var = np.asarray(value_at_risk, dtype=float)
+    return var + ageing(waited_seconds, ageing_per_minute=ageing_per_minute)
+
+
+def ageing(waited_seconds: ArrayLike, *, ageing_per_minute: float) -> np.ndarray:
+    """The part of the priority a contact earned by waiting:
+    ``ageing_per_minute * waited_seconds / 60`` (negative waits count 0). With the value
+    at risk it is the whole of the "why first" (:func:`priority` is their sum).
+
+    >>> ageing([0.0, 90.0, -5.0], ageing_per_minute=10.0).tolist()
+    [0.0, 15.0, 0.0]
+    """
     waited = np.maximum(np.asarray(waited_seconds, dtype=float), 0.0)
-    return var + ageing_per_minute * waited / 60.0
+    return ageing_per_minute * waited / 60.0
 
 
 def order(
@@ -114,6 +127,26 @@ def servable(
     is_primary = np.isin(skill, list(primary))
     is_backup = np.isin(skill, list(backup)) & (waited >= backup_after_seconds)
     return is_primary | is_backup
+
+
+def may_open(
+    skill: str, *, primary: Collection[str] | None, backup: Collection[str] = (), supervisor: bool
+) -> bool:
+    """Whether an agent may open this case out of turn (a row clicked in the queue).
+
+    A supervisor opens any case; an agent one of their primary or backup skills at any
+    wait (opening it is their choice to help, unlike ``next``, which hands backup work
+    out only after ``backup_after_seconds``); a generalist (no skills) any case.
+
+    >>> may_open("outage", primary=["billing"], backup=["outage"], supervisor=False)
+    True
+    >>> may_open("returns", primary=["billing"], backup=["outage"], supervisor=False)
+    False
+    """
+    if supervisor:
+        return True
+    ok = servable([skill], [0.0], primary=primary, backup=backup, backup_after_seconds=0.0)
+    return bool(ok[0])
 
 
 def next_for_agent(

@@ -21,7 +21,8 @@ from makegood.errors import (
     FieldError,
     QueueStateError,
 )
-from makegood.policy.queue import QueueRules, callback_offered, callback_slots
+from makegood.features.text import detect_emotion
+from makegood.policy.queue import QueueRules, ageing, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
 from makegood.serving import budget as budgets
 from makegood.serving.customers import complaint_fields, waiting_contacts
@@ -29,16 +30,34 @@ from makegood.serving.customers import handover as hand_over
 from makegood.serving.decisions import decide as settle
 from makegood.serving.decisions import decision_view
 from makegood.serving.plans import RecommendationRequest
-from makegood.serving.queue_schemas import AgentBudgetOut
+from makegood.serving.queue_schemas import AgentBudgetOut, EntryDecisionIn
 from makegood.serving.recommendations import Served, recommend
 from makegood.serving.schemas import ComplaintIn, DecisionIn, HandoverIn
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service
 from makegood.serving.settings import Settings
-from makegood.store.queue import QueueEntry, QueueStore, Ranked
+from makegood.store.queue import EntryStatus, QueueEntry, QueueStore, Ranked
 
 log = logging.getLogger("makegood.serving")
 MAX_CALLBACK_DAYS = 30
+SNIPPET_CHARS = 120
+MAX_NOTES_CHARS = 2000  # DecisionIn.notes
+COLLEAGUE_DAYS = 1
+_EMOTION_CACHE_SIZE = 20_000
+
+
+def snippet(text: str, n: int = SNIPPET_CHARS) -> str:
+    """The first words of ``text`` within ``n`` characters (whitespace folded), with an
+    ellipsis when cut.
+
+    >>> snippet("My   bill is wrong again and nobody answers", 20)
+    'My bill is wrong…'
+    """
+    flat = " ".join(str(text or "").split())
+    if len(flat) <= n:
+        return flat
+    cut = flat[: n - 1].rsplit(" ", 1)[0] or flat[: n - 1]
+    return cut.rstrip(" ,.;:") + "\u2026"
 
 
 def parse_skills(text: str | None) -> dict[str, str]:
@@ -55,6 +74,25 @@ def parse_skills(text: str | None) -> dict[str, str]:
             )
         out[issue.strip().lower()] = skill.strip().lower()
     return out
+
+
+def decision_body(body: EntryDecisionIn) -> DecisionIn:
+    """The decision as the ledger takes it. The wrap-up code travels in its own field when
+    the decision has one, else it leads the notes (``wrap-up: <code>``), so it is stored
+    and exported with the decision either way."""
+    fields = body.model_dump(exclude_unset=True)
+    code = fields.pop("wrap_up_code", None)
+    if code is not None:
+        if "wrap_up_code" in DecisionIn.model_fields:
+            fields["wrap_up_code"] = code
+        else:
+            notes = f"wrap-up: {code}" + (f"; {fields['notes']}" if fields.get("notes") else "")
+            if len(notes) > MAX_NOTES_CHARS:
+                raise FieldError(
+                    "notes", f"with the wrap-up code must be at most {MAX_NOTES_CHARS} characters"
+                )
+            fields["notes"] = notes
+    return DecisionIn.model_validate(fields)
 
 
 def rules_from(settings: Settings) -> QueueRules:
@@ -83,10 +121,39 @@ class QueueService:
         self.service = service
         self.rules = rules_from(settings)
         self.skills = parse_skills(settings.queue_skills)
+        # emotions read from complaint texts, by complaint id: read once, not per listing
+        self._emotions: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ views
+    def _read_emotions(self, entries: list[QueueEntry]) -> None:
+        """Read, in one batch, the emotion of the entries whose complaint gives none."""
+        todo = {
+            e.complaint_id: str(e.complaint.get("complaint_text") or "")
+            for e in entries
+            if not e.complaint.get("emotion") and e.complaint_id not in self._emotions
+        }
+        if not todo:
+            return
+        if len(self._emotions) + len(todo) > _EMOTION_CACHE_SIZE:
+            self._emotions.clear()
+        labels = detect_emotion(list(todo.values()))
+        self._emotions.update(
+            zip(todo, (None if x is None else str(x) for x in labels), strict=True)
+        )
+
+    def _emotion(self, e: QueueEntry) -> tuple[str | None, bool]:
+        given = e.complaint.get("emotion")
+        if given:
+            return str(given), False
+        self._read_emotions([e])
+        read = self._emotions.get(e.complaint_id)
+        return read, read is not None
+
     def entry_view(self, e: QueueEntry, now: datetime, rank: Ranked | None = None) -> dict:
         c = e.complaint
+        waited = e.waited_seconds(now)
+        aged = float(ageing([waited], ageing_per_minute=self.rules.ageing_per_minute)[0])
+        emotion, from_text = self._emotion(e)
         return {
             "entry_id": e.entry_id,
             "case_id": e.case_id,
@@ -98,12 +165,22 @@ class QueueService:
             "issue_type": str(c.get("issue_type", "")),
             "severity": int(c.get("severity", 1)),
             "complaint_text": str(c.get("complaint_text") or ""),
+            "snippet": snippet(str(c.get("complaint_text") or "")),
+            "emotion": emotion,
+            "emotion_from_text": from_text,
+            "why_first": {
+                "value_at_risk": round(e.value_at_risk, 2),
+                "waited_seconds": round(waited, 1),
+                "ageing": round(aged, 2),
+                "ageing_per_minute": self.rules.ageing_per_minute,
+                "priority": round(e.value_at_risk + aged, 2),
+            },
             "value_at_risk": round(e.value_at_risk, 2),
             "lifetime_value": round(e.lifetime_value, 2),
             "baseline_churn_probability": round(e.baseline_churn, 5),
             "status": e.status.value,
             "arrived_at": _aware(e.arrived_at),
-            "waited_seconds": round(e.waited_seconds(now), 1),
+            "waited_seconds": round(waited, 1),
             "priority": None if rank is None else round(rank.priority, 2),
             "position": None if rank is None else rank.position,
             "expected_wait_seconds": None if rank is None else round(rank.expected_wait_seconds, 1),
@@ -177,6 +254,7 @@ class QueueService:
     def queue(self, team: str | None) -> dict[str, Any]:
         now = utc_now()
         ranked, later, capacity = self.store.ranked(team, rules=self.rules, now=now)
+        self._read_emotions([r.entry for r in ranked] + later)
         return {
             "team": team,
             "entries": [self.entry_view(r.entry, now, r) for r in ranked],
@@ -218,6 +296,12 @@ class QueueService:
                 "n_waiting": len(ranked),
                 "callback_slots": [],
             }
+        return self._serve(scorer, entry, agent=agent, team=team, now=now)
+
+    def _serve(
+        self, scorer: Scorer, entry: QueueEntry, *, agent: str, team: str | None, now: datetime
+    ) -> dict[str, Any]:
+        """Recommend for an entry this agent just claimed and attach the decision to it."""
         try:
             recommendation = self._recommend(scorer, entry, agent=agent)
             answer = recommendation.answer
@@ -237,10 +321,49 @@ class QueueService:
 
     def resume(self, scorer: Scorer, entry_id: str, *, agent: str) -> dict[str, Any]:
         """The case this agent holds, as ``next`` answered it (a reloaded console): the
-        recommendation is replayed from its idempotency key, nothing is reserved again."""
+        recommendation is replayed from its idempotency key, nothing is reserved again. A
+        case handed to this agent by name has no recommendation yet: it is made now."""
         entry = self._own(entry_id, agent)
+        if entry.decision_id is None:
+            return self._serve(scorer, entry, agent=agent, team=entry.team, now=utc_now())
         recommendation = self._recommend(scorer, entry, agent=agent)
         return self._case_answer(entry, recommendation, entry.team, utc_now())
+
+    def open(
+        self, scorer: Scorer, entry_id: str, *, agent: str, agent_name: str | None
+    ) -> dict[str, Any]:
+        """Take this case out of turn (the caller checked the agent may open it); the
+        agent's own case is resumed instead."""
+        entry = self.store.get(entry_id)
+        if entry.claimed_by == agent and entry.status == EntryStatus.CLAIMED:
+            return self.resume(scorer, entry_id, agent=agent)
+        entry = self.service.writes.run(
+            self.store.claim, entry_id, agent=agent, agent_name=agent_name
+        )
+        log.info("queue entry=%s opened out of turn by %s", entry_id, agent)
+        return self._serve(scorer, entry, agent=agent, team=entry.team, now=utc_now())
+
+    def mine(self, agent: str) -> list[dict[str, Any]]:
+        """The cases this agent holds now, oldest claim first."""
+        now = utc_now()
+        entries = self.store.claimed_by(agent, now=now)
+        self._read_emotions(entries)
+        return [self.entry_view(e, now) for e in entries]
+
+    def search(self, team: str | None, customer: str) -> list[dict[str, Any]]:
+        now = utc_now()
+        entries = self.store.find_open(team, customer)
+        self._read_emotions(entries)
+        return [self.entry_view(e, now) for e in entries]
+
+    def colleagues(self, team: str | None, *, agent: str) -> list[dict[str, Any]]:
+        """Agents who took a case of the team's queue in the last day (a case can be
+        handed to one of them by name)."""
+        since = utc_now() - timedelta(days=COLLEAGUE_DAYS)
+        return [
+            {"agent_id": a, "name": name, "you": a == agent}
+            for a, name in self.store.agents(team, since=since)
+        ]
 
     def _recommend(self, scorer: Scorer, entry: QueueEntry, *, agent: str) -> Served:
         # the customer's other contacts waiting meanwhile (a phone call during a chat)
@@ -279,12 +402,12 @@ class QueueService:
 
     # ------------------------------------------------------------------ settle
     def decide(
-        self, scorer: Scorer | None, entry_id: str, body: DecisionIn, *, agent: str
+        self, scorer: Scorer | None, entry_id: str, body: EntryDecisionIn, *, agent: str
     ) -> dict[str, Any]:
         """Settle the case's recommendation (accept, override, decline) and close the entry."""
         entry = self._own(entry_id, agent)
         decision = self.service.writes.run(
-            settle, self.service, scorer, entry.decision_id or "", body
+            settle, self.service, scorer, entry.decision_id or "", decision_body(body)
         )
         closed = self.service.writes.run(
             self.store.finish, entry_id, agent=agent, outcome=str(body.action)
@@ -305,12 +428,31 @@ class QueueService:
         channel: str | None,
         note: str,
         next_step: str | None,
+        to_agent: str | None = None,
     ) -> dict[str, Any]:
         """Pass a taken case on: the note and next step go on the case (the warm handover
         the next agent's recommendation shows) and the case waits in ``team``'s queue,
-        in its place. What the recommendation holds stays held for the case."""
+        in its place, or, handed to ``to_agent`` by name, in that colleague's open cases.
+        What the recommendation holds stays held for the case.
+
+        Raises:
+            FieldError: ``to_agent`` is not a colleague of the target team, or is the
+                agent handing over.
+        """
         entry = self._own(entry_id, agent)
         target = team if team is not None else entry.team
+        colleague_name = None
+        if to_agent is not None:
+            known = {c["agent_id"]: c["name"] for c in self.colleagues(target, agent=agent)}
+            if to_agent == agent:
+                raise FieldError("to_agent", "must be a colleague, not the agent handing over")
+            if to_agent not in known:
+                raise FieldError(
+                    "to_agent",
+                    f"must be an agent who took a case of team {target!r} in the last "
+                    f"{COLLEAGUE_DAYS} day(s) (GET /v1/queue/colleagues). Got {to_agent!r}.",
+                )
+            colleague_name = known[to_agent]
         if entry.decision_id:
             # the queue's fields are validated already (QueueHandoverIn, the stored entry)
             body = HandoverIn.model_construct(
@@ -327,6 +469,12 @@ class QueueService:
         new = self.service.writes.run(
             self.store.handover, entry_id, agent=agent, to_team=target, channel=channel, note=note
         )
+        if to_agent is not None:
+            # the colleague holds it at once: it is theirs, listed in their open cases (a
+            # claim they leave alone lapses back to the queue after the claim timeout)
+            new = self.service.writes.run(
+                self.store.claim, new.entry_id, agent=to_agent, agent_name=colleague_name
+            )
         log.info("queue entry=%s handed over as entry=%s", entry_id, new.entry_id)
         return {"entry": self.entry_view(new, utc_now()), "closed_entry_id": entry_id}
 

@@ -27,6 +27,9 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
+# a decline or an override waits this long in the page, undoable, before it is sent
+UNDO_SECONDS = 10
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -49,7 +52,9 @@ async def console(request: Request) -> HTMLResponse:
     models = getattr(request.app.state, "models", None)
     scorer = models.current if models is not None else None
     currency = scorer.catalog.currency if scorer is not None else "USD"
-    html = _template().render(currency=currency, version=_asset_version())
+    html = _template().render(
+        currency=currency, version=_asset_version(), undo_seconds=UNDO_SECONDS
+    )
     return HTMLResponse(html, headers=HEADERS)
 
 

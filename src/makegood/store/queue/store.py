@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, and_, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from makegood.contract.units import naive_utc
 from makegood.errors import QueueEntryNotFoundError, QueueStateError
@@ -139,6 +139,32 @@ class QueueStore:
                 if self._take(conn, entry_id, agent, agent_name, now):
                     return entry_from_row(self._row(conn, entry_id))
         return None
+
+    def claim(
+        self,
+        entry_id: str,
+        *,
+        agent: str,
+        agent_name: str | None = None,
+        now: datetime | None = None,
+    ) -> QueueEntry:
+        """Claim this entry (a case opened from the queue, or handed to a named agent).
+
+        Raises:
+            QueueEntryNotFoundError: no such entry.
+            QueueStateError: the entry is not claimable (taken, closed, or a callback
+                not due yet).
+        """
+        now = moment(now)
+        with self.engines.writer.begin() as conn:
+            row = self._row(conn, entry_id)
+            if not self._take(conn, entry_id, agent, agent_name, now):
+                raise QueueStateError(
+                    f"queue entry {entry_id} is {row.status}"
+                    + (" by another agent" if row.status == EntryStatus.CLAIMED.value else "")
+                    + ": it cannot be taken now"
+                )
+            return entry_from_row(self._row(conn, entry_id))
 
     def set_decision(
         self, entry_id: str, decision_id: str, *, agent: str, case_id: str | None = None
@@ -305,6 +331,68 @@ class QueueStore:
                 .order_by(queue_entries.c.enqueued_at, queue_entries.c.entry_id)
             ).all()
         return [entry_from_row(r) for r in rows]
+
+    def claimed_by(self, agent: str, *, now: datetime | None = None) -> list[QueueEntry]:
+        """The entries ``agent`` holds now (claimed and not yet lapsed), oldest claim first:
+        the agent's open cases, which a console lists after sign-in."""
+        now = moment(now)
+        c = queue_entries.c
+        with self.engines.reader.connect() as conn:
+            rows = conn.execute(
+                select(queue_entries)
+                .where(
+                    c.claimed_by == agent,
+                    c.status == EntryStatus.CLAIMED.value,
+                    c.claimed_at > now - timedelta(seconds=self.claim_seconds),
+                )
+                .order_by(c.claimed_at, c.entry_id)
+            ).all()
+        return [entry_from_row(r) for r in rows]
+
+    def find_open(self, team: str | None, customer: str, *, limit: int = 20) -> list[QueueEntry]:
+        """The team's open entries (waiting, taken, scheduled) of customers whose id
+        contains ``customer`` (case-insensitive), longest waiting first."""
+        c = queue_entries.c
+        # the text is matched literally: LIKE's wildcards in it are escaped
+        literal = customer.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        with self.engines.reader.connect() as conn:
+            rows = conn.execute(
+                select(queue_entries)
+                .where(
+                    c.team == _team(team),
+                    c.status.in_(
+                        [
+                            s.value
+                            for s in (
+                                EntryStatus.WAITING,
+                                EntryStatus.CLAIMED,
+                                EntryStatus.SCHEDULED,
+                            )
+                        ]
+                    ),
+                    func.lower(c.customer_id).like(pattern, escape="\\"),
+                )
+                .order_by(c.arrived_at, c.entry_id)
+                .limit(limit)
+            ).all()
+        return [entry_from_row(r) for r in rows]
+
+    def agents(self, team: str | None, *, since: datetime) -> list[tuple[str, str | None]]:
+        """(agent, name) of everyone who took a case of the team's queue since ``since``,
+        the latest name each gave; most recent first."""
+        c = queue_entries.c
+        with self.engines.reader.connect() as conn:
+            rows = conn.execute(
+                select(c.claimed_by, c.agent_name, c.claimed_at)
+                .where(c.team == _team(team), c.claimed_by.is_not(None), c.claimed_at >= since)
+                .order_by(c.claimed_at.desc())
+            ).all()
+        seen: dict[str, str | None] = {}
+        for r in rows:
+            if r.claimed_by not in seen:
+                seen[r.claimed_by] = r.agent_name
+        return list(seen.items())
 
     def ranked(
         self, team: str | None, *, rules: QueueRules, now: datetime | None = None

@@ -358,9 +358,7 @@ def main() -> None:
         action="store_true",
         help="rebuild intents_real.txt and emotion_real.txt",
     )
-    ap.add_argument(
-        "--oof", action="store_true", help="out-of-fold figures on the dev split only"
-    )
+    ap.add_argument("--oof", action="store_true", help="out-of-fold figures on the dev split only")
     ap.add_argument("--split", default="test", choices=("dev", "test"))
     ap.add_argument("--verbose", action="store_true", help="print every miss")
     args = ap.parse_args()

@@ -19,7 +19,9 @@ the shared parquet, ``--cfpb``) and prints:
 
 ``--tune`` chooses each intent's threshold by grouped 5-fold cross-validation on the
 development split (out-of-fold scores; the generated training sentences in every fold):
-the lowest threshold whose out-of-fold precision is at least ``--precision``. The held-out
+the threshold of most recall whose out-of-fold precision is at least ``--precision`` (0.875:
+the 0.85 target with a margin); the short-message threshold on the generated dev phrasing at
+``--generated-precision`` (0.9). The held-out
 split is never read by ``--tune``.
 """
 
@@ -238,7 +240,9 @@ def _misses(rows: list[dict], said: list[list]) -> None:
             print(f"  FN {r['complaint_id']} {i}: {r['spans'][i][:120]!r}")
 
 
-def tune(cfpb: Path, precision: float, n_folds: int = 5, seed: int = 0) -> dict:
+def tune(
+    cfpb: Path, precision: float, generated_precision: float, n_folds: int = 5, seed: int = 0
+) -> dict:
     rows = labelled(cfpb, "dev")
     lows = np.round(np.arange(0.05, 0.96, 0.05), 2)
     grid = [(lo, 1.01) for lo in lows]  # real letters: the cue arm only
@@ -287,7 +291,7 @@ def tune(cfpb: Path, precision: float, n_folds: int = 5, seed: int = 0) -> dict:
             det.thresholds_[j, 1] = hi
             tp, fp, fn = prf(g_truth, heard(det, g_texts), intent)
             p, r = (tp / (tp + fp) if tp + fp else 0.0), tp / max(tp + fn, 1)
-            if p >= precision and (best is None or r >= best[2]):
+            if p >= generated_precision and (best is None or r >= best[2]):
                 best = (hi, p, r)  # the most recall; of those the highest threshold
         if best is not None:
             chosen[intent] = (chosen[intent][0], float(best[0]))
@@ -352,7 +356,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cfpb", type=Path, default=CFPB)
     ap.add_argument("--tune", action="store_true", help="choose thresholds on the dev split")
-    ap.add_argument("--precision", type=float, default=0.9, help="--tune's precision floor")
+    ap.add_argument(
+        "--precision",
+        type=float,
+        default=0.875,
+        help="--tune's out-of-fold precision floor on real letters (the 0.85 target + a margin)",
+    )
+    ap.add_argument(
+        "--generated-precision",
+        type=float,
+        default=0.9,
+        help="--tune's precision floor on the generated dev phrasing (its target)",
+    )
     ap.add_argument(
         "--write-training",
         action="store_true",
@@ -367,7 +382,7 @@ def main() -> None:
         write_training(args.cfpb)
         return
     if args.tune:
-        tune(args.cfpb, args.precision)
+        tune(args.cfpb, args.precision, args.generated_precision)
         return
     if args.oof:
         oof_report(args.cfpb, args.verbose)

@@ -19,7 +19,9 @@ the shared parquet, ``--cfpb``) and prints:
 
 ``--tune`` chooses each intent's threshold by grouped 5-fold cross-validation on the
 development split (out-of-fold scores; the generated training sentences in every fold):
-the lowest threshold whose out-of-fold precision is at least ``--precision``. The held-out
+the threshold of most recall whose out-of-fold precision is at least ``--precision`` (0.875:
+the 0.85 target with a margin); the short-message threshold on the generated dev phrasing at
+``--generated-precision`` (0.9). The held-out
 split is never read by ``--tune``.
 """
 
@@ -29,6 +31,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -182,30 +185,76 @@ def read_generated(path: Path) -> tuple[list[set[str]], list[str]]:
 
 
 # ----------------------------------------------------------------------------- tuning
-def tune(cfpb: Path, precision: float, n_folds: int = 5, seed: int = 0) -> dict:
-    rows = labelled(cfpb, "dev")
-    generated = load_examples()
+def _folds(rows: list[dict], n_folds: int, seed: int) -> np.ndarray:
+    """A fold per narrative; letters with the same text share a fold (duplicates under
+    other ids never sit on both sides)."""
+    keys = list(dict.fromkeys(" ".join(r["text"].split()) for r in rows))
     rng = np.random.default_rng(seed)
-    fold = rng.permutation(len(rows)) % n_folds
-    lows = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    grid = [(lo, 1.01) for lo in lows]  # real letters: the cue arm only
-    hits = {i: np.zeros((len(grid), 3), dtype=int) for i in INTENTS}
+    of_key = dict(zip(keys, rng.permutation(len(keys)) % n_folds, strict=True))
+    return np.array([of_key[" ".join(r["text"].split())] for r in rows])
+
+
+def out_of_fold(
+    rows: list[dict], n_folds: int = 5, seed: int = 0
+) -> Iterator[tuple[IntentDetector, list[dict]]]:
+    """Per fold of the development ``rows``: a detector trained on the generated sentences,
+    the external corpus and the real sentences of the other folds, and the fold's rows.
+    Each fold's pieces are scored once (``detector._pieces`` answers from that score)."""
+    generated, extra = load_examples(), intents_mod.load_extra_examples()
+    fold = _folds(rows, n_folds, seed)
     for k in range(n_folds):
         train = [r for r, f in zip(rows, fold, strict=True) if f != k]
         test = [r for r, f in zip(rows, fold, strict=True) if f == k]
         real = sentence_examples(train)
-        weights = np.r_[np.ones(len(generated)), np.full(len(real), intents_mod.REAL_WEIGHT)]
-        det = IntentDetector().fit(generated + real, sample_weight=weights)
+        examples, weights = intents_mod.weighted(generated, extra, real)
+        det = IntentDetector().fit(examples, sample_weight=weights)
+        scored = det._pieces([r["text"] for r in test])
+        det._pieces = lambda _texts, _w=scored: _w  # type: ignore[method-assign]
+        print(f"fold {k + 1}/{n_folds} fitted", flush=True)
+        yield det, test
+
+
+def oof_report(cfpb: Path, verbose: bool) -> None:
+    """Out-of-fold figures on the development split with the shipped thresholds."""
+    rows = labelled(cfpb, "dev")
+    truth, pred, said_all, kept = [], [], [], []
+    for det, test in out_of_fold(rows):
+        texts = [r["text"] for r in test]
+        said = det.detect_many(texts)
+        truth += [set(r["intents"]) for r in test]
+        pred += [{s.intent for s in x} for x in said]
+        said_all += said
+        kept += test
+    print(f"\nout-of-fold on the real dev split ({len(kept)} narratives):")
+    print(table(truth, pred).to_string())
+    if verbose:
+        _misses(kept, said_all)
+
+
+def _misses(rows: list[dict], said: list[list]) -> None:
+    for r, x in zip(rows, said, strict=True):
+        for s in x:
+            if s.intent not in r["intents"]:
+                print(f"  FP {r['complaint_id']} {s.intent} {s.score:.2f}: {s.quote[:120]!r}")
+        for i in set(r["intents"]) - {s.intent for s in x}:
+            print(f"  FN {r['complaint_id']} {i}: {r['spans'][i][:120]!r}")
+
+
+def tune(
+    cfpb: Path, precision: float, generated_precision: float, n_folds: int = 5, seed: int = 0
+) -> dict:
+    rows = labelled(cfpb, "dev")
+    lows = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    grid = [(lo, 1.01) for lo in lows]  # real letters: the cue arm only
+    hits = {i: np.zeros((len(grid), 3), dtype=int) for i in INTENTS}
+    for det, test in out_of_fold(rows, n_folds, seed):
         truth = [set(r["intents"]) for r in test]
         texts = [r["text"] for r in test]
-        scored = det._pieces(texts)
-        det._pieces = lambda _texts, _w=scored: _w  # type: ignore[method-assign]
         for g, pair in enumerate(grid):
             det.thresholds_ = np.tile(pair, (len(INTENTS), 1))
             pred = heard(det, texts)
             for intent in INTENTS:
                 hits[intent][g] += prf(truth, pred, intent)
-        print(f"fold {k + 1}/{n_folds} done", flush=True)
     np.savez(
         Path(os.environ.get("TMPDIR", "/tmp")) / "bench_text_tune.npz",
         grid=np.array(grid),
@@ -242,7 +291,7 @@ def tune(cfpb: Path, precision: float, n_folds: int = 5, seed: int = 0) -> dict:
             det.thresholds_[j, 1] = hi
             tp, fp, fn = prf(g_truth, heard(det, g_texts), intent)
             p, r = (tp / (tp + fp) if tp + fp else 0.0), tp / max(tp + fn, 1)
-            if p >= precision and (best is None or r >= best[2]):
+            if p >= generated_precision and (best is None or r >= best[2]):
                 best = (hi, p, r)  # the most recall; of those the highest threshold
         if best is not None:
             chosen[intent] = (chosen[intent][0], float(best[0]))
@@ -307,12 +356,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cfpb", type=Path, default=CFPB)
     ap.add_argument("--tune", action="store_true", help="choose thresholds on the dev split")
-    ap.add_argument("--precision", type=float, default=0.9, help="--tune's precision floor")
+    ap.add_argument(
+        "--precision",
+        type=float,
+        default=0.875,
+        help="--tune's out-of-fold precision floor on real letters (the 0.85 target + a margin)",
+    )
+    ap.add_argument(
+        "--generated-precision",
+        type=float,
+        default=0.9,
+        help="--tune's precision floor on the generated dev phrasing (its target)",
+    )
     ap.add_argument(
         "--write-training",
         action="store_true",
         help="rebuild intents_real.txt and emotion_real.txt",
     )
+    ap.add_argument("--oof", action="store_true", help="out-of-fold figures on the dev split only")
     ap.add_argument("--split", default="test", choices=("dev", "test"))
     ap.add_argument("--verbose", action="store_true", help="print every miss")
     args = ap.parse_args()
@@ -321,7 +382,10 @@ def main() -> None:
         write_training(args.cfpb)
         return
     if args.tune:
-        tune(args.cfpb, args.precision)
+        tune(args.cfpb, args.precision, args.generated_precision)
+        return
+    if args.oof:
+        oof_report(args.cfpb, args.verbose)
         return
     rows = labelled(args.cfpb, args.split)
     det = default_detector()
@@ -332,12 +396,7 @@ def main() -> None:
     print(f"\nintents on the real {args.split} split ({len(rows)} narratives):")
     print(table(truth, pred).to_string())
     if args.verbose:
-        for r, x in zip(rows, said, strict=True):
-            for s in x:
-                if s.intent not in r["intents"]:
-                    print(f"  FP {r['complaint_id']} {s.intent}: {s.quote[:120]!r}")
-            for i in set(r["intents"]) - {s.intent for s in x}:
-                print(f"  FN {r['complaint_id']} {i}: {r['spans'][i][:120]!r}")
+        _misses(rows, said)
     g_truth, g_texts = read_generated(DATA / "intents_test.tsv")
     g_pred = heard(det, g_texts)
     print(f"\nintents on held-out generated phrasing ({len(g_texts)} texts):")

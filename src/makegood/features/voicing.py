@@ -32,6 +32,13 @@ _N = r"(?:\d+|xxxx|a few|many|several|some|\w+teen|twenty|thirty|forty|fifty|six
 
 #: Per intent: (cue, strong cue). A strong cue is a phrase that voices the intent nearly
 #: whenever it is voiced at all; a cue needs the model's other evidence too.
+# A word between a first-person subject and a closure that is not a report of someone
+# else's act: "I was informed they will close my account" is no wish to leave.
+_NOT_REPORTING = (
+    r"(?!(?:they|he|she|it|them|bank|company|letter|notice|told|informed|notified|said|"
+    r"stating|stated|advised|that|would)\b)\w+"
+)
+
 _CUES: dict[str, tuple[str, str]] = {
     "compensation": (
         r"refund\w*|reimburs\w*|money back|my money|(?:funds?|balance|deposit|payment|"
@@ -73,8 +80,21 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:deal|do business) with (?:\w+ ){0,3}(?:anymore|any more|again)|(?:local|new|"
         r"different|another) (?:\w+ )?(?:company|bank|lender|servicer|provider) (?:\w+ )?"
         r"(?:carry|take over|handle|service)|switch to another|"
-        r"(?:i|we)(?: \w+){0,6} (?:clos(?:e|ed|ing)|cancel\w*) (?:\w+ ){0,3}(?:account|"
-        r"acct|card|membership|service|contract|plan)s?|(?:i|we)(?: will| am going to|'ll|"
+        # a closure the customer wants, asks for or will make (not one reported to them:
+        # no third person or notice among the words between)
+        rf"(?:i|we)(?: {_NOT_REPORTING}){{0,4}} (?:(?:want|wanted|would like|need|plan|"
+        r"intend|tried|trying|asked \w+|asked|requested|request|demand|decided|am going|will "
+        r"have to) (?:\w+ ){0,2}to )?(?:close|cancel) (?:(?:all|both|each|every|ever) (?:of )?)?"
+        r"(?:my|our|the|this|these|that|those)? ?(?:\w+ ){0,2}(?:account|acct|card|membership|"
+        r"service|contract)s?|"
+        # a closure already made counts only with its cause in the sentence
+        r"(?:i|we)(?: \w+){0,5} (?:closed|cancell?ed) (?:\w+ ){0,4}(?:account|acct|card|"
+        r"membership|service|contract)s?\b[^.?!]{0,40}\b(?:because|due to|as a result|over this|"
+        r"after this|and (?:went|moved|switched))|(?:so|therefore|consequently|as a result|"
+        r"because of this|after this),? (?:i|we)(?: \w+){0,3} (?:closed|cancell?ed)|"
+        # paying it all off to close it is a deliberate exit
+        r"paid (?:\w+ ){0,3}(?:off|in full)(?: \w+){0,3} and (?:then )?(?:closed|cancell?ed)|"
+        r"(?:i|we)(?: will| am going to|'ll|"
         r" want to| plan to| would like to| am|'m| are|'re) (?:\w+ )?(?:switch|leav|move|clos|"
         r"cancel)\w*|(?:never|not) (?:again )?(?:do|doing|to do) business with|"
         r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel)|"
@@ -111,21 +131,31 @@ _CUES: dict[str, tuple[str, str]] = {
         r"refinanc\w*|refi)\b[^.?!]{0,50}\b(?:home|house|mortgage|refi)|can ?not "
         r"(?:refinance|refi|pay|afford)|falling (?:farther|further) behind|every day|"
         r"daily|before (?:i|we) (?:lose|suffer)|days to (?:complete|close|pay)",
-        r"(?:want|need|demand|request|please|must|should|asking|ask|expect|needs to|has to|"
-        r"like|appreciate)"
-        r"\b[^.?!]{0,80}\b(?:immediately|immediate|asap|as soon as possible|at once|right "
-        r"away|straight away|today)|(?:immediately|asap|as soon as possible|at once)\W*$|"
+        # a request for speed ("I need this removed immediately", "please ... asap")
+        r"(?:want|need|demand|demanding|request|requesting|please|must|should|asking|ask|expect|"
+        r"needs to|has to|have to|would like|i'd like|appreciate)"
+        r"\b[^.?!]{0,80}\b(?:immediately|immediate|imm\w*tly|asap|as soon as possible|at once|"
+        r"right away|straight away|today)|"
+        # the customer's home purchase or refinance blocked or under way now
         r"applying for (?:a |the )?(?:\w+ )?mortgage|denied (?:a |an |the )?(?:\w+ )?mortgage|"
-        r"(?:charging|charged|accru\w*)[^.?!]{0,30}(?:daily|every day|each day)|(?:sale|"
-        r"closing|close) date|falling (?:farther|further) behind|(?:trying|in the process of) "
-        r"(?:to )?refinanc\w*|before (?:\w+ ){0,6}(?:default|delinquen\w*|foreclos\w*|late "
-        r"payment)|\burgen(?:t|cy)|foreclos\w* (?:\w+ ){0,3}(?:tomorrow|scheduled)|sale date|"
-        r"tight timeline|expedite|(?:so|before) (?:i|we) can (?:purchase|buy|close|"
-        r"refinance)|can ?not (?:\w+ )?(?:refinance|refi)\b|(?:approved|qualify) for "
-        r"(?:a |the )?(?:\w+ )?mortgage|(?:purchase|buy|buying) (?:a |our |my )?(?:new |"
-        r"first )?(?:home|house)|(?:in the process of|final process of|trying to) "
-        r"(?:\w+ )?(?:getting|get|refinanc\w*|buying|purchasing|purchase|buy)\b[^.?!]{0,40}"
-        r"\b(?:home|house|mortgage|refi)|days to (?:complete|close)|tomorrow",
+        r"(?:charging|charged|accru\w*)[^.?!]{0,30}(?:daily|every day|each day)|falling "
+        r"(?:farther|further) behind|(?:trying|in the process of) (?:to )?refinanc\w*|before "
+        r"(?:\w+ ){0,6}(?:default|delinquen\w*|foreclos\w*|late payment)|urgent(?:ly)? "
+        r"(?:need|request|matter|attention|help|assistance)|(?:this|it) is urgent|\burgency\b|"
+        r"foreclos\w* (?:\w+ ){0,3}(?:tomorrow|scheduled)|(?:sale|closing|foreclosure|auction|"
+        r"eviction)\b[^.?!]{0,30}\btomorrow|"
+        # a dated sale or closing of the customer's own property, not one merely mentioned
+        r"(?:(?:i|we) (?:now )?(?:have|got|received)|my|our)\b[^.?!]{0,40}\b(?:sale|closing|"
+        r"close) date|(?:sale|closing|close) date (?:of|for|on|is|set for|scheduled for) "
+        r"(?:xxxx|\d|my|our|next|this)|tight timeline|expedite|(?:so|before) (?:i|we) can "
+        r"(?:purchase|buy|close|refinance)|(?:can ?not|can't|unable to|not able to|could not|"
+        r"couldn't) (?:\w+ ){0,2}(?:refinance|refi|be approved|get approved|qualify|purchase|"
+        r"buy)\b|(?:i|we)(?:'m|'re| am| are| have been)? (?:currently |now |just )?(?:trying|"
+        r"looking|planning|hoping|attempting|about|ready|preparing|applying) to (?:\w+ ){0,2}"
+        r"(?:purchase|buy|qualify|close on|get approved)|(?:currently|now) (?:trying|looking|"
+        r"planning|attempting) to (?:purchase|buy)|(?:in the process of|final process of|trying "
+        r"to) (?:\w+ )?(?:getting|get|refinanc\w*|buying|purchasing|purchase|buy)\b[^.?!]{0,40}"
+        r"\b(?:home|house|mortgage|refi)|days to (?:complete|close)",
     ),
 }
 
@@ -138,7 +168,8 @@ _REPORTED = re.compile(
     r"\b(?:they|he|she|it|rep|reps|agent|representative|supervisor|manager|bank|company|"
     r"lender|servicer|collector|caller|someone|staff|advisor|customer service)\b"
     r"[^.?!]{0,60}\b(?:said|say|says|told|tell|stated|states|advised|promised|assured|"
-    r"offered|agreed|claimed|informed|indicated|confirmed|responded|replied|wrote)\b|"
+    r"offered|agreed|claimed|informed|indicated|confirmed|responded|replied|wrote|saying|"
+    r"asking|demanding|demanded|threaten\w*|insisted)\b|"
     r"\b(?:was|were|been|am|are|being) (?:\w+ )?(?:told|advised|informed|assured|promised|"
     r"offered)\b"
 )
@@ -151,6 +182,10 @@ _FIRST_PERSON = re.compile(r"\b(?:i|we|me|my|our|us)\b")
 _ASK = re.compile(
     r"\b(?:i|we)(?: \w+){0,2} (?:want|would like|wish|need|expect|demand|request|"
     r"am requesting|am asking|ask|asked|deserve|seek|insist)\b|\bplease\b|\bi'd like\b"
+)
+# A card cancelled over fraud, loss or a replacement is no wish to leave.
+_CARD_TROUBLE = re.compile(
+    r"\b(?:fraud\w*|stolen|lost|compromised|replac\w*|new card|unauthori[sz]ed|identity theft)\b"
 )
 _FORMULA = re.compile(
     r"(?:thank|thanks|appreciate)[^.?!]{0,60}(?:immediate|prompt|quick|timely) "
@@ -216,10 +251,20 @@ def _guarded(s: str, start: int) -> tuple[bool, bool, bool]:
     )
 
 
+def _vetoed(s: str, intent: str) -> bool:
+    """Whether the normalised span's context rules the intent out whatever its cues:
+    a formulaic closing for urgency, card trouble (fraud, loss) for leaving."""
+    if intent == "urgency":
+        return _FORMULA.search(s) is not None
+    if intent == "leaving":
+        return _CARD_TROUBLE.search(s) is not None
+    return False
+
+
 def voiced(span: str, intent: str) -> bool:
     """Whether ``span`` holds a strong cue of ``intent`` that no guard cancels."""
     s = normalise(span)
-    if _POLICY_QUESTION.search(s) or (intent == "urgency" and _FORMULA.search(s)):
+    if _POLICY_QUESTION.search(s) or _vetoed(s, intent):
         return False
     return any(not any(_guarded(s, m.start())) for m in _COMPILED[intent][1].finditer(s))
 
@@ -229,7 +274,6 @@ def _row(span: str) -> list[float]:
     question = _POLICY_QUESTION.search(s) is not None
     first_person = _FIRST_PERSON.search(s) is not None
     ask = _ASK.search(s) is not None
-    formula = _FORMULA.search(s) is not None
     row: list[float] = []
     negated_any = reported_any = False
     for intent in INTENTS:
@@ -244,7 +288,7 @@ def _row(span: str) -> list[float]:
         if not question:
             strong = any(not any(_guarded(s, m.start())) for m in strong_re.finditer(s))
         voiced_cue = (voiced_cue and not question) or strong
-        if intent == "urgency" and formula:
+        if _vetoed(s, intent):
             voiced_cue = strong = False
         row += [
             float(cue),
@@ -279,4 +323,4 @@ def signature() -> str:
     """A string that changes whenever a cue or guard pattern changes (a cache key)."""
     patterns = [c for pair in _CUES.values() for c in pair]
     patterns += [p.pattern for p in (_NEGATED, _REPORTED, _POLICY_QUESTION, _IF_CLAUSE, _ASK)]
-    return "\n".join([*patterns, _FORMULA.pattern, *VOICING_FEATURE_NAMES])
+    return "\n".join([*patterns, _FORMULA.pattern, _CARD_TROUBLE.pattern, *VOICING_FEATURE_NAMES])

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from makegood.features.intents import (
     INTENTS,
+    REAL_WEIGHT,
     THRESHOLDS,
     IntentDetector,
     customer_said,
@@ -17,6 +18,7 @@ from makegood.features.intents import (
     expand,
     intent_features,
     load_examples,
+    load_extra_examples,
     load_real_examples,
     segments,
     training_set,
@@ -235,8 +237,11 @@ def test_the_shipped_real_sentences_cover_every_intent():
     for intent in INTENTS:
         assert sum(intent in labels for _, labels in real) >= 10
     assert sum(not labels for _, labels in real) >= 1500
+    extra = load_extra_examples()
+    assert sum("urgency" in labels for _, labels in extra) >= 20
     examples, weights = training_set()
-    assert len(examples) == len(weights) == len(load_examples()) + len(real)
+    assert len(examples) == len(weights) == len(load_examples()) + len(real) + len(extra)
+    assert (weights[len(load_examples()) :] == REAL_WEIGHT).all()
     with pytest.raises(ValueError, match="line 1: expected LABELS<TAB>SENTENCE"):
         load_real_examples("compensation I want a refund\n")
     with pytest.raises(ValueError, match="line 1: unknown intent"):

@@ -30,6 +30,11 @@ from makegood.features.voicing import (
         ("I need this removed immediately.", "urgency"),
         ("The foreclosure sale is scheduled for XXXX XXXX, 2015.", "urgency"),
         ("We are trying to purchase a home and this is in the way.", "urgency"),
+        ("I closed the account because of the way they handled this.", "leaving"),
+        ("I want to cancel my card and be done with them.", "leaving"),
+        ("It needs to be removed at once.", "urgency"),
+        ("Now I have a sale date for XX/XX/2015.", "urgency"),
+        ("Currently trying to purchase a home and noticed errors.", "urgency"),
     ],
 )
 def test_a_voiced_cue_is_heard(span, intent):
@@ -56,6 +61,20 @@ def test_a_voiced_cue_is_heard(span, intent):
         # describing a charge is not asking for money back
         ("They charged me a {$35.00} fee on XX/XX/XXXX.", "compensation"),
         ("I immediately filed a claim with my bank.", "urgency"),
+        # a closure made by someone else, reported, unexplained, or over card trouble
+        ("I was informed they will close my account.", "leaving"),
+        ("Around XXXX of 2009 I had cancelled service with XXXX wireless.", "leaving"),
+        ("I had to cancel my debit card because of fraud.", "leaving"),
+        ("I called to cancel the payment plan.", "leaving"),
+        # speed wanted by someone else, or a past act done quickly
+        ("They moved the funds so they could get paid immediately.", "urgency"),
+        ("I sent the money I desperately needed as soon as possible.", "urgency"),
+        ("They were saying that I owe {$18000.00} and respond us back urgent.", "urgency"),
+        # a sale date or home purchase that is not the customer's pressing deadline
+        ("Instead of helping us they are trying to set a sale date.", "urgency"),
+        ("Tomorrow will be a week since they received all the funds.", "urgency"),
+        ("My savings for buying a home are all gone.", "urgency"),
+        ("We did not need the credit support to qualify for a mortgage.", "urgency"),
     ],
 )
 def test_a_guarded_or_missing_cue_is_not_heard(span, intent):

@@ -437,21 +437,15 @@ def test_a_case_handed_to_a_named_colleague_reaches_their_open_cases(watched, se
 
 
 def _with_case_extras(route):
-    """K3's fields as they will come: a close call, and another open contact held."""
+    """A close call, and another open contact held (the answer's `customer.open_contacts`)."""
     answer = route.fetch().json()
     rec = answer["recommendation"]
     rec["explanation"]["close_call"] = True
-    rec["customer"]["other_open"] = [
-        {
-            "channel": "chat",
-            "opened_at": "2026-01-05T09:00:00Z",
-            "issue_type": "billing_error",
-            "status": "open",
-            "offers": [
-                {"resolution": "credit_100", "resolution_label": "100 dollar credit",
-                 "compensation": 100.0, "status": "held", "agent": "Sam"},
-            ],
-        }
+    rec["customer"]["open_contacts"] = [
+        {"contact_id": "c-1", "case_id": "k-1", "channel": "chat",
+         "opened_at": "2026-01-05T09:00:00Z", "issue_type": "billing_error", "status": "held",
+         "resolution": "credit_100", "resolution_label": "100 dollar credit", "held": 100.0,
+         "agent": "Sam"},
     ]  # fmt: skip
     route.fulfill(json=answer)
 

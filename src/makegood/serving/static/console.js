@@ -527,14 +527,16 @@
       (o.agent ? " by " + agentName(o.agent) : "");
   }
 
-  /** The same customer's other open contacts (K3's `customer.other_open`, else the open
-   * cases other than this one). */
+  /** The same customer's other open contacts (the answer's `customer.open_contacts`: waiting
+   * in the queue, or held/offered with their amount; else the open cases other than this one). */
   function otherOpen(rec) {
     const cust = rec.customer || {};
     const caseId = rec.case ? rec.case.case_id : null;
-    if (Array.isArray(cust.other_open)) return cust.other_open.map((o) => ({
-      channel: o.channel, at: o.opened_at || o.arrived_at, issue: o.issue_type,
-      status: o.status, offers: o.offers || [], held: o.compensation_held,
+    if (Array.isArray(cust.open_contacts)) return cust.open_contacts.map((o) => ({
+      channel: o.channel, at: o.opened_at, issue: o.issue_type, status: o.status,
+      offers: o.resolution ? [{ resolution: o.resolution, resolution_label: o.resolution_label,
+        compensation: o.held, status: o.status, agent: o.agent }] : [],
+      held: o.held,
     }));
     return (cust.open_cases || []).filter((c) => c.case_id !== caseId).map((c) => ({
       channel: (c.contacts && c.contacts.length ? c.contacts[c.contacts.length - 1].channel : ""),
@@ -708,7 +710,7 @@
     $("handover-note-text").value = (rec.handover && rec.handover.summary) || "";
     $("wrapup-code").value = "";
     $("wrapup-note").value = "";
-    if (!Array.isArray((rec.customer || {}).other_open)) moreOpen(out);
+    if (!Array.isArray((rec.customer || {}).open_contacts)) moreOpen(out);
     $("callback-slot").replaceChildren(...(out.callback_slots || []).map((s) =>
       el("option", { value: s.start, "data-end": s.end, text: when(s.start) + " \u2013 " + new Date(s.end).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }) })));
   }

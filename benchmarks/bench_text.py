@@ -3,6 +3,8 @@
     make bench-text                      # or: .venv/bin/python benchmarks/bench_text.py
     .venv/bin/python benchmarks/bench_text.py --tune            # thresholds, dev split only
     .venv/bin/python benchmarks/bench_text.py --write-training  # rebuild the real data files
+    .venv/bin/python benchmarks/bench_text.py --oof             # out-of-fold on dev, misses
+    .venv/bin/python benchmarks/bench_text.py --downstream 1,2,3,4  # intent inputs on vs off
 
 Reads the labelled CFPB narratives (``tests/data/cfpb_labels.jsonl``; the texts come from
 the shared parquet, ``--cfpb``) and prints:
@@ -303,6 +305,40 @@ def tune(
     return chosen
 
 
+# ----------------------------------------------------------------------------- downstream
+def downstream(n: int, seeds: list[int], threads: int = 1) -> None:
+    """Paired capture of makegood with the intent strengths as model inputs on and off
+    (``use_intents``), on the same simulated worlds: one JSON line per world, then the mean
+    and paired standard error of on - off per budget fraction."""
+    from _common import make_bench
+
+    from makegood.api import train
+    from makegood.modeling.predict import features_for, recommend, score
+
+    fractions = (1.0, 0.6, 0.25)
+    rows = []
+    for seed in seeds:
+        b = make_bench(n, seed)
+        row: dict = {"seed": seed, "n": n}
+        for on in (True, False):
+            bundle = train(
+                b.history, b.catalog, holdout_fraction=0, num_threads=threads, use_intents=on
+            ).bundle
+            s = score(bundle, b.complaints, X=features_for(bundle, b.complaints))
+            row["on" if on else "off"] = {
+                str(f): b.capture(
+                    recommend(bundle, b.complaints, bud, scores=s).allocation.choice, bud
+                ).capture
+                for f, bud in b.budgets(fractions).items()
+            }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    for f in map(str, fractions):
+        d = np.array([r["on"][f] - r["off"][f] for r in rows])
+        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+        print(f"budget {f}: intents on - off {d.mean():+.4f} (paired se {se:.4f})")
+
+
 # ----------------------------------------------------------------------------- emotion
 def emotion_report(rows: list[dict]) -> None:
     from makegood.features.text import detect_emotion, detect_emotion_rules
@@ -374,6 +410,12 @@ def main() -> None:
         help="rebuild intents_real.txt and emotion_real.txt",
     )
     ap.add_argument("--oof", action="store_true", help="out-of-fold figures on the dev split only")
+    ap.add_argument(
+        "--downstream",
+        metavar="SEEDS",
+        help="paired capture with intent inputs on vs off on these simulated worlds (1,2,3)",
+    )
+    ap.add_argument("--downstream-n", type=int, default=10_000, help="history rows per world")
     ap.add_argument("--split", default="test", choices=("dev", "test"))
     ap.add_argument("--verbose", action="store_true", help="print every miss")
     args = ap.parse_args()
@@ -386,6 +428,9 @@ def main() -> None:
         return
     if args.oof:
         oof_report(args.cfpb, args.verbose)
+        return
+    if args.downstream:
+        downstream(args.downstream_n, [int(x) for x in args.downstream.split(",")])
         return
     rows = labelled(args.cfpb, args.split)
     det = default_detector()

@@ -10,7 +10,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,15 +19,23 @@ import numpy as np
 import pandas as pd
 
 from makegood.contract.catalog import Catalog
+from makegood.contract.features import check_declared, check_feature_values
 from makegood.errors import InvalidParameterError
 from makegood.features import memory as memory_mod
-from makegood.features.pipeline import PROTECTED_DERIVED, assemble, prepare, protected_inputs
+from makegood.features.pipeline import (
+    PROTECTED_DERIVED,
+    assemble,
+    check_extra_names,
+    prepare,
+    protected_inputs,
+)
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
 from makegood.modeling.lineage import data_hash, git_commit
 from makegood.modeling.promotion import compare_with_champion
 from makegood.modeling.selection import select_params
+from makegood.modeling.support import log_support, scored_candidates
 from makegood.policy.budget import allocate
 from makegood.policy.value import net_value
 
@@ -214,7 +222,7 @@ def train(
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
     champion_name: str | None = "makegood",
-    features: Sequence[str] = (),
+    features: Mapping[str, str] | None = None,
 ) -> TrainResult:
     """Fit makegood's models on a normalized history frame and save/log them.
 
@@ -228,15 +236,28 @@ def train(
     derived from them are left out of the design (``features.pipeline.protected_inputs``;
     ``complaint_text`` turns off the text signals and the intent strengths), and the list
     is kept in the bundle (its engine parameters) for the fairness audit. ``features``
-    are columns the user declared as model inputs (a mapping's ``features:``): one that
-    is also protected is refused.
+    are the company's own columns declared as model inputs, name -> kind (a mapping's
+    ``features:`` or ``--feature-columns``; :mod:`makegood.features.extra`): they join
+    ``params.features``, and one that is also protected is refused.
+
+    The final fit's cross-fitted predictions also say how far the learned policy moves
+    from the logged one (:func:`~makegood.modeling.support.log_support`): in the metrics
+    and in the bundle's ``log_support``.
 
     Raises:
-        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`), or
+        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`), a
+            declared feature is an outcome, a contract column or a built-in input name, or
             a protected column is unknown or declared as a feature (:func:`check_protected`).
+        ContractError: a declared feature is not a column of the history, or a ``number``
+            one holds something else (naming the row).
     """
     params = check_params(params or EngineParams(), holdout_fraction)
-    check_protected(history, params.protected, features)
+    if features:
+        declared = dict(params.features) | check_declared(features)
+        params = dataclasses.replace(params, features=tuple(declared.items()))
+    check_extra_names([name for name, _ in params.features])
+    check_protected(history, params.protected, [name for name, _ in params.features])
+    check_feature_values(history, dict(params.features), source=source or "history")
     if "complaint_text" in params.protected:
         params = dataclasses.replace(params, use_text=False, use_intents=False)
     say = progress or (lambda _m: None)
@@ -289,6 +310,19 @@ def train(
         say(f"final fit on all {len(prep)} rows")
         fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
     timings["final_fit_s"] = time.perf_counter() - t2
+    support = log_support(
+        prep,
+        catalog,
+        fit.oof["churn_prob"],
+        fit.oof["propensity"],
+        scored_candidates(
+            fit.engine.supported_actions(), fit.oof["eligible"], catalog.baseline_index
+        ),
+        min_propensity=params.propensity_clip,
+    )
+    metrics.update(support.metrics())
+    for line in support.lines():
+        say(line)
     pooled = fit.engine.diagnostics.get("pooled")
     if pooled:  # the own slopes' penalty and rank the folds chose (see modeling/pooled.py)
         metrics["sat_pooled_penalty"] = float(pooled["penalty"])
@@ -307,6 +341,7 @@ def train(
         "data_range": [str(df["opened_at"].min()), str(df["opened_at"].max())],
         "metrics": metrics,
         "holdout_fraction": holdout_fraction,
+        "log_support": support.as_dict(),
     }
     bundle = Bundle(fit.engine, catalog, fit.text_signals, memory, meta)
     version = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{dhash[:8]}"

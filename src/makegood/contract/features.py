@@ -118,9 +118,18 @@ def number_or_nan(value: Any) -> float | None:
 
 
 def check_feature_values(
-    frame: pd.DataFrame, features: Mapping[str, str], *, source: str, max_errors: int = 20
+    frame: pd.DataFrame,
+    features: Mapping[str, str],
+    *,
+    source: str,
+    required: bool = True,
+    row_offset: int = 0,
+    max_errors: int = 20,
 ) -> None:
-    """Refuse a frame whose declared columns are absent or, for ``number``, not numbers.
+    """Refuse a frame whose declared columns are absent (when ``required``: training) or,
+    for ``number``, hold something else than numbers. New complaints may lack a declared
+    column: it is missing for all of them. ``row_offset`` counts the file's rows before
+    the frame (a part of a file).
 
     Raises:
         ContractError: naming the file, the row (1-based), the complaint_id, the column and
@@ -130,10 +139,11 @@ def check_feature_values(
     n_total = 0
     for name, kind in features.items():
         if name not in frame.columns:
-            violations.append(
-                Violation(source, None, None, name, "declared model input (feature) is missing")
-            )
-            n_total += 1
+            if required:
+                violations.append(
+                    Violation(source, None, None, name, "declared model input (feature) is missing")
+                )
+                n_total += 1
             continue
         if kind != "number":
             continue
@@ -145,7 +155,7 @@ def check_feature_values(
             violations.append(
                 Violation(
                     source,
-                    int(row) + 1,
+                    int(row) + 1 + row_offset,
                     None if ids is None else str(ids.iloc[row]),
                     name,
                     f"a declared number feature must be a number or empty. Got {values[row]!r}",

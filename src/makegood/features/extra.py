@@ -150,7 +150,9 @@ class ExtraFeatures:
                 continue
             labels = pd.Series(category_labels(columns[name]), dtype=object).dropna()
             counts = labels.value_counts(sort=True)
-            kept = [str(v) for v, c in counts.items() if c >= min_count and v not in (OTHER, MISSING)]
+            kept = [
+                str(v) for v, c in counts.items() if c >= min_count and v not in (OTHER, MISSING)
+            ]
             levels[name] = [*kept[:max_levels], OTHER, MISSING]
         return cls(dict(kinds), levels)
 

@@ -174,9 +174,7 @@ def log_support(
     q = net_value(ltv, churn_prob, comp, catalog.handling_costs)
     choice = allocate(q, comp, eligible, float(history["compensation"].sum())).choice
     e_obs = np.where(np.isfinite(logged_e) & (logged_e > 0), logged_e, propensity[rows, A])
-    gain = mean_ci(
-        dr_terms(reward, A, choice, e_obs, q, min_propensity=min_propensity) - reward
-    )
+    gain = mean_ci(dr_terms(reward, A, choice, e_obs, q, min_propensity=min_propensity) - reward)
     thin_rows = propensity[rows, choice] < floor
     K = len(catalog.ids)
     rec_share = np.bincount(choice, minlength=K) / n

@@ -321,8 +321,6 @@ def train(
         min_propensity=params.propensity_clip,
     )
     metrics.update(support.metrics())
-    for line in support.lines():
-        say(line)
     pooled = fit.engine.diagnostics.get("pooled")
     if pooled:  # the own slopes' penalty and rank the folds chose (see modeling/pooled.py)
         metrics["sat_pooled_penalty"] = float(pooled["penalty"])

@@ -95,7 +95,9 @@ LABEL = st.one_of(
 def test_one_row_equals_the_same_row_in_a_batch(rows):
     extras = ExtraFeatures.fit(training_columns(), KINDS, min_count=20)
     spec = FeatureSpec.fit({}, [], [], extras)
-    numbers_only = [(c, a if isinstance(a, int | float) or a is None else None, t) for c, a, t in rows]
+    numbers_only = [
+        (c, a if isinstance(a, int | float) or a is None else None, t) for c, a, t in rows
+    ]
     batch = {
         name: np.array([r[j] for r in numbers_only], dtype=object) for j, name in enumerate(KINDS)
     }

@@ -121,7 +121,17 @@ def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineP
     protected = params.protected
     if isinstance(protected, str) or not all(isinstance(c, str) and c for c in protected):
         raise InvalidParameterError("protected", "a list of column names", protected)
-    return dataclasses.replace(params, protected=tuple(dict.fromkeys(protected)))
+    features = params.features
+    if isinstance(features, Mapping):
+        features = tuple(features.items())
+    if isinstance(features, str) or not all(
+        isinstance(pair, tuple | list) and len(pair) == 2 for pair in features
+    ):
+        raise InvalidParameterError("features", "a list of (column, kind) pairs", features)
+    declared = check_declared(dict(features))
+    return dataclasses.replace(
+        params, protected=tuple(dict.fromkeys(protected)), features=tuple(declared.items())
+    )
 
 
 def check_protected(

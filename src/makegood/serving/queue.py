@@ -21,7 +21,7 @@ from makegood.errors import (
     FieldError,
     QueueStateError,
 )
-from makegood.features.text import detect_emotion
+from makegood.features.text.emotion import detect_emotion
 from makegood.policy.queue import QueueRules, ageing, callback_offered, callback_slots
 from makegood.policy.value import value_at_risk
 from makegood.serving import budget as budgets

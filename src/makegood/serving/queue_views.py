@@ -11,7 +11,7 @@ from typing import Any
 
 from makegood.contract.units import utc_now
 from makegood.errors import BudgetError
-from makegood.features.text import detect_emotion
+from makegood.features.text.emotion import detect_emotion
 from makegood.policy.queue import QueueRules, ageing, callback_offered, callback_slots
 from makegood.serving import budget as budgets
 from makegood.serving.queue_schemas import AgentBudgetOut

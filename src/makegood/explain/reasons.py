@@ -109,7 +109,6 @@ class Reason:
         return self.group in INTERNAL_GROUPS
 
 
-
 #: Context groups :func:`~makegood.explain.wording.context_fact` words as arguments (any
 #: other input is no reason).
 _CONTEXT = frozenset({"severity", "issue", "segment"})

@@ -31,8 +31,8 @@ import pandas as pd
 
 from makegood.contract.catalog import Catalog
 from makegood.modeling.engine import EngineParams
-from makegood.modeling.fitting import FitResult, fit_engine
 from makegood.modeling.evaluate import dr_terms, realized_reward
+from makegood.modeling.fitting import FitResult, fit_engine
 from makegood.policy.value import net_value
 
 __all__ = [

@@ -250,7 +250,8 @@ def history_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
 
 def context_fact(group: str, v: Mapping[str, Any], w: Wording) -> str:
     """The complaint's context: severity, issue, segment; any other input is named
-    with its value (:func:`~makegood.explain.reasons.sayable_reasons` words only the groups that are arguments)."""
+    with its value (:func:`~makegood.explain.reasons.sayable_reasons` words only the
+    groups that are arguments)."""
     if group == "severity":
         return f"severity {int(number_in(v, 'severity'))} of 5"
     if group == "issue":

@@ -47,7 +47,8 @@ def text_targets(df: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class Design:
-    """What every model of :func:`~makegood.modeling.fitting.fit_engine` is fitted on (n rows, K resolutions).
+    """What every model of :func:`~makegood.modeling.fitting.fit_engine` is fitted on (n
+    rows, K resolutions).
 
     ``X`` the (n, p) base features; ``action`` (n,) the resolution given (catalog index);
     ``y_churn``, ``y_sat`` (NaN where the survey went unanswered) the outcomes;

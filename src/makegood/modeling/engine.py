@@ -1,9 +1,12 @@
-"""The learning engine: cross-fitted LightGBM models of choice, response, satisfaction, churn.
+"""The learning engine: the fitted models of choice, response, satisfaction, churn, and
+their settings.
 
-Layering: ``prepare`` turns a normalized frame into model features; ``fit_engine`` fits
-the models with K-fold cross-fitting grouped by customer; ``Engine.predict`` gives each
-complaint's per-candidate satisfaction and churn with a jackknife spread; nothing here
-knows about MLflow, files or the CLI.
+Layering: ``features.pipeline.prepare`` turns a normalized frame into model features;
+:mod:`makegood.modeling.design` builds what the models are fitted on;
+:func:`makegood.modeling.fitting.fit_engine` fits the models with K-fold cross-fitting
+grouped by customer; :meth:`Engine.predict` gives each complaint's per-candidate
+satisfaction and churn with a jackknife spread; nothing here knows about MLflow, files or
+the CLI.
 
 Why these choices (see docs/modeling.md):
 
@@ -36,41 +39,25 @@ from dataclasses import dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 
-from makegood.contract.catalog import Catalog
-from makegood.features import memory as memory_mod
-from makegood.features.pipeline import assemble, prepare
 from makegood.features.structured import FeatureSpec
-from makegood.features.text.signals import TextSignals
-from makegood.modeling.pooled import PooledLinear, fit_pooled, predict_folds
+from makegood.modeling.pooled import PooledLinear, predict_folds
 
 __all__ = [
-    "Design",
     "Engine",
     "EngineParams",
-    "FitResult",
-    "build_design",
-    "dr_corrections",
-    "fit_churn",
-    "fit_engine",
-    "fit_pooled_layers",
-    "fit_propensity",
-    "fit_satisfaction",
-    "normalised_propensity",
-    "prepare",
-    "survey_response",
-    "text_targets",
+    "Progress",
+    "no_progress",
 ]
 
+#: Reports a fitting stage's progress (one line of text per step).
 Progress = Callable[[str], None]
 
-MIN_SURVEYS = 100  # answered surveys needed to model satisfaction (and mediate churn by it)
 MIN_ACTION_ROWS = 20  # a resolution given fewer times than this has no evidence to score
 
 
-def _noop(_: str) -> None:
-    pass
+def no_progress(_: str) -> None:
+    """The :data:`Progress` that reports nothing."""
 
 
 # Cross-fitting folds when ``n_folds`` is 0 (auto). Each fold model sees (K-1)/K of the
@@ -119,6 +106,9 @@ class EngineParams:
     select: bool = True
     #: complaint columns the models must never read (``features.pipeline.PROTECTED_DERIVED``)
     protected: tuple[str, ...] = ()
+    #: the company's own columns declared as model inputs, (name, kind) pairs
+    #: (:mod:`makegood.features.extra`)
+    features: tuple[tuple[str, str], ...] = ()
 
     def resolved(self, n_rows: int) -> EngineParams:
         """These settings for a history of ``n_rows`` rows: ``n_folds`` fixed (when 0,
@@ -156,28 +146,6 @@ class EngineParams:
         }
         p.update(extra)
         return p
-
-
-# --- features -------------------------------------------------------------------------
-def text_targets(df: pd.DataFrame, catalog: Catalog) -> dict[str, np.ndarray]:
-    """What the text models learn to read from the customer's words (from the data itself).
-
-    Churn, satisfaction, whether money was given, and satisfaction under each resolution
-    with enough answers: the last ones let the text say *which* resolution suits the
-    customer (a refund pleases someone who wrote they want their money back).
-    """
-    sat = df["satisfaction"].to_numpy(dtype=float)
-    out = {
-        "churn": df["churned_90d"].to_numpy(dtype=float),
-        "sat": sat,
-        "money": (df["compensation"].to_numpy(dtype=float) > 0).astype(float),
-    }
-    res = df["resolution"].to_numpy()
-    for rid in catalog.ids:
-        mask = (res == rid) & ~np.isnan(sat)
-        if mask.sum() >= 150:
-            out[f"sat_{rid}"] = np.where(res == rid, sat, np.nan)
-    return out
 
 
 # --- the fitted engine ----------------------------------------------------------------
@@ -306,407 +274,3 @@ class Engine:
             "churn_sd": churn_sd.reshape(n, K),
             "sat_sd": sat_sd.reshape(n, K),
         }
-
-
-def _folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """Fold id per row, whole customers per fold (their complaints do not leak)."""
-    uniq, inv = np.unique(groups, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(uniq))
-    return (perm % n_folds)[inv]
-
-
-def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None, init_score=None) -> lgb.Booster:
-    ds = lgb.Dataset(
-        X,
-        label=y,
-        weight=weight,
-        init_score=init_score,
-        categorical_feature=cat_idx,
-        free_raw_data=True,
-        params={"max_bin": 127, "verbose": -1},
-    )
-    return lgb.train(params, ds, num_boost_round=n_rounds)
-
-
-@dataclass
-class FitResult:
-    engine: Engine
-    text_signals: TextSignals | None
-    oof: dict[str, np.ndarray]  # cross-fitted per-candidate predictions on the training rows
-
-
-def fit_engine(
-    prep: pd.DataFrame,
-    catalog: Catalog,
-    params: EngineParams | None = None,
-    *,
-    mem: pd.DataFrame | None = None,
-    progress: Progress = _noop,
-) -> FitResult:
-    """Fit every model on a prepared history frame (see :func:`prepare`).
-
-    ``mem`` is the customer memory of these rows (computed from the frame when None and
-    memory is used); see the module docstring for the models. The stages, in order:
-    :func:`build_design` (features, actions, outcomes, folds), :func:`survey_response`
-    (whether satisfaction is modelled, and the chance of answering),
-    :func:`fit_pooled_layers`, :func:`fit_propensity`, :func:`fit_satisfaction`,
-    :func:`fit_churn` (mediated by the cross-fitted satisfaction),
-    :func:`normalised_propensity` and :func:`dr_corrections`.
-    """
-    params = (params or EngineParams()).resolved(len(prep))
-    d, signals = build_design(prep, catalog, params, mem, progress)
-    has_sat, p_answer = survey_response(d, params, progress)
-    if not has_sat:
-        params = replace(params, mediated=False)
-    layers, diag_pooled = fit_pooled_layers(d, params, p_answer, has_sat, progress)
-    prop_models, oof_prop = fit_propensity(d, params, progress)
-    sat_models, oof_sat = fit_satisfaction(d, params, p_answer, layers, has_sat, progress)
-    churn_models, oof_churn = fit_churn(d, params, oof_sat, progress)
-    prop, e_obs = normalised_propensity(oof_prop, d.eligible, d.action, params.propensity_clip)
-    churn_corr, sat_corr, dr_diag = dr_corrections(
-        d, params, oof_churn, oof_sat, e_obs, p_answer, has_sat, progress
-    )
-    diag = ({"pooled": diag_pooled} if layers else {}) | dr_diag
-    engine = Engine(
-        params=params,
-        spec=d.spec,
-        action_ids=list(catalog.ids),
-        sat_models=sat_models,
-        churn_models=churn_models,
-        prop_models=prop_models,
-        churn_correction=churn_corr,
-        sat_correction=sat_corr,
-        diagnostics=diag,
-        action_counts=np.bincount(d.action, minlength=d.n_actions).tolist(),
-        sat_linear=layers,
-    )
-    oof = {
-        "propensity": prop,
-        "satisfaction": np.clip(oof_sat + sat_corr, 0, 10),
-        "churn_prob": np.clip(oof_churn + churn_corr, 1e-4, 1 - 1e-4),
-        "p_answer": p_answer,
-        "X": d.X,
-        "action": d.action,
-        "eligible": d.eligible,
-    }
-    return FitResult(engine, signals, oof)
-
-
-# ----------------------------------------------------------------------------- stages
-
-
-@dataclass(frozen=True)
-class Design:
-    """What every model of :func:`fit_engine` is fitted on (n rows, K resolutions).
-
-    ``X`` the (n, p) base features; ``action`` (n,) the resolution given (catalog index);
-    ``y_churn``, ``y_sat`` (NaN where the survey went unanswered) the outcomes;
-    ``eligible`` (n, K); ``fold`` (n,) the cross-fitting fold, whole customers per fold;
-    ``baseline`` the catalog's baseline resolution (effects are measured against it);
-    ``cat_base`` the categorical columns of ``X``, ``cat_a`` those of the outcome input
-    (``X`` plus the resolution); ``xa_obs`` the outcome input at the resolution given.
-    """
-
-    X: np.ndarray
-    spec: FeatureSpec
-    action: np.ndarray
-    y_churn: np.ndarray
-    y_sat: np.ndarray
-    eligible: np.ndarray
-    fold: np.ndarray
-    n_folds: int
-    cat_base: list[int]
-    cat_a: list[int]
-    xa_obs: np.ndarray
-    n_levels: dict[int, int]
-    baseline: int
-
-    @property
-    def n(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def n_actions(self) -> int:
-        return int(self.eligible.shape[1])
-
-    @property
-    def answered(self) -> np.ndarray:
-        return ~np.isnan(self.y_sat)
-
-
-def build_design(
-    prep: pd.DataFrame,
-    catalog: Catalog,
-    params: EngineParams,
-    mem: pd.DataFrame | None = None,
-    progress: Progress = _noop,
-) -> tuple[Design, TextSignals | None]:
-    """The features (text signals cross-fitted on the same folds, customer memory), the
-    actions, outcomes and folds of a prepared history; and the fitted text signals."""
-    progress("features: text signals, customer memory")
-    if params.use_memory and mem is None:
-        mem = memory_mod.customer_memory(prep)
-    if not params.use_memory:
-        mem = None
-    groups = prep["customer_id"].to_numpy()
-    fold = _folds(groups, params.n_folds, params.random_state)
-    signals = None
-    scores = None
-    names: list[str] = []
-    if params.use_text:
-        signals = TextSignals(random_state=params.random_state, n_splits=params.n_folds)
-        scores = signals.fit_transform_oof(
-            prep["complaint_text"].tolist(), text_targets(prep, catalog), groups=groups
-        )
-        names = list(signals.feature_names_)
-    feats = assemble(
-        prep, mem, scores, names, None, with_intents=params.use_intents, protected=params.protected
-    )
-    X = feats.X
-    A = np.array([catalog.index(r) for r in prep["resolution"]])
-    cat_base = feats.spec.categorical_indices
-    design = Design(
-        X=X,
-        spec=feats.spec,
-        action=A,
-        y_churn=prep["churned_90d"].to_numpy(dtype=float),
-        y_sat=prep["satisfaction"].to_numpy(dtype=float),
-        eligible=catalog.eligibility_matrix(
-            prep["issue_type"].to_numpy(), prep["severity"].to_numpy()
-        ),
-        fold=fold,
-        n_folds=params.n_folds,
-        cat_base=cat_base,
-        cat_a=[*cat_base, X.shape[1]],
-        xa_obs=Engine.outcome_input(X, A),
-        n_levels={
-            i: len(feats.spec.categories.get(name, []))
-            for i, name in zip(cat_base, feats.spec.categorical, strict=True)
-        },
-        baseline=catalog.baseline_index,
-    )
-    return design, signals
-
-
-def survey_response(
-    d: Design, params: EngineParams, progress: Progress = _noop
-) -> tuple[bool, np.ndarray]:
-    """Whether satisfaction is modelled, and each row's probability of answering the survey.
-
-    Satisfaction is modelled when at least :data:`MIN_SURVEYS` surveys were answered and
-    every fold's training part holds at least half that many. The response model (given
-    features and resolution) is fitted only when some but not all rows answered; its
-    probabilities are clipped at 0.05 (the inverse weights stay bounded).
-    """
-    answered = d.answered
-    n_answered = int(answered.sum())
-    fold_answers = [int((answered & (d.fold != f)).sum()) for f in range(d.n_folds)]
-    has_sat = n_answered >= MIN_SURVEYS and min(fold_answers) >= MIN_SURVEYS // 2
-    if not has_sat:
-        progress(f"only {n_answered} answered surveys: satisfaction is not modelled")
-    if not 0 < n_answered < d.n:
-        return has_sat, np.ones(d.n)
-    progress("survey response model")
-    resp = _train(params.lgb_params("binary"), d.xa_obs, answered.astype(float), 150, d.cat_a)
-    return has_sat, np.clip(resp.predict(d.xa_obs), 0.05, 1.0)
-
-
-def fit_pooled_layers(
-    d: Design, params: EngineParams, p_answer: np.ndarray, has_sat: bool, progress: Progress
-) -> tuple[list[PooledLinear], dict]:
-    """One pooled linear satisfaction layer per fold (none without satisfaction or with
-    ``pooled`` off), fitted on the answered rows weighted by 1 / p(answer)."""
-    if not (has_sat and params.pooled):
-        return [], {}
-    progress("satisfaction: pooled linear layer")
-    ans = d.answered
-    return fit_pooled(
-        d.X[ans],
-        d.action[ans],
-        d.y_sat[ans],
-        1.0 / p_answer[ans],
-        d.fold[ans],
-        d.n_folds,
-        categorical=d.cat_base,
-        n_levels=d.n_levels,
-        n_actions=d.n_actions,
-    )
-
-
-def fit_propensity(
-    d: Design, params: EngineParams, progress: Progress = _noop
-) -> tuple[list[lgb.Booster], np.ndarray]:
-    """The agents' choice model per fold, and its cross-fitted (n, K) probabilities."""
-    K = d.n_actions
-    models, oof = [], np.zeros((d.n, K))
-    for f in range(d.n_folds):
-        progress(f"fold {f + 1}/{d.n_folds}: propensity")
-        tr, te = d.fold != f, d.fold == f
-        pm = _train(
-            params.lgb_params("multiclass", num_class=K, learning_rate=0.1, num_leaves=15),
-            d.X[tr],
-            d.action[tr],
-            params.propensity_estimators,
-            d.cat_base,
-        )
-        models.append(pm)
-        oof[te] = np.asarray(pm.predict(d.X[te])).reshape(-1, K)
-    return models, oof
-
-
-def fit_satisfaction(
-    d: Design,
-    params: EngineParams,
-    p_answer: np.ndarray,
-    layers: list[PooledLinear],
-    has_sat: bool,
-    progress: Progress = _noop,
-) -> tuple[list[lgb.Booster], np.ndarray]:
-    """The satisfaction trees per fold (on top of the fold's pooled layer, if any), and the
-    cross-fitted (n, K) satisfaction of every candidate: all NaN when not modelled."""
-    oof = np.full((d.n, d.n_actions), np.nan)
-    if not has_sat:
-        return [], oof
-    models = []
-    for f in range(d.n_folds):
-        progress(f"fold {f + 1}/{d.n_folds}: satisfaction")
-        tr, te = d.fold != f, d.fold == f
-        trs = tr & d.answered
-        layer = layers[f] if layers else None
-        sm = _train(
-            params.lgb_params("regression"),
-            d.xa_obs[trs],
-            d.y_sat[trs],
-            params.n_estimators,
-            d.cat_a,
-            weight=1.0 / p_answer[trs],
-            init_score=None if layer is None else layer.predict(d.xa_obs[trs]),
-        )
-        models.append(sm)
-        linear = 0.0 if layer is None else layer.predict_all(d.X[te])
-        for k in range(d.n_actions):
-            oof[te, k] = sm.predict(Engine.outcome_input(d.X[te], k))
-        oof[te] += linear
-    return models, oof
-
-
-def fit_churn(
-    d: Design, params: EngineParams, oof_sat: np.ndarray, progress: Progress = _noop
-) -> tuple[list[lgb.Booster], np.ndarray]:
-    """The churn model per fold and its cross-fitted (n, K) probabilities.
-
-    With ``mediated``, the churn model also reads the cross-fitted satisfaction under the
-    resolution (the observed one when training), and a happier customer never churns
-    more (monotone in that input), which steadies the contrasts.
-    """
-    churn_params = params.lgb_params("binary")
-    if params.mediated:
-        churn_params["monotone_constraints"] = [0] * (d.X.shape[1] + 1) + [-1]
-    sat_obs = oof_sat[np.arange(d.n), d.action]
-    models, oof = [], np.zeros((d.n, d.n_actions))
-    for f in range(d.n_folds):
-        progress(f"fold {f + 1}/{d.n_folds}: churn")
-        tr, te = d.fold != f, d.fold == f
-        extra = sat_obs[tr] if params.mediated else None
-        cm = _train(
-            churn_params,
-            Engine.outcome_input(d.X[tr], d.action[tr], extra),
-            d.y_churn[tr],
-            params.n_estimators,
-            d.cat_a,
-        )
-        models.append(cm)
-        for k in range(d.n_actions):
-            ex = oof_sat[te, k] if params.mediated else None
-            oof[te, k] = cm.predict(Engine.outcome_input(d.X[te], k, ex))
-    return models, oof
-
-
-def normalised_propensity(
-    oof_prop: np.ndarray, eligible: np.ndarray, action: np.ndarray, clip: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Propensities restricted to the eligible resolutions (rows sum to 1), and the
-    propensity of the resolution given, clipped below at ``clip``.
-
-    >>> p, e = normalised_propensity(
-    ...     np.array([[0.5, 0.3, 0.2]]), np.array([[True, True, False]]), np.array([1]), 0.5
-    ... )
-    >>> p.round(3).tolist(), e.tolist()
-    ([[0.625, 0.375, 0.0]], [0.5])
-    """
-    prop = np.where(eligible, oof_prop, 0.0)
-    prop = prop / np.clip(prop.sum(axis=1, keepdims=True), 1e-12, None)
-    e_obs = np.clip(prop[np.arange(len(action)), action], clip, 1.0)
-    return prop, e_obs
-
-
-def dr_corrections(
-    d: Design,
-    params: EngineParams,
-    oof_churn: np.ndarray,
-    oof_sat: np.ndarray,
-    e_obs: np.ndarray,
-    p_answer: np.ndarray,
-    has_sat: bool,
-    progress: Progress = _noop,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The (K,) doubly robust corrections of churn and satisfaction (:func:`dr_correction`)
-    and their diagnostics: applied iff ``params.dr_correction`` (zeros and no diagnostics
-    otherwise); satisfaction's only when it is modelled, weighted by 1 / p(answer)."""
-    K = d.n_actions
-    churn_corr, sat_corr = np.zeros(K), np.zeros(K)
-    diag: dict = {}
-    if not params.dr_correction:
-        return churn_corr, sat_corr, diag
-    progress("doubly robust correction")
-    churn_corr, diag["churn_dr"] = dr_correction(
-        oof_churn, d.y_churn, d.action, e_obs, d.eligible, d.baseline
-    )
-    if has_sat:
-        w_obs = d.answered / np.clip(p_answer, 0.05, 1.0)
-        sat_corr, diag["sat_dr"] = dr_correction(
-            oof_sat, np.nan_to_num(d.y_sat), d.action, e_obs, d.eligible, d.baseline, weight=w_obs
-        )
-    return churn_corr, sat_corr, diag
-
-
-def dr_correction(
-    mu: np.ndarray,
-    y: np.ndarray,
-    action: np.ndarray,
-    e_obs: np.ndarray,
-    eligible: np.ndarray,
-    baseline: int,
-    *,
-    weight: np.ndarray | None = None,
-) -> tuple[np.ndarray, dict]:
-    """Per-action additive correction of an outcome model by AIPW.
-
-    For action k the AIPW score of unit i is
-    ``psi_ik = mu_ik + 1{A_i = k} w_i (y_i - mu_ik) / e_i`` (w: response weight, 1 if none).
-    The bias of the model's mean effect of k against the baseline, over units where k is
-    eligible, is ``d_k = mean(psi_k - psi_b) - mean(mu_k - mu_b)``; the correction is
-    ``d_k * max(0, 1 - se_k^2 / d_k^2)`` (shrunk to 0 when not distinguishable from noise).
-    Returns the (K,) corrections and a diagnostic dict.
-    """
-    n, K = mu.shape
-    w = np.ones(n) if weight is None else weight
-    rows = np.arange(n)
-    resid = w * (y - mu[rows, action]) / e_obs
-    corr = np.zeros(K)
-    info = {}
-    for k in range(K):
-        if k == baseline:
-            continue
-        m = eligible[:, k]
-        if m.sum() < 50:
-            continue
-        term = np.where(action == k, resid, 0.0) - np.where(action == baseline, resid, 0.0)
-        t = term[m]
-        d = float(t.mean())
-        se = float(t.std(ddof=1) / np.sqrt(len(t)))
-        shrink = max(0.0, 1.0 - (se * se) / (d * d)) if d != 0 else 0.0
-        corr[k] = d * shrink
-        info[str(k)] = {"bias": d, "se": se, "applied": corr[k]}
-    return corr, info

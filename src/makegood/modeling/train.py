@@ -30,8 +30,9 @@ from makegood.features.pipeline import (
     protected_inputs,
 )
 from makegood.modeling.bundle import Bundle
-from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
+from makegood.modeling.engine import Engine, EngineParams
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
+from makegood.modeling.fitting import FitResult, fit_engine
 from makegood.modeling.lineage import data_hash, git_commit
 from makegood.modeling.promotion import compare_with_champion
 from makegood.modeling.selection import select_params

@@ -28,6 +28,7 @@ from makegood.explain import (
 )
 from makegood.features.intents.said import customer_said
 from makegood.modeling.predict import candidate_columns, ranking_order
+from makegood.serving.case_schemas import OpenContactOut
 from makegood.serving.cases import CaseChoice, case_view
 from makegood.serving.customers import (
     customer_view,
@@ -35,7 +36,7 @@ from makegood.serving.customers import (
     open_contacts,
     profile_as_served,
 )
-from makegood.serving.schemas import (
+from makegood.serving.response_schemas import (
     BudgetUse,
     CandidateOut,
     ExplanationOut,
@@ -43,7 +44,6 @@ from makegood.serving.schemas import (
     HandoverOut,
     InputWarningOut,
     NetValueIntervalOut,
-    OpenContactOut,
     PriorityOut,
     ReasonOut,
     RecommendationOut,

@@ -8,8 +8,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import EXTRA_KINDS, with_extras
 
+from extra_columns import EXTRA_KINDS, with_extras
 from makegood.api import train
 from makegood.errors import ContractError, InvalidParameterError
 from makegood.features.extra import MISSING, OTHER

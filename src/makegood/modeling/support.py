@@ -35,6 +35,7 @@ __all__ = [
     "ResolutionSupport",
     "log_support",
     "scored_candidates",
+    "support_lines",
 ]
 
 #: A recommended resolution the agents gave to fewer than 5% of such complaints is thin
@@ -200,3 +201,10 @@ def log_support(
         mix=mix,
         warnings=warnings,
     )
+
+
+def support_lines(meta: dict) -> list[str]:
+    """What the training log supports, in words, from a bundle's metadata ([] for a bundle
+    trained before it was measured)."""
+    d = meta.get("log_support")
+    return LogSupport.from_dict(d).lines() if d else []

@@ -36,7 +36,7 @@ from makegood.contract.units import round_cents
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.predict import score
-from makegood.modeling.support import LogSupport
+from makegood.modeling.support import support_lines
 from makegood.policy.budget import Allocation, spend_at
 from makegood.reporting.frontier import N_FRONTIER, default_budgets, frontier_grid, frontier_rows
 from makegood.reporting.headline import headline
@@ -298,7 +298,7 @@ def budget_report(
         current_practice=practice.summary(cands.n_period, replay) if practice is not None else None,
         extra_budget=round_cents(extra_budget),
         method=_method(cands, today, allocs, plan, base_totals, budget_period.noun)
-        | {"log_support": log_support_lines(bundle)},
+        | {"log_support": support_lines(bundle.meta)},
     )
 
 
@@ -463,13 +463,6 @@ def _meta(
         "resolution_labels": [r.label for r in bundle.catalog.resolutions],
         "baseline_label": bundle.catalog.resolutions[bundle.catalog.baseline_index].label,
     }
-
-
-def log_support_lines(bundle: Bundle) -> list[str]:
-    """What the training log supports (``modeling.support``), in words; [] for a bundle
-    trained before it was measured."""
-    d = bundle.meta.get("log_support")
-    return LogSupport.from_dict(d).lines() if d else []
 
 
 def _method(

@@ -35,6 +35,7 @@ from makegood.serving.customers import (
     open_contacts,
     profile_as_served,
 )
+from makegood.serving.guardrails import LiveGuard
 from makegood.serving.schemas import (
     BudgetUse,
     CandidateOut,
@@ -147,6 +148,11 @@ class Plan:
     decision_id: str = ""
     served: Served | None = None  # the answer for the current choice
     replans: int = 0  # times decided again because the customer's contacts changed
+    guard: LiveGuard | None = None  # the catalog's guardrails on this complaint
+
+    def owed_cents(self, k: int) -> int:
+        """What a guardrail floor requires of candidate ``k``'s cost (0 without one)."""
+        return 0 if self.guard is None else int(self.guard.owed_cents[k])
 
 
 def input_warnings(scorer: Scorer, complaint: Mapping[str, Any]) -> list[InputWarningOut]:

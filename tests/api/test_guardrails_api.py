@@ -34,8 +34,8 @@ def _complaint(base: dict, customer: str, **fields) -> dict:
     return {**body, "complaint_id": f"c-{uuid.uuid4().hex[:10]}", "customer_id": customer, **fields}
 
 
-def _post(client, body):
-    r = client.post("/v1/recommendations", json={"complaint": body}, headers=AGENT)
+def _post(client, body, **extra):
+    r = client.post("/v1/recommendations", json={"complaint": body, **extra}, headers=AGENT)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -93,7 +93,7 @@ def test_one_customer_never_goes_above_the_cap(guarded, complaints, settings):
         base = complaints[(3 * i) % len(complaints)]
         body = _complaint(base, customer, issue_type="product_defect", disputed_amount=300.0,
                           lifetime_value=20_000.0, annual_value=4_000.0)  # fmt: skip
-        out = _post(guarded, body)
+        out = _post(guarded, body, case_override_reason="a separate matter")  # no case sharing
         answers.append(out)
         if i % 2:  # some are given, some only held: both count
             r = guarded.post(f"/v1/decisions/{out['decision_id']}", json={"action": "accepted"},

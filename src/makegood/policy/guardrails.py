@@ -175,12 +175,13 @@ class GuardrailCut:
                     f"{self.floor_rule[i]}: {money(self.floor[i])} owed but no eligible "
                     f"resolution gives that much; the most, {money(self.required[i])}, is given"
                 )
-            case "cap":
-                later = float(self.cap_later[i])
-                owed = f" and is owed {money(later)} more in them" if later > 0 else ""
+            case "cap":  # the figures that fill the window: had before, owed after
+                had, later = float(self.cap_had[i]), float(self.cap_later[i])
+                parts = [f"had {money(had)}"] if had > 0 or not later > 0 else []
+                parts += [f"owed {money(later)} later"] if later > 0 else []
                 return (
-                    f"{self.cap_rule[i]}: this customer has had {money(self.cap_had[i])} in "
-                    f"{self.cap_days[i]} days{owed} (at most {money(self.cap_amount[i])})"
+                    f"{self.cap_rule[i]}: {' and '.join(parts)} in {self.cap_days[i]} days "
+                    f"(at most {money(self.cap_amount[i])})"
                 )
         return ""
 

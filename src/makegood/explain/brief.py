@@ -13,7 +13,7 @@ with "Close call" and the intervals.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -177,15 +177,45 @@ def explain_choice(
     row: int = 0,
     held: float = 0.0,
     last_given: bool = True,
+    allowed: np.ndarray | None = None,
+    guardrail: str = "",
 ) -> Explanation:
     """The explanation of candidate ``r`` (catalog index) of complaint ``row`` of
     ``scores``: ``values`` are its named model inputs, ``fits_budget`` (K,) whether each
     candidate fits what is left of the budget, ``shadow_price`` the budget's price per
     unit of compensation, ``said`` the complaint's ``customer_said``; ``held`` and
     ``last_given``: what of the customer's history is only held for an open contact
-    (see :class:`~makegood.explain.reasons.Wording`)."""
+    (see :class:`~makegood.explain.reasons.Wording`); ``allowed`` (K,) the candidates
+    the catalog's guardrails leave (the runner-up is among them) and ``guardrail`` why
+    one decided (:func:`~makegood.explain.guardrails.guardrail_text`): it leads the
+    summary and the agent's brief."""
+    explanation = _explain(scores, values, r, explainer=explainer, labels=labels,
+                           currency=currency, fits_budget=fits_budget,
+                           shadow_price=shadow_price, said=said, row=row, held=held,
+                           last_given=last_given, allowed=allowed)  # fmt: skip
+    return with_guardrail(explanation, guardrail)
+
+
+def _explain(
+    scores: Scores,
+    values: Mapping[str, Any],
+    r: int,
+    *,
+    explainer: ContrastExplainer,
+    labels: Mapping[str, str],
+    currency: str,
+    fits_budget: np.ndarray,
+    shadow_price: float,
+    said: Sequence[Mapping[str, str]],
+    row: int,
+    held: float,
+    last_given: bool,
+    allowed: np.ndarray | None,
+) -> Explanation:
     ids = scores.action_ids
     eligible, net_value = scores.eligible[row], scores.net_value[row]
+    if allowed is not None:
+        eligible = eligible & allowed
     compensation, churn = scores.compensation[row], scores.churn_prob[row]
     rec_label = labels[ids[r]]
     say = customer_message(
@@ -281,3 +311,14 @@ def _why_not_runner_up(
     if total < 0:
         return [Reason("exploration", "a close call between near-equal options", -total, ())]
     return []
+
+
+def with_guardrail(explanation: Explanation, text: str) -> Explanation:
+    """The explanation with the guardrail's sentence first in its summary and the
+    agent's brief (unchanged without one)."""
+    if not text:
+        return explanation
+    lead = text[0].upper() + text[1:] + "."
+    return replace(
+        explanation, summary=f"{lead} {explanation.summary}", why=f"{lead} {explanation.why}"
+    )

@@ -162,7 +162,9 @@ def plan(service: Service, scorer: Scorer, request: RecommendationRequest) -> Pl
         cost=cost,
         fits=fits,
         policy_value=policy_value,
-        ranking=ranking(scorer, cand, policy_value, comp_cents, fits),
+        ranking=ranking(
+            scorer, cand, policy_value, comp_cents, fits, None if guard is None else guard.eligible
+        ),
         warnings=input_warnings(scorer, complaint),
         request_hash=request_hash,
         now=now,

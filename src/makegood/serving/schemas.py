@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from makegood.contract.files import EMOTIONS, SKILLS
+from makegood.serving.guardrail_schemas import GuardrailOut
 from makegood.store.contacts import PROFILE_FIELDS
 from makegood.store.ledger import DecisionStatus
 
@@ -160,6 +161,9 @@ class CandidateOut(BaseModel):
     fits_budget: bool
     thin_evidence: bool
     policy_value: float
+    guardrail_allowed: bool = Field(
+        True, description="the catalog's guardrails leave it (a floor, a cap per customer)"
+    )
 
 
 class ReasonOut(BaseModel):
@@ -319,6 +323,7 @@ class BudgetUse(BaseModel):
         0.0, description="compensation the case already held or gave: not reserved again"
     )
     hold_expires_at: UtcDatetime | None = None
+    owed: float = Field(0.0, description="of reserved, what a guardrail floor requires")
 
 
 class InputWarningOut(BaseModel):
@@ -410,6 +415,9 @@ class RecommendationOut(BaseModel):
     input_warnings: list[InputWarningOut] = []
     figures: FiguresOut | None = Field(
         None, description="plain labels and explanatory texts for the figures"
+    )
+    guardrail: GuardrailOut | None = Field(
+        None, description="the catalog's guardrail that decided this recommendation, if any"
     )
 
 

@@ -74,7 +74,7 @@ def make_bench(n: int, seed: int, **kwargs) -> Bench:
 def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[str, np.ndarray]:
     """makegood's own training matrix for ``history`` (the rows ``bundle`` was fitted on).
 
-    Rebuilt the way ``modeling.train`` / ``engine.fit_engine`` build it: rows sorted by
+    Rebuilt the way ``modeling.train`` / ``fitting.fit_engine`` build it: rows sorted by
     opened_at, emotion filled from text, customer memory as of each complaint, text
     signals cross-fitted by customer (same folds and seed), assembled with the bundle's
     feature spec. Returns ``X``, ``action`` (catalog codes), ``churn``, ``customer``,
@@ -84,7 +84,7 @@ def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[s
     from makegood.features import memory as memory_mod
     from makegood.features.pipeline import assemble, prepare
     from makegood.features.text.signals import TextSignals
-    from makegood.modeling.engine import text_targets
+    from makegood.modeling.design import text_targets
 
     params = bundle.engine.params
     df = history.sort_values("opened_at", kind="stable").reset_index(drop=True)

@@ -3,7 +3,9 @@
 One place for every sentence the product says about a choice:
 
 * :mod:`~makegood.explain.reasons`: an attribution grouped into plain reasons
-  (:func:`sayable_reasons`), each worded by a named stage of :func:`phrase`;
+  (:func:`sayable_reasons`);
+* :mod:`~makegood.explain.wording`: each reason worded by a named stage of
+  :func:`phrase`, and the shared wording of amounts and tenure;
 * :mod:`~makegood.explain.brief`: ``say`` for the customer (:func:`customer_message`),
   ``why`` for the agent (:func:`agent_brief`) and the explanation of one choice
   (:func:`explain_choice`);
@@ -38,12 +40,10 @@ from makegood.explain.reasons import (
     INTERNAL_GROUPS,
     NOT_ARGUMENTS,
     Reason,
-    Wording,
     group_of,
-    phrase,
     sayable_reasons,
-    tenure_text,
 )
+from makegood.explain.wording import Wording, phrase, tenure_text
 
 __all__ = [
     "FIGURE_LABELS",

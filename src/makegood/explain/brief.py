@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from makegood.explain.figures import Interval, close_call, interval_of
-from makegood.explain.reasons import Reason, amount_text, number_in, sayable_reasons, tenure_span
+from makegood.explain.reasons import Reason, sayable_reasons
+from makegood.explain.wording import amount_text, number_in, tenure_span
 from makegood.modeling.attribution import ContrastExplainer
 from makegood.modeling.predict import THIN_EVIDENCE, Scores
 
@@ -185,7 +186,7 @@ def explain_choice(
     candidate fits what is left of the budget, ``shadow_price`` the budget's price per
     unit of compensation, ``said`` the complaint's ``customer_said``; ``held`` and
     ``last_given``: what of the customer's history is only held for an open contact
-    (see :class:`~makegood.explain.reasons.Wording`); ``allowed`` (K,) the candidates
+    (see :class:`~makegood.explain.wording.Wording`); ``allowed`` (K,) the candidates
     the catalog's guardrails leave (the runner-up is among them) and ``guardrail`` why
     one decided (:func:`~makegood.explain.guardrails.guardrail_text`): it leads the
     summary and the agent's brief."""

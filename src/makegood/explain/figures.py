@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from makegood.explain.reasons import amount_text
+from makegood.explain.wording import amount_text
 from makegood.modeling.predict import Scores
 
 __all__ = [

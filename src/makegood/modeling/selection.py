@@ -3,7 +3,7 @@
 How much a small history can support (how many cross-fitting folds, how fine the trees)
 is not known in advance, and the capture a setting reaches on a simulator's truth is not
 something a company has. What it has is its logged complaints. :func:`select_params`
-fits each candidate setting with cross-fitting (:func:`~makegood.modeling.engine.fit_engine`):
+fits each candidate setting with cross-fitting (:func:`~makegood.modeling.fitting.fit_engine`):
 its out-of-fold predictions are predictions for complaints the fold's models never saw.
 The candidate's policy (each complaint's best eligible resolution by out-of-fold net
 value, at shadow prices :data:`PRICES`) is valued by doubly robust off-policy evaluation on
@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from makegood.contract.catalog import Catalog
-from makegood.modeling.engine import EngineParams, FitResult, fit_engine
+from makegood.modeling.engine import EngineParams
 from makegood.modeling.evaluate import dr_terms, realized_reward
+from makegood.modeling.fitting import FitResult, fit_engine
 from makegood.policy.value import net_value
 
 __all__ = [

@@ -23,8 +23,9 @@ from makegood.errors import InvalidParameterError
 from makegood.features import memory as memory_mod
 from makegood.features.pipeline import PROTECTED_DERIVED, assemble, prepare, protected_inputs
 from makegood.modeling.bundle import Bundle
-from makegood.modeling.engine import Engine, EngineParams, FitResult, fit_engine
+from makegood.modeling.engine import Engine, EngineParams
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
+from makegood.modeling.fitting import FitResult, fit_engine
 from makegood.modeling.lineage import data_hash, git_commit
 from makegood.modeling.promotion import compare_with_champion
 from makegood.modeling.selection import select_params

@@ -10,7 +10,7 @@ from datetime import datetime
 from makegood.contract.units import utc_now
 from makegood.errors import BudgetNotFoundError
 from makegood.policy.pacing import pacing_shadow_price
-from makegood.serving.schemas import BudgetOut, TeamBudgetOut
+from makegood.serving.response_schemas import BudgetOut, TeamBudgetOut
 from makegood.serving.service import Service
 from makegood.serving.settings import Settings
 from makegood.store.ledger import BudgetState

@@ -18,7 +18,7 @@ from makegood.errors import FieldError
 from makegood.explain import CaseContact, case_summary
 from makegood.features.memory import RECENT_TEXT_CHARS
 from makegood.policy.cases import case_cover, case_to_join
-from makegood.serving.schemas import CaseContactOut, CaseHandoverOut, CaseOfferOut, CaseOut
+from makegood.serving.case_schemas import CaseContactOut, CaseHandoverOut, CaseOfferOut, CaseOut
 from makegood.store.contacts import Case, CustomerLive, LiveContact
 from makegood.store.ledger import DecisionStatus
 

@@ -17,14 +17,9 @@ from makegood.contract.units import money_text, naive_utc, utc_now
 from makegood.errors import CaseNotFoundError, DecisionNotFoundError, FieldError
 from makegood.explain import OFFER_STATE, case_summary, tenure_text
 from makegood.features.memory import RECENT_TEXT_CHARS
+from makegood.serving.case_schemas import CaseOut, CustomerOut, HandoverRecordOut, OpenContactOut
 from makegood.serving.cases import case_facts, case_view, joined, offer_status
-from makegood.serving.schemas import (
-    CaseOut,
-    CustomerOut,
-    HandoverIn,
-    HandoverRecordOut,
-    OpenContactOut,
-)
+from makegood.serving.schemas import HandoverIn
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service
 from makegood.store.contacts import PROFILE_FIELDS, CustomerLive

@@ -17,7 +17,8 @@ import numpy as np
 
 from makegood.contract.units import to_cents
 from makegood.errors import FieldError
-from makegood.serving.schemas import DecisionIn, DecisionOut, OutcomeIn, OutcomeOut
+from makegood.serving.response_schemas import DecisionOut, OutcomeOut
+from makegood.serving.schemas import DecisionIn, OutcomeIn
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service
 from makegood.store.contacts import ContactAction

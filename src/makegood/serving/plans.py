@@ -28,6 +28,7 @@ from makegood.explain import (
 )
 from makegood.features.intents.said import customer_said
 from makegood.modeling.predict import candidate_columns, ranking_order
+from makegood.serving.case_schemas import OpenContactOut
 from makegood.serving.cases import CaseChoice, case_view
 from makegood.serving.customers import (
     customer_view,
@@ -37,7 +38,7 @@ from makegood.serving.customers import (
 )
 from makegood.serving.guardrail_schemas import GuardrailOut
 from makegood.serving.guardrails import LiveGuard
-from makegood.serving.schemas import (
+from makegood.serving.response_schemas import (
     BudgetUse,
     CandidateOut,
     ExplanationOut,
@@ -45,7 +46,6 @@ from makegood.serving.schemas import (
     HandoverOut,
     InputWarningOut,
     NetValueIntervalOut,
-    OpenContactOut,
     PriorityOut,
     ReasonOut,
     RecommendationOut,

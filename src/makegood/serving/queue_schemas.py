@@ -10,14 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from makegood.serving.schemas import (
-    BudgetOut,
-    ComplaintIn,
-    DecisionIn,
-    DecisionOut,
-    Label,
-    RecommendationOut,
-)
+from makegood.serving.response_schemas import BudgetOut, DecisionOut, RecommendationOut
+from makegood.serving.schemas import ComplaintIn, DecisionIn, Label
 
 # a short code a report can group by: letters, digits, "_" and "-"
 WrapUpCode = Annotated[

@@ -43,7 +43,7 @@ from makegood.serving.plans import (
     input_warnings,
     ranking,
 )
-from makegood.serving.schemas import RecommendationOut
+from makegood.serving.response_schemas import RecommendationOut
 from makegood.serving.scorer import Scorer
 from makegood.serving.service import Service
 from makegood.store.contacts import PROFILE_FIELDS, ContactBook, ContactRecord, CustomerLive

@@ -25,7 +25,7 @@ from makegood.explain import (
     tenure_text,
     value_relation,
 )
-from makegood.explain.reasons import Wording, complaints_fact, history_fact, money_fact
+from makegood.explain.wording import Wording, complaints_fact, history_fact, money_fact
 from makegood.modeling.attribution import ACTION, MEDIATOR, Attribution
 from makegood.modeling.predict import Scores
 

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from makegood.explain.reasons import (
-    GROUPS,
+from makegood.explain.reasons import GROUPS
+from makegood.explain.wording import (
     STAGES,
     Wording,
     context_fact,

@@ -7,8 +7,8 @@ import pytest
 
 from makegood.errors import CatalogError, ModelNotFoundError
 from makegood.modeling.bundle import load_bundle
-from makegood.modeling.engine import dr_correction
 from makegood.modeling.evaluate import expected_calibration_error, off_policy_estimates
+from makegood.modeling.fitting import dr_correction
 from makegood.modeling.predict import recommend, score
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from makegood.modeling import engine as engine_module
-from makegood.modeling.engine import (
+from makegood.modeling import fitting as fitting_module
+from makegood.modeling.design import Design, build_design
+from makegood.modeling.engine import EngineParams
+from makegood.modeling.fitting import (
     MIN_SURVEYS,
-    Design,
-    EngineParams,
-    build_design,
     dr_corrections,
     fit_pooled_layers,
     fit_satisfaction,
@@ -48,13 +48,15 @@ def _design(n: int = 400, k: int = 3, n_answered: int | None = None, seed: int =
     )
 
 
-def test_module_doctests():
-    assert doctest.testmod(engine_module).failed == 0
+@pytest.mark.parametrize("module", [engine_module, fitting_module])
+def test_module_doctests(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_the_design_keeps_each_customer_in_one_fold(small_world):
     from makegood.api import load_catalog, load_history
-    from makegood.modeling.engine import prepare
+    from makegood.features.pipeline import prepare
 
     catalog = load_catalog(small_world["catalog"])
     prep = prepare(load_history(small_world["history"], catalog=catalog).head(600))

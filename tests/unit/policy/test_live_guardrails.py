@@ -65,7 +65,9 @@ def test_any_option_left_keeps_every_window_of_the_customer(past, options, floor
     # caps: they were decided under them (here: drop the ones that would not)
     times, amounts = [], []
     for t, x in sorted(past):
-        if all(windows_within([*times, t], [*amounts, x], [0.0] * (len(times) + 1), c) for c in caps):
+        if all(
+            windows_within([*times, t], [*amounts, x], [0.0] * (len(times) + 1), c) for c in caps
+        ):
             times.append(t)
             amounts.append(x)
     comp = np.array([sorted(options)])
@@ -91,9 +93,7 @@ def test_any_option_left_keeps_every_window_of_the_customer(past, options, floor
     owed_now = required
     for c in caps:
         # what was given is as recorded: a window requires it, and this complaint's need
-        assert windows_within(
-            [*times, 0.0], [*amounts, float(comp[0, k])], [*amounts, owed_now], c
-        )
+        assert windows_within([*times, 0.0], [*amounts, float(comp[0, k])], [*amounts, owed_now], c)
 
 
 def test_a_later_payment_takes_its_room_from_a_complaint_opened_before_it() -> None:
@@ -128,7 +128,5 @@ def test_a_cap_reason_says_what_fills_the_window_not_zero() -> None:
     cut = out.cut
     assert (cut.decided_by[0], cut.cap_had[0], cut.cap_later[0]) == (CAP, 0.0, 150.0)
     assert cut.reason(0) == "per_customer_cap: owed $150 later in 90 days (at most $150)"
-    words = cap_text(
-        had=cut.cap_had[0], later=cut.cap_later[0], days=90, cap=150.0, currency="USD"
-    )
+    words = cap_text(had=cut.cap_had[0], later=cut.cap_later[0], days=90, cap=150.0, currency="USD")
     assert words == "this customer is owed $150 in the same 90 days (at most $150)"

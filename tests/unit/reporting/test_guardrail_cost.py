@@ -25,7 +25,9 @@ GUARDRAILS = [
 
 @pytest.fixture(scope="module")
 def guarded(bundle):
-    return bundle.with_catalog(parse_catalog({**bundle.catalog.to_dict(), "guardrails": GUARDRAILS}))
+    return bundle.with_catalog(
+        parse_catalog({**bundle.catalog.to_dict(), "guardrails": GUARDRAILS})
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from makegood.serving import budget as budgets
 from makegood.serving.deps import Admin, Finance, ServiceDep
 from makegood.serving.errors import responses
-from makegood.serving.schemas import BudgetIn, BudgetOut
+from makegood.serving.response_schemas import BudgetOut
+from makegood.serving.schemas import BudgetIn
 
 log = logging.getLogger("makegood.serving")
 

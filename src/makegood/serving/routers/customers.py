@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from makegood.serving import customers
+from makegood.serving.case_schemas import CustomerOut
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
-from makegood.serving.schemas import CustomerOut
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 

@@ -10,7 +10,8 @@ from makegood.serving.decisions import decide as settle
 from makegood.serving.decisions import decision_view, record_outcome
 from makegood.serving.deps import Agent, ModelsDep, ServiceDep, check_team
 from makegood.serving.errors import responses
-from makegood.serving.schemas import DecisionIn, DecisionOut, OutcomeIn, OutcomeOut
+from makegood.serving.response_schemas import DecisionOut, OutcomeOut
+from makegood.serving.schemas import DecisionIn, OutcomeIn
 
 log = logging.getLogger("makegood.serving")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from makegood.serving.case_schemas import HandoverRecordOut
 from makegood.serving.customers import handover as hand_over
 from makegood.serving.deps import Agent, ScorerDep, ServiceDep
 from makegood.serving.errors import responses
-from makegood.serving.schemas import HandoverIn, HandoverRecordOut
+from makegood.serving.schemas import HandoverIn
 
 router = APIRouter(prefix="/v1", tags=["handovers"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from makegood.serving.deps import ModelsDep
-from makegood.serving.schemas import HealthOut
+from makegood.serving.response_schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from makegood.serving.deps import AnyRole
 from makegood.serving.errors import responses
-from makegood.serving.schemas import MeOut
+from makegood.serving.response_schemas import MeOut
 from makegood.serving.security import Role
 
 router = APIRouter(prefix="/v1", tags=["keys"])

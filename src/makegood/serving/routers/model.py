@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from makegood.serving.deps import Admin, AnyRole, ModelsDep, ScorerDep
 from makegood.serving.errors import responses
 from makegood.serving.models import describe
-from makegood.serving.schemas import ModelOut, ReloadIn
+from makegood.serving.response_schemas import ModelOut
+from makegood.serving.schemas import ReloadIn
 
 router = APIRouter(prefix="/v1", tags=["model"])
 

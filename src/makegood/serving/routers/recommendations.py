@@ -19,7 +19,8 @@ from makegood.serving.deps import Agent, ScorerDep, ServiceDep, team_of
 from makegood.serving.errors import responses
 from makegood.serving.plans import RecommendationRequest
 from makegood.serving.recommendations import recommend_async
-from makegood.serving.schemas import RecommendationIn, RecommendationOut
+from makegood.serving.response_schemas import RecommendationOut
+from makegood.serving.schemas import RecommendationIn
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 

@@ -160,7 +160,10 @@ class ContactBook:
         reserves nothing, so the customer's contacts are not checked)."""
         with self._engines.writer.begin() as conn:
             self.record_contact(
-                conn, decision, replace(record, contacts_read=None, money_read=None), decision.created_at
+                conn,
+                decision,
+                replace(record, contacts_read=None, money_read=None),
+                decision.created_at,
             )
 
     def _remember_profile(

@@ -190,29 +190,6 @@ def explain_choice(
     the catalog's guardrails leave (the runner-up is among them) and ``guardrail`` why
     one decided (:func:`~makegood.explain.guardrails.guardrail_text`): it leads the
     summary and the agent's brief."""
-    explanation = _explain(scores, values, r, explainer=explainer, labels=labels,
-                           currency=currency, fits_budget=fits_budget,
-                           shadow_price=shadow_price, said=said, row=row, held=held,
-                           last_given=last_given, allowed=allowed)  # fmt: skip
-    return with_guardrail(explanation, guardrail)
-
-
-def _explain(
-    scores: Scores,
-    values: Mapping[str, Any],
-    r: int,
-    *,
-    explainer: ContrastExplainer,
-    labels: Mapping[str, str],
-    currency: str,
-    fits_budget: np.ndarray,
-    shadow_price: float,
-    said: Sequence[Mapping[str, str]],
-    row: int,
-    held: float,
-    last_given: bool,
-    allowed: np.ndarray | None,
-) -> Explanation:
     ids = scores.action_ids
     eligible, net_value = scores.eligible[row], scores.net_value[row]
     if allowed is not None:
@@ -244,7 +221,7 @@ def _explain(
         )
 
     if u is None:
-        return Explanation(
+        only = Explanation(
             ids[r],
             None,
             f"Offer {rec_label}: the only resolution available for this complaint.",
@@ -255,6 +232,7 @@ def _explain(
             [],
             intervals=intervals,
         )
+        return with_guardrail(only, guardrail)
     ru_label = labels[ids[u]]
     attribution = explainer.contrast(scores, r, u, row=row)
     satisfaction = scores.satisfaction[row]
@@ -290,10 +268,10 @@ def _explain(
         [f"Offer {rec_label} rather than {ru_label}{' (a close call)' if close else ''}."]
         + [x.text[0].upper() + x.text[1:] + "." for x in pro[:2]]
     )
-    return Explanation(
+    return with_guardrail(Explanation(
         ids[r], ids[u], summary, say, why(total, why_not + reasons), round(total, 2), pro[:5],
         con[:3], close is not None, intervals,
-    )  # fmt: skip
+    ), guardrail)  # fmt: skip
 
 
 def _why_not_runner_up(

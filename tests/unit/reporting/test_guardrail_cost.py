@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from guardedmodels import GUARDRAILS
 from makegood.contract.catalog import parse_catalog
 from makegood.contract.files import read_complaints
 from makegood.policy.budget import allocate
@@ -12,15 +13,6 @@ from makegood.policy.guardrails import Guardrails, guarded_allocate
 from makegood.reporting.budget import budget_report
 from makegood.reporting.html import render_html
 from makegood.reporting.outcomes import CandidateOutcomes
-
-GUARDRAILS = [
-    {
-        "id": "owed_is_refunded",
-        "when": {"issue_type": ["billing_error", "fee_dispute"]},
-        "compensation_at_least": "disputed_amount",
-    },
-    {"id": "per_customer_cap", "max_compensation_per_customer": {"amount": 150, "days": 90}},
-]
 
 
 @pytest.fixture(scope="module")

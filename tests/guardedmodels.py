@@ -1,5 +1,5 @@
 """A copy of the session's trained bundle whose catalog carries the issue's guardrails
-(imported by name: tests/api is on sys.path)."""
+(imported by name: tests/ is on sys.path through its conftest)."""
 
 from __future__ import annotations
 

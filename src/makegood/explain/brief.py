@@ -13,7 +13,7 @@ with "Close call" and the intervals.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -178,15 +178,22 @@ def explain_choice(
     row: int = 0,
     held: float = 0.0,
     last_given: bool = True,
+    allowed: np.ndarray | None = None,
+    guardrail: str = "",
 ) -> Explanation:
     """The explanation of candidate ``r`` (catalog index) of complaint ``row`` of
     ``scores``: ``values`` are its named model inputs, ``fits_budget`` (K,) whether each
     candidate fits what is left of the budget, ``shadow_price`` the budget's price per
     unit of compensation, ``said`` the complaint's ``customer_said``; ``held`` and
     ``last_given``: what of the customer's history is only held for an open contact
-    (see :class:`~makegood.explain.wording.Wording`)."""
+    (see :class:`~makegood.explain.wording.Wording`); ``allowed`` (K,) the candidates
+    the catalog's guardrails leave (the runner-up is among them) and ``guardrail`` why
+    one decided (:func:`~makegood.explain.guardrails.guardrail_text`): it leads the
+    summary and the agent's brief."""
     ids = scores.action_ids
     eligible, net_value = scores.eligible[row], scores.net_value[row]
+    if allowed is not None:
+        eligible = eligible & allowed
     compensation, churn = scores.compensation[row], scores.churn_prob[row]
     rec_label = labels[ids[r]]
     say = customer_message(
@@ -214,7 +221,7 @@ def explain_choice(
         )
 
     if u is None:
-        return Explanation(
+        only = Explanation(
             ids[r],
             None,
             f"Offer {rec_label}: the only resolution available for this complaint.",
@@ -225,6 +232,7 @@ def explain_choice(
             [],
             intervals=intervals,
         )
+        return with_guardrail(only, guardrail)
     ru_label = labels[ids[u]]
     attribution = explainer.contrast(scores, r, u, row=row)
     satisfaction = scores.satisfaction[row]
@@ -260,10 +268,10 @@ def explain_choice(
         [f"Offer {rec_label} rather than {ru_label}{' (a close call)' if close else ''}."]
         + [x.text[0].upper() + x.text[1:] + "." for x in pro[:2]]
     )
-    return Explanation(
+    return with_guardrail(Explanation(
         ids[r], ids[u], summary, say, why(total, why_not + reasons), round(total, 2), pro[:5],
         con[:3], close is not None, intervals,
-    )  # fmt: skip
+    ), guardrail)  # fmt: skip
 
 
 def _why_not_runner_up(
@@ -282,3 +290,14 @@ def _why_not_runner_up(
     if total < 0:
         return [Reason("exploration", "a close call between near-equal options", -total, ())]
     return []
+
+
+def with_guardrail(explanation: Explanation, text: str) -> Explanation:
+    """The explanation with the guardrail's sentence first in its summary and the
+    agent's brief (unchanged without one)."""
+    if not text:
+        return explanation
+    lead = text[0].upper() + text[1:] + "."
+    return replace(
+        explanation, summary=f"{lead} {explanation.summary}", why=f"{lead} {explanation.why}"
+    )

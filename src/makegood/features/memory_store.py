@@ -139,6 +139,17 @@ class CustomerMemoryStore:
         e = self._earlier
         return e.customer_id, e.opened_at.view("datetime64[ns]"), np.nan_to_num(e.compensation)
 
+    def payments_of(self, customer_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(complaint_id, opened_at, compensation)`` of one customer's stored
+        complaints (what :meth:`payments` holds for them; empty for an unknown customer)."""
+        start, end = self._spans.get(customer_id, (0, 0))
+        e = self._earlier
+        return (
+            e.complaint_id[start:end],
+            e.opened_at[start:end].view("datetime64[ns]"),
+            np.nan_to_num(e.compensation[start:end]),
+        )
+
     @property
     def last_opened_at(self) -> pd.Timestamp | None:
         """The latest complaint opening in the store (None if empty)."""

@@ -297,6 +297,7 @@ def contrast_attribution(
     handling_cost_u: float,
     n_folds: int = 1,
     difference_models: Sequence[tuple[Predictor | None, Predictor]] | None = None,
+    fold_predictions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Attribution:
     """Attribute ``NV_r - NV_u`` of one complaint to its inputs (see the module docstring).
 
@@ -309,6 +310,9 @@ def contrast_attribution(
     (satisfaction, churn) models reduced by :func:`difference_model` to the trees that
     split on the action (and mediator), or by :func:`pair_difference_models` to those
     that can tell ``action_r`` from ``action_u``: same result, faster.
+    ``fold_predictions`` may give the (satisfaction, churn probability) of ``r`` and
+    ``u`` per fold, each (2, F), as scoring predicted them (``Engine.predict(folds=True)``):
+    the same numbers, not predicted again.
 
     Returns:
         An :class:`Attribution`.
@@ -331,12 +335,20 @@ def contrast_attribution(
             narrowed = None if difference_models is None else difference_models[f][0]
             sat_expl = sat_model if narrowed is None else narrowed
             sat_in = engine.outcome_input(rows, acts)
-            sat_pred = engine.predict_satisfaction(f, sat_in)
+            sat_pred = (
+                engine.predict_satisfaction(f, sat_in)
+                if fold_predictions is None
+                else np.asarray(fold_predictions[0][:, f], dtype=np.float64)
+            )
             sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
             if engine.sat_linear:  # the linear layer's difference, split per input
                 sat_c[0, : p + 1] += engine.sat_linear[f].contrast(x, action_r, action_u)
         churn_in = engine.outcome_input(rows, acts, sat_pred)
-        z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)
+        if fold_predictions is None:
+            z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)
+        else:  # the raw score is the logit of the predicted probability
+            q = np.clip(np.asarray(fold_predictions[1][:, f], dtype=np.float64), 1e-15, 1 - 1e-15)
+            z = np.log(q) - np.log1p(-q)
         churn_c = np.asarray(churn_expl.predict(churn_in, pred_contrib=True))
         z_r, z_u = float(z[0]), float(z[1])
         p_r, p_u = _sigmoid(z_r), _sigmoid(z_u)
@@ -437,4 +449,7 @@ class ContrastExplainer:
             handling_cost_u=float(hc[u]),
             n_folds=self.n_folds,
             difference_models=[models[pair] for models in self.pair_models],
+            fold_predictions=None
+            if scores.sat_folds is None or scores.churn_folds is None
+            else (scores.sat_folds[row, [r, u]], scores.churn_folds[row, [r, u]]),
         )

@@ -231,11 +231,16 @@ class Engine:
             p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
         return p
 
-    def predict(self, X: np.ndarray, *, corrected: bool = True) -> dict[str, np.ndarray]:
+    def predict(
+        self, X: np.ndarray, *, corrected: bool = True, folds: bool = False
+    ) -> dict[str, np.ndarray]:
         """Per-candidate predictions for every complaint (rows of X) and every action.
 
         Returns arrays of shape (n, K): ``satisfaction``, ``churn_prob`` (fold means,
         with the DR correction when ``corrected``) and ``churn_sd``, ``sat_sd`` (jackknife).
+        With ``folds``, also each fold's own uncorrected predictions, (n, K, F):
+        ``sat_folds`` and ``churn_folds`` (what an explanation of one complaint reads
+        instead of predicting its two candidates again; off for batches, F times the size).
         """
         n, K = X.shape[0], self.n_actions
         F = len(self.churn_models)
@@ -268,9 +273,13 @@ class Engine:
         if corrected:
             churn = np.clip(churn + self.churn_correction[None, :], 1e-4, 1 - 1e-4)
             sat = np.clip(sat + self.sat_correction[None, :], 0.0, 10.0)
-        return {
+        out = {
             "satisfaction": sat,
             "churn_prob": churn,
             "churn_sd": churn_sd.reshape(n, K),
             "sat_sd": sat_sd.reshape(n, K),
         }
+        if folds:
+            out["sat_folds"] = np.moveaxis(sat_f.reshape(F, n, K), 0, -1)
+            out["churn_folds"] = np.moveaxis(churn_f.reshape(F, n, K), 0, -1)
+        return out

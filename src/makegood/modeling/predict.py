@@ -52,6 +52,9 @@ class Scores:
     propensity: np.ndarray
     baseline_index: int
     X: np.ndarray | None = None
+    # (n, K, F) each fold's uncorrected satisfaction and churn (``score_rows(folds=True)``)
+    sat_folds: np.ndarray | None = None
+    churn_folds: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -88,6 +91,7 @@ def score_rows(
     disputed_amount: np.ndarray,
     lifetime_value: np.ndarray,
     eligible: np.ndarray | None = None,
+    folds: bool = False,
 ) -> Scores:
     """Every candidate of complaints given as their model rows ``X`` and the fields
     scoring reads (arrays of length n): the one scoring function of ``recommend``, the
@@ -96,11 +100,12 @@ def score_rows(
     A candidate is eligible when the catalog allows it for the complaint and the
     history gave it at least ``MIN_ACTION_ROWS`` times (the baseline always counts);
     ``eligible`` may pass the catalog's part, precomputed. Satisfaction is NaN when the
-    bundle has no satisfaction model.
+    bundle has no satisfaction model. ``folds`` keeps each fold's predictions
+    (``Scores.sat_folds``, ``churn_folds``) for the explanation of a few complaints.
     """
     cat: Catalog = bundle.catalog
     idx = bundle.action_index
-    pred = {k: v[:, idx] for k, v in bundle.engine.predict(X).items()}
+    pred = {k: v[:, idx] for k, v in bundle.engine.predict(X, folds=folds).items()}
     if eligible is None:
         eligible = cat.eligibility_matrix(issue_type, severity)
     eligible = eligible & supported_candidates(bundle)[None, :]
@@ -128,6 +133,8 @@ def score_rows(
         propensity=_renormalize(bundle.engine.predict_propensity(X)[:, idx], eligible),
         baseline_index=cat.baseline_index,
         X=X,
+        sat_folds=pred.get("sat_folds"),
+        churn_folds=pred.get("churn_folds"),
     )
 
 

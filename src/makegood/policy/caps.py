@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from makegood.errors import BudgetError
 
-__all__ = ["MICRO", "CapRule", "Spent", "Windows", "micro", "windows"]
+__all__ = ["MICRO", "CapRule", "Held", "Spent", "Windows", "micro", "windows"]
 
 #: whole millionths of a unit: the grain of exact cap sums
 MICRO = 10**6
@@ -31,6 +31,19 @@ class CapRule(Protocol):
     def amount(self) -> float: ...
     @property
     def days(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Held:
+    """A complaint a window holds back, in micro-units (:func:`micro`): the ``most`` it
+    may be given; the index ``cap`` of the cap; what fills the rest of that window: what
+    its customer ``had`` before it (history and earlier complaints) and what the ``later``
+    complaints of the window require (their floors, reserved first)."""
+
+    most: int
+    cap: int
+    had: int
+    later: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +137,7 @@ class Windows:
             self.lo.append(_ranks(code, at, q_code, q_at - int(cap.days) * _NS_PER_DAY, True))
             self.hi.append(_ranks(code, at, q_code, q_at, False))
 
-    def breaches(self, given: np.ndarray, required: np.ndarray) -> dict[int, tuple[int, int, int]]:
+    def breaches(self, given: np.ndarray, required: np.ndarray) -> dict[int, Held]:
         """Complaints to hold back so that no window breaks its cap, with ``given``.
 
         Each window whose total exceeds ``max(amount, what it requires)`` is walked in
@@ -134,16 +147,16 @@ class Windows:
         order, each counting what earlier windows (of any cap) held back.
 
         Returns:
-            ``{row: (most it may be given, cap index, what its customer had before it)}``
-            in micro-units (:func:`micro`), the smallest limit over the windows that hold
-            it back; empty when every cap holds. A breached window always holds back a
-            complaint whose ``given`` exceeds its limit (the sums are exact).
+            ``{row: Held}`` in micro-units (:func:`micro`), from the window with the
+            smallest limit among those that hold it back; empty when every cap holds. A
+            breached window always holds back a complaint whose ``given`` exceeds its
+            limit (the sums are exact).
         """
         amount = np.where(self.is_batch, micro(given)[self.batch_rows], self.history)
         owed = np.where(self.is_batch, micro(required)[self.batch_rows], self.history)
         cum_amount = np.concatenate([[0], np.cumsum(amount)])
         cum_owed = np.concatenate([[0], np.cumsum(owed)])
-        held: dict[int, tuple[int, int, int]] = {}
+        held: dict[int, Held] = {}
         for c, cap in enumerate(self.caps):
             lo, hi = self.lo[c], self.hi[c]
             limit = np.maximum(micro(cap.amount), cum_owed[hi] - cum_owed[lo])
@@ -161,14 +174,14 @@ class Windows:
         c: int,
         amount: np.ndarray,
         owed: np.ndarray,
-        held: dict[int, tuple[int, int, int]],
+        held: dict[int, Held],
     ) -> None:
         rows = self.row[lo:hi].tolist()
         gets = amount[lo:hi].tolist()
         needs = owed[lo:hi].tolist()
         for j, r in enumerate(rows):
             if r in held:
-                gets[j] = min(gets[j], held[r][0])
+                gets[j] = min(gets[j], held[r].most)
         if sum(gets) <= limit:
             return
         had = sum(g for g, r in zip(gets, rows, strict=True) if r < 0)
@@ -179,8 +192,8 @@ class Windows:
             later -= need
             most = max(limit - had - later, need)
             if get > most:
-                if r not in held or most < held[r][0]:
-                    held[r] = (most, c, had)
+                if r not in held or most < held[r].most:
+                    held[r] = Held(most, c, had, later)
                 get = most
             had += get
 

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike
 from makegood.contract.units import money_text
 from makegood.errors import BudgetError, GuardrailBudgetError
 from makegood.policy.budget import Allocation, allocate
-from makegood.policy.caps import MICRO, CapRule, Spent, Windows, micro, windows
+from makegood.policy.caps import MICRO, CapRule, Held, Spent, Windows, micro, windows
 
 if TYPE_CHECKING:  # only for annotations: policy stays numpy at run time
     import pandas as pd
@@ -137,6 +137,9 @@ class GuardrailCut:
         cap_amount, cap_days: (n,) that cap's amount (NaN) and days (0) where none.
         cap_had: (n,) what the customer had in that window before this complaint
             (history and earlier complaints of the batch), NaN where no cap decided.
+        cap_later: (n,) what the later complaints of that window require (their floors,
+            reserved before this complaint's room), NaN where no cap decided. The window
+            is filled by ``cap_had + cap_later``; ``cap_left`` is what remains of the cap.
         cap_left: (n,) the most this complaint could then be given, NaN where none.
     """
 
@@ -150,6 +153,7 @@ class GuardrailCut:
     cap_amount: np.ndarray
     cap_days: np.ndarray
     cap_had: np.ndarray
+    cap_later: np.ndarray
     cap_left: np.ndarray
 
     def reason(self, i: int, currency: str = "USD") -> str:
@@ -171,10 +175,13 @@ class GuardrailCut:
                     f"{self.floor_rule[i]}: {money(self.floor[i])} owed but no eligible "
                     f"resolution gives that much; the most, {money(self.required[i])}, is given"
                 )
-            case "cap":
+            case "cap":  # the figures that fill the window: had before, owed after
+                had, later = float(self.cap_had[i]), float(self.cap_later[i])
+                parts = [f"had {money(had)}"] if had > 0 or not later > 0 else []
+                parts += [f"owed {money(later)} later"] if later > 0 else []
                 return (
-                    f"{self.cap_rule[i]}: this customer has had {money(self.cap_had[i])} in "
-                    f"{self.cap_days[i]} days (at most {money(self.cap_amount[i])})"
+                    f"{self.cap_rule[i]}: {' and '.join(parts)} in {self.cap_days[i]} days "
+                    f"(at most {money(self.cap_amount[i])})"
                 )
         return ""
 
@@ -269,6 +276,7 @@ def _floor_cut(cut: FloorCut, floor: np.ndarray, floor_rule: ArrayLike | None) -
         cap_amount=np.full(n, np.nan),
         cap_days=np.zeros(n, dtype=np.int64),
         cap_had=np.full(n, np.nan),
+        cap_later=np.full(n, np.nan),
         cap_left=np.full(n, np.nan),
     )
 
@@ -280,19 +288,21 @@ def _hold(
     cut: GuardrailCut,
     comp: np.ndarray,
     caps: Sequence[CapRule],
-    held: dict[int, tuple[int, int, int]],
+    held: dict[int, Held],
 ) -> None:
     """Remove, in place, the options above each held complaint's limit; note the cap."""
-    for r, (most, c, had) in held.items():
+    for r, h in held.items():
         options = comp[r]
         known = ~np.isnan(options)
-        cut.eligible[r] &= known & (micro(np.where(known, options, 0.0)) <= most)
+        cut.eligible[r] &= known & (micro(np.where(known, options, 0.0)) <= h.most)
+        cap = caps[h.cap]
         cut.decided_by[r] = CAP
-        cut.cap_rule[r] = caps[c].id
-        cut.cap_amount[r] = caps[c].amount
-        cut.cap_days[r] = caps[c].days
-        cut.cap_had[r] = had / MICRO
-        cut.cap_left[r] = most / MICRO
+        cut.cap_rule[r] = cap.id
+        cut.cap_amount[r] = cap.amount
+        cut.cap_days[r] = cap.days
+        cut.cap_had[r] = h.had / MICRO
+        cut.cap_later[r] = h.later / MICRO
+        cut.cap_left[r] = h.most / MICRO
 
 
 def _start(
@@ -311,7 +321,11 @@ def _start(
 
 
 def guarded_eligibility(
-    compensation: ArrayLike, eligible: ArrayLike, guardrails: Guardrails | None = None
+    compensation: ArrayLike,
+    eligible: ArrayLike,
+    guardrails: Guardrails | None = None,
+    *,
+    given: ArrayLike | None = None,
 ) -> GuardrailCut:
     """Eligibility under the guardrails for complaints decided one by one (the service).
 
@@ -322,19 +336,28 @@ def guarded_eligibility(
     ``max(what it requires, amount - what its customer had in the window)``.
 
     Args:
-        compensation, eligible: (n, K) as for :func:`~makegood.policy.budget.allocate`.
+        compensation, eligible: (n, K) as for :func:`~makegood.policy.budget.allocate`;
+            the floors judge ``compensation``.
         guardrails: :class:`Guardrails` (``Guardrails.of(catalog, complaints, spent)``).
+        given: (n, K) what each option adds to its customer's windows, when that is not
+            its compensation (default): the service passes the top-up beyond what the
+            complaint's case already holds (counted once, in ``spent``). It must not
+            fall as compensation rises.
 
     Returns:
-        :class:`GuardrailCut`.
+        :class:`GuardrailCut` (``required`` in compensation, ``cap_left`` in ``given``).
 
     Raises:
         BudgetError: invalid arrays, or caps without customers and times.
     """
     comp, _, cut, windows = _start(compensation, eligible, guardrails)
     if windows is not None:
-        most = np.where(cut.eligible, comp, -np.inf).max(axis=1)
-        _hold(cut, comp, windows.caps, windows.breaches(most, cut.required))
+        adds = comp if given is None else np.asarray(given, dtype=np.float64)
+        if adds.shape != comp.shape:
+            raise BudgetError(f"given must have shape {comp.shape}. Got {adds.shape} instead.")
+        most = np.where(cut.eligible, adds, -np.inf).max(axis=1)
+        needs = np.where(cut.eligible, adds, np.inf).min(axis=1)
+        _hold(cut, adds, windows.caps, windows.breaches(most, needs))
     return cut
 
 

@@ -12,6 +12,8 @@ report answers, from the model's per-candidate predictions and makegood's budget
   another $10,000 would buy, the pacing of a period budget per day
   (:mod:`~makegood.reporting.pacing`), and (with a history) how it compares with current
   practice by off-policy evaluation (:mod:`~makegood.reporting.practice`);
+* the method section (:mod:`~makegood.reporting.method`): other comparisons, among them
+  what the catalog's guardrails cost against the same budget without them;
 * page one (:mod:`~makegood.reporting.headline`).
 
 :func:`budget_report` runs the stages: score the complaints
@@ -35,13 +37,13 @@ import pandas as pd
 from makegood.contract.units import round_cents
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
-from makegood.modeling.predict import score
+from makegood.modeling.predict import recorded_spent, score, spent_in
 from makegood.modeling.support import support_lines
 from makegood.policy.budget import Allocation, spend_at
 from makegood.reporting.frontier import N_FRONTIER, default_budgets, frontier_grid, frontier_rows
 from makegood.reporting.headline import headline
+from makegood.reporting.method import assumptions, guardrail_comparison, method_section
 from makegood.reporting.numbers import report_round as _r
-from makegood.reporting.numbers import sum_ci
 from makegood.reporting.outcomes import CandidateOutcomes
 from makegood.reporting.pacing import BudgetPeriod, PeriodPacing
 from makegood.reporting.practice import CurrentPractice
@@ -273,6 +275,11 @@ def budget_report(
         )
         for b in plan.chosen
     ]
+    # what the caps count as already given: a replayed history is its own (its rows
+    # are the batch), else --history, else the bundle's memory (as batch recommend)
+    spent = None
+    if cat.caps and not replay:
+        spent = spent_in(history_df) if history_df is not None else recorded_spent(bundle)
     meta = _meta(bundle, complaints_df, hist, replay, history_df is not None, source, cands)
     meta["period"] = pacing.summary(raw.n)
     page_one = headline(
@@ -291,13 +298,23 @@ def budget_report(
         meta=meta,
         headline=page_one,
         frontier_mix=mix,
-        assumptions=_assumptions(meta, pacing, practice is not None, extra_budget),
+        assumptions=assumptions(meta, pacing, practice is not None, extra_budget),
         thresholds=_thresholds(cands, plan, allocs),
         frontier=rows,
         chosen=sections,
         current_practice=practice.summary(cands.n_period, replay) if practice is not None else None,
         extra_budget=round_cents(extra_budget),
-        method=_method(cands, today, allocs, plan, base_totals, budget_period.noun)
+        method=method_section(
+            cands,
+            today,
+            allocs,
+            plan.chosen,
+            base_totals,
+            budget_period.noun,
+            guardrail_comparison(
+                cat, complaints_df, raw, pacing.scale(raw.n), plan.chosen, spent, budget_period.noun
+            ),
+        )
         | {"log_support": support_lines(bundle.meta)},
     )
 
@@ -463,96 +480,3 @@ def _meta(
         "resolution_labels": [r.label for r in bundle.catalog.resolutions],
         "baseline_label": bundle.catalog.resolutions[bundle.catalog.baseline_index].label,
     }
-
-
-def _method(
-    cands: CandidateOutcomes,
-    today: Today,
-    allocs: dict[float, Allocation],
-    plan: BudgetPlan,
-    base: dict[str, float],
-    noun: str,
-) -> dict:
-    """The method section's other comparisons, one table each (``comparisons``; a table is
-    ``id``, ``title``, ``note``, ``columns`` (the chosen budgets) and ``rows`` of ``label``,
-    ``kind`` and one cell per column, a number or ``{value, lo, hi}``)."""
-    rows_idx = np.arange(cands.n)
-    base_churn = cands.churn[:, cands.baseline_index]
-    cells: dict[str, list] = {"kept": [], "retained": [], "net": []}
-    for b in plan.chosen:
-        a = allocs[b]
-        t = cands.totals(a.choice)
-        diff = (base_churn - cands.churn[rows_idx, a.choice]) * cands.weight
-        cells["kept"].append(sum_ci(diff, cands.n))
-        cells["retained"].append(_r(t["retained_value"] - base["retained_value"]))
-        cells["net"].append(_r(a.value - base["net_value"]))
-    label = today.baseline_label
-    return {
-        "comparisons": [
-            {
-                "id": "baseline_for_everyone",
-                "title": f"Against “{label}” for every customer",
-                "note": "The model's predictions for the same complaints, had every customer been "
-                f"given “{label}” (the catalog's do-minimum resolution), per {noun}. "
-                "Intervals: the spread of per-complaint differences (normal approximation).",
-                "columns": [_r(b) for b in plan.chosen],
-                "rows": [
-                    {"label": "customers kept", "kind": "churners", "cells": cells["kept"]},
-                    {"label": "retained value gained", "kind": "money", "cells": cells["retained"]},
-                    {"label": "net value gained", "kind": "money", "cells": cells["net"]},
-                ],
-            }
-        ],
-        "versus_method": today.method,
-    }
-
-
-def _assumptions(meta: dict, pacing: PeriodPacing, practice: bool, extra: float) -> list[str]:
-    p = meta["period"]
-    out = [
-        f"Every amount is per {p['noun']} ({p['days']:g} days): the complaint set's total "
-        f"times {p['complaints_per_period']:,.1f} complaints per {p['noun']} (at "
-        f"{p['volume_source']}'s {p['complaints_per_day']:,.2f} complaints a day) over its "
-        f"{p['n_complaints']:,} complaints. Chosen budgets are amounts per {p['noun']}.",
-        "Expected values are the model's per-candidate predictions for each complaint "
-        f"(model {meta['model_version']}); outcomes themselves are random around them.",
-        "Retained lifetime value = sum of lifetime_value x (1 - churn probability); net value "
-        "= retained value - compensation - handling cost (contract section 3). Handling cost is "
-        "not paid from the budget.",
-        "At every budget the resolutions are makegood's budgeted choice (maximum total net "
-        "value with compensation <= budget, exact up to one complaint).",
-        "Intervals on the frontier's totals add up each complaint's 95% bounds: conservative "
-        "(as if every complaint's error went the same way) and about the model, not outcome "
-        "noise.",
-        "Where a dollar stops paying (one rule, used on every page): one more dollar of budget "
-        "pays while the net value it adds, after paying the dollar itself, is above zero "
-        "(shadow price > 0). The least budget where it stops is the unconstrained spend: the "
-        "recommended budget, where every resolution whose compensation returns at least its "
-        "cost in retained value is given.",
-        "Customers kept, and retained and net value gained, are always against today's "
-        "practice (the history's logged resolutions) when there is a history, else against "
-        f"the baseline resolution ({meta['baseline_label']}) for everyone; other comparisons "
-        "are in the method section, labelled.",
-        f"'Another {extra:,.0f}' is the budgeted allocation at budget + {extra:,.0f} minus "
-        "the one at the budget (model predictions); it may spend less when there is nothing "
-        "worth buying.",
-        f"Pacing: complaints per day follow the mean daily volume of {pacing.volume_source} "
-        f"by weekday ({pacing.data_days} days of data); the day's count is Poisson around it "
-        "(the 10%-90% band); every complaint costs the average compensation per complaint "
-        "at that budget.",
-    ]
-    if practice:
-        out.append(
-            "Today's practice: the history's logged resolutions and compensation. Its value is "
-            "the realized net value (lifetime value kept if the customer did not churn, minus "
-            "compensation and handling cost); makegood's value on the same complaints at the "
-            "same budget per complaint is estimated off-policy (doubly robust; IPS and SNIPS "
-            "in the method section) with 95% intervals from paired per-complaint terms, using "
-            "the logged propensities (the model's where missing), clipped at 0.001."
-        )
-        if meta["separate_history"]:
-            out.append(
-                "The history is a different set of complaints from the batch: compare per "
-                "complaint; the batch budget at the historical spend per complaint is shown."
-            )
-    return out

@@ -7,6 +7,8 @@ queries on the ledger's tables (:mod:`makegood.store.ledger` only stores; the su
   (the budget spread evenly over the period: the target of the service's pacing price);
 * the forecast spend at period end with a 95% interval
   (:func:`makegood.policy.forecast.forecast_spend`);
+* the owed spend: what guardrail floors required, and what of it no budget funded
+  (:mod:`makegood.reporting.owed`);
 * the decisions agents overrode and what they cost (extra compensation, and the net value
   the model expected to lose), by reason and by resolution, and the outcomes recorded so
   far against the predictions served (live calibration of churn and satisfaction): both
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +35,7 @@ from makegood.errors import BudgetNotFoundError
 from makegood.policy.forecast import SpendForecast, forecast_spend
 from makegood.reporting.advice import calibration, overrides
 from makegood.reporting.numbers import report_round as _r
+from makegood.reporting.owed import owed_spend
 from makegood.store.ledger import (
     DecisionStatus,
     Ledger,
@@ -72,6 +75,7 @@ class PeriodReport:
     overrides: dict
     calibration: dict
     assumptions: list[str]
+    owed: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """A deep copy as a JSON-safe dict."""
@@ -87,6 +91,7 @@ class PeriodReport:
                 "overrides": self.overrides,
                 "calibration": self.calibration,
                 "assumptions": self.assumptions,
+                "owed": self.owed,
             }
         )
 
@@ -129,6 +134,7 @@ def period_report(
         committed_amounts, held_amounts = _amounts(conn, in_scope, held_now)
         override_rows, n_nothing = _overridden(conn, in_scope)
         outcome_rows = _with_outcomes(conn, in_scope)
+        owed = owed_spend(conn, in_scope, held_now)
         versions = sorted(
             conn.execute(select(decisions.c.model_version).where(in_scope).distinct()).scalars()
         )
@@ -165,6 +171,7 @@ def period_report(
         overrides=overrides(override_rows) | {"n_released_nothing_given": int(n_nothing)},
         calibration=calibration(outcome_rows),
         assumptions=_assumptions(team, budget),
+        owed=owed,
     )
 
 
@@ -468,6 +475,9 @@ def _assumptions(team: str | None, budget: dict) -> list[str]:
         "Calibration: the prediction served for the resolution actually given against the "
         "outcome recorded; churn interval Wilson 95%, satisfaction normal 95%. Churn is "
         "known 90 days after closure, so early in a period few outcomes are in.",
+        "Owed: compensation a guardrail floor required (a refund owed), given whatever the "
+        "budget. Where the budget could not fund it, it was given beyond the budget: it is "
+        "counted in committed and held but in no budget's totals.",
     ]
     if budget["shared"]:
         out.append(

@@ -36,6 +36,8 @@ from makegood.serving.customers import (
     open_contacts,
     profile_as_served,
 )
+from makegood.serving.guardrail_schemas import GuardrailOut
+from makegood.serving.guardrails import LiveGuard
 from makegood.serving.response_schemas import (
     BudgetUse,
     CandidateOut,
@@ -147,6 +149,11 @@ class Plan:
     decision_id: str = ""
     served: Served | None = None  # the answer for the current choice
     replans: int = 0  # times decided again because the customer's contacts changed
+    guard: LiveGuard | None = None  # the catalog's guardrails on this complaint
+
+    def owed_cents(self, k: int) -> int:
+        """What a guardrail floor requires of candidate ``k``'s cost (0 without one)."""
+        return 0 if self.guard is None else int(self.guard.owed_cents[k])
 
 
 def input_warnings(scorer: Scorer, complaint: Mapping[str, Any]) -> list[InputWarningOut]:
@@ -174,9 +181,11 @@ def ranking(
     policy_value: np.ndarray,
     comp_cents: list[Decimal],
     fits: np.ndarray,
+    allowed: np.ndarray | None = None,
 ) -> list[CandidateOut]:
     """The eligible candidates by net value; ``fits_budget`` on what each takes from
-    the budget (its top-up beyond the case)."""
+    the budget (its top-up beyond the case); ``guardrail_allowed`` whether the catalog's
+    guardrails leave it (``allowed``, default all)."""
     cols = {name: values[0] for name, values in candidate_columns(c.scores).items()}
     return [
         CandidateOut(
@@ -192,6 +201,7 @@ def ranking(
             fits_budget=bool(fits[k]),
             thin_evidence=cols["thin_evidence"][k],
             policy_value=round(float(policy_value[k]), 2),
+            guardrail_allowed=True if allowed is None else bool(allowed[k]),
         )
         for r, k in enumerate(ranking_order(c.scores)[0])
     ]
@@ -209,6 +219,7 @@ def answer_of(
     was not stored)."""
     scorer, c = p.scorer, p.cand
     chosen = p.choice if decision is None else c.ids.index(decision.recommended_resolution)
+    guard = _guardrail_out(p, chosen)
     recommended = next(row for row in p.ranking if row.resolution == c.ids[chosen])
     said = customer_said(p.complaint.get("complaint_text"))
     labels, currency = scorer.labels, scorer.catalog.currency
@@ -228,6 +239,8 @@ def answer_of(
         said=said,
         held=held,
         last_given=not recent or recent[0].get("offer_status") == "given",
+        allowed=None if p.guard is None else p.guard.eligible,
+        guardrail=guard.reason if guard is not None else "",
     )
     case = case_view(p.live, p.case, labels=labels, currency=currency, now=p.now)
     brief = handover_brief(
@@ -279,7 +292,9 @@ def answer_of(
             reserved=float(p.cost[chosen]) / 100 if holds else 0.0,
             covered_by_case=float(p.comp_cents[chosen]) - float(p.cost[chosen]) / 100,
             hold_expires_at=p.now + ttl if holds else None,
+            owed=p.owed_cents(chosen) / 100 if holds else 0.0,
         ),
+        guardrail=guard,
         case=case,
         input_warnings=p.warnings,
         figures=FiguresOut(
@@ -288,6 +303,22 @@ def answer_of(
             net_value_help=NET_VALUE_HELP,
             value_relation=value_relation(c.scores, chosen, labels=labels, currency=currency),
         ),
+    )
+
+
+def _guardrail_out(p: Plan, k: int) -> GuardrailOut | None:
+    """What the guardrail that decided says, for candidate ``k`` (None when none did)."""
+    guard = p.guard
+    if guard is None or not guard.decided_by:
+        return None
+    owed = p.owed_cents(k)
+    beyond = bool(owed and not p.fits[k])  # as read: the ledger reserves it from no budget
+    return GuardrailOut(
+        decided_by=guard.decided_by,  # type: ignore[arg-type]
+        rule=guard.rule,
+        reason=guard.text(p.complaint, p.scorer, beyond_budget=beyond),
+        owed=owed / 100,
+        beyond_budget=beyond,
     )
 
 

@@ -33,6 +33,7 @@ from makegood.policy.choice import allowed_candidates, choose_served
 from makegood.serving.budget import budget_state, current_period, shadow_price
 from makegood.serving.cases import choose_case
 from makegood.serving.customers import complaint_fields
+from makegood.serving.guardrails import live_guard
 from makegood.serving.plans import (
     Plan,
     RecommendationRequest,
@@ -145,6 +146,7 @@ def plan(service: Service, scorer: Scorer, request: RecommendationRequest) -> Pl
     covered = 0 if request.case_override_reason else int(case.covered * 100)
     cost = top_up(cents, covered)
     fits = (cost == 0) | (cost <= int(available * 100))
+    guard = live_guard(scorer, complaint, live, comp_cents, cand.eligible, cost, now)
     policy_value = cand.net_value - lam * cost / 100.0
     planned = Plan(
         scorer=scorer,
@@ -160,13 +162,17 @@ def plan(service: Service, scorer: Scorer, request: RecommendationRequest) -> Pl
         cost=cost,
         fits=fits,
         policy_value=policy_value,
-        ranking=ranking(scorer, cand, policy_value, comp_cents, fits),
+        ranking=ranking(
+            scorer, cand, policy_value, comp_cents, fits, None if guard is None else guard.eligible
+        ),
         warnings=input_warnings(scorer, complaint),
         request_hash=request_hash,
         now=now,
-        excluded=np.zeros_like(cand.eligible),
+        # what the guardrails leave out is never chosen
+        excluded=np.zeros_like(cand.eligible) if guard is None else ~guard.eligible,
         available=available,
         available_before=available,
+        guard=guard,
     )
     _choose(service, planned)
     return planned
@@ -248,7 +254,9 @@ def reserve(service: Service, p: Plan) -> Served:
                                        replayed=True, decision=result.decision))  # fmt: skip
         if result.ok:
             break
-        if p.cost[p.choice] > int(p.available * 100):  # nothing fitted: the cheapest declined
+        # nothing fitted: the cheapest was declined (what a floor requires never is: a
+        # choice above it is dropped and the floor's reserved, beyond the budget if need be)
+        if not p.owed_cents(p.choice) and p.cost[p.choice] > int(p.available * 100):
             return _declined(service, p, result.decision, contact)
         p.excluded[p.choice] = True
         p.available = result.available
@@ -281,6 +289,7 @@ def _decision_record(p: Plan) -> DecisionRecord:
         recommended_resolution=p.cand.ids[p.choice],
         recommended_propensity=p.propensity,
         model_version=p.scorer.version,
+        owed=from_cents(p.owed_cents(p.choice)),
         ranking=[row.model_dump() for row in p.ranking],
         complaint={k: p.complaint.get(k) for k in COMPLAINT_COLUMNS},
         decision_id=p.decision_id,
@@ -300,6 +309,7 @@ def _contact_record(p: Plan) -> ContactRecord:
         case_override_reason=p.request.case_override_reason,
         profile=_new_profile(p.request.complaint, p.live),
         contacts_read=len(p.live.contacts),
+        money_read=None if p.guard is None else p.guard.money_read,
     )
 
 

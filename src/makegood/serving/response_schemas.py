@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from makegood.serving.case_schemas import CaseOut, CustomerOut
+from makegood.serving.guardrail_schemas import GuardrailOut
 from makegood.serving.schemas import UtcDatetime
 from makegood.store.ledger import DecisionStatus
 
@@ -33,6 +34,9 @@ class CandidateOut(BaseModel):
     fits_budget: bool
     thin_evidence: bool
     policy_value: float
+    guardrail_allowed: bool = Field(
+        True, description="the catalog's guardrails leave it (a floor, a cap per customer)"
+    )
 
 
 class ReasonOut(BaseModel):
@@ -121,6 +125,7 @@ class BudgetUse(BaseModel):
         0.0, description="compensation the case already held or gave: not reserved again"
     )
     hold_expires_at: UtcDatetime | None = None
+    owed: float = Field(0.0, description="of reserved, what a guardrail floor requires")
 
 
 class InputWarningOut(BaseModel):
@@ -159,6 +164,9 @@ class RecommendationOut(BaseModel):
     input_warnings: list[InputWarningOut] = []
     figures: FiguresOut | None = Field(
         None, description="plain labels and explanatory texts for the figures"
+    )
+    guardrail: GuardrailOut | None = Field(
+        None, description="the catalog's guardrail that decided this recommendation, if any"
     )
 
 

@@ -177,5 +177,6 @@ class Scorer:
             disputed_amount=np.array([float(complaint["disputed_amount"])]),
             lifetime_value=np.array([float(complaint["lifetime_value"])]),
             eligible=eligible,
+            folds=True,  # the explanation reads its candidates' fold predictions
         )
         return ScoredComplaint(s, values)

@@ -94,3 +94,35 @@ def test_attribution_adds_up_to_the_net_value_difference(engine_and_rows):
         assert a.total == pytest.approx(expected)
         assert sum(a.terms.values()) + a.compensation + a.handling_cost == pytest.approx(expected)
         assert ACTION in a.terms
+
+
+def test_scoring_fold_predictions_give_the_same_attribution(engine_and_rows):
+    """The service passes the folds' predictions scoring already made instead of
+    predicting the two candidates again: the attribution must not move."""
+    engine, X = engine_and_rows
+    pred = engine.predict(X[:6], folds=True)
+    F = len(engine.churn_models)
+    assert pred["sat_folds"].shape == pred["churn_folds"].shape == (6, engine.n_actions, F)
+    plain = engine.predict(X[:6], corrected=False)
+    assert np.allclose(pred["churn_folds"].mean(axis=-1), plain["churn_prob"])
+    for i in range(6):
+        churn = pred["churn_prob"][i]
+        for r, u in ((1, 0), (2, 1)):
+            kwargs = dict(
+                lifetime_value=650.0, churn_r=churn[r], churn_u=churn[u],
+                compensation_r=10.0, compensation_u=0.0, handling_cost_r=5.0, handling_cost_u=2.0,
+                n_folds=F,
+            )  # fmt: skip
+            again = contrast_attribution(engine, X[i : i + 1], r, u, **kwargs)
+            reused = contrast_attribution(
+                engine, X[i : i + 1], r, u, **kwargs,
+                fold_predictions=(pred["sat_folds"][i, [r, u]], pred["churn_folds"][i, [r, u]]),
+            )  # fmt: skip
+            assert reused.terms.keys() == again.terms.keys()
+            for k, v in again.terms.items():
+                assert reused.terms[k] == pytest.approx(v, rel=1e-6, abs=1e-6), k
+            assert reused.total == pytest.approx(again.total)
+            if not np.isnan(again.satisfaction_gap):
+                assert reused.satisfaction_gap == pytest.approx(
+                    again.satisfaction_gap, rel=1e-6, abs=1e-9
+                )

@@ -355,10 +355,7 @@ def test_two_complaints_of_one_customer_in_one_batch_under_a_cap() -> None:
     assert out.choice.tolist() == [2, 1]
     assert out.cut.decided_by.tolist() == ["", CAP]
     assert (out.cut.cap_had[1], out.cut.cap_left[1], out.cut.cap_days[1]) == (100.0, 50.0, 90)
-    assert (
-        out.cut.reason(1)
-        == "per_customer_cap: this customer has had $100 in 90 days (at most $150)"
-    )
+    assert out.cut.reason(1) == "per_customer_cap: had $100 in 90 days (at most $150)"
     assert out.n_rounds == 2
     # the same complaints of two customers are both refunded
     free = guarded_allocate(
@@ -510,7 +507,7 @@ def test_the_service_one_complaint_with_its_ledger() -> None:
     )
     assert cut.eligible.tolist() == [[True, True, False]]
     assert (cut.decided_by[0], cut.cap_had[0], cut.cap_left[0]) == (CAP, 100.0, 50.0)
-    assert cut.reason(0) == "per_customer_cap: this customer has had $100 in 90 days (at most $150)"
+    assert cut.reason(0) == "per_customer_cap: had $100 in 90 days (at most $150)"
 
 
 def test_caps_need_customers_and_times() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, select, text, update
 from makegood.errors import CaseNotFoundError, ContactsChangedError
 from makegood.store.contacts.reads import (
     contacts_page,
+    customer_money_cents,
     handover_from_row,
     read_case,
     read_contact,
@@ -114,7 +115,9 @@ class ContactBook:
         With ``record.contacts_read``, first check (under a per-customer lock on
         PostgreSQL; SQLite has one writer at a time) that the customer still has that many
         contacts: a contact recorded meanwhile may have opened the case this one should
-        join, or hold what this one would reserve again.
+        join, or hold what this one would reserve again. With ``record.money_read``, also
+        that their contacts still hold or were given that much at ``now``: the caps per
+        customer were judged on it, so reading and deciding are atomic per customer.
 
         Raises:
             ContactsChangedError: the customer's contacts changed since they were read
@@ -122,7 +125,7 @@ class ContactBook:
             CaseNotFoundError: ``record.case_id`` names no case.
         """
         if record.contacts_read is not None:
-            _check_contacts_unchanged(conn, record)
+            _check_contacts_unchanged(conn, record, now)
         if record.new_case:
             _open_case(conn, record, now)
         else:
@@ -157,7 +160,10 @@ class ContactBook:
         reserves nothing, so the customer's contacts are not checked)."""
         with self._engines.writer.begin() as conn:
             self.record_contact(
-                conn, decision, replace(record, contacts_read=None), decision.created_at
+                conn,
+                decision,
+                replace(record, contacts_read=None, money_read=None),
+                decision.created_at,
             )
 
     def _remember_profile(
@@ -281,7 +287,7 @@ def _shared(conn: Connection, case_id: str) -> list[str]:
     return list(conn.execute(_CASE_SHARED, {"case_": case_id}).scalars())
 
 
-def _check_contacts_unchanged(conn: Connection, record: ContactRecord) -> None:
+def _check_contacts_unchanged(conn: Connection, record: ContactRecord, now: datetime) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(_LOCK_CUSTOMER, {"cid": record.customer_id})
     n = conn.execute(_COUNT_CONTACTS, {"cid": record.customer_id}).scalar_one()
@@ -290,6 +296,13 @@ def _check_contacts_unchanged(conn: Connection, record: ContactRecord) -> None:
             f"customer {record.customer_id!r} has {n} contacts, not the "
             f"{record.contacts_read} read before deciding (a concurrent contact)"
         )
+    if record.money_read is not None:
+        cents = customer_money_cents(conn, record.customer_id, now)
+        if cents != record.money_read:
+            raise ContactsChangedError(
+                f"customer {record.customer_id!r} holds or was given {cents} cents, not "
+                f"the {record.money_read} read before deciding (their caps are judged on it)"
+            )
 
 
 def _open_case(conn: Connection, record: ContactRecord, now: datetime) -> None:

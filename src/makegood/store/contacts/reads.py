@@ -5,10 +5,11 @@ and every contact page by page; rows turned into values."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select
 
 from makegood.contract.units import from_cents
 from makegood.store.contacts.schema import cases, contacts, customer_profiles, handovers
@@ -24,7 +25,14 @@ from makegood.store.contacts.values import (
 from makegood.store.ledger.schema import decisions, outcomes
 from makegood.store.ledger.values import DecisionStatus
 
-__all__ = ["contacts_page", "handover_from_row", "read_case", "read_contact", "read_customer"]
+__all__ = [
+    "contacts_page",
+    "customer_money_cents",
+    "handover_from_row",
+    "read_case",
+    "read_contact",
+    "read_customer",
+]
 
 _CONTACTS_QUERY = (
     select(
@@ -47,6 +55,43 @@ _CONTACTS_QUERY = (
 _CUSTOMER_CONTACTS = _CONTACTS_QUERY.where(contacts.c.customer_id == bindparam("cid")).order_by(
     contacts.c.opened_at, contacts.c.contact_id
 )
+
+
+_HELD_OR_GIVEN = (
+    select(
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        and_(
+                            decisions.c.status == DecisionStatus.RESERVED.value,
+                            or_(
+                                decisions.c.expires_at.is_(None),
+                                decisions.c.expires_at > bindparam("now_"),
+                            ),
+                        ),
+                        decisions.c.compensation_cents,
+                    ),
+                    (
+                        decisions.c.status == DecisionStatus.COMMITTED.value,
+                        func.coalesce(decisions.c.final_compensation_cents, 0),
+                    ),
+                    else_=0,
+                )
+            ),
+            0,
+        )
+    )
+    .select_from(contacts)
+    .join(decisions, decisions.c.decision_id == contacts.c.contact_id)
+    .where(contacts.c.customer_id == bindparam("cid"))
+)
+
+
+def customer_money_cents(conn: Connection, customer_id: str, now: datetime) -> int:
+    """Cents the customer's contacts hold at ``now`` or were given: the sum
+    :meth:`CustomerLive.money_cents` takes of what :func:`read_customer` read."""
+    return int(conn.execute(_HELD_OR_GIVEN, {"cid": customer_id, "now_": now}).scalar_one())
 
 
 def read_customer(conn: Connection, customer_id: str) -> CustomerLive:

@@ -167,6 +167,13 @@ class CustomerLive:
     def history_rows(self) -> list[dict[str, Any]]:
         return [c.history_row() for c in self.contacts]
 
+    def money_cents(self, now: datetime) -> int:
+        """Cents the customer's contacts hold at ``now`` or were given: what the caps
+        count from the ledger (``reads.customer_money_cents`` reads the same sum under
+        the customer's lock)."""
+        total = sum((c.holding(now) + c.spent() for c in self.contacts), Decimal(0))
+        return int(total * 100)
+
 
 @dataclass(frozen=True)
 class ContactRecord:
@@ -185,3 +192,6 @@ class ContactRecord:
     #: the customer's contacts when they were read (the case and what it holds were
     #: decided from them); None: not checked
     contacts_read: int | None = None
+    #: cents the customer's contacts held or were given when read
+    #: (:meth:`CustomerLive.money_cents`: the caps were judged on it); None: not checked
+    money_read: int | None = None

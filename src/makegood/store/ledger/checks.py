@@ -169,4 +169,5 @@ def record_values(record: DecisionRecord) -> dict[str, Any]:
         "recommended_propensity": float(propensity),
         "model_version": check_text(record.model_version, "model_version", 128),
         "decided_at": moment(record.decided_at),
+        "owed_cents": parse_cents(record.owed, "owed"),
     }

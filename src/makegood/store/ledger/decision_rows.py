@@ -70,6 +70,8 @@ def decision_from_mapping(m: Mapping[Any, Any]) -> Decision:
         closed_at=m["closed_at"],
         wrap_up_code=m.get("wrap_up_code"),
         wrap_up_note=m.get("wrap_up_note"),
+        owed=from_cents(m.get("owed_cents") or 0),
+        budget_id=m.get("budget_id"),
     )
 
 

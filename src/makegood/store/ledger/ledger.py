@@ -82,7 +82,10 @@ class Ledger(BudgetBook):
         In one transaction: lock the budget, expire its overdue reservations, and
         record the decision as ``reserved`` (held until ``now + ttl_seconds``) if
         ``committed + reserved + amount <= budget``, else as ``declined``. A zero
-        amount needs no budget and is always reserved.
+        amount needs no budget and is always reserved. An amount that is all owed
+        (``amount <= decision.owed``: a guardrail floor requires it) is always reserved
+        too: beyond the budget it spends from none (``budget_id`` None, counted in no
+        budget's totals; the period report shows it as owed beyond the budget).
 
         With an ``idempotency_key`` already claimed, nothing is recorded or spent and
         the original decision is returned (``replayed=True``). A declined attempt does

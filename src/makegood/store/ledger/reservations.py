@@ -57,14 +57,18 @@ def reserve_decision(
     budget_id = None if budget is None else budget.budget_id
     if budget_id is not None and expire_overdue(conn, now, budget_id):
         budget = budget_row(conn, budget_id)  # its reserved total changed
-    fits = cents == 0 or (
+    in_budget = cents == 0 or (
         budget is not None
         and budget.committed_cents + budget.reserved_cents + cents <= budget.amount_cents
     )
-    row = _new_decision(values, cents, key, budget_id, fits, ttl_seconds, now)
+    # what a floor requires is given whatever the budget: every cent owed, it is held
+    # apart from any budget (the period report shows it as owed beyond the budget)
+    beyond = not in_budget and cents <= int(values.get("owed_cents") or 0)
+    fits = in_budget or beyond
+    row = _new_decision(values, cents, key, None if beyond else budget_id, fits, ttl_seconds, now)
     conn.execute(_INSERT_DECISION, row)
     available = available_of(budget)
-    if fits and cents and budget is not None:
+    if in_budget and cents and budget is not None:
         conn.execute(ADD_RESERVED, {"b_id": budget_id, "delta": cents, "now_": now})
         available -= from_cents(cents)
     decision = decision_from_mapping(row)

@@ -1,5 +1,5 @@
 """The ledger's tables: budgets, decisions, outcomes and idempotency keys (mirrored by
-migrations 0001, 0002 and 0004; tests compare the two).
+migrations 0001, 0002, 0004 and 0005; tests compare the two).
 
 Money is integer cents. Each budget row carries running ``committed`` and ``reserved``
 totals; its CHECK constraints make the database itself refuse
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from makegood.store.db import metadata
@@ -84,6 +85,9 @@ decisions = Table(
     # how the agent closed the contact (migration 0004)
     Column("wrap_up_code", String(64), nullable=True),
     Column("wrap_up_note", Text, nullable=True),
+    # what a guardrail floor requires of the compensation (migration 0005): owed, and
+    # reserved even beyond the budget (then budget_id is NULL)
+    Column("owed_cents", BigInteger, nullable=False, default=0, server_default=text("0")),
     CheckConstraint(f"status IN ({_STATUSES})", name="ck_decisions_status"),
     CheckConstraint("compensation_cents >= 0", name="ck_decisions_compensation_nonnegative"),
     CheckConstraint(

@@ -57,7 +57,9 @@ def settle_decision(
         offer = offer_cents(row, final_resolution)
     else:
         offer = row.compensation_cents
-    if budget_id is None and commit and offer > 0:
+    # a decision owed beyond its budget spends from none (up to what is owed)
+    beyond = budget_id is None and int(row.owed_cents or 0) > 0
+    if budget_id is None and commit and offer > 0 and not beyond:
         budget_id = find_budget_id(conn, row.period, row.team)
     others = [] if case_of is None else [d for d in case_of(conn, decision_id) if d != decision_id]
     # Lock order: budgets (ascending), then decisions; re-read the decision under lock.
@@ -73,7 +75,7 @@ def settle_decision(
     _check_settleable(decision_id, status, target)
     held = row.compensation_cents if status is DecisionStatus.RESERVED else 0
     spend = case.spend
-    if spend > case.room:
+    if spend > (max(case.room, int(row.owed_cents)) if beyond else case.room):
         _check_spend_fits(row, budget, case.room, spend)
     # the case's freed holds first: the budget's CHECK (committed + reserved <= amount)
     # holds after every statement

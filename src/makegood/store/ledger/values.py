@@ -96,6 +96,8 @@ class DecisionRecord:
     ranked candidate list; both are stored as JSON (NaN becomes null, datetimes ISO
     strings, numpy scalars plain numbers). ``recommended_propensity`` is the
     probability with which the served policy chose ``recommended_resolution``.
+    ``owed`` is the part of the compensation a guardrail floor requires (a refund owed):
+    it is reserved even when the budget cannot fund it (see ``Ledger.reserve``).
     """
 
     period: str
@@ -109,12 +111,15 @@ class DecisionRecord:
     team: str | None = None
     decision_id: str | None = None
     decided_at: datetime | None = None
+    owed: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
 class Decision:
     """One stored decision. ``compensation`` is what was requested (and held while
-    reserved); ``final_compensation`` what was actually given (committed or released)."""
+    reserved); ``final_compensation`` what was actually given (committed or released).
+    ``owed``: the part of ``compensation`` a guardrail floor requires; a decision owed
+    beyond its budget spends from none (``beyond_budget``)."""
 
     decision_id: str
     idempotency_key: str | None
@@ -138,6 +143,13 @@ class Decision:
     closed_at: datetime | None
     wrap_up_code: str | None = None
     wrap_up_note: str | None = None
+    owed: Decimal = Decimal(0)
+    budget_id: int | None = None
+
+    @property
+    def beyond_budget(self) -> bool:
+        """True when the decision holds or spent money owed that no budget funded."""
+        return self.budget_id is None and self.owed > 0
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 __all__ = ["HEAD", "current_revision", "upgrade"]
 
-HEAD = "0004"
+HEAD = "0005"
 _HERE = Path(__file__).resolve().parent
 # Concurrent upgrades on PostgreSQL (workers starting together) queue on this lock.
 _PG_LOCK_KEY = 0x6D616B65  # "make"

@@ -93,7 +93,7 @@ def test_train_and_recommend_read_the_export_through_the_mapping(cfpb, tmp_path)
     assert res.exit_code == 0, res.output
     assert "churn_auc" in res.output
     # the export's own columns (the mapping's features:) are model inputs, pooled
-    assert "what the log supports:" in res.output and "changes the resolution of" in res.output
+    assert "what the log supports" in res.output and "changes the resolution of" in res.output
     assert "doubly robust gain per complaint over the logged policy" in res.output
     spec = load_bundle(models).engine.spec
     assert spec.extras is not None and set(spec.extras.kinds) == set(load_mapping(MAPPING).features)

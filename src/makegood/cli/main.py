@@ -233,7 +233,7 @@ def train(
     if support:
         from makegood.modeling.support import LogSupport
 
-        typer.echo("what the log supports:")
+        typer.echo("what the log supports (cross-fitted predictions on the history):")
         for line in LogSupport.from_dict(support).lines():
             typer.echo(f"  {line}")
     typer.echo(f"trained in {res.timings.get('total_s', 0):.1f}s")

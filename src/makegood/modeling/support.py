@@ -104,8 +104,8 @@ class LogSupport:
             f"{m.resolution} {m.recommended:.0%} (log {m.logged:.0%})" for m in self.mix
         )
         return [
-            f"on the {self.n:,} logged complaints (cross-fitted, at the logged spend) the policy "
-            f"changes the resolution of {self.changed:.0%}",
+            f"on the {self.n:,} logged complaints, at the logged spend, the policy changes the "
+            f"resolution of {self.changed:.0%}",
             f"doubly robust gain per complaint over the logged policy {g.value:+,.2f} "
             f"(95% {g.lo:+,.2f} to {g.hi:+,.2f})",
             f"recommended mix: {mix}",

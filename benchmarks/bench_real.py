@@ -1,7 +1,7 @@
 """makegood on real complaints: the CFPB export, imported through docs/examples/cfpb.yaml.
 
     .venv/bin/python benchmarks/bench_real.py                 # make bench-real
-    .venv/bin/python benchmarks/bench_real.py --split 2015-01-01 --fast
+    .venv/bin/python benchmarks/bench_real.py --splits 2015-01-01 --fast
 
 Trains on the rows received before ``--split`` and scores the later ones (a time split: the
 later months are what a deployed model meets). For the resolution each later complaint was
@@ -9,8 +9,9 @@ actually given, the predicted probability of the outcome to avoid (the consumer 
 response) is judged by its area under the ROC curve, its Brier score, its expected
 calibration error and a reliability table, for:
 
-- ``makegood``: ``makegood train`` with its defaults on the imported history (what a user
-  gets from ``train --mapping``);
+- ``makegood``: ``makegood train`` with its defaults on the imported history and the
+  mapping's declared ``features:`` (product, sub-product, issue, sub-issue, company, state,
+  tags: what a user gets from ``train --mapping``); ``--no-extras`` leaves them out;
 - ``response rate``: the training rows' dispute rate of the response given, alone;
 - ``plain LightGBM``: what a data scientist fits in an afternoon: ``LGBMClassifier`` with
   its defaults on every column of the export (categoricals as ``category``, the response
@@ -20,7 +21,10 @@ calibration error and a reliability table, for:
 The AUC difference between makegood and the plain LightGBM gets a paired bootstrap 95%
 interval over the later complaints. Then the doubly robust value per complaint of
 makegood's policy on the later complaints against the logged one (``TrainedModel.off_policy``,
-at the logged spend), with their intervals. Prints each method's fit and scoring time.
+at the logged spend), with their intervals and the paired gain's, and what the log supports
+(``modeling.support``: the share changed and the recommended mix's overlap with the log), on
+the training rows (as ``train`` prints it) and on the later ones. Prints each method's fit
+and scoring time.
 
 Two splits by default. 2014-10-01 leaves 6,250 rows to train on and 3,825 later ones: the
 export's rows bunch in a few months (2014-Q4 alone holds 3,053), and with 2015-01-01 only
@@ -129,6 +133,11 @@ def main() -> None:
     ap.add_argument(
         "--fast", action="store_true", help="Small makegood settings (a smoke run, not figures)."
     )
+    ap.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="Train makegood without the mapping's declared features (the export's own columns).",
+    )
     args = ap.parse_args()
     if not args.data.is_file():
         raise SystemExit(f"bench-real: the CFPB export is not at {args.data} (see --data)")
@@ -145,7 +154,9 @@ def main() -> None:
     catalog = load_catalog(args.catalog)
     t0 = time.perf_counter()
     raw = read_export(args.data)
-    mapped = apply_mapping(raw, load_mapping(args.mapping), source=str(args.data))
+    mapping = load_mapping(args.mapping)
+    args.features = {} if args.no_extras else mapping.features
+    mapped = apply_mapping(raw, mapping, source=str(args.data))
     rows = mapped.frame[EXPORT_ROW].to_numpy() - 1  # the export rows the import kept
     history = validate_mapped(mapped, source=str(args.data), catalog=catalog).frame
     t_import = time.perf_counter() - t0
@@ -184,8 +195,9 @@ def run_split(args, catalog, raw, history, rows, split) -> None:
     if args.fast:
         params |= {"n_estimators": 60, "n_folds": 2, "select": False}
     t0 = time.perf_counter()
-    model = train(train_h, catalog, **params)
+    model = train(train_h, catalog, features=args.features, **params)
     t_fit = time.perf_counter() - t0
+    print("makegood's declared features: " + (", ".join(args.features) or "none"))
     t0 = time.perf_counter()
     scores = model.score(test_h)
     preds["makegood"] = scores.churn_prob[np.arange(len(test_h)), given]
@@ -243,21 +255,20 @@ def run_split(args, catalog, raw, history, rows, split) -> None:
 
     print("\noff-policy value per complaint on the later complaints, at the logged spend")
     ope = model.off_policy(test_h)
-    for k in ("logged", "dr", "snips", "ips"):
+    for k in ("logged", "dr", "dr_gain", "snips", "ips"):
         e = ope[k]
         print(f"  {k:7s} {e['value']:9.2f}  95% {e['lo']:9.2f} to {e['hi']:9.2f}")
-    print(
-        "  (the paired DR gain over the logged policy with its own interval is not in the "
-        "public API yet: TrainedModel.off_policy gives each value's interval separately)"
-    )
-    mix = pd.Series(np.asarray(catalog.ids)[scores.net_value.argmax(axis=1)]).value_counts(
-        normalize=True
-    )
-    logged = test_h["resolution"].value_counts(normalize=True)
-    print(
-        "  mix (highest net value, no budget) vs logged: "
-        + ", ".join(f"{r} {mix.get(r, 0):.0%}/{logged.get(r, 0):.0%}" for r in catalog.ids)
-    )
+    print("  (dr_gain: DR minus logged, paired per complaint)")
+
+    from makegood.modeling.support import LogSupport, log_support
+
+    print("\nwhat the log supports, on the training rows (as `makegood train` prints it)")
+    for line in LogSupport.from_dict(model.bundle.meta["log_support"]).lines():
+        print(f"  {line}")
+    print("and on the later complaints (the model's predictions, at the logged spend)")
+    later = log_support(test_h, catalog, scores.churn_prob, scores.propensity, scores.eligible)
+    for line in later.lines():
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

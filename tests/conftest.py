@@ -78,3 +78,24 @@ def trained_no_surveys(small_world, tmp_path_factory) -> dict:
     history = history.assign(satisfaction=np.nan)
     model = train(history, catalog, models_dir=models, holdout_fraction=0.0, **FAST_PARAMS)
     return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}
+
+
+@pytest.fixture(scope="session")
+def trained_extras(small_world, tmp_path_factory) -> dict:
+    """A bundle trained (fast settings, no MLflow) on ``small_world``'s history with the
+    declared extra columns of ``extra_columns.EXTRA_KINDS`` (see ``with_extras`` there)."""
+    from extra_columns import EXTRA_KINDS, with_extras
+    from makegood.api import load_catalog, load_history, train
+
+    models = tmp_path_factory.mktemp("models_extras")
+    catalog = load_catalog(small_world["catalog"])
+    history = with_extras(load_history(small_world["history"], catalog=catalog))
+    model = train(
+        history,
+        catalog,
+        models_dir=models,
+        holdout_fraction=0.0,
+        features=EXTRA_KINDS,
+        **FAST_PARAMS,
+    )
+    return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,9 +98,13 @@ def train(
     run_name: str | None = None,
     holdout_fraction: float = 0.2,
     progress=None,
+    features: Mapping[str, str] | None = None,
     **params,
 ) -> TrainedModel:
     """Train on a normalized history; ``params`` are :class:`EngineParams` fields.
+
+    ``features`` declares the history's own extra columns as model inputs, name -> kind
+    (``category``, ``number`` or ``text``; see :mod:`makegood.features.extra`).
 
     Nothing is written unless ``models_dir`` is given, nothing logged unless
     ``tracking_uri`` is (e.g. ``"sqlite:///mlruns/mlflow.db"``).
@@ -121,6 +126,7 @@ def train(
         experiment=experiment,
         run_name=run_name,
         progress=progress,
+        features=features,
     )
     return TrainedModel(res.bundle, res.metrics, res.run_id, res.bundle_path)
 

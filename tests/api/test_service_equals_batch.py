@@ -5,7 +5,10 @@ history, unseen channels, issue types and segments, missing emotions, odd and no
 texts) the service's answer path (request schema, ``customers.complaint_fields``,
 ``Scorer.score``) gives exactly the model row and the per-candidate predictions of
 ``score`` on the same complaints read as a contract file, for a bundle trained with
-surveys and for one trained without surveys and with a rarely given resolution.
+surveys, for one trained without surveys and with a rarely given resolution, and for one
+trained with the company's own declared columns (a pooled category with rare, unseen and
+missing levels, a number, a text), sent as the request's optional ``features`` and read by
+the batch as extra columns.
 """
 
 from __future__ import annotations
@@ -32,9 +35,13 @@ RARE_RESOLUTION = "credit_75"  # as tests/conftest.py trains it
 FIELDS = sorted(CANDIDATE_FIELDS)
 
 
-@pytest.fixture(scope="module", params=["surveys", "no_surveys_rare_resolution"])
-def served(request, trained, trained_no_surveys) -> dict:
-    models = trained if request.param == "surveys" else trained_no_surveys
+@pytest.fixture(scope="module", params=["surveys", "no_surveys_rare_resolution", "extras"])
+def served(request, trained, trained_no_surveys, trained_extras) -> dict:
+    models = {
+        "surveys": trained,
+        "no_surveys_rare_resolution": trained_no_surveys,
+        "extras": trained_extras,
+    }[request.param]
     bundle = load_bundle(models["models_dir"])
     history = models["history"]
     return {
@@ -97,13 +104,34 @@ def complaints(draw, served: dict) -> list[dict]:
                 "digital_skill": draw(st.sampled_from([None, "low", "high"])),
             }
         )
+        if served["kind"] == "extras" and draw(st.booleans()):
+            out[-1]["features"] = draw(extras())
     return out
+
+
+@st.composite
+def extras(draw) -> dict:
+    """Some of the declared columns (a left-out one is missing): kept, pooled, unseen and
+    empty regions, prices as numbers or null, notes."""
+    values = {
+        "region": st.sampled_from(["north", "south", "r5", "atlantis", "", " North", None]),
+        "plan_price": st.sampled_from([None, 9.99, 19.99, 0, 1234.5]),
+        "agent_note": st.one_of(st.none(), LABELS),
+    }
+    names = draw(st.lists(st.sampled_from(sorted(values)), unique=True))
+    return {name: draw(values[name]) for name in names}
+
+
+def batch_frame(bodies: list[dict]) -> pd.DataFrame:
+    """The request bodies as a contract file's rows: declared features as extra columns."""
+    rows = [{k: v for k, v in b.items() if k != "features"} | b.get("features", {}) for b in bodies]
+    return validate_complaints(pd.DataFrame(rows))
 
 
 @given(data=st.data())
 def test_one_complaint_path_equals_the_batch_path(served, data):
     bodies = data.draw(complaints(served))
-    frame = validate_complaints(pd.DataFrame(bodies))
+    frame = batch_frame(bodies)
     batch = score(served["bundle"], frame)
     scorer, service = served["scorer"], served["service"]
     for i, body in enumerate(bodies):
@@ -126,6 +154,9 @@ def test_the_bundles_are_what_the_property_needs(served):
     engine = served["bundle"].engine
     if served["kind"] == "surveys":
         assert engine.has_satisfaction and engine.supported_actions().all()
+    elif served["kind"] == "extras":
+        assert engine.spec.extras is not None
+        assert set(engine.spec.extras.kinds) == {"region", "plan_price", "agent_note"}
     else:
         k = engine.action_ids.index(RARE_RESOLUTION)
         assert not engine.has_satisfaction

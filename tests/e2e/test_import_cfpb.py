@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from makegood.cli import app
 from makegood.contract.catalog import load_catalog
 from makegood.contract.files import read_history
+from makegood.contract.mapping import load_mapping
+from makegood.modeling.bundle import load_bundle
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +92,12 @@ def test_train_and_recommend_read_the_export_through_the_mapping(cfpb, tmp_path)
     )
     assert res.exit_code == 0, res.output
     assert "churn_auc" in res.output
+    # the export's own columns (the mapping's features:) are model inputs, pooled
+    assert "what the log supports" in res.output and "changes the resolution of" in res.output
+    assert "doubly robust gain per complaint over the logged policy" in res.output
+    spec = load_bundle(models).engine.spec
+    assert spec.extras is not None and set(spec.extras.kinds) == set(load_mapping(MAPPING).features)
+    assert spec.categories["company"][-2:] == ["(other)", "(missing)"]
     recs_path = tmp_path / "recs.csv"
     res = runner.invoke(
         app,
@@ -117,6 +125,14 @@ def test_train_and_recommend_read_the_export_through_the_mapping(cfpb, tmp_path)
     assert set(recs["resolution"]) <= set(load_catalog(CATALOG).ids)
     assert recs["compensation"].sum() <= 2000 + 1e-6
     assert recs["churn_probability"].between(0, 1).all()
+    out = tmp_path / "report"
+    args = ["report", "budget", "--history", str(cfpb["early"]), "--mapping", str(MAPPING)]
+    res = runner.invoke(
+        app, [*args, "--models-dir", str(models), "--budgets", "2000", "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    html = (out / "budget_report.html").read_text()
+    assert "What the training log supports" in html and "changes the resolution of" in html
 
 
 # --------------------------------------------------------------------------- errors

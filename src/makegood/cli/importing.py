@@ -6,19 +6,15 @@ Heavy libraries are imported inside the functions so ``makegood --help`` stays q
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from makegood.cli.common import Stages, fail
+from makegood.cli.common import Kind, Stages, fail, read_mapped
 from makegood.errors import ConfigError, ContractError, MakegoodError
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from makegood.contract.mapping import ImportResult
-
-Kind = Literal["history", "complaints"]
 
 
 def import_export(
@@ -106,51 +102,6 @@ def _dry_run(export: Path, mapping: Path, catalog: Path | None, kind: Kind, rows
         typer.echo(f"the contract rejects the mapped rows:\n{exc.report()}")
         raise typer.Exit(code=2) from None
     typer.echo("dry run: every mapped row meets the contract; nothing written")
-
-
-def read_mapped(
-    export: Path,
-    mapping: Path,
-    *,
-    kind: Kind = "history",
-    quarantine: Path | None = None,
-    catalog: Any = None,
-) -> ImportResult:
-    """The export read through the mapping and validated (``catalog``: a path or a
-    :class:`~makegood.contract.catalog.Catalog`)."""
-    from makegood.contract.catalog import Catalog, load_catalog
-    from makegood.contract.mapping import import_export as run
-    from makegood.contract.mapping import load_mapping
-
-    cat = catalog if catalog is None or isinstance(catalog, Catalog) else load_catalog(catalog)
-    return run(export, load_mapping(mapping), kind=kind, quarantine=quarantine, catalog=cat)
-
-
-def read_input(
-    path: Path,
-    mapping: Path | None,
-    *,
-    kind: Kind,
-    quarantine: Path | None,
-    catalog: Any = None,
-    say: Any = None,
-) -> pd.DataFrame:
-    """What ``train`` and ``recommend`` read: a contract file, or with ``mapping`` the
-    company's export mapped on the fly (no intermediate file)."""
-    from makegood.contract.files import read_complaints, read_history
-
-    if mapping is None:
-        if kind == "history":
-            return read_history(path, quarantine=quarantine, catalog=catalog)
-        return read_complaints(path, quarantine=quarantine)
-    result = read_mapped(path, mapping, kind=kind, quarantine=quarantine, catalog=catalog)
-    if say is not None:
-        m = result.mapped
-        say(
-            f"mapped {m.n_read} export rows with {mapping}: {m.n_dropped} dropped, "
-            f"{result.n_quarantined} quarantined, {len(result.frame)} kept"
-        )
-    return result.frame
 
 
 def _for_file(frame: pd.DataFrame, output: Path) -> pd.DataFrame:

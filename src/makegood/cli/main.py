@@ -3,15 +3,15 @@ so ``makegood --help`` stays quick."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from makegood.cli.common import Stages, fail
+from makegood.cli.common import Stages, fail, read_input
+from makegood.cli.evaluation import evaluate
 from makegood.cli.fairness import fairness
-from makegood.cli.importing import import_export, read_input
+from makegood.cli.importing import import_export
 from makegood.cli.registry import models_app
 from makegood.cli.report import report_app
 from makegood.cli.serve import db_app, export_history, serve
@@ -155,6 +155,15 @@ def train(
             "bundle for `makegood report fairness`."
         ),
     ] = None,
+    feature_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated name:kind of the history's own extra columns to read as "
+            "model inputs (kind: category, number or text), e.g. product:category,region:"
+            "category. Only columns known when the complaint arrives: one recorded after the "
+            "resolution would leak the outcome. With --mapping, its features: section."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Fit satisfaction, churn and propensity models; log to MLflow; write a model bundle.
@@ -187,11 +196,13 @@ def train(
                 ),
                 holdout_fraction,
             )  # before the history is read: a bad option fails at once
-            declared: tuple[str, ...] = ()
+            from makegood.contract.features import parse_feature_columns
+
+            declared = parse_feature_columns(feature_columns)
             if mapping is not None:
                 from makegood.contract.mapping import load_mapping
 
-                declared = tuple(load_mapping(mapping).features)
+                declared = load_mapping(mapping).features | declared
             cat = load_catalog(catalog)
             say(f"reading {history}")
             df = read_input(
@@ -218,6 +229,13 @@ def train(
     for k in ("churn_auc", "churn_brier", "churn_ece", "sat_rmse", "ope_dr_gain_per_complaint"):
         if k in m:
             typer.echo(f"{k:22s} {m[k]:.4f}")
+    support = res.bundle.meta.get("log_support")
+    if support:
+        from makegood.modeling.support import LogSupport
+
+        typer.echo("what the log supports (cross-fitted predictions on the history):")
+        for line in LogSupport.from_dict(support).lines():
+            typer.echo(f"  {line}")
     typer.echo(f"trained in {res.timings.get('total_s', 0):.1f}s")
 
 
@@ -329,6 +347,7 @@ def recommend(
             bundle = load_bundle(resolve_models_dir(models_dir)).with_catalog(cat)
             say(f"model {bundle.version}; reading {complaints}")
             df = read_input(complaints, mapping, kind="complaints", quarantine=quarantine, say=say)
+            bundle.check_inputs(df, source=str(complaints))
             spent = _spent(history, cat, say)
             say(f"scoring {len(df)} complaints x {len(cat.ids)} resolutions")
             recs = run(bundle, df, budget, conservative=conservative, spent=spent)
@@ -418,74 +437,10 @@ def _recommend_dask(
     )
 
 
-@app.command()
-def evaluate(
-    complaints: Annotated[Path, typer.Option(help="New complaints scored (with --truth) .")] = Path(
-        "data/raw/new_complaints.csv"
-    ),
-    catalog: Annotated[Path, typer.Option(help="Resolution catalog YAML.")] = Path(
-        "data/raw/catalog.yaml"
-    ),
-    history: Annotated[
-        Path,
-        typer.Option(help="History (trains the reference policies; OPE data without --truth)."),
-    ] = Path("data/raw/history.csv"),
-    truth: Annotated[
-        Path | None,
-        typer.Option(help="Simulator truth (truth.csv): compute capture against the oracle."),
-    ] = None,
-    budget: Annotated[
-        float | None,
-        typer.Option(
-            help="Compensation budget "
-            "(default: --budget-fraction of the oracle's unconstrained spend)."
-        ),
-    ] = None,
-    budget_fraction: Annotated[
-        float, typer.Option(help="Budget as a share of the oracle's unconstrained spend.")
-    ] = 0.25,
-    models_dir: Annotated[
-        Path, typer.Option(help="Folder of model bundles, or models:/makegood@champion.")
-    ] = Path("models"),
-    output: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
-    tracking_uri: Annotated[
-        str | None, typer.Option(help="Log the figures to this MLflow store (the bundle's run).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
-) -> None:
-    """Capture against the oracle on simulated data (--truth), or off-policy estimates.
-
-    With --truth: the share of the oracle's value uplift (over all-baseline) captured by
-    makegood, the naive S-learner and the standard formula at the same budget. Without:
-    IPS, SNIPS and DR estimates of makegood's policy against the history's own.
-    """
-    try:
-        with Stages(quiet) as say:
-            from makegood.modeling.evaluation_runner import run_evaluation
-
-            result = run_evaluation(
-                complaints=complaints,
-                catalog=catalog,
-                history=history,
-                truth=truth,
-                budget=budget,
-                budget_fraction=budget_fraction,
-                models_dir=models_dir,
-                tracking_uri=tracking_uri,
-                progress=say,
-            )
-    except MakegoodError as e:
-        fail(e)
-    typer.echo(result.render())
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
-        typer.echo(f"figures written to {output}")
-
-
 # The outer layers' commands live beside this module; they are registered here, explicitly
 # (each imports its heavy dependencies inside the command).
 app.command()(serve)
+app.command()(evaluate)
 app.command("import")(import_export)
 app.command("export-history")(export_history)
 app.add_typer(db_app, name="db")

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from makegood.contract.features import FEATURE_KINDS
 from makegood.contract.files import (
     COMPLAINT_COLUMNS,
     HISTORY_COLUMNS,
@@ -61,7 +62,6 @@ __all__ = [
 PathLike = str | os.PathLike[str]
 Kind = Literal["history", "complaints"]
 
-FEATURE_KINDS: tuple[str, ...] = ("category", "number", "text")
 #: The export's 1-based data row of each mapped row; kept in a quarantine file so a set-aside
 #: row can be found in the export, and dropped from the imported frame.
 EXPORT_ROW = "export_row"

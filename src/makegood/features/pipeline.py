@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from makegood.errors import InvalidParameterError
+from makegood.features.extra import ExtraFeatures
 from makegood.features.intents.said import INTENT_FEATURE_NAMES, intent_features
 from makegood.features.memory import (
     MEMORY_CATEGORICAL_FEATURES,
@@ -49,6 +51,7 @@ __all__ = [
     "FeaturePipeline",
     "PROTECTED_DERIVED",
     "assemble",
+    "check_extra_names",
     "derived_columns",
     "prepare",
     "protected_inputs",
@@ -75,11 +78,12 @@ RAW_LABELS = (
 )
 
 
-def raw_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def raw_columns(frame: pd.DataFrame, extras: Sequence[str] = ()) -> dict[str, np.ndarray]:
     """The columns of a normalized complaints frame as the arrays the features read.
 
     ``opened_at`` datetime64[ns], numbers float64, labels object, ``complaint_text``
-    object ``str`` ("" when missing or absent); an absent label column is all-missing.
+    object ``str`` ("" when missing or absent); an absent label column is all-missing;
+    the declared ``extras`` columns as read (object; absent: all missing).
     """
     n = len(frame)
     cols: dict[str, np.ndarray] = {
@@ -95,14 +99,22 @@ def raw_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         )
     texts = frame["complaint_text"] if "complaint_text" in frame.columns else np.full(n, "")
     cols["complaint_text"] = _as_texts(texts)
+    for name in extras:
+        cols[name] = (
+            frame[name].to_numpy(dtype=object)
+            if name in frame.columns
+            else np.full(n, None, dtype=object)
+        )
     return cols
 
 
-def record_columns(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def record_columns(record: Mapping[str, Any], extras: Sequence[str] = ()) -> dict[str, np.ndarray]:
     """One complaint (a mapping of contract fields) as arrays of length 1.
 
     ``opened_at`` is a naive UTC :class:`datetime` (or anything numpy reads as one);
-    absent optional fields are missing.
+    absent optional fields are missing. The declared ``extras`` come from the record's
+    ``features`` mapping (a request's optional ``features: {name: value}``); one left out
+    is missing.
     """
     opened = record["opened_at"]
     if isinstance(opened, datetime) and opened.tzinfo is not None:
@@ -115,6 +127,9 @@ def record_columns(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
     for name in RAW_LABELS:
         cols[name] = np.array([record.get(name)], dtype=object)
     cols["complaint_text"] = _as_texts([record.get("complaint_text")])
+    given = record.get("features") or {}
+    for name in extras:
+        cols[name] = np.array([given.get(name)], dtype=object)
     return cols
 
 
@@ -194,6 +209,34 @@ def protected_inputs(protected: Sequence[str]) -> set[str]:
     return out
 
 
+#: Prefixes of the model inputs read from the words and the customer's memory.
+_BUILTIN_PREFIXES = ("text_", "intent_", "mem_")
+
+
+def check_extra_names(names: Sequence[str]) -> None:
+    """Refuse declared columns (``features.extra``) named as a built-in model input.
+
+    >>> check_extra_names(["company", "region"])
+
+    Raises:
+        InvalidParameterError: naming the column.
+    """
+    builtin = {
+        *NUMERIC_BASE,
+        *CATEGORICAL_BASE,
+        *MEMORY_FEATURE_NAMES,
+        *SENTIMENT_FEATURE_NAMES,
+        "emotion_detected",
+    }
+    for name in names:
+        if name in builtin or name.startswith(_BUILTIN_PREFIXES):
+            raise InvalidParameterError(
+                f"feature_columns[{name!r}]",
+                "renamed: it is the name of a built-in model input",
+                name,
+            )
+
+
 def feature_lists(
     text_names: list[str],
     with_memory: bool,
@@ -229,14 +272,17 @@ def assemble(
     *,
     with_intents: bool = True,
     protected: Sequence[str] = (),
+    extras: Mapping[str, str] | None = None,
 ) -> Features:
-    """Join structured, sentiment, memory and text-signal columns into one matrix.
+    """Join structured, sentiment, memory, text-signal and declared columns into one matrix.
 
     ``prepared`` holds the raw and derived columns (a prepared frame, or arrays),
     ``mem`` the memory features, ``text_scores`` the (n, len(text_names)) text signals.
     With ``spec`` None the spec is fitted on these columns (training; ``with_intents``
     says whether the intent strengths are inputs, ``protected`` the columns no input
-    may carry); a fitted spec reads only its own inputs.
+    may carry, ``extras`` the declared columns and their kinds, whose levels are learned
+    here: :class:`~makegood.features.extra.ExtraFeatures`); a fitted spec reads only its
+    own inputs, its declared columns encoded with the levels it learned.
     """
     n = len(prepared) if n is None else n
     cols: dict[str, Any] = {name: prepared[name] for name in prepared}
@@ -247,7 +293,10 @@ def assemble(
         cols.update({name: mem[name] for name in MEMORY_FEATURE_NAMES})
     if spec is None:
         numeric, categorical = feature_lists(text_names, mem is not None, with_intents, protected)
-        spec = FeatureSpec.fit(cols, numeric, categorical)
+        fitted = ExtraFeatures.fit(cols, extras) if extras else None
+        spec = FeatureSpec.fit(cols, numeric, categorical, fitted)
+    if spec.extras is not None:
+        cols.update(spec.extras.transform(cols, n))
     return Features(spec.matrix(cols, n), spec, cols)
 
 
@@ -269,7 +318,7 @@ class FeaturePipeline:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The (n, p) float32 base model matrix of a normalized complaints frame."""
-        return self._features(raw_columns(frame), len(frame), None).X
+        return self._features(raw_columns(frame, self.spec.extra_columns), len(frame), None).X
 
     def transform_one(
         self, record: Mapping[str, Any], *, earlier: EarlierRows | None = None
@@ -282,7 +331,7 @@ class FeaturePipeline:
         memory does not hold. The named inputs are the raw fields, the derived and
         memory features and the text signals (labels None when unknown).
         """
-        feats = self._features(record_columns(record), 1, earlier)
+        feats = self._features(record_columns(record, self.spec.extra_columns), 1, earlier)
         return feats.X, {name: _scalar(v[0]) for name, v in feats.columns.items()}
 
     def _features(

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from makegood.features.extra import ExtraFeatures
+
 NUMERIC_BASE = (
     "severity",
     "disputed_amount",
@@ -35,11 +37,22 @@ MAX_CATEGORIES = 50
 
 @dataclass
 class FeatureSpec:
-    """Which columns make the model matrix, and the category lists of categorical ones."""
+    """Which columns make the model matrix, and the category lists of categorical ones.
+
+    ``extras`` are the company's declared columns (:mod:`makegood.features.extra`): their
+    inputs close each list (numeric, categorical) and their categories are the pooled
+    levels learned at training. None in specs trained without them.
+    """
 
     numeric: list[str]
     categorical: list[str]
     categories: dict[str, list[str]] = field(default_factory=dict)
+    extras: ExtraFeatures | None = None
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """The declared columns this spec reads ([] without extras)."""
+        return [] if self.extras is None else list(self.extras.kinds)
 
     @property
     def names(self) -> list[str]:
@@ -50,32 +63,46 @@ class FeatureSpec:
         return list(range(len(self.numeric), len(self.numeric) + len(self.categorical)))
 
     def to_dict(self) -> dict:
-        return {
+        out: dict[str, Any] = {
             "numeric": self.numeric,
             "categorical": self.categorical,
             "categories": self.categories,
         }
+        if self.extras is not None:
+            out["extras"] = self.extras.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping) -> FeatureSpec:
+        extras = d.get("extras")
         return cls(
             list(d["numeric"]),
             list(d["categorical"]),
             {k: list(v) for k, v in d["categories"].items()},
+            None if extras is None else ExtraFeatures.from_dict(extras),
         )
 
     @classmethod
     def fit(
-        cls, frame: Mapping[str, Any], numeric: Sequence[str], categorical: Sequence[str]
+        cls,
+        frame: Mapping[str, Any],
+        numeric: Sequence[str],
+        categorical: Sequence[str],
+        extras: ExtraFeatures | None = None,
     ) -> FeatureSpec:
         """Fix the category lists from training columns (a frame or a mapping of arrays;
-        most frequent first, capped)."""
+        most frequent first, capped); ``extras``' inputs are appended, with their levels."""
         cats = {}
         for col in categorical:
             s = pd.Series(frame[col]) if col in frame else pd.Series([], dtype="str")
             vc = s.dropna().astype(str).value_counts()
             cats[col] = [str(v) for v in vc.index[:MAX_CATEGORIES]]
-        return cls(list(numeric), list(categorical), cats)
+        numeric, categorical = list(numeric), list(categorical)
+        if extras is not None:
+            numeric += extras.numeric
+            categorical += extras.categorical
+            cats.update({col: list(extras.levels[col]) for col in extras.categorical})
+        return cls(numeric, categorical, cats, extras)
 
     def matrix(self, columns: Mapping[str, Any], n: int | None = None) -> np.ndarray:
         """The (n, n_features) float32 matrix of ``columns`` (a frame, or a mapping of

@@ -30,8 +30,10 @@ from typing import Any
 import joblib
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 
 from makegood.contract.catalog import Catalog, parse_catalog
+from makegood.contract.features import check_feature_values
 from makegood.errors import CatalogError, IncompatibleModelError, ModelNotFoundError
 from makegood.features.memory import CustomerMemoryStore
 from makegood.features.pipeline import FeaturePipeline
@@ -40,7 +42,12 @@ from makegood.features.text.signals import TextSignals
 from makegood.modeling.engine import Engine, EngineParams
 from makegood.modeling.pooled import PooledLinear
 
-FORMAT_VERSION = 1
+#: 2: the feature spec may carry the company's declared columns (``extras``: kinds and
+#: pooled levels) and the engine parameters their declaration (``features``).
+FORMAT_VERSION = 2
+#: Formats this makegood reads: a format-1 bundle has no declared columns and scores as
+#: it always did.
+READABLE_FORMATS = (1, 2)
 
 
 @dataclass
@@ -84,6 +91,16 @@ class Bundle:
                 "a history and catalog that include them"
             )
         return Bundle(self.engine, catalog, self.text_signals, self.memory, self.meta, self.path)
+
+    def check_inputs(self, frame: pd.DataFrame, *, source: str, row_offset: int = 0) -> None:
+        """Refuse complaints whose declared columns this model reads are malformed (a
+        ``number`` that is not one; ``contract.features.check_feature_values``). A declared
+        column the complaints lack is missing for all of them. Raises ContractError."""
+        extras = self.engine.spec.extras
+        if extras is not None:
+            check_feature_values(
+                frame, extras.kinds, source=source, required=False, row_offset=row_offset
+            )
 
     def save(self, models_dir: str | Path, version: str) -> Path:
         """Write the bundle as ``models_dir/version`` atomically; update ``LATEST``."""
@@ -166,10 +183,10 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
     """
     path = resolve_bundle_dir(models_dir, version)
     meta = json.loads((path / "bundle.json").read_text())
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_FORMATS:
         raise IncompatibleModelError(
             f"model bundle {str(path)!r} has format {meta.get('format_version')!r}; "
-            f"this makegood reads format {FORMAT_VERSION}: retrain"
+            f"this makegood reads formats {', '.join(map(str, READABLE_FORMATS))}: retrain"
         )
     n_folds = int(meta["n_folds"])
 
@@ -177,6 +194,8 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
         return [lgb.Booster(model_file=str(path / f"{prefix}_{f}.txt")) for f in range(n)]
 
     ep = EngineParams(**meta["engine_params"])
+    # JSON keeps tuples as lists: the declared columns back as (name, kind) pairs
+    ep = replace(ep, features=tuple((str(n), str(k)) for n, k in ep.features))
     engine = Engine(
         params=ep,
         spec=FeatureSpec.from_dict(meta["feature_spec"]),

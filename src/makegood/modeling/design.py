@@ -111,7 +111,14 @@ def build_design(
         )
         names = list(signals.feature_names_)
     feats = assemble(
-        prep, mem, scores, names, None, with_intents=params.use_intents, protected=params.protected
+        prep,
+        mem,
+        scores,
+        names,
+        None,
+        with_intents=params.use_intents,
+        protected=params.protected,
+        extras=dict(params.features),
     )
     X = feats.X
     A = np.array([catalog.index(r) for r in prep["resolution"]])

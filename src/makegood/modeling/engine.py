@@ -106,6 +106,9 @@ class EngineParams:
     select: bool = True
     #: complaint columns the models must never read (``features.pipeline.PROTECTED_DERIVED``)
     protected: tuple[str, ...] = ()
+    #: the company's own columns declared as model inputs, (name, kind) pairs
+    #: (:mod:`makegood.features.extra`)
+    features: tuple[tuple[str, str], ...] = ()
 
     def resolved(self, n_rows: int) -> EngineParams:
         """These settings for a history of ``n_rows`` rows: ``n_folds`` fixed (when 0,

@@ -85,7 +85,9 @@ def off_policy_estimates(
 
     ``propensity`` is the logging probability of the logged action (n,), ``q_hat`` the
     outcome model's predicted reward of every action (n, K). Also returns the logged
-    policy's own value (``logged``: the mean reward) for comparison.
+    policy's own value (``logged``: the mean reward) for comparison, and ``dr_gain``: the
+    DR value minus the logged one with a PAIRED interval (the per-complaint terms
+    :func:`dr_terms` minus the reward, whose mean is the gain).
     """
     n = len(reward)
     e = np.clip(propensity, min_propensity, 1.0)
@@ -104,6 +106,7 @@ def off_policy_estimates(
         "snips": snips,
         "dr": mean_ci(dr),
         "logged": mean_ci(reward),
+        "dr_gain": mean_ci(dr - reward),
     }
 
 

@@ -33,6 +33,7 @@ from makegood.contract.catalog import Catalog
 from makegood.modeling.engine import EngineParams
 from makegood.modeling.evaluate import dr_terms, realized_reward
 from makegood.modeling.fitting import FitResult, fit_engine
+from makegood.modeling.support import scored_candidates
 from makegood.policy.value import net_value
 
 __all__ = [
@@ -155,9 +156,9 @@ def select_params(
     estimated = ref["propensity"][rows, A]
     propensity = np.where(np.isfinite(logged) & (logged > 0), logged, estimated)
     # the candidates scoring offers (fit_engine's action codes are catalog indices)
-    supported = fits[0].engine.supported_actions()
-    supported[catalog.baseline_index] = True
-    eligible = ref["eligible"] & supported[None, :]
+    eligible = scored_candidates(
+        fits[0].engine.supported_actions(), ref["eligible"], catalog.baseline_index
+    )
     churn_ref = np.mean([f.oof["churn_prob"] for f in fits], axis=0)
     q_ref = net_value(ltv, churn_ref, comp, hc)
 

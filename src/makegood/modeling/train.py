@@ -6,11 +6,9 @@ Only this module (and ``modeling/registry.py``) talks to MLflow.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,16 +17,26 @@ import numpy as np
 import pandas as pd
 
 from makegood.contract.catalog import Catalog
-from makegood.errors import InvalidParameterError
+from makegood.contract.features import check_declared, check_feature_values
 from makegood.features import memory as memory_mod
-from makegood.features.pipeline import PROTECTED_DERIVED, assemble, prepare, protected_inputs
+from makegood.features.pipeline import (
+    assemble,
+    check_extra_names,
+    prepare,
+)
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.engine import Engine, EngineParams
 from makegood.modeling.evaluate import off_policy_estimates, outcome_metrics, realized_reward
 from makegood.modeling.fitting import FitResult, fit_engine
 from makegood.modeling.lineage import data_hash, git_commit
+from makegood.modeling.parameters import (  # noqa: F401 (public here too)
+    check_params,
+    check_protected,
+    engine_params,
+)
 from makegood.modeling.promotion import compare_with_champion
 from makegood.modeling.selection import select_params
+from makegood.modeling.support import log_support, scored_candidates
 from makegood.policy.budget import allocate
 from makegood.policy.value import net_value
 
@@ -45,106 +53,6 @@ class TrainResult:
     bundle_path: Path | None
     run_id: str | None
     timings: dict[str, float] = field(default_factory=dict)
-
-
-# (name, rule as said in the error, test): integers are checked as integers first.
-_INT_RULES: tuple[tuple[str, str, int], ...] = (
-    ("n_estimators", ">= 1", 1),
-    ("num_leaves", ">= 2", 2),
-    ("min_child_samples", ">= 1", 1),
-    ("propensity_estimators", ">= 1", 1),
-    ("n_folds", ">= 2 (or 0: auto)", 2),
-    ("num_threads", ">= 0", 0),
-    ("random_state", ">= 0", 0),
-)
-_FLAGS = (
-    "use_text",
-    "use_memory",
-    "use_intents",
-    "mediated",
-    "pooled",
-    "dr_correction",
-    "select",
-)
-
-
-def engine_params(**values: object) -> EngineParams:
-    """:class:`EngineParams` from keyword values, checked by :func:`check_params`.
-
-    Raises:
-        InvalidParameterError: for an unknown name or a value that breaks its rule.
-    """
-    names = [f.name for f in dataclasses.fields(EngineParams)]
-    for name in values:
-        if name not in names:
-            raise InvalidParameterError(name, f"one of the training parameters {names}", name)
-    return check_params(EngineParams(**values))  # type: ignore[arg-type]
-
-
-def check_params(params: EngineParams, holdout_fraction: float = 0.2) -> EngineParams:
-    """``params`` (and ``holdout_fraction``) if every value keeps its rule.
-
-    The rules, in scikit-learn's words: ``n_estimators``, ``min_child_samples`` and
-    ``propensity_estimators`` must be >= 1, ``num_leaves`` and ``n_folds`` >= 2 (cross-
-    fitting needs two folds; ``n_folds`` 0 picks them by the history's size),
-    ``num_threads`` and ``random_state`` >= 0 (integers);
-    ``learning_rate`` > 0, ``propensity_clip`` in (0, 0.5) and ``holdout_fraction`` in
-    [0, 1) (finite numbers); the ``use_*``/``mediated``/``dr_correction`` flags booleans.
-
-    >>> check_params(EngineParams(n_folds=1))
-    Traceback (most recent call last):
-    ...
-    makegood.errors.InvalidParameterError: n_folds must be >= 2 (or 0: auto). Got 1 instead.
-
-    Raises:
-        InvalidParameterError: naming the first parameter that breaks its rule.
-    """
-    for name, rule, low in _INT_RULES:
-        value = getattr(params, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise InvalidParameterError(name, f"an integer {rule}", value)
-        if value < low and not (name == "n_folds" and value == 0):
-            raise InvalidParameterError(name, rule, value)
-    _check_number("learning_rate", params.learning_rate, "> 0", lambda x: x > 0)
-    _check_number("propensity_clip", params.propensity_clip, "in (0, 0.5)", lambda x: 0 < x < 0.5)
-    _check_number("holdout_fraction", holdout_fraction, "in [0, 1)", lambda x: 0 <= x < 1)
-    for name in _FLAGS:
-        if not isinstance(getattr(params, name), bool):
-            raise InvalidParameterError(name, "True or False", getattr(params, name))
-    protected = params.protected
-    if isinstance(protected, str) or not all(isinstance(c, str) and c for c in protected):
-        raise InvalidParameterError("protected", "a list of column names", protected)
-    return dataclasses.replace(params, protected=tuple(dict.fromkeys(protected)))
-
-
-def check_protected(
-    history: pd.DataFrame, protected: Sequence[str], features: Sequence[str] = ()
-) -> None:
-    """Refuse protected columns that name nothing, or that the user also declared as
-    model inputs (``features``, e.g. a mapping's ``features:``).
-
-    Raises:
-        InvalidParameterError: naming the column and the rule.
-    """
-    known = set(history.columns) | set(PROTECTED_DERIVED)
-    for col in protected:
-        if col not in known:
-            raise InvalidParameterError(
-                "protected", f"columns of the history ({', '.join(history.columns)})", col
-            )
-    clash = [c for c in features if c in protected_inputs(protected)]
-    if clash:
-        raise InvalidParameterError(
-            "protected",
-            "columns the models never read; they are declared as model inputs (features)",
-            clash[0],
-        )
-
-
-def _check_number(name: str, value: object, rule: str, ok: Callable[[float], bool]) -> None:
-    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (real and math.isfinite(float(value)) and ok(float(value))):  # type: ignore[arg-type]
-        raise InvalidParameterError(name, f"a finite number {rule}", value)
 
 
 def holdout_split(df: pd.DataFrame, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +123,7 @@ def train(
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
     champion_name: str | None = "makegood",
-    features: Sequence[str] = (),
+    features: Mapping[str, str] | None = None,
 ) -> TrainResult:
     """Fit makegood's models on a normalized history frame and save/log them.
 
@@ -229,15 +137,28 @@ def train(
     derived from them are left out of the design (``features.pipeline.protected_inputs``;
     ``complaint_text`` turns off the text signals and the intent strengths), and the list
     is kept in the bundle (its engine parameters) for the fairness audit. ``features``
-    are columns the user declared as model inputs (a mapping's ``features:``): one that
-    is also protected is refused.
+    are the company's own columns declared as model inputs, name -> kind (a mapping's
+    ``features:`` or ``--feature-columns``; :mod:`makegood.features.extra`): they join
+    ``params.features``, and one that is also protected is refused.
+
+    The final fit's cross-fitted predictions also say how far the learned policy moves
+    from the logged one (:func:`~makegood.modeling.support.log_support`): in the metrics
+    and in the bundle's ``log_support``.
 
     Raises:
-        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`), or
+        InvalidParameterError: if a parameter breaks its rule (:func:`check_params`), a
+            declared feature is an outcome, a contract column or a built-in input name, or
             a protected column is unknown or declared as a feature (:func:`check_protected`).
+        ContractError: a declared feature is not a column of the history, or a ``number``
+            one holds something else (naming the row).
     """
     params = check_params(params or EngineParams(), holdout_fraction)
-    check_protected(history, params.protected, features)
+    if features:
+        declared = dict(params.features) | check_declared(features)
+        params = dataclasses.replace(params, features=tuple(declared.items()))
+    check_extra_names([name for name, _ in params.features])
+    check_protected(history, params.protected, [name for name, _ in params.features])
+    check_feature_values(history, dict(params.features), source=source or "history")
     if "complaint_text" in params.protected:
         params = dataclasses.replace(params, use_text=False, use_intents=False)
     say = progress or (lambda _m: None)
@@ -290,6 +211,17 @@ def train(
         say(f"final fit on all {len(prep)} rows")
         fit = fit_engine(prep, catalog, params, mem=mem, progress=lambda m: say(f"final {m}"))
     timings["final_fit_s"] = time.perf_counter() - t2
+    support = log_support(
+        prep,
+        catalog,
+        fit.oof["churn_prob"],
+        fit.oof["propensity"],
+        scored_candidates(
+            fit.engine.supported_actions(), fit.oof["eligible"], catalog.baseline_index
+        ),
+        min_propensity=params.propensity_clip,
+    )
+    metrics.update(support.metrics())
     pooled = fit.engine.diagnostics.get("pooled")
     if pooled:  # the own slopes' penalty and rank the folds chose (see modeling/pooled.py)
         metrics["sat_pooled_penalty"] = float(pooled["penalty"])
@@ -308,6 +240,7 @@ def train(
         "data_range": [str(df["opened_at"].min()), str(df["opened_at"].max())],
         "metrics": metrics,
         "holdout_fraction": holdout_fraction,
+        "log_support": support.as_dict(),
     }
     bundle = Bundle(fit.engine, catalog, fit.text_signals, memory, meta)
     version = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{dhash[:8]}"

@@ -38,6 +38,7 @@ from makegood.contract.units import round_cents
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.predict import recorded_spent, score, spent_in
+from makegood.modeling.support import support_lines
 from makegood.policy.budget import Allocation, spend_at
 from makegood.reporting.frontier import N_FRONTIER, default_budgets, frontier_grid, frontier_rows
 from makegood.reporting.headline import headline
@@ -313,7 +314,8 @@ def budget_report(
             guardrail_comparison(
                 cat, complaints_df, raw, pacing.scale(raw.n), plan.chosen, spent, budget_period.noun
             ),
-        ),
+        )
+        | {"log_support": support_lines(bundle.meta)},
     )
 
 

@@ -220,6 +220,7 @@ def score_part(index: int, part: FilePart, job: Job) -> PartResult:
 
     bundle = worker_bundle(job)
     df = read_complaints_part(part)
+    bundle.check_inputs(df, source=part.path, row_offset=part.row_offset)
     s = score(bundle, df)
     seg = segments(_value(s, job), s.compensation, s.eligible)
     arrays, meta = _scores_arrays(s)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from makegood.contract.features import number_or_nan
 from makegood.contract.units import money_text, naive_utc, utc_now
 from makegood.errors import CaseNotFoundError, DecisionNotFoundError, FieldError
 from makegood.explain import OFFER_STATE, case_summary, tenure_text
@@ -89,7 +90,30 @@ def complaint_fields(
                 "required for a customer the service has no profile of (field missing)",
             )
     c["digital_skill"] = c.get("digital_skill")
+    c["features"] = declared_features(scorer, c.get("features"))
     return c
+
+
+def declared_features(scorer: Scorer, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A request's ``features`` (the company's own columns) checked against the ones the
+    model reads (its declared columns): a left-out name is missing.
+
+    Raises:
+        FieldError: ``complaint.features.NAME`` for a name the model does not read, or a
+            ``number`` feature that is not a number.
+    """
+    extras = scorer.pipeline.spec.extras
+    kinds = {} if extras is None else extras.kinds
+    out: dict[str, Any] = {}
+    for name, value in (given or {}).items():
+        where = f"complaint.features.{name}"
+        if name not in kinds:
+            reads = ", ".join(kinds) or "none"
+            raise FieldError(where, f"not a feature this model reads (it reads: {reads})")
+        if kinds[name] == "number" and number_or_nan(value) is None:
+            raise FieldError(where, f"must be a number or null. Got {value!r} instead.")
+        out[name] = value
+    return out
 
 
 # ------------------------------------------------------------------ the customer's memory

@@ -36,6 +36,13 @@ Label = Annotated[
 # true, 2.5 or "3" are refused (422), never coerced.
 Money = Annotated[float, Strict(), Field(ge=0, le=1e12, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
+FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+#: A declared feature's value: a label or text (a category, a text), a number, or null.
+FeatureValue = (
+    Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+    | Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | None
+)
 Flag = Annotated[bool, Strict()]
 
 
@@ -66,7 +73,9 @@ class ComplaintIn(BaseModel):
 
     For a customer the service knows, the profile fields (tenure_months, annual_value,
     lifetime_value, segment, prior_complaints_12m, digital_skill) may be left out.
-    ``opened_at`` defaults to now.
+    ``opened_at`` defaults to now. ``features`` carries the company's own columns the model
+    was trained to read (its declared features, ``makegood.features.extra``), name ->
+    value: a name it does not read is refused (422), one left out is missing.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -93,6 +102,7 @@ class ComplaintIn(BaseModel):
     segment: Label | None = None
     prior_complaints_12m: Count | None = None
     digital_skill: DigitalSkill | None = None
+    features: dict[FeatureName, FeatureValue] | None = Field(None, max_length=200)
 
 
 _EXAMPLE_COMPLAINT: dict[str, Any] = {

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 from apihelpers import ADMIN, AGENT, FINANCE, period_now
-from guardedmodels import CAP, guarded_models_dir
 
+from guardedmodels import CAP, guarded_models_dir
 from makegood.store.ledger import Ledger
 
 

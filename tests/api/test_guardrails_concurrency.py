@@ -18,9 +18,9 @@ from decimal import Decimal
 import httpx
 import pytest
 from apihelpers import ADMIN, AGENT, period_now, serve
-from guardedmodels import CAP, guarded_models_dir
 
 from dbtesting import BACKENDS, database
+from guardedmodels import CAP, guarded_models_dir
 from makegood.store.ledger import DecisionStatus, Ledger
 
 N_CLIENTS = 16

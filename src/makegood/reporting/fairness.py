@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from makegood.errors import ConfigError
+from makegood.errors import ConfigError, GuardrailBudgetError
 from makegood.features.pipeline import protected_inputs
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.evaluate import compare_policies, logged_outcomes
@@ -326,7 +326,8 @@ def fairness_audit(
     normalized ``history`` and new ``complaints``.
 
     ``budget`` is makegood's for ``complaints`` (default: today's spend per complaint in
-    the history, times the number of complaints); ``protected`` adds columns to the
+    the history, times the number of complaints, raised to what the guardrails' floors
+    need when that is less: ``meta.budget_raised_for_floors``); ``protected`` adds columns to the
     bundle's own protected list.
 
     Raises:
@@ -336,8 +337,17 @@ def fairness_audit(
     if not groups:
         raise ConfigError("--groups must name at least one column. Got none.")
     per_complaint = float(history["compensation"].sum()) / max(len(history), 1)
-    budget = per_complaint * len(complaints) if budget is None else float(budget)
-    recs = recommend(bundle, complaints, budget)
+    raised_for_floors = False
+    if budget is None:
+        budget = per_complaint * len(complaints)
+        try:
+            recs = recommend(bundle, complaints, budget)
+        except GuardrailBudgetError as e:  # today's spend cannot pay what is owed: the
+            budget, raised_for_floors = e.needed, True  # default pays the floors, and says so
+            recs = recommend(bundle, complaints, budget)
+    else:
+        budget = float(budget)
+        recs = recommend(bundle, complaints, budget)
     s = score(bundle, history)
     action, _, _ = logged_outcomes(history, bundle.catalog)
     rows = np.arange(s.n)
@@ -370,6 +380,7 @@ def fairness_audit(
             "n_history": len(history),
             "n_complaints": len(complaints),
             "budget": report_round(budget, 2),
+            "budget_raised_for_floors": raised_for_floors,
             "flag_below": FLAG_BELOW,
             "min_group": MIN_GROUP,
             "guardrails": [g.id for g in bundle.catalog.guardrails],

@@ -161,3 +161,27 @@ def test_cli_report_fairness(trained, small_world, tmp_path):
     d = json.loads((tmp_path / "f" / "fairness_report.json").read_text())
     assert [g["group"] for g in d["groups"]] == ["segment", "channel", "digital_skill"]
     assert math.isfinite(d["consistency"]["cost_per_complaint"]["value"])
+
+
+def test_default_budget_pays_the_floors_when_todays_spend_cannot(bundle, trained, small_world):
+    """A history that spent little, under a catalog whose floors need more: the audit's
+    default budget rises to what the floors need and the page says so (an explicit
+    budget below it is still an error naming the amount)."""
+    from makegood.contract.catalog import parse_catalog
+    from makegood.errors import GuardrailBudgetError
+
+    owed = {
+        "id": "owed_is_refunded",
+        "when": {"issue_type": ["billing_error", "fee_dispute"]},
+        "compensation_at_least": "disputed_amount",
+    }
+    railed = bundle.with_catalog(
+        parse_catalog({**bundle.catalog.to_dict(), "guardrails": [owed]}, source="test")
+    )
+    h = trained["history"].assign(compensation=0.0)  # today's practice spent nothing
+    complaints = read_complaints(small_world["complaints"]).head(300)
+    d = fairness_audit(railed, h, complaints, ["segment"]).to_dict()
+    assert d["meta"]["budget_raised_for_floors"] and d["meta"]["budget"] > 0
+    with pytest.raises(GuardrailBudgetError) as e:
+        fairness_audit(railed, h, complaints, ["segment"], budget=0.0)
+    assert e.value.needed == pytest.approx(d["meta"]["budget"], abs=0.01)

@@ -2,20 +2,28 @@
 
 Money is exact where it is stored or moves budget (integer cents, :class:`~decimal.Decimal`
 units) and rounded only where a person reads it (:func:`money_text`). Times are naive UTC,
-as :mod:`makegood.contract.files` normalizes ``opened_at``.
+as :mod:`makegood.contract.files` normalizes ``opened_at``. The two numeric helpers every
+layer shares live here too: an exact sum (:func:`fsum`) and the logistic function
+(:func:`sigmoid`).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
 
 __all__ = [
     "CURRENCY_SYMBOLS",
     "from_cents",
+    "fsum",
     "money_text",
     "naive_utc",
     "round_cents",
+    "sigmoid",
     "to_cents",
     "utc_now",
 ]
@@ -92,3 +100,21 @@ def naive_utc(moment: datetime) -> datetime:
 def utc_now() -> datetime:
     """Now, naive UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def fsum(x: Any) -> float:
+    """The exact (correctly rounded) sum of every value of an array of any shape.
+
+    >>> fsum([0.1] * 10)
+    1.0
+    """
+    return math.fsum(np.asarray(x, dtype=float).ravel().tolist())
+
+
+def sigmoid(z: Any) -> Any:
+    """The logistic function ``1 / (1 + exp(-z))``, elementwise (a float for a float).
+
+    >>> float(sigmoid(0.0))
+    0.5
+    """
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))

@@ -42,7 +42,7 @@ from makegood.features.structured import (
     FeatureSpec,
     structured_columns,
 )
-from makegood.features.text.cues import SENTIMENT_FEATURE_NAMES, _as_texts
+from makegood.features.text.cues import SENTIMENT_FEATURE_NAMES, as_texts
 from makegood.features.text.emotion import read_text
 from makegood.features.text.signals import TextSignals
 
@@ -98,7 +98,7 @@ def raw_columns(frame: pd.DataFrame, extras: Sequence[str] = ()) -> dict[str, np
             else np.full(n, None, dtype=object)
         )
     texts = frame["complaint_text"] if "complaint_text" in frame.columns else np.full(n, "")
-    cols["complaint_text"] = _as_texts(texts)
+    cols["complaint_text"] = as_texts(texts)
     for name in extras:
         cols[name] = (
             frame[name].to_numpy(dtype=object)
@@ -126,7 +126,7 @@ def record_columns(record: Mapping[str, Any], extras: Sequence[str] = ()) -> dic
         cols[name] = np.array([float(record[name])], dtype=np.float64)
     for name in RAW_LABELS:
         cols[name] = np.array([record.get(name)], dtype=object)
-    cols["complaint_text"] = _as_texts([record.get("complaint_text")])
+    cols["complaint_text"] = as_texts([record.get("complaint_text")])
     given = record.get("features") or {}
     for name in extras:
         cols[name] = np.array([given.get(name)], dtype=object)

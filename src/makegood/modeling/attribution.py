@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import lightgbm as lgb
 import numpy as np
 
+from makegood.contract.units import sigmoid
 from makegood.modeling.bundle import PinnedBooster
 from makegood.modeling.engine import Engine
 from makegood.modeling.predict import Scores
@@ -77,10 +78,6 @@ class Attribution:
     handling_cost: float
     total: float
     satisfaction_gap: float  # sat_r - sat_u of the explained folds
-
-
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
 
 
 def difference_model(booster: lgb.Booster, features: set[int]) -> lgb.Booster:
@@ -351,7 +348,7 @@ def contrast_attribution(
             z = np.log(q) - np.log1p(-q)
         churn_c = np.asarray(churn_expl.predict(churn_in, pred_contrib=True))
         z_r, z_u = float(z[0]), float(z[1])
-        p_r, p_u = _sigmoid(z_r), _sigmoid(z_u)
+        p_r, p_u = float(sigmoid(z_r)), float(sigmoid(z_u))
         slope = (p_u - p_r) / (z_u - z_r) if abs(z_u - z_r) > 1e-9 else p_r * (1.0 - p_r)
         d = (churn_c[1] - churn_c[0]) * slope * lifetime_value  # >0: u churns more
         d[-1] = 0.0  # the expected value cancels

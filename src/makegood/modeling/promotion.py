@@ -34,9 +34,9 @@ from makegood.modeling.registry import (
     DEFAULT_ALIAS,
     DEFAULT_CACHE_DIR,
     DEFAULT_NAME,
-    _by_alias,
-    _mlflow,
+    mlflow_at,
     resolve_model_uri,
+    version_by_alias,
 )
 
 
@@ -130,14 +130,14 @@ def promote_if_not_worse(
 
     if force and not (reason or "").strip():
         raise ConfigError("--force needs --reason: say why the comparison is overridden")
-    mlflow, client = _mlflow(tracking_uri)
+    mlflow, client = mlflow_at(tracking_uri)
     version = str(version)
     try:
         candidate_mv = client.get_model_version(name, version)
     except MlflowException as e:
         raise ModelNotFoundError(f"model {name!r} has no version {version!r}") from e
     try:
-        champion_version: str | None = str(_by_alias(client, name, alias).version)
+        champion_version: str | None = str(version_by_alias(client, name, alias).version)
     except ModelNotFoundError:
         champion_version = None
 
@@ -239,9 +239,9 @@ def compare_with_champion(
     raises for a missing champion or too few held-out rows: training must not fail
     because a comparison is impossible.
     """
-    _, client = _mlflow(tracking_uri)
+    _, client = mlflow_at(tracking_uri)
     try:
-        version = str(_by_alias(client, name, alias).version)
+        version = str(version_by_alias(client, name, alias).version)
     except ModelNotFoundError:
         return None, None, f"no {name}@{alias} to compare with"
     with tempfile.TemporaryDirectory(prefix="makegood-champion-") as tmp:

@@ -71,7 +71,7 @@ def default_tracking_uri(tracking_uri: str | None = None) -> str:
     return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
-def _mlflow(tracking_uri: str | None):
+def mlflow_at(tracking_uri: str | None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
@@ -152,7 +152,7 @@ def register_bundle(run_id: str, tracking_uri: str | None = None, name: str = DE
     ``data_hash`` and ``git_commit``. Returns the new version number (a string).
     Raises ModelNotFoundError if the run does not exist or logged no bundle.
     """
-    mlflow, client = _mlflow(tracking_uri)
+    mlflow, client = mlflow_at(tracking_uri)
     from mlflow.exceptions import MlflowException
 
     try:
@@ -205,7 +205,7 @@ def promote(
     """
     if version is None:
         raise MakegoodError("version must be given. Got None instead.")
-    _, client = _mlflow(tracking_uri)
+    _, client = mlflow_at(tracking_uri)
     from mlflow.exceptions import MlflowException
 
     try:
@@ -239,7 +239,7 @@ def list_versions(
     name: str = DEFAULT_NAME, tracking_uri: str | None = None
 ) -> list[ModelVersionInfo]:
     """Every registered version of ``name``, newest first (empty if none)."""
-    _, client = _mlflow(tracking_uri)
+    _, client = mlflow_at(tracking_uri)
     versions = client.search_model_versions(f"name = '{name}'")
     if not versions:
         return []
@@ -257,11 +257,11 @@ def champion_info(
     name: str = DEFAULT_NAME, alias: str = DEFAULT_ALIAS, tracking_uri: str | None = None
 ) -> ModelVersionInfo:
     """The version that ``name@alias`` points at. Raises ModelNotFoundError if none."""
-    _, client = _mlflow(tracking_uri)
-    return _info(client, _by_alias(client, name, alias))
+    _, client = mlflow_at(tracking_uri)
+    return _info(client, version_by_alias(client, name, alias))
 
 
-def _by_alias(client, name: str, alias: str):
+def version_by_alias(client, name: str, alias: str):
     from mlflow.exceptions import MlflowException
 
     try:
@@ -303,11 +303,11 @@ def resolve_model_uri(
     Raises ModelNotFoundError if the name, alias or version does not exist.
     """
     name, alias, version = parse_model_uri(spec)
-    mlflow, client = _mlflow(tracking_uri)
+    mlflow, client = mlflow_at(tracking_uri)
     from mlflow.exceptions import MlflowException
 
     if alias is not None:
-        mv = _by_alias(client, name, alias)
+        mv = version_by_alias(client, name, alias)
     else:
         try:
             mv = client.get_model_version(name, version)

@@ -13,11 +13,11 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike
 
+from makegood.contract.units import fsum
 from makegood.policy.upgrades import (
     Allocation,
     check_feasible,
     checked_amount,
-    fsum,
     upgrade_segments,
     validate_arrays,
 )

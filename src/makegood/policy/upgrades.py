@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from makegood.contract.units import fsum
 from makegood.errors import BudgetError
 
 __all__ = [
@@ -147,10 +148,6 @@ def check_tol(tol: object) -> float:
     if out > _MAX_TOL:
         raise BudgetError(f"tol must be <= {_MAX_TOL}. Got {out} instead.")
     return out
-
-
-def fsum(x: np.ndarray) -> float:
-    return math.fsum(x.tolist())
 
 
 def check_feasible(min_spend: float, budget: float) -> None:

@@ -59,7 +59,7 @@ def run_chromium(args: list[str], *, timeout: float = 120.0) -> subprocess.Compl
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -82,7 +82,7 @@ def write_report(
     written: dict[str, Path] = {}
 
     html_path = out / f"{STEM}.html"
-    _atomic_write(html_path, render_html(d, figures={k: svg(f) for k, f in figs.items()}))
+    atomic_write(html_path, render_html(d, figures={k: svg(f) for k, f in figs.items()}))
     written["html"] = html_path
     for name, frame in report.to_frames().items():
         path = out / f"{STEM}.{name}.csv"
@@ -95,7 +95,7 @@ def write_report(
         d["meta"]["pdf_method"] = write_pdf(html_path, pdf_path, d, figs)
         written["pdf"] = pdf_path
     json_path = out / f"{STEM}.json"
-    _atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
+    atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
     written["json"] = json_path
     return written
 
@@ -140,7 +140,7 @@ def write_period_report(report: Any, out_dir: str | Path, *, pdf: bool = False) 
     d = report.to_dict()
     written: dict[str, Path] = {}
     html_path = out / f"{PERIOD_STEM}.html"
-    _atomic_write(html_path, render_period_html(d))
+    atomic_write(html_path, render_period_html(d))
     written["html"] = html_path
     tables = {
         "by_team": d["by_team"],
@@ -161,7 +161,7 @@ def write_period_report(report: Any, out_dir: str | Path, *, pdf: bool = False) 
             raise ConfigError(f"cannot print {pdf_path}: no working Chromium at {CHROMIUM}")
         written["pdf"] = pdf_path
     json_path = out / f"{PERIOD_STEM}.json"
-    _atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
+    atomic_write(json_path, json.dumps(d, indent=2, allow_nan=False) + "\n")
     written["json"] = json_path
     return written
 

@@ -464,7 +464,7 @@ def write_fairness(report: FairnessReport, out_dir: str | Path) -> dict[str, Pat
     """Write ``fairness_report.{html,json,csv}`` under ``out_dir``; returns name -> path."""
     import json
 
-    from makegood.reporting.export import _atomic_write as atomic_write
+    from makegood.reporting.export import atomic_write
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from makegood.policy.forecast import Z95
 
-__all__ = ["KINDS", "currency_symbol", "fmt", "fsum", "report_round", "sum_ci"]
+__all__ = ["KINDS", "currency_symbol", "fmt", "report_round", "sum_ci"]
 
 KINDS = ("money", "money_c", "count", "churners", "ratio", "sat", "prob", "yesno", "text")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -32,10 +32,6 @@ def report_round(x: float | None, nd: int = 2) -> float | None:
     if not math.isfinite(x):
         return None
     return round(x, nd) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def fsum(x: np.ndarray) -> float:
-    return math.fsum(np.asarray(x, dtype=float).ravel().tolist())
 
 
 def sum_ci(terms: np.ndarray, n_total: float, nd: int = 2) -> dict:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
+from makegood.contract.units import fsum
 from makegood.modeling.predict import Scores
 from makegood.policy.budget import Allocation, frontier
-from makegood.reporting.numbers import fsum, report_round
+from makegood.reporting.numbers import report_round
 
 __all__ = ["CandidateOutcomes", "allocated_totals", "rounded_totals"]
 

@@ -9,12 +9,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from makegood.contract.units import fsum
 from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.evaluate import dr_terms, off_policy_estimates, realized_reward
 from makegood.modeling.predict import Scores, score
-from makegood.reporting.numbers import fsum, sum_ci
 from makegood.reporting.numbers import report_round as _r
+from makegood.reporting.numbers import sum_ci
 from makegood.reporting.outcomes import CandidateOutcomes
 
 __all__ = ["VERSUS_PRACTICE_METHOD", "CurrentPractice", "estimate_total"]

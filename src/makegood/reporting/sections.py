@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from makegood.contract.units import fsum
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation
 from makegood.reporting.frontier import next_dollar_pays
-from makegood.reporting.numbers import fsum, sum_ci
 from makegood.reporting.numbers import report_round as _r
+from makegood.reporting.numbers import sum_ci
 from makegood.reporting.outcomes import CandidateOutcomes, allocated_totals, rounded_totals
 from makegood.reporting.pacing import PeriodPacing
 from makegood.reporting.practice import CurrentPractice

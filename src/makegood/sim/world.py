@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.contract.catalog import Catalog, parse_catalog
+from makegood.contract.units import sigmoid
 
 MOTIVES = ("money", "recognition", "hurry", "confused", "leaving")
 EMOTIONS = ("calm", "confused", "anxious", "frustrated", "angry")
@@ -340,10 +341,6 @@ def direct_churn_effect(lat: pd.DataFrame, catalog: Catalog) -> np.ndarray:
     return out
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def expected_churn(lat: pd.DataFrame, catalog: Catalog, sat_mean: np.ndarray) -> np.ndarray:
     """True churn probability within 90 days under every resolution, (n, K).
 
@@ -352,7 +349,7 @@ def expected_churn(lat: pd.DataFrame, catalog: Catalog, sat_mean: np.ndarray) ->
     """
     eta = churn_logit_base(lat)[:, None] + direct_churn_effect(lat, catalog)
     s = np.clip(sat_mean[:, :, None] + _SAT_NOISE_SD * _GH_X[None, None, :], 0, 10)
-    p = _sigmoid(eta[:, :, None] - _BETA_SAT * (s - 5.0))
+    p = sigmoid(eta[:, :, None] - _BETA_SAT * (s - 5.0))
     return (p * _GH_W).sum(axis=2)
 
 
@@ -568,9 +565,9 @@ def simulate(
     noise = rng.normal(0, _SAT_NOISE_SD, len(hist))
     sat_real = np.clip(sat_mean + noise, 0, 10)
     eta = churn_logit_base(hist) + direct_churn_effect(hist, catalog)[rows, choice]
-    churned = rng.random(len(hist)) < _sigmoid(eta - _BETA_SAT * (sat_real - 5.0))
+    churned = rng.random(len(hist)) < sigmoid(eta - _BETA_SAT * (sat_real - 5.0))
     emo = hist["emotion_true"].to_numpy()
-    respond_p = _sigmoid(
+    respond_p = sigmoid(
         0.4
         - 0.9 * (hist["digital_skill_true"].to_numpy() == "low")
         - 0.6 * (emo == "angry")

@@ -228,11 +228,11 @@ def test_text_signals_validate_inputs():
 
 
 def test_tfidf_equals_scikit_learns_transform(fitted):
-    from makegood.features.text.cues import _as_texts
+    from makegood.features.text.cues import as_texts
     from makegood.features.text.signals import _tfidf
 
     signals = fitted[0]
-    texts = _as_texts(["", "  ", "refund my money now", "Très déçu!! ÇA SUFFIT", "zzz unseen"] * 3)
+    texts = as_texts(["", "  ", "refund my money now", "Très déçu!! ÇA SUFFIT", "zzz unseen"] * 3)
     for vec in signals.vectorizers_:
         want, got = vec.transform(texts), _tfidf(vec, texts)
         assert np.array_equal(want.indptr, got.indptr)

@@ -97,9 +97,9 @@ def two_models(tracking_uri, tmp_path_factory) -> dict:
 
 
 def _version(tracking_uri, version):
-    from makegood.modeling.registry import _mlflow
+    from makegood.modeling.registry import mlflow_at
 
-    _, client = _mlflow(tracking_uri)
+    _, client = mlflow_at(tracking_uri)
     mv = client.get_model_version(NAME, version)
     return mv, client.get_run(mv.run_id)
 

@@ -8,7 +8,7 @@ understand", "furious", "fed up"); none of them names a product, an issue type o
 phrase of our simulator, so the rules carry over to other companies' wording. Both VADER
 and the cues are English-only. :func:`sentiment_features` turns the cues into the
 model's numeric sentiment and style columns; :mod:`~makegood.features.text.emotion`
-turns them into an emotion label. Also the texts' normalisation (:func:`_as_texts`:
+turns them into an emotion label. Also the texts' normalisation (:func:`as_texts`:
 None and NaN become ``""``).
 """
 
@@ -117,7 +117,7 @@ def _vader() -> Any:
     return _analyzer
 
 
-def _as_texts(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
+def as_texts(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
     """Texts as an object array of ``str``; None and NaN become ``""``."""
     arr = np.asarray(texts, dtype=object).reshape(-1)
     out = np.empty(arr.shape[0], dtype=object)
@@ -130,7 +130,7 @@ def _is_nan(x: object) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
-def _nonempty(texts: np.ndarray) -> np.ndarray:
+def nonempty(texts: np.ndarray) -> np.ndarray:
     return np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=texts.shape[0])
 
 
@@ -226,13 +226,13 @@ def sentiment_features(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndar
     words written in capitals; number of ``?``. For an empty text the three VADER
     scores and the upper-case share are NaN (unknown, not neutral) and the counts 0.
     """
-    arr = _as_texts(texts)
+    arr = as_texts(texts)
     if arr.shape[0] == 0:
         return np.empty((0, len(SENTIMENT_FEATURE_NAMES)))
-    return _sentiment_from_cues(text_cues(arr))
+    return sentiment_from_cues(text_cues(arr))
 
 
-def _sentiment_from_cues(c: Mapping[str, np.ndarray]) -> np.ndarray:
+def sentiment_from_cues(c: Mapping[str, np.ndarray]) -> np.ndarray:
     empty = ~c["nonempty"]
     n_words = c["n_words"]
     upper_share = np.divide(c["n_upper"], n_words, out=np.zeros(len(n_words)), where=n_words > 0)

@@ -20,9 +20,9 @@ from sklearn.linear_model import LogisticRegression
 
 from makegood.features.text.cues import (
     SENTIMENT_FEATURE_NAMES,
-    _as_texts,
-    _nonempty,
-    _sentiment_from_cues,
+    as_texts,
+    nonempty,
+    sentiment_from_cues,
     text_cues,
 )
 
@@ -118,7 +118,7 @@ def detect_emotion_rules(texts: Sequence[str] | pd.Series | np.ndarray) -> np.nd
     This was makegood's detector until it was measured on real complaints;
     :func:`detect_emotion` now uses it for short messages only.
     """
-    arr = _as_texts(texts)
+    arr = as_texts(texts)
     if arr.shape[0] == 0:
         return np.empty(0, dtype=object)
     return _emotion_from_cues(text_cues(arr))
@@ -176,7 +176,7 @@ def _emotion_model() -> LogisticRegression:
             )
         labels.append(label)
         texts.append(text)
-    arr = _as_texts(texts)
+    arr = as_texts(texts)
     X = _emotion_design(text_cues(arr), texts)
     return LogisticRegression(C=EMOTION_C, max_iter=2000).fit(X, labels)
 
@@ -208,7 +208,7 @@ def detect_emotion(texts: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
     macro-F1 beat the rules' (``make bench-text``). Raises nothing; non-string items
     count as empty.
     """
-    arr = _as_texts(texts)
+    arr = as_texts(texts)
     if arr.shape[0] == 0:
         return np.empty(0, dtype=object)
     return _emotion_of(text_cues(arr), arr)
@@ -223,7 +223,7 @@ def fill_emotion(df: pd.DataFrame) -> pd.DataFrame:
     ``emotion`` (or ``complaint_text``) column is treated as all-unknown (all-empty).
     """
     out, text = _emotion_frame(df)
-    fill = out["emotion"].isna().to_numpy() & _nonempty(text)
+    fill = out["emotion"].isna().to_numpy() & nonempty(text)
     labels = detect_emotion(text[fill]) if fill.any() else None
     return _filled(out, fill, labels)
 
@@ -234,7 +234,7 @@ def _emotion_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     if "emotion" not in out.columns:
         out["emotion"] = pd.Series(np.nan, index=out.index, dtype="str")
     text = (
-        _as_texts(out["complaint_text"].to_numpy(dtype=object))
+        as_texts(out["complaint_text"].to_numpy(dtype=object))
         if "complaint_text" in out.columns
         else np.full(len(out), "", dtype=object)
     )
@@ -273,4 +273,4 @@ def read_text(texts: np.ndarray, emotion: np.ndarray) -> tuple[np.ndarray, np.nd
     fill = ~known & cues["nonempty"]
     if fill.any():
         out[fill] = _emotion_of({k: v[fill] for k, v in cues.items()}, texts[fill])
-    return out, fill.astype(np.int64), _sentiment_from_cues(cues)
+    return out, fill.astype(np.int64), sentiment_from_cues(cues)

@@ -21,13 +21,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold
 
-from makegood.features.text.cues import _as_texts, _nonempty
+from makegood.contract.units import sigmoid
+from makegood.features.text.cues import as_texts, nonempty
 
 __all__ = ["TextSignals"]
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 _ANALYZERS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -208,7 +205,7 @@ class TextSignals:
                 isinstance(strength, (int, float)) and strength > 0 and math.isfinite(strength)
             ):
                 raise ValueError(f"{name} must be a finite number > 0. Got {strength!r} instead.")
-        arr = _as_texts(texts)
+        arr = as_texts(texts)
         n = arr.shape[0]
         if not targets:
             raise ValueError("targets must name at least one target. Got an empty mapping.")
@@ -241,7 +238,7 @@ class TextSignals:
         ]
         if self.char_ngrams:
             specs.append({"analyzer": "char_wb", "ngram_range": (2, 5)})
-        corpus = texts[_nonempty(texts)]
+        corpus = texts[nonempty(texts)]
         self.vectorizers_: list[TfidfVectorizer] = []
         terms: list[np.ndarray] = []
         for spec in specs:
@@ -348,7 +345,7 @@ class TextSignals:
 
     def _score(self, X: sp.csr_matrix) -> np.ndarray:
         z = np.asarray(X @ self.coef_) + self.intercept_
-        out = np.where(self.is_binary_, _sigmoid(z), z)
+        out = np.where(self.is_binary_, sigmoid(z), z)
         out[:, self.is_constant_] = self.base_rates_[self.is_constant_]
         out[np.diff(X.indptr) == 0] = self.base_rates_
         return out
@@ -360,7 +357,7 @@ class TextSignals:
         rate for texts with no known term. Raises RuntimeError before ``fit``.
         """
         self._check_fitted()
-        arr = _as_texts(texts)
+        arr = as_texts(texts)
         return self._score(self._vectorize(arr))
 
     def top_terms(self, target: str, n: int = 10) -> dict[str, list[tuple[str, float]]]:
@@ -384,7 +381,7 @@ class TextSignals:
         term. Raises KeyError for an unknown target.
         """
         j = self._target_index(target)
-        x = self._vectorize(_as_texts([text]))
+        x = self._vectorize(as_texts([text]))
         contrib = x.data * self.coef_[x.indices, j]
         order = np.argsort(-np.abs(contrib), kind="stable")[:n]
         return [(str(self.terms_[x.indices[i]]), float(contrib[i])) for i in order]

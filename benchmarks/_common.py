@@ -82,8 +82,8 @@ def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[s
     category codes).
     """
     from makegood.features import memory as memory_mod
-    from makegood.features import text as text_mod
     from makegood.features.pipeline import assemble, prepare
+    from makegood.features.text.signals import TextSignals
     from makegood.modeling.engine import text_targets
 
     params = bundle.engine.params
@@ -92,7 +92,7 @@ def training_features(history: pd.DataFrame, catalog: Catalog, bundle) -> dict[s
     mem = memory_mod.customer_memory(prep) if params.use_memory else None
     scores, names = None, []
     if params.use_text:
-        signals = text_mod.TextSignals(random_state=params.random_state, n_splits=params.n_folds)
+        signals = TextSignals(random_state=params.random_state, n_splits=params.n_folds)
         scores = signals.fit_transform_oof(
             prep["complaint_text"].tolist(),
             text_targets(prep, catalog),

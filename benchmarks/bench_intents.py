@@ -2,7 +2,7 @@
 
     make bench-intents          # or: .venv/bin/python benchmarks/bench_intents.py
 
-Prints, for the ``customer_said`` detector (makegood.features.intents):
+Prints, for the ``customer_said`` detector (makegood.features.intents.said):
 
 * precision and recall per intent on a labelled set of whole complaints (default: the
   held-out TEST set ``tests/data/intents_test.tsv``, written apart from the training
@@ -11,7 +11,7 @@ Prints, for the ``customer_said`` detector (makegood.features.intents):
   label has it. Targets: precision >= 0.90 and recall >= 0.80 for each intent.
 * latency per complaint: p50 and p99 of ``detect`` on one complaint at a time (the
   service's path; target p50 <= 2 ms), and the batch rate of ``detect_many``;
-* emotion detection (makegood.features.text.detect_emotion) against the labelled emotion:
+* emotion detection (makegood.features.text.emotion.detect_emotion) against the labelled emotion:
   a confusion matrix on simulated history (``makegood simulate``: rows whose emotion is
   labelled) and on the hand-written held-out set ``tests/data/emotion_test.tsv``.
 
@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from makegood.features.intents import INTENTS, default_detector
-from makegood.features.text import EMOTION_LABELS, detect_emotion
+from makegood.features.intents.examples import INTENTS
+from makegood.features.intents.said import default_detector
+from makegood.features.text.emotion import EMOTION_LABELS, detect_emotion
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 

@@ -40,15 +40,16 @@ import numpy as np
 import pandas as pd
 from bench_intents import confusion, read_labelled  # the same script folder
 
-from makegood.features import intents as intents_mod
-from makegood.features.intents import (
+from makegood.features.intents.detector import MIN_CLAUSE_WORDS, IntentDetector
+from makegood.features.intents.examples import (
     INTENTS,
-    MIN_CLAUSE_WORDS,
-    IntentDetector,
-    default_detector,
+    REAL_TRAINING_DATA,
     load_examples,
-    segments,
+    load_extra_examples,
+    weighted,
 )
+from makegood.features.intents.said import default_detector
+from makegood.features.intents.segments import segments
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -59,7 +60,7 @@ CFPB = Path(
         ROOT.parent / "shared" / "data" / "cfpb" / "cfpb_complaints_2011_2015.parquet",
     )
 )
-REAL_TSV = ROOT / "src" / "makegood" / "data" / intents_mod.REAL_TRAINING_DATA
+REAL_TSV = ROOT / "src" / "makegood" / "data" / REAL_TRAINING_DATA
 EMOTION_TSV = ROOT / "src" / "makegood" / "data" / "emotion_real.txt"
 TEXT_COLUMN = "Consumer complaint narrative"
 
@@ -202,13 +203,13 @@ def out_of_fold(
     """Per fold of the development ``rows``: a detector trained on the generated sentences,
     the external corpus and the real sentences of the other folds, and the fold's rows.
     Each fold's pieces are scored once (``detector._pieces`` answers from that score)."""
-    generated, extra = load_examples(), intents_mod.load_extra_examples()
+    generated, extra = load_examples(), load_extra_examples()
     fold = _folds(rows, n_folds, seed)
     for k in range(n_folds):
         train = [r for r, f in zip(rows, fold, strict=True) if f != k]
         test = [r for r, f in zip(rows, fold, strict=True) if f == k]
         real = sentence_examples(train)
-        examples, weights = intents_mod.weighted(generated, extra, real)
+        examples, weights = weighted(generated, extra, real)
         det = IntentDetector().fit(examples, sample_weight=weights)
         scored = det._pieces([r["text"] for r in test])
         det._pieces = lambda _texts, _w=scored: _w  # type: ignore[method-assign]
@@ -341,7 +342,7 @@ def downstream(n: int, seeds: list[int], threads: int = 1) -> None:
 
 # ----------------------------------------------------------------------------- emotion
 def emotion_report(rows: list[dict]) -> None:
-    from makegood.features.text import detect_emotion, detect_emotion_rules
+    from makegood.features.text.emotion import detect_emotion, detect_emotion_rules
 
     truth = [r["emotion"] for r in rows]
     texts = [r["text"] for r in rows]
@@ -364,7 +365,7 @@ def emotion_report(rows: list[dict]) -> None:
 
 # ----------------------------------------------------------------------------- speed
 def latency(texts: list[str]) -> dict[str, float]:
-    from makegood.features.text import detect_emotion
+    from makegood.features.text.emotion import detect_emotion
 
     det = default_detector()
     said_ms, emo_ms = [], []

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-N_CONTRACTS = 15
+N_CONTRACTS = 17
 
 
 def _lint(config: Path, src: Path) -> subprocess.CompletedProcess:

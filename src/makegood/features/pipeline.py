@@ -9,7 +9,7 @@ models, the customer memory) turns complaints into the base model matrix:
 
 Both take the complaints' columns as arrays and run the same array functions in the
 same order: :func:`~makegood.features.structured.structured_columns` (logs, time of
-day), :func:`~makegood.features.text.read_text` (detected emotion, sentiment),
+day), :func:`~makegood.features.text.emotion.read_text` (detected emotion, sentiment),
 :meth:`~makegood.features.memory.CustomerMemoryStore.features` (memory as of
 ``opened_at``, optionally with earlier contacts the store has not seen), the text
 signals, and :meth:`FeatureSpec.matrix`. A single complaint is a batch of one, so the
@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from makegood.features import text as text_mod
-from makegood.features.intents import INTENT_FEATURE_NAMES, intent_features
+from makegood.features.intents.said import INTENT_FEATURE_NAMES, intent_features
 from makegood.features.memory import (
     MEMORY_CATEGORICAL_FEATURES,
     MEMORY_FEATURE_NAMES,
@@ -41,6 +40,9 @@ from makegood.features.structured import (
     FeatureSpec,
     structured_columns,
 )
+from makegood.features.text.cues import SENTIMENT_FEATURE_NAMES, _as_texts
+from makegood.features.text.emotion import read_text
+from makegood.features.text.signals import TextSignals
 
 __all__ = [
     "Features",
@@ -92,7 +94,7 @@ def raw_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
             else np.full(n, None, dtype=object)
         )
     texts = frame["complaint_text"] if "complaint_text" in frame.columns else np.full(n, "")
-    cols["complaint_text"] = text_mod._as_texts(texts)
+    cols["complaint_text"] = _as_texts(texts)
     return cols
 
 
@@ -112,7 +114,7 @@ def record_columns(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
         cols[name] = np.array([float(record[name])], dtype=np.float64)
     for name in RAW_LABELS:
         cols[name] = np.array([record.get(name)], dtype=object)
-    cols["complaint_text"] = text_mod._as_texts([record.get("complaint_text")])
+    cols["complaint_text"] = _as_texts([record.get("complaint_text")])
     return cols
 
 
@@ -122,15 +124,15 @@ def derived_columns(
     """Structured and text-read columns of complaints given as arrays (see
     :func:`raw_columns`): logs, hour and weekday, the emotion with unknown ones detected
     from the text, ``emotion_detected``, the sentiment features and how strongly the
-    words voice each intent (:data:`~makegood.features.intents.INTENT_FEATURE_NAMES`,
+    words voice each intent (:data:`~makegood.features.intents.said.INTENT_FEATURE_NAMES`,
     read by the shipped intent detector: they need no history to learn from, which is
     what a small history lacks; ``intents`` False leaves them out, for a model that does
     not read them)."""
     out = structured_columns(cols)
-    emotion, detected, sentiment = text_mod.read_text(cols["complaint_text"], cols["emotion"])
+    emotion, detected, sentiment = read_text(cols["complaint_text"], cols["emotion"])
     out["emotion"] = emotion
     out["emotion_detected"] = detected
-    for j, name in enumerate(text_mod.SENTIMENT_FEATURE_NAMES):
+    for j, name in enumerate(SENTIMENT_FEATURE_NAMES):
         out[name] = sentiment[:, j]
     if intents:
         strengths = intent_features(list(cols["complaint_text"]))
@@ -170,7 +172,7 @@ PROTECTED_DERIVED: dict[str, tuple[str, ...]] = {
     "severity": ("mem_last_severity",),
     "emotion": ("emotion_detected", "mem_last_emotion"),
     "complaint_text": (
-        *text_mod.SENTIMENT_FEATURE_NAMES,
+        *SENTIMENT_FEATURE_NAMES,
         *INTENT_FEATURE_NAMES,
         "emotion",
         "emotion_detected",
@@ -202,7 +204,7 @@ def feature_lists(
     columns and what is derived from them (:func:`protected_inputs`)."""
     numeric = [
         *NUMERIC_BASE,
-        *text_mod.SENTIMENT_FEATURE_NAMES,
+        *SENTIMENT_FEATURE_NAMES,
         *(INTENT_FEATURE_NAMES if with_intents else ()),
         *text_names,
         "emotion_detected",
@@ -257,7 +259,7 @@ class FeaturePipeline:
     """
 
     spec: FeatureSpec
-    text_signals: text_mod.TextSignals | None = None
+    text_signals: TextSignals | None = None
     memory: CustomerMemoryStore | None = None
 
     @property

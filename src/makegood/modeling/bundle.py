@@ -36,7 +36,7 @@ from makegood.errors import CatalogError, IncompatibleModelError, ModelNotFoundE
 from makegood.features.memory import CustomerMemoryStore
 from makegood.features.pipeline import FeaturePipeline
 from makegood.features.structured import FeatureSpec
-from makegood.features.text import TextSignals
+from makegood.features.text.signals import TextSignals
 from makegood.modeling.engine import Engine, EngineParams
 from makegood.modeling.pooled import PooledLinear
 

@@ -40,9 +40,9 @@ import pandas as pd
 
 from makegood.contract.catalog import Catalog
 from makegood.features import memory as memory_mod
-from makegood.features import text as text_mod
 from makegood.features.pipeline import assemble, prepare
 from makegood.features.structured import FeatureSpec
+from makegood.features.text.signals import TextSignals
 from makegood.modeling.pooled import PooledLinear, fit_pooled, predict_folds
 
 __all__ = [
@@ -332,7 +332,7 @@ def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None, init_score=N
 @dataclass
 class FitResult:
     engine: Engine
-    text_signals: text_mod.TextSignals | None
+    text_signals: TextSignals | None
     oof: dict[str, np.ndarray]  # cross-fitted per-candidate predictions on the training rows
 
 
@@ -441,7 +441,7 @@ def build_design(
     params: EngineParams,
     mem: pd.DataFrame | None = None,
     progress: Progress = _noop,
-) -> tuple[Design, text_mod.TextSignals | None]:
+) -> tuple[Design, TextSignals | None]:
     """The features (text signals cross-fitted on the same folds, customer memory), the
     actions, outcomes and folds of a prepared history; and the fitted text signals."""
     progress("features: text signals, customer memory")
@@ -455,7 +455,7 @@ def build_design(
     scores = None
     names: list[str] = []
     if params.use_text:
-        signals = text_mod.TextSignals(random_state=params.random_state, n_splits=params.n_folds)
+        signals = TextSignals(random_state=params.random_state, n_splits=params.n_folds)
         scores = signals.fit_transform_oof(
             prep["complaint_text"].tolist(), text_targets(prep, catalog), groups=groups
         )

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from makegood.contract.catalog import Catalog
-from makegood.features.intents import customer_said_many
+from makegood.features.intents.said import customer_said_many
 from makegood.modeling.bundle import Bundle
 from makegood.policy.budget import Allocation, allocate
 from makegood.policy.forecast import Z95

@@ -165,7 +165,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     _create_tables(ledger)
     models.load()
     models.start_following()
-    from makegood.features.intents import default_detector
+    from makegood.features.intents.said import default_detector
 
     default_detector()  # train (or load) the customer_said detector before requests
     service = Service(settings, ledger)

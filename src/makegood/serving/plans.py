@@ -26,7 +26,7 @@ from makegood.explain import (
     handover_brief,
     value_relation,
 )
-from makegood.features.intents import customer_said
+from makegood.features.intents.said import customer_said
 from makegood.modeling.predict import candidate_columns, ranking_order
 from makegood.serving.cases import CaseChoice, case_view
 from makegood.serving.customers import (

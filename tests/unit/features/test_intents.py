@@ -7,22 +7,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from makegood.features.intents import (
+from makegood.features.intents.detector import THRESHOLDS, IntentDetector
+from makegood.features.intents.examples import (
     INTENTS,
     REAL_WEIGHT,
-    THRESHOLDS,
-    IntentDetector,
-    customer_said,
-    customer_said_many,
-    default_detector,
     expand,
-    intent_features,
     load_examples,
     load_extra_examples,
     load_real_examples,
-    segments,
     training_set,
 )
+from makegood.features.intents.said import (
+    customer_said,
+    customer_said_many,
+    default_detector,
+    intent_features,
+)
+from makegood.features.intents.segments import segments
 
 # Hand-written complaints (not in the training sentences) with the intents they voice.
 FIXED = [

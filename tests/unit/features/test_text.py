@@ -10,17 +10,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from makegood.features.text import (
+from makegood.features.text.cues import SENTIMENT_FEATURE_NAMES, sentiment_features
+from makegood.features.text.emotion import (
     EMOTION_LABELS,
-    SENTIMENT_FEATURE_NAMES,
     SHORT_TEXT_WORDS,
-    TextSignals,
     detect_emotion,
     detect_emotion_rules,
     fill_emotion,
     read_text,
-    sentiment_features,
 )
+from makegood.features.text.signals import TextSignals
 
 
 @pytest.mark.parametrize(
@@ -229,7 +228,8 @@ def test_text_signals_validate_inputs():
 
 
 def test_tfidf_equals_scikit_learns_transform(fitted):
-    from makegood.features.text import _as_texts, _tfidf
+    from makegood.features.text.cues import _as_texts
+    from makegood.features.text.signals import _tfidf
 
     signals = fitted[0]
     texts = _as_texts(["", "  ", "refund my money now", "Très déçu!! ÇA SUFFIT", "zzz unseen"] * 3)

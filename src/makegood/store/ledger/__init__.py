@@ -34,8 +34,9 @@ Where each part lives: :mod:`.values` (what goes in and out), :mod:`.schema` (th
 tables), :mod:`.checks` (inputs checked before a transaction), :mod:`.budget_rows`,
 :mod:`.expiry`, :mod:`.reservations`, :mod:`.idempotency`, :mod:`.settlement`,
 :mod:`.case_money` and :mod:`.decision_rows` (the steps inside a transaction), and
-:mod:`.ledger` (the :class:`Ledger`, one transaction per method). The engine and ``metadata`` are
-:mod:`makegood.store.db`'s, re-exported here.
+the :class:`Ledger`, one transaction per method: :mod:`.base` (its database),
+:mod:`.budget_book` (its budgets) and :mod:`.ledger` (its decisions). The engine and
+``metadata`` are :mod:`makegood.store.db`'s, re-exported here.
 """
 
 from makegood.errors import (

@@ -1,39 +1,26 @@
 """The :class:`Ledger`: the budget ledger and decision log's public methods, each one
-transaction of its own (the steps inside are the sibling modules')."""
+transaction of its own (the steps inside are the sibling modules'). The database and
+its lifecycle are :class:`~.base.LedgerBase`'s, the budgets :class:`~.budget_book.BudgetBook`'s;
+this module holds the decisions: reserve, hold, commit, release, expire, their outcomes
+and the reads of them."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from makegood.contract.units import from_cents, naive_utc
-from makegood.errors import BudgetNotFoundError
-from makegood.store import migrations
-from makegood.store.db import SQLITE_BUSY_TIMEOUT_SECONDS, moment, open_engines
-from makegood.store.ledger.budget_rows import (
-    applicable_budget,
-    audited_state,
-    budget_row,
-    budget_state,
-    committed_by_day,
-    find_budget_id,
-    no_budget_message,
-    write_budget,
-)
+from makegood.store.db import moment
+from makegood.store.ledger.budget_book import BudgetBook
 from makegood.store.ledger.checks import (
     check_outcome,
     check_text,
     check_ttl,
     parse_cents,
     record_values,
-    team_key,
 )
 from makegood.store.ledger.decision_rows import (
     decision_from_row,
@@ -42,13 +29,12 @@ from makegood.store.ledger.decision_rows import (
     outcome_from_row,
     write_outcome,
 )
-from makegood.store.ledger.expiry import expire_all, live_budget_state, locked_budget
+from makegood.store.ledger.expiry import expire_all
 from makegood.store.ledger.idempotency import stored_request
 from makegood.store.ledger.reservations import hold_decision, reserve_decision
-from makegood.store.ledger.schema import budgets, outcomes
+from makegood.store.ledger.schema import outcomes
 from makegood.store.ledger.settlement import settle_decision
 from makegood.store.ledger.values import (
-    BudgetState,
     CaseOf,
     Decision,
     DecisionRecord,
@@ -65,24 +51,8 @@ __all__ = ["DEFAULT_TTL_SECONDS", "Ledger"]
 
 DEFAULT_TTL_SECONDS = 3600
 
-_T = TypeVar("_T")
 
-
-def _write_budget_now(conn: Connection, **change: Any) -> BudgetState:
-    """:func:`write_budget` with the budget's holds lapsed by ``now`` expired first (its
-    row locked): a new amount is judged against the holds that are still live, as every
-    reader counts them."""
-    budget_id = conn.execute(
-        select(budgets.c.budget_id).where(
-            budgets.c.period == change["period"], budgets.c.team == change["key"]
-        )
-    ).scalar()
-    if budget_id is not None:
-        locked_budget(conn, budget_id, change["now"])
-    return write_budget(conn, **change)
-
-
-class Ledger:
+class Ledger(BudgetBook):
     """The budget ledger and decision log in one database.
 
     Every method runs in one transaction of its own, so a ``Ledger`` may be shared
@@ -94,170 +64,6 @@ class Ledger:
         lock_timeout: seconds a write waits for a database lock before failing with
             ``sqlalchemy.exc.OperationalError`` (the service answers 503).
     """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        schema: str | None = None,
-        lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
-    ) -> None:
-        self.url = url
-        self.schema = schema
-        self.lock_timeout = lock_timeout
-        self.engines = open_engines(url, schema=schema, lock_timeout=lock_timeout)
-        # the engines under their earlier names (the service's write queue reads them)
-        self._base_engine = self.engines.base
-        self._engine = self.engines.writer
-        self._reader = self.engines.reader
-
-    def __repr__(self) -> str:
-        url = make_url(self.url).render_as_string(hide_password=True)
-        return f"Ledger({url!r}, schema={self.schema!r})"
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def reader(self) -> Engine:
-        """An engine for read-only queries (reports): in the ledger's schema, and on SQLite
-        a consistent snapshot that takes no write lock."""
-        return self.engines.reader
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self.engines.dispose()
-
-    def create_all(self) -> None:
-        """Bring the database to the newest migration (:mod:`makegood.store.migrations`):
-        create the schema (PostgreSQL) and every table the service uses."""
-        migrations.upgrade(self.engines.base, schema=self.schema)
-
-    def _write(self, step: Callable[[Connection], _T], *, retry_conflict: bool = False) -> _T:
-        """``step`` in one write transaction; with ``retry_conflict``, once more in a new
-        one after an ``IntegrityError`` (a concurrent writer inserted the same key first)."""
-        for attempt in range(2):
-            try:
-                with self.engines.writer.begin() as conn:
-                    return step(conn)
-            except IntegrityError:
-                if not retry_conflict or attempt:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    # ------------------------------------------------------------------ budgets
-
-    def set_budget(
-        self,
-        period: str,
-        amount: Decimal | float | int | str,
-        *,
-        team: str | None = None,
-        period_start: datetime | None = None,
-        period_end: datetime | None = None,
-        now: datetime | None = None,
-    ) -> BudgetState:
-        """Create or update the budget of ``(period, team)`` (team None: company-wide).
-
-        ``period_start``/``period_end`` (end exclusive) default, for a new budget, to
-        the month a ``YYYY-MM`` period names; on update they keep their values.
-
-        Returns:
-            The budget's state after the change.
-
-        Raises:
-            BudgetError: if ``amount`` is negative or not finite, the bounds are
-                missing or out of order, or ``amount`` is below what is already
-                committed plus reserved.
-        """
-        cents = parse_cents(amount, "amount")
-        period = check_text(period, "period", 32)
-        key = team_key(team)
-        start = None if period_start is None else naive_utc(period_start)
-        end = None if period_end is None else naive_utc(period_end)
-        now = moment(now)
-        # Another process may create the same scope first: the second run updates it.
-        return self._write(
-            functools.partial(
-                _write_budget_now,
-                period=period,
-                key=key,
-                cents=cents,
-                start=start,
-                end=end,
-                now=now,
-                team=team,
-                amount=amount,
-            ),
-            retry_conflict=True,
-        )
-
-    def get_budget(
-        self, period: str, team: str | None = None, *, now: datetime | None = None
-    ) -> BudgetState:
-        """The budget a decision for ``(period, team)`` spends from.
-
-        A team without a budget of its own spends from the company-wide budget. With
-        ``now``, holds that have lapsed by then count as returned (they are marked
-        expired at the next write); without, the running totals as stored.
-
-        Raises:
-            BudgetNotFoundError: if neither budget exists.
-        """
-        with self.engines.reader.connect() as conn:
-            row = applicable_budget(conn, period, team)
-            if row is None:
-                raise BudgetNotFoundError(no_budget_message(period, team))
-            return budget_state(row) if now is None else live_budget_state(conn, row, now)
-
-    def budgets(self, period: str, *, now: datetime | None = None) -> list[BudgetState]:
-        """Every budget of ``period`` (company-wide first, then teams by name), with
-        holds that lapsed by ``now`` (default: now) returned."""
-        now = moment(now)
-        with self.engines.reader.connect() as conn:
-            rows = conn.execute(
-                select(budgets).where(budgets.c.period == period).order_by(budgets.c.team)
-            ).all()
-            return [live_budget_state(conn, row, now) for row in rows]
-
-    def available(
-        self, period: str, team: str | None = None, *, now: datetime | None = None
-    ) -> Decimal:
-        """What a new reservation for ``(period, team)`` may take at ``now`` (default:
-        now), holds lapsed by then returned (0 without a budget)."""
-        now = moment(now)
-        with self.engines.reader.connect() as conn:
-            budget_id = find_budget_id(conn, period, team)
-            if budget_id is None:
-                return from_cents(0)
-            return live_budget_state(conn, budget_row(conn, budget_id), now).available
-
-    def audit(self, period: str, team: str | None = None) -> BudgetState:
-        """The budget of ``(period, team)`` with its totals recomputed from the decision
-        rows; equal to :meth:`get_budget` unless the running totals have drifted.
-
-        Raises:
-            BudgetNotFoundError: if no budget applies.
-        """
-        with self.engines.reader.connect() as conn:
-            budget_id = find_budget_id(conn, period, team)
-            if budget_id is None:
-                raise BudgetNotFoundError(no_budget_message(period, team))
-            return audited_state(conn, budget_id)
-
-    def spend_by_day(self, period: str, team: str | None = None) -> dict[date, Decimal]:
-        """Committed compensation per UTC day of commit, in day order, from the budget
-        a decision for ``(period, team)`` spends from (empty without a budget)."""
-        with self.engines.reader.connect() as conn:
-            budget_id = find_budget_id(conn, period, team)
-            if budget_id is None:
-                return {}
-            return committed_by_day(conn, budget_id)
-
-    # ------------------------------------------------------------------ decisions
 
     def reserve(
         self,
@@ -303,7 +109,7 @@ class Ledger:
         now = moment(now)
         # A concurrent request may claim the same key between our look-up and insert;
         # the second run finds it and replays it.
-        return self._write(
+        return self.write_transaction(
             functools.partial(
                 reserve_decision,
                 values=values,

@@ -21,6 +21,10 @@ The table is declared on the ledger's metadata (the migrations test compares the
 and created by migration 0003 (:mod:`makegood.store.migrations`). Ageing counts from
 ``arrived_at``, the customer's first arrival: a handover or a callback keeps the
 customer's place. Timestamps are naive UTC.
+
+Where each part lives: :mod:`.values` and :mod:`.schema` (the entry and its table),
+:mod:`.rows` (the steps inside a transaction), :mod:`.reads` (reading the queue) and
+:mod:`.store` (the :class:`QueueStore`, its writes, one transaction each).
 """
 
 from makegood.store.queue.schema import queue_entries

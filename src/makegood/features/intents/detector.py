@@ -1,75 +1,35 @@
-"""What the customer said they want: intents heard in their own words, with quotes.
+"""The intent detector: one logistic regression per intent and the rule that hears one.
 
-:func:`customer_said` returns, for one complaint text, the intents the customer voiced,
-each with a verbatim quote (a substring of the text). "Voiced" means asked for or stated,
-never implied by the situation (the label guide: ``docs/text.md``):
-
-* ``compensation``: asks for money or value back: a refund, a fee reversed or waived, damages;
-* ``leaving``: will or wants to close, cancel or switch, or already left because of this;
-* ``recognition``: invokes loyalty, tenure or a good record, or feels disrespected;
-* ``urgency``: states time pressure: "immediately", a sale or closing date, a home purchase
-  or refinance blocked now.
-
-Method (offline, light, precision first): the text is cut into sentences and each sentence
-into clauses. Every sentence and clause is scored by one logistic regression per intent
-over four blocks: word 1-2-grams (with negation marking), character 2-5-grams,
-:mod:`~makegood.features.voicing` cues (intent vocabulary that no negation, reported
-speech, policy question or ``if`` clause cancels) and a static sentence embedding
-(:mod:`~makegood.features.language`, the ``wordllama`` table shipped in its wheel). The
-models learn from two labelled sources shipped in ``makegood/data``: generated phrasing
-(``intents_train.txt``) and real complaint sentences (``intents_real.txt``: the sentences
-of the development split of the labelled CFPB narratives, a US-government work in the
-public domain). An intent is heard only when a sentence, or a clause of at least
-:data:`MIN_CLAUSE_WORDS` words, reaches the intent's threshold in :data:`THRESHOLDS`
-(chosen on the development split only, for precision); otherwise nothing is claimed. The
-quote is the shortest such span, cut verbatim from the text.
-
-Batch use (:func:`customer_said_many`) scores every distinct sentence and clause once.
-Held-out precision and recall: ``benchmarks/bench_text.py`` (``make bench-text``).
+:class:`IntentDetector` scores every sentence and clause over four blocks (word
+1-2-grams with negation marking, character 2-5-grams,
+:mod:`~makegood.features.voicing` cues and a static sentence embedding,
+:mod:`~makegood.features.language`) and decides, by :data:`THRESHOLDS` and the choice
+rule of :meth:`IntentDetector._decide`, which intents a text voices and the shortest
+span that quotes each (:class:`Said`).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import itertools
-import os
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from makegood.features.intents.examples import INTENTS
+from makegood.features.intents.segments import (
+    _WORD,
+    _clauses,
+    _negated,
+    _normalise,
+    _sentences,
+    _word_analyzer,
+)
 from makegood.features.language import EMBEDDING_DIM, embed
-from makegood.features.voicing import INTENTS as VOICING_INTENTS
 from makegood.features.voicing import VOICING_FEATURE_NAMES, voicing_features
-from makegood.features.voicing import signature as voicing_signature
 
-__all__ = [
-    "INTENTS",
-    "INTENT_FEATURE_NAMES",
-    "IntentDetector",
-    "Said",
-    "customer_said",
-    "customer_said_many",
-    "default_detector",
-    "intent_features",
-    "THRESHOLDS",
-    "load_examples",
-    "load_extra_examples",
-    "load_real_examples",
-    "segments",
-    "training_set",
-    "weighted",
-]
-
-INTENTS = ("compensation", "leaving", "recognition", "urgency")
-if INTENTS != VOICING_INTENTS:  # pragma: no cover - the two modules must agree
-    raise ImportError("makegood.features.voicing lists other intents than INTENTS")
+__all__ = ["MIN_CLAUSE_WORDS", "THRESHOLDS", "IntentDetector", "Said"]
 
 #: Clauses shorter than this many words decide on their own only with a higher
 #: probability, and not after a negation in their sentence ("a credit" in "I don't want a
@@ -98,16 +58,6 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
     "recognition": (0.45, 0.53),
     "urgency": (0.95, 0.53),
 }
-#: At most this many combinations of one template line are kept (a fixed sample).
-MAX_EXPANSIONS = 12
-
-TRAINING_DATA = "intents_train.txt"
-REAL_TRAINING_DATA = "intents_real.txt"
-#: Real complaint sentences from outside the labelled narratives (other public CFPB
-#: narratives), hand-labelled by the same guide: more real phrasing for rare intents.
-EXTRA_TRAINING_DATA = "intents_extra.txt"
-#: Weight of a real complaint sentence against one generated sentence in training.
-REAL_WEIGHT = 3.0
 
 
 @dataclass(frozen=True)
@@ -122,112 +72,6 @@ class Said:
 
     def as_dict(self) -> dict[str, str]:
         return {"intent": self.intent, "quote": self.quote}
-
-
-# --------------------------------------------------------------------------- segmentation
-# A sentence ends at . ! ? (followed by a space, a quote or the end: not "$40.50", "e.g.x"),
-# a line break or a semicolon.
-_SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"')\]]|$)|[\n;]+")
-# Clause boundaries inside a sentence: punctuation, dashes and joining words. The joining
-# word itself belongs to neither side.
-_JOINING = (
-    r"(?:but|or else|otherwise|so that|because|unless|and then|and|or|if|though|although|"
-    r"however|yet|until|plus|then)"
-)
-_CLAUSE_CUT = re.compile(
-    rf"\s*(?:[,:()]|\s[-\u2013\u2014]+\s|\.\.+)\s*(?:{_JOINING}\s+)?|\s+{_JOINING}\s+",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[A-Za-z0-9$£€%']+")
-_EDGE = " \t\r\n\"'`*-\u2013\u2014,:;"
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _EDGE:
-        start += 1
-    while end > start and text[end - 1] in _EDGE:
-        end -= 1
-    return start, end
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end()))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        s, e = _trim(text, s, e)
-        if _WORD.search(text, s, e) is not None:
-            out.append((s, e))
-    return out
-
-
-def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    """Clause spans of the sentence ``text[s:e]`` (none when it is one clause)."""
-    cuts, start = [], s
-    for m in _CLAUSE_CUT.finditer(text, s, e):
-        cuts.append((start, m.start()))
-        start = m.end()
-    cuts.append((start, e))
-    kept = []
-    for cs, ce in cuts:
-        cs, ce = _trim(text, cs, ce)
-        if _WORD.search(text, cs, ce) is not None and (cs, ce) != (s, e):
-            kept.append((cs, ce))
-    return kept if len(kept) > 1 else []
-
-
-def segments(text: str) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
-    """Sentences of ``text`` and the clauses of each, as ``(start, end)`` character spans.
-
-    Returns ``[(sentence_span, [clause_span, ...]), ...]``; a sentence with one clause
-    lists no clauses. Every span is trimmed of surrounding spaces and punctuation
-    (a sentence keeps its closing ``.!?``).
-    """
-    return [((s, e), _clauses(text, s, e)) for s, e in _sentences(text)]
-
-
-# --------------------------------------------------------------------------- features
-_NEGATOR = re.compile(
-    r"^(?:not|no|never|nothing|none|neither|nor|without|cannot|dont|doesnt|didnt|isnt|wasnt|"
-    r"arent|werent|wont|wouldnt|shouldnt|cant|couldnt|havent|hasnt|hadnt|aint|mustnt|neednt)$"
-)
-_TOKEN = re.compile(r"[a-z0-9$£€%]+(?:'[a-z]+)?|[!?,;:.]")
-_SCOPE_END = frozenset({"!", "?", ",", ";", ":", ".", "but", "however", "just", "only", "instead"})
-_PUNCT = frozenset({"!", "?", ",", ";", ":", "."})
-
-
-def _normalise(text: str) -> str:
-    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
-
-
-def _word_tokens(text: str) -> list[str]:
-    """Lower-case word tokens plus ``NEG_`` copies of the words after a negator."""
-    toks = _TOKEN.findall(_normalise(text))
-    out = [t for t in toks if t not in _PUNCT or t in ("!", "?")]
-    negated = False
-    for t in toks:
-        if t in _SCOPE_END:
-            negated = False
-            continue
-        if negated:
-            out.append("NEG_" + t)
-        if _NEGATOR.match(t.replace("'", "")):
-            negated = True
-    return out
-
-
-def _negated(text: str) -> bool:
-    """True when ``text`` holds a negator ("not", "don't", "never", ...)."""
-    return any(_NEGATOR.match(t.replace("'", "")) for t in _TOKEN.findall(_normalise(text)))
-
-
-def _word_analyzer(text: str) -> list[str]:
-    toks = _word_tokens(text)
-    plain = [t for t in toks if not t.startswith("NEG_")]
-    return toks + [f"{a} {b}" for a, b in itertools.pairwise(plain)]
 
 
 def _tfidf(
@@ -261,95 +105,6 @@ def _tfidf(
     return rows, cols, data, norms
 
 
-# --------------------------------------------------------------------------- training data
-_ALTERNATION = re.compile(r"\{([^{}]*)\}")
-
-
-def expand(template: str, *, limit: int = MAX_EXPANSIONS, seed: int = 0) -> list[str]:
-    """The sentences a template line stands for: every ``{a|b|c}`` is one choice.
-
-    At most ``limit`` combinations are returned: all when there are few, else a fixed
-    (seeded) sample. Doubled spaces left by empty alternatives are collapsed.
-
-    >>> expand("I {want|need} a {refund|credit}")
-    ['I want a refund', 'I want a credit', 'I need a refund', 'I need a credit']
-    """
-    parts = _ALTERNATION.split(template)
-    literals, choices = parts[0::2], [p.split("|") for p in parts[1::2]]
-    n_total = int(np.prod([len(c) for c in choices])) if choices else 1
-    if n_total <= limit:
-        combos: Iterable[tuple[str, ...]] = itertools.product(*choices)
-    else:
-        rng = np.random.default_rng(seed)
-        picked: set[tuple[str, ...]] = set()
-        # the first alternative of every slot, then random others: each word appears
-        for j in range(max(len(c) for c in choices)):
-            picked.add(tuple(c[j % len(c)] for c in choices))
-        while len(picked) < limit:
-            picked.add(tuple(c[int(rng.integers(len(c)))] for c in choices))
-        combos = sorted(picked)[:limit] if len(picked) > limit else sorted(picked)
-    out = []
-    for combo in combos:
-        text = literals[0] + "".join(c + lit for c, lit in zip(combo, literals[1:], strict=True))
-        out.append(re.sub(r"\s{2,}", " ", text).strip().replace(" ,", ",").replace(" .", "."))
-    return out
-
-
-def _labelled_lines(text: str, body: str) -> Iterable[tuple[int, frozenset[str], str]]:
-    """``(line number, intents, body)`` of each LABELS<TAB>BODY line of ``text`` (blank and
-    ``#`` lines skipped; the label ``none`` is no intent).
-
-    Raises:
-        ValueError: naming the line, when a label is unknown or the tab is missing.
-    """
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if "\t" not in line:
-            raise ValueError(f"line {lineno}: expected LABELS<TAB>{body}, got {line!r}")
-        labels_field, rest = line.split("\t", 1)
-        labels = frozenset(labels_field.split()) - {"none"}
-        unknown = labels - set(INTENTS)
-        if unknown:
-            raise ValueError(
-                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
-            )
-        yield lineno, labels, rest
-
-
-def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
-    """``(sentence, intents)`` pairs from a labelled file's text (default: the shipped one).
-
-    The clauses of a sentence labelled ``none`` are added as ``none`` examples too, so the
-    models see fragments ("Right", "Sorry to bother you") like those they will score.
-
-    Raises:
-        ValueError: naming the line, when a label is unknown or the tab is missing.
-    """
-    if text is None:
-        text = resources.files("makegood.data").joinpath(TRAINING_DATA).read_text("utf-8")
-    out: list[tuple[str, frozenset[str]]] = []
-    for lineno, labels, template in _labelled_lines(text, "TEXT"):
-        for sentence in expand(template.strip(), seed=lineno):
-            out.append((sentence, labels))
-            if not labels:  # every clause of a sentence that voices nothing voices nothing
-                out.extend((sentence[a:b], labels) for _, cl in segments(sentence) for a, b in cl)
-    return out
-
-
-def load_real_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
-    """``(sentence, intents)`` pairs of real complaint sentences (default: the shipped
-    ``intents_real.txt``, LABELS<TAB>SENTENCE, one sentence a line, no templates).
-
-    Raises:
-        ValueError: naming the line, when a label is unknown or the tab is missing.
-    """
-    if text is None:
-        text = resources.files("makegood.data").joinpath(REAL_TRAINING_DATA).read_text("utf-8")
-    return [(sentence, labels) for _, labels, sentence in _labelled_lines(text, "SENTENCE")]
-
-
-# --------------------------------------------------------------------------- the detector
 @dataclass(frozen=True)
 class _Pieces:
     """Texts cut into scored pieces (see :meth:`IntentDetector._pieces`)."""
@@ -657,116 +412,3 @@ def _carries(p: float, cue: int, low: float, high: float) -> bool:
 _STRONG_COLUMNS = [VOICING_FEATURE_NAMES.index(f"{i}_strong") for i in INTENTS]
 _CUE_COLUMNS = [VOICING_FEATURE_NAMES.index(f"{i}_cue") for i in INTENTS]
 _VOICED_COLUMNS = [VOICING_FEATURE_NAMES.index(f"{i}_voiced") for i in INTENTS]
-
-#: Bump when the features or the choice rule change, so cached detectors are retrained.
-_FORMAT = 3
-
-
-def load_extra_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
-    """``(sentence, intents)`` of the shipped ``intents_extra.txt`` (or ``text``), in the
-    format of :func:`load_real_examples`.
-
-    Raises:
-        ValueError: naming the line, when a label is unknown or the tab is missing.
-    """
-    if text is None:
-        text = resources.files("makegood.data").joinpath(EXTRA_TRAINING_DATA).read_text("utf-8")
-    return load_real_examples(text)
-
-
-def weighted(
-    generated: list[tuple[str, frozenset[str]]], *real: list[tuple[str, frozenset[str]]]
-) -> tuple[list[tuple[str, frozenset[str]]], np.ndarray]:
-    """``generated`` (weight 1) followed by each list of real sentences (weight
-    :data:`REAL_WEIGHT`), and the weights."""
-    examples = list(generated)
-    for part in real:
-        examples += part
-    weights = np.r_[np.ones(len(generated)), np.full(len(examples) - len(generated), REAL_WEIGHT)]
-    return examples, weights
-
-
-def training_set(
-    data: str | None = None, real: str | None = None, extra: str | None = None
-) -> tuple[list[tuple[str, frozenset[str]]], np.ndarray]:
-    """The default detector's examples and weights: the generated sentences of ``data``
-    (:func:`load_examples`, weight 1), the real complaint sentences of ``real`` and
-    ``extra`` (:func:`load_real_examples`, :func:`load_extra_examples`, weight
-    :data:`REAL_WEIGHT`); defaults: the shipped files."""
-    return weighted(load_examples(data), load_real_examples(real), load_extra_examples(extra))
-
-
-def _cache_path(*parts: str) -> Path:
-    import sklearn
-
-    key = hashlib.sha256(
-        "|".join(
-            (str(_FORMAT), sklearn.__version__, np.__version__, voicing_signature(), *parts)
-        ).encode("utf-8")
-    ).hexdigest()[:16]
-    root = os.environ.get("MAKEGOOD_CACHE_DIR") or Path.home() / ".cache" / "makegood"
-    return Path(root) / f"intents-{key}.joblib"
-
-
-@functools.lru_cache(maxsize=1)
-def default_detector() -> IntentDetector:
-    """The detector trained on the shipped labelled sentences (:func:`training_set`).
-
-    Trained once per process (a few seconds), and kept on disk (``$MAKEGOOD_CACHE_DIR``,
-    default ``~/.cache/makegood``) under a key of the labelled files' content, the cue
-    patterns, the thresholds and the library versions, so later processes load it in
-    milliseconds. A cache that cannot be read or written is ignored (the detector is then
-    trained here).
-    """
-    import joblib
-
-    files = resources.files("makegood.data")
-    data = files.joinpath(TRAINING_DATA).read_text("utf-8")
-    real = files.joinpath(REAL_TRAINING_DATA).read_text("utf-8")
-    extra = files.joinpath(EXTRA_TRAINING_DATA).read_text("utf-8")
-    path = _cache_path(data, real, extra)
-    try:
-        detector = joblib.load(path)
-        if isinstance(detector, IntentDetector):
-            detector.thresholds_ = _threshold_array(THRESHOLDS)  # a choice, not a fit
-            return detector
-    except Exception:  # missing, partial or from another version: retrain
-        pass
-    examples, weights = training_set(data, real, extra)
-    detector = IntentDetector().fit(examples, sample_weight=weights)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        joblib.dump(detector, tmp)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    return detector
-
-
-#: Model inputs read by the detector: each intent's strength in the complaint's words.
-INTENT_FEATURE_NAMES = tuple(f"intent_{name}" for name in INTENTS)
-
-
-def intent_features(texts: Sequence[str | None]) -> np.ndarray:
-    """(n, len(INTENTS)) :data:`INTENT_FEATURE_NAMES` of complaint texts (see
-    :meth:`IntentDetector.probabilities_many`)."""
-    return default_detector().probabilities_many(texts)
-
-
-def customer_said(text: str | None) -> list[dict[str, str]]:
-    """``[{"intent": ..., "quote": ...}, ...]`` for one complaint text (empty when none)."""
-    return [s.as_dict() for s in default_detector().detect(text)]
-
-
-def customer_said_many(texts: Sequence[str | None]) -> list[list[dict[str, str]]]:
-    """:func:`customer_said` for many texts, scoring each distinct sentence once.
-
-    Equal texts share one (read-only) list: a batch of 100,000 complaints holds a few
-    thousand distinct texts.
-    """
-    cleaned = [t if isinstance(t, str) else "" for t in texts]
-    unique = list(dict.fromkeys(cleaned))
-    said = default_detector().detect_many(unique)
-    by_text = {t: [s.as_dict() for s in x] for t, x in zip(unique, said, strict=True)}
-    return [by_text[t] for t in cleaned]

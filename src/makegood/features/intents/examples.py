@@ -1,0 +1,167 @@
+"""The intents and the labelled sentences the detector learns from.
+
+:data:`INTENTS` names the four intents (the label guide: ``docs/text.md``). The shipped
+labelled files in ``makegood/data`` are read here: generated phrasing from templates
+(:func:`load_examples`, :func:`expand`) and real complaint sentences
+(:func:`load_real_examples`, :func:`load_extra_examples`), weighted together by
+:func:`training_set`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from importlib import resources
+
+import numpy as np
+
+from makegood.features.intents.segments import segments
+from makegood.features.voicing import INTENTS as VOICING_INTENTS
+
+__all__ = [
+    "INTENTS",
+    "REAL_WEIGHT",
+    "expand",
+    "load_examples",
+    "load_extra_examples",
+    "load_real_examples",
+    "training_set",
+    "weighted",
+]
+
+INTENTS = ("compensation", "leaving", "recognition", "urgency")
+if INTENTS != VOICING_INTENTS:  # pragma: no cover - the two modules must agree
+    raise ImportError("makegood.features.voicing lists other intents than INTENTS")
+
+#: At most this many combinations of one template line are kept (a fixed sample).
+MAX_EXPANSIONS = 12
+
+TRAINING_DATA = "intents_train.txt"
+REAL_TRAINING_DATA = "intents_real.txt"
+#: Real complaint sentences from outside the labelled narratives (other public CFPB
+#: narratives), hand-labelled by the same guide: more real phrasing for rare intents.
+EXTRA_TRAINING_DATA = "intents_extra.txt"
+#: Weight of a real complaint sentence against one generated sentence in training.
+REAL_WEIGHT = 3.0
+
+
+_ALTERNATION = re.compile(r"\{([^{}]*)\}")
+
+
+def expand(template: str, *, limit: int = MAX_EXPANSIONS, seed: int = 0) -> list[str]:
+    """The sentences a template line stands for: every ``{a|b|c}`` is one choice.
+
+    At most ``limit`` combinations are returned: all when there are few, else a fixed
+    (seeded) sample. Doubled spaces left by empty alternatives are collapsed.
+
+    >>> expand("I {want|need} a {refund|credit}")
+    ['I want a refund', 'I want a credit', 'I need a refund', 'I need a credit']
+    """
+    parts = _ALTERNATION.split(template)
+    literals, choices = parts[0::2], [p.split("|") for p in parts[1::2]]
+    n_total = int(np.prod([len(c) for c in choices])) if choices else 1
+    if n_total <= limit:
+        combos: Iterable[tuple[str, ...]] = itertools.product(*choices)
+    else:
+        rng = np.random.default_rng(seed)
+        picked: set[tuple[str, ...]] = set()
+        # the first alternative of every slot, then random others: each word appears
+        for j in range(max(len(c) for c in choices)):
+            picked.add(tuple(c[j % len(c)] for c in choices))
+        while len(picked) < limit:
+            picked.add(tuple(c[int(rng.integers(len(c)))] for c in choices))
+        combos = sorted(picked)[:limit] if len(picked) > limit else sorted(picked)
+    out = []
+    for combo in combos:
+        text = literals[0] + "".join(c + lit for c, lit in zip(combo, literals[1:], strict=True))
+        out.append(re.sub(r"\s{2,}", " ", text).strip().replace(" ,", ",").replace(" .", "."))
+    return out
+
+
+def _labelled_lines(text: str, body: str) -> Iterable[tuple[int, frozenset[str], str]]:
+    """``(line number, intents, body)`` of each LABELS<TAB>BODY line of ``text`` (blank and
+    ``#`` lines skipped; the label ``none`` is no intent).
+
+    Raises:
+        ValueError: naming the line, when a label is unknown or the tab is missing.
+    """
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if "\t" not in line:
+            raise ValueError(f"line {lineno}: expected LABELS<TAB>{body}, got {line!r}")
+        labels_field, rest = line.split("\t", 1)
+        labels = frozenset(labels_field.split()) - {"none"}
+        unknown = labels - set(INTENTS)
+        if unknown:
+            raise ValueError(
+                f"line {lineno}: unknown intent {sorted(unknown)}; expected {list(INTENTS)} or none"
+            )
+        yield lineno, labels, rest
+
+
+def load_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
+    """``(sentence, intents)`` pairs from a labelled file's text (default: the shipped one).
+
+    The clauses of a sentence labelled ``none`` are added as ``none`` examples too, so the
+    models see fragments ("Right", "Sorry to bother you") like those they will score.
+
+    Raises:
+        ValueError: naming the line, when a label is unknown or the tab is missing.
+    """
+    if text is None:
+        text = resources.files("makegood.data").joinpath(TRAINING_DATA).read_text("utf-8")
+    out: list[tuple[str, frozenset[str]]] = []
+    for lineno, labels, template in _labelled_lines(text, "TEXT"):
+        for sentence in expand(template.strip(), seed=lineno):
+            out.append((sentence, labels))
+            if not labels:  # every clause of a sentence that voices nothing voices nothing
+                out.extend((sentence[a:b], labels) for _, cl in segments(sentence) for a, b in cl)
+    return out
+
+
+def load_real_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
+    """``(sentence, intents)`` pairs of real complaint sentences (default: the shipped
+    ``intents_real.txt``, LABELS<TAB>SENTENCE, one sentence a line, no templates).
+
+    Raises:
+        ValueError: naming the line, when a label is unknown or the tab is missing.
+    """
+    if text is None:
+        text = resources.files("makegood.data").joinpath(REAL_TRAINING_DATA).read_text("utf-8")
+    return [(sentence, labels) for _, labels, sentence in _labelled_lines(text, "SENTENCE")]
+
+
+def load_extra_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
+    """``(sentence, intents)`` of the shipped ``intents_extra.txt`` (or ``text``), in the
+    format of :func:`load_real_examples`.
+
+    Raises:
+        ValueError: naming the line, when a label is unknown or the tab is missing.
+    """
+    if text is None:
+        text = resources.files("makegood.data").joinpath(EXTRA_TRAINING_DATA).read_text("utf-8")
+    return load_real_examples(text)
+
+
+def weighted(
+    generated: list[tuple[str, frozenset[str]]], *real: list[tuple[str, frozenset[str]]]
+) -> tuple[list[tuple[str, frozenset[str]]], np.ndarray]:
+    """``generated`` (weight 1) followed by each list of real sentences (weight
+    :data:`REAL_WEIGHT`), and the weights."""
+    examples = list(generated)
+    for part in real:
+        examples += part
+    weights = np.r_[np.ones(len(generated)), np.full(len(examples) - len(generated), REAL_WEIGHT)]
+    return examples, weights
+
+
+def training_set(
+    data: str | None = None, real: str | None = None, extra: str | None = None
+) -> tuple[list[tuple[str, frozenset[str]]], np.ndarray]:
+    """The default detector's examples and weights: the generated sentences of ``data``
+    (:func:`load_examples`, weight 1), the real complaint sentences of ``real`` and
+    ``extra`` (:func:`load_real_examples`, :func:`load_extra_examples`, weight
+    :data:`REAL_WEIGHT`); defaults: the shipped files."""
+    return weighted(load_examples(data), load_real_examples(real), load_extra_examples(extra))

@@ -24,7 +24,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["VOICING_FEATURE_NAMES", "normalise", "signature", "voiced", "voicing_features"]
+__all__ = [
+    "VOICING_FEATURE_NAMES",
+    "cancelled_by_context",
+    "normalise",
+    "signature",
+    "voiced",
+    "voicing_features",
+]
 
 INTENTS = ("compensation", "leaving", "recognition", "urgency")
 
@@ -36,7 +43,7 @@ _N = r"(?:\d+|xxxx|a few|many|several|some|\w+teen|twenty|thirty|forty|fifty|six
 # else's act: "I was informed they will close my account" is no wish to leave.
 _NOT_REPORTING = (
     r"(?!(?:they|he|she|it|them|bank|company|letter|notice|told|informed|notified|said|"
-    r"stating|stated|advised|that|would)\b)\w+"
+    r"stating|stated|advised|that|would|asked|was|were|been|being)\b)\w+"
 )
 
 _CUES: dict[str, tuple[str, str]] = {
@@ -98,7 +105,8 @@ _CUES: dict[str, tuple[str, str]] = {
         # a closure the customer wants, asks for or will make (not one reported to them:
         # no third person or notice among the words between)
         rf"(?:i|we)(?: {_NOT_REPORTING}){{0,4}} (?:(?:want|wanted|would like|need|plan|"
-        r"intend|tried|trying|asked \w+|asked|requested|request|demand|decided|am going|will "
+        r"intend|tried|trying|(?<!was )(?<!were )(?<!been )asked(?: \w+)?|requested|request|"
+        r"demand|decided|am going|will "
         r"have to) (?:\w+ ){0,2}to )?(?:close|cancel) (?:(?:all|both|each|every|ever) (?:of )?)?"
         r"(?:my|our|the|this|these|that|those)? ?(?:\w+ ){0,2}(?:account|acct|card|membership|"
         r"service|contract)s?|"
@@ -117,8 +125,9 @@ _CUES: dict[str, tuple[str, str]] = {
         r"go to|use) (?:a new|another|a different) (?:bank|lender|servicer|provider|company|card)|"
         r"(?:never|not|no longer) (?:again )?(?:do|doing|to do) (?:any )?business with|"
         r"(?:will|would) never,? (?:ever,? )?(?:use|bank with|do business)|"
-        r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel) (?:(?:all|both) (?:of )?)?"
-        r"(?:my|our|the|this) (?:\w+ ){0,2}(?:account|acct|card|membership|service|loan|contract)|"
+        r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel) "
+        r"(?:(?:all|both) (?:of )?)?(?:my|our|the|this) (?:\w+ ){0,2}(?:account|acct|card|"
+        r"membership|service|loan|contract)|"
         r"take (?:my|our) (?:\w+ )?(?:business|money)|be done with them|not (?:ever )?(?:use|"
         r"using) (?:this|them|it) again|(?:moved|move|moving) (?:all )?(?:my|our) (?:\w+ )?"
         r"(?:loans?|accounts?|business|funds|money) to",
@@ -146,13 +155,17 @@ _CUES: dict[str, tuple[str, str]] = {
         r"poorly|unfairly|like)|treated like|history (?:\w+ ){0,3}(?:spanning|of) (?:a decade|"
         rf"{_N} years)|"
         r"treated (?:me )?(?:as though|like) (?:i|we) (?:was|were|am|are|don't)|"
-        r"(?:i|we)(?:'ve| have| had)? (?:been|had)\b[^.?!]{0,60}\b(?:for|since) (?:over |almost |"
-        rf"nearly |the past )?{_N} years|(?:should|way to|not) treat (?:a |their |its |me|us)|"
+        r"(?:i|we)(?:'ve| have| had)? (?:been (?:with|banking|an? (?:xxxx |\w+ )?(?:customer|"
+        r"client|member|card ?holder)s?|(?:xxxx |\w+ )?(?:customer|client|member)s)|had (?:my|"
+        r"our|an?|this|the) (?:\w+ ){0,3}(?:account|card|loan|mortgage)s?)\b[^.?!]{0,60}\b"
+        r"(?:for|since) (?:over |almost |nearly |the past )?"
+        rf"{_N} years|(?:should|way to|not) treat (?:a |their |its |me|us)|"
         r"disrespect\w*|worthless|taken for granted|undervalued|(?:in|is|been) good "
         r"(?:\w+ ){0,2}standing|"
         r"(?:i|we) (?:have )?(?:always (?:paid|made|make|pay)|(?:paid|made|make|pay)"
         r"(?! (?:a|an|one|this|that|the) ))(?: \w+){0,5} (?:on time|timely|"
-        r"in a timely)|never been (?:a |any )?(?:\w+ )?late|since (?:xxxx|\d+) (?:and|,)",
+        r"in a timely)|(?:i|we|my|our)\b[^.?!]{0,30}never been (?:a |any )?(?:\w+ )?late|"
+        r"since (?:xxxx|\d+) (?:and|,)",
     ),
     "urgency": (
         r"immediate\w*|asap|as soon as possible|at once|urgent\w*|right away|straight "
@@ -189,10 +202,11 @@ _CUES: dict[str, tuple[str, str]] = {
         # a dated sale or closing of the customer's own property, not one merely mentioned
         r"(?:(?:i|we) (?:now )?(?:have|got|received)|my|our)\b[^.?!]{0,40}\b(?:sale|closing|"
         r"close) date|(?:sale|closing|close) date (?:of|for|on|is|set for|scheduled for) "
-        r"(?:xxxx|\d|my|our|next|this)|tight timeline|expedite|(?:so|before) (?:that )?(?:i|we) can "
-        r"(?:purchase|buy|close|refinance|complete (?:the |my )?(?:\w+ )?(?:refinanc\w*|purchase|"
-        r"closing)|(?:continue to )?pay (?:my |our )?bills)|(?:can ?not|can't|unable to|not able to|could not|"
-        r"couldn't) (?:\w+ ){0,2}(?:refinance|refi|be approved|get approved|qualify|purchase|"
+        r"(?:xxxx|\d|my|our|next|this)|tight timeline|expedite|(?:so|before) (?:that )?"
+        r"(?:i|we) can (?:purchase|buy|close|refinance|complete (?:the |my )?(?:\w+ )?"
+        r"(?:refinanc\w*|purchase|closing)|(?:continue to )?pay (?:my |our )?bills)|"
+        r"(?:can ?not|can't|unable to|not able to|could not|couldn't) (?:\w+ ){0,2}"
+        r"(?:refinance|refi|be approved|get approved|qualify|purchase|"
         r"buy)\b|(?:i|we)(?:'m|'re| am| are| have been)? (?:currently |now |just )?(?:trying|"
         r"looking|planning|hoping|attempting|about|ready|preparing|applying) to (?:\w+ ){0,2}"
         r"(?:purchase|buy|qualify|close on|get approved)|(?:currently|now) (?:trying|looking|"
@@ -208,19 +222,25 @@ _NEGATOR = (
 )
 _NEGATED = re.compile(rf"{_NEGATOR}(?:\W+\w+){{0,4}}\W*$")
 _REPORTED = re.compile(
-    r"\b(?:they|he|she|it|rep|reps|agent|representative|supervisor|manager|bank|company|"
-    r"lender|servicer|collector|caller|someone|staff|advisor|customer service)\b"
+    r"\b(?:they|them|he|she|it|rep|reps|agent|representative|supervisor|manager|bank|company|"
+    r"lender|servicer|collector|caller|someone|staff|advisor|customer service|csr|associate|"
+    r"specialist|operator|lady|gentleman)\b"
     r"[^.?!]{0,60}\b(?:said|say|says|told|tell|stated|states|advised|promised|assured|"
     r"offered|agreed|claimed|informed|indicated|confirmed|responded|replied|wrote|saying|"
     r"asking|demanding|demanded|threaten\w*|insisted)\b|"
     r"\b(?:was|were|been|am|are|being) (?:\w+ )?(?:told|advised|informed|assured|promised|"
-    r"offered)\b"
+    r"offered|asked)\b"
 )
 _POLICY_QUESTION = re.compile(
     r"^\W*(?:why|what|is|are|does|do|did|was|were|when|where|who|which|isn't|shouldn't|"
     r"should|has|have)\b[^?]*\?\W*$"
 )
 _IF_CLAUSE = re.compile(r"\b(?:if|whether|unless|had i|would have)\b[^,;:]*$")
+# The subject of a cue right after "if": "... agreed to lower the rate if I paid on time".
+_IF_SUBJECT = re.compile(r"\b(?:if|whether|unless)\W*$")
+# A clause opened by these continues the sentence before it (a report stays a report):
+# "the rep said it was posted because | I was such a good customer".
+_SUBORDINATE = re.compile(r"\b(?:because|that|as|since|when|while|so that)\W*$")
 _FIRST_PERSON = re.compile(r"\b(?:i|we|me|my|our|us)\b")
 _ASK = re.compile(
     r"\b(?:i|we)(?: \w+){0,2} (?:want|would like|wish|need|expect|demand|request|"
@@ -291,8 +311,25 @@ def _guarded(s: str, start: int) -> tuple[bool, bool, bool]:
     return (
         not main_clause and _NEGATED.search(before) is not None,
         _REPORTED.search(before) is not None,
-        not main_clause and _IF_CLAUSE.search(before) is not None,
+        _IF_SUBJECT.search(before) is not None
+        or (not main_clause and _IF_CLAUSE.search(before) is not None),
     )
+
+
+def cancelled_by_context(before: str, clause: str) -> bool:
+    """Whether the words of a sentence ``before`` one of its clauses cancel the clause's
+    cues, which the clause scored alone cannot see: the clause is the body of an ``if``
+    ("... agreed to lower the rate if | I paid the first two years on time"), or the
+    sentence reported someone else's words before it and the clause does not start a main
+    clause of the customer's own ("the agent said the payment would not count and | my
+    account was in good standing"; "the rep said it posted because | I was a good
+    customer"; but "they said it was fixed, but | I want my money back" stands)."""
+    b, c = normalise(before), normalise(clause)
+    if _IF_SUBJECT.search(b) is not None:
+        return True
+    if c.startswith(("i ", "i'", "we ", "we'")) and _SUBORDINATE.search(b) is None:
+        return False
+    return _REPORTED.search(b) is not None
 
 
 def _vetoed(s: str, intent: str) -> bool:
@@ -366,5 +403,16 @@ def voicing_features(spans: Sequence[str]) -> np.ndarray:
 def signature() -> str:
     """A string that changes whenever a cue or guard pattern changes (a cache key)."""
     patterns = [c for pair in _CUES.values() for c in pair]
-    patterns += [p.pattern for p in (_NEGATED, _REPORTED, _POLICY_QUESTION, _IF_CLAUSE, _ASK)]
+    patterns += [
+        p.pattern
+        for p in (
+            _NEGATED,
+            _REPORTED,
+            _POLICY_QUESTION,
+            _IF_CLAUSE,
+            _IF_SUBJECT,
+            _SUBORDINATE,
+            _ASK,
+        )
+    ]
     return "\n".join([*patterns, _FORMULA.pattern, _CARD_TROUBLE.pattern, *VOICING_FEATURE_NAMES])

@@ -27,7 +27,11 @@ from makegood.features.intents.segments import (
     _word_analyzer,
 )
 from makegood.features.language import EMBEDDING_DIM, embed
-from makegood.features.voicing import VOICING_FEATURE_NAMES, voicing_features
+from makegood.features.voicing import (
+    VOICING_FEATURE_NAMES,
+    cancelled_by_context,
+    voicing_features,
+)
 
 __all__ = ["MIN_CLAUSE_WORDS", "THRESHOLDS", "IntentDetector", "Said"]
 
@@ -359,7 +363,9 @@ class IntentDetector:
         the intent's words. A letter needs the cue: on real letters the probability alone
         claimed what nobody said. A clause shorter than :data:`MIN_CLAUSE_WORDS` words
         decides alone only after no negation in its sentence, and its probability arm needs
-        at least :data:`SHORT_CLAUSE_THRESHOLD`.
+        at least :data:`SHORT_CLAUSE_THRESHOLD`. A clause's strong cue does not count when
+        the words of its sentence before it cancel it (it is the body of an ``if``, or
+        reports someone else's words: :func:`~makegood.features.voicing.cancelled_by_context`).
         """
         best: dict[int, tuple[int, int, float]] = {}
         n = len(sentence)
@@ -374,6 +380,8 @@ class IntentDetector:
             for k, (cs, ce) in enumerate(clauses):
                 i = pieces[sentence[cs:ce]]
                 p, cue = float(probs[i, j]), int(strong[i, j])
+                if cue == 1 and k > 0 and cancelled_by_context(sentence[:cs], sentence[cs:ce]):
+                    cue = 0
                 if len(_WORD.findall(sentence, cs, ce)) >= MIN_CLAUSE_WORDS:
                     alone = _carries(p, cue, low, high)
                 else:  # a negation before it may reach into it

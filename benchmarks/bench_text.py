@@ -20,11 +20,13 @@ the shared parquet, ``--cfpb``) and prints:
   emotion detector.
 
 ``--tune`` chooses each intent's threshold by grouped 5-fold cross-validation on the
-development split (out-of-fold scores; the generated training sentences in every fold):
-the threshold of most recall whose out-of-fold precision is at least ``--precision`` (0.875:
-the 0.85 target with a margin); the short-message threshold on the generated dev phrasing at
-``--generated-precision`` (0.9). The held-out
-split is never read by ``--tune``.
+development split together with the 350 external labelled narratives
+(``src/makegood/data/intents_external.jsonl``: other public CFPB letters, an extra
+development set; out-of-fold scores; the generated and ``intents_extra`` sentences in every
+fold; letters with the same opening share a fold): the threshold of most recall whose
+out-of-fold precision is at least ``--precision`` (0.875: the 0.85 target with a margin);
+the short-message threshold on the generated dev phrasing at ``--generated-precision``
+(0.9). The held-out split is never read by ``--tune``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,11 +48,12 @@ from makegood.features.intents.examples import (
     INTENTS,
     REAL_TRAINING_DATA,
     load_examples,
+    load_external,
     load_extra_examples,
+    narrative_examples,
     weighted,
 )
 from makegood.features.intents.said import default_detector
-from makegood.features.intents.segments import segments
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -77,25 +81,19 @@ def labelled(cfpb: Path, split: str) -> list[dict]:
     return out
 
 
-def sentence_examples(rows: list[dict]) -> list[tuple[str, frozenset[str]]]:
-    """Each narrative's sentences, labelled with the intents whose span they overlap."""
-    out = []
-    for r in rows:
-        text = r["text"]
-        where = {i: text.find(span) for i, span in r["spans"].items()}
-        for (s, e), _ in segments(text):
-            labels = frozenset(
-                i
-                for i, span in r["spans"].items()
-                if where[i] >= 0 and where[i] < e and where[i] + len(span) > s
-            )
-            out.append((" ".join(text[s:e].split()), labels))
-    return out
+SOURCES = ("dev", "external")
+
+
+def development(cfpb: Path) -> list[dict]:
+    """The development narratives: the dev split of the shared file (``source`` "dev") and
+    the decided external narratives (``source`` "external")."""
+    rows = [dict(r, source="dev") for r in labelled(cfpb, "dev")]
+    return rows + [dict(r, source="external") for r in load_external()]
 
 
 def write_training(cfpb: Path) -> None:
     rows = labelled(cfpb, "dev")
-    examples = sentence_examples(rows)
+    examples = narrative_examples(rows)
     lines = [
         "# Real complaint sentences for the customer_said detector: the sentences of the",
         "# DEVELOPMENT split of the labelled CFPB narratives (tests/data/cfpb_labels.jsonl,",
@@ -188,27 +186,35 @@ def read_generated(path: Path) -> tuple[list[set[str]], list[str]]:
 
 
 # ----------------------------------------------------------------------------- tuning
+def _group(text: str) -> str:
+    """The grouping key of a letter: its first 150 letters (masks, digits, spaces and
+    punctuation dropped), so duplicates and filled-in copies of one template letter
+    ("I am writing to dispute ... XXXX") share it."""
+    return re.sub(r"[^a-z]+", "", re.sub(r"x{2,}", "", text.lower()))[:150]
+
+
 def _folds(rows: list[dict], n_folds: int, seed: int) -> np.ndarray:
-    """A fold per narrative; letters with the same text share a fold (duplicates under
-    other ids never sit on both sides)."""
-    keys = list(dict.fromkeys(" ".join(r["text"].split()) for r in rows))
+    """A fold per narrative; letters with the same group key (:func:`_group`) share a fold
+    (duplicates and template letters never sit on both sides)."""
+    keys = list(dict.fromkeys(_group(r["text"]) for r in rows))
     rng = np.random.default_rng(seed)
     of_key = dict(zip(keys, rng.permutation(len(keys)) % n_folds, strict=True))
-    return np.array([of_key[" ".join(r["text"].split())] for r in rows])
+    return np.array([of_key[_group(r["text"])] for r in rows])
 
 
 def out_of_fold(
     rows: list[dict], n_folds: int = 5, seed: int = 0
 ) -> Iterator[tuple[IntentDetector, list[dict]]]:
     """Per fold of the development ``rows``: a detector trained on the generated sentences,
-    the external corpus and the real sentences of the other folds, and the fold's rows.
+    the ``intents_extra`` sentences and the sentences of the other folds' narratives, and the
+    fold's rows.
     Each fold's pieces are scored once (``detector._pieces`` answers from that score)."""
     generated, extra = load_examples(), load_extra_examples()
     fold = _folds(rows, n_folds, seed)
     for k in range(n_folds):
         train = [r for r, f in zip(rows, fold, strict=True) if f != k]
         test = [r for r, f in zip(rows, fold, strict=True) if f == k]
-        real = sentence_examples(train)
+        real = narrative_examples(train)
         examples, weights = weighted(generated, extra, real)
         det = IntentDetector().fit(examples, sample_weight=weights)
         scored = det._pieces([r["text"] for r in test])
@@ -218,8 +224,8 @@ def out_of_fold(
 
 
 def oof_report(cfpb: Path, verbose: bool) -> None:
-    """Out-of-fold figures on the development split with the shipped thresholds."""
-    rows = labelled(cfpb, "dev")
+    """Out-of-fold figures on the development narratives with the shipped thresholds."""
+    rows = development(cfpb)
     truth, pred, said_all, kept = [], [], [], []
     for det, test in out_of_fold(rows):
         texts = [r["text"] for r in test]
@@ -228,28 +234,33 @@ def oof_report(cfpb: Path, verbose: bool) -> None:
         pred += [{s.intent for s in x} for x in said]
         said_all += said
         kept += test
-    print(f"\nout-of-fold on the real dev split ({len(kept)} narratives):")
-    print(table(truth, pred).to_string())
+    for source in ("dev", "external", None):
+        at = [k for k, r in enumerate(kept) if source in (None, r["source"])]
+        name = source or "dev + external"
+        print(f"\nout-of-fold, {name} ({len(at)} narratives):")
+        print(table([truth[k] for k in at], [pred[k] for k in at]).to_string())
     if verbose:
         _misses(kept, said_all)
 
 
 def _misses(rows: list[dict], said: list[list]) -> None:
     for r, x in zip(rows, said, strict=True):
+        name = r.get("complaint_id") or r.get("row")
         for s in x:
             if s.intent not in r["intents"]:
-                print(f"  FP {r['complaint_id']} {s.intent} {s.score:.2f}: {s.quote[:120]!r}")
+                print(f"  FP {name} {s.intent} {s.score:.2f}: {s.quote[:120]!r}")
         for i in set(r["intents"]) - {s.intent for s in x}:
-            print(f"  FN {r['complaint_id']} {i}: {r['spans'][i][:120]!r}")
+            print(f"  FN {name} {i}: {r['spans'][i][:120]!r}")
 
 
 def tune(
     cfpb: Path, precision: float, generated_precision: float, n_folds: int = 5, seed: int = 0
 ) -> dict:
-    rows = labelled(cfpb, "dev")
+    rows = development(cfpb)
     lows = np.round(np.arange(0.05, 0.96, 0.05), 2)
     grid = [(lo, 1.01) for lo in lows]  # real letters: the cue arm only
     hits = {i: np.zeros((len(grid), 3), dtype=int) for i in INTENTS}
+    by_source = {s: {i: np.zeros((len(grid), 3), dtype=int) for i in INTENTS} for s in SOURCES}
     for det, test in out_of_fold(rows, n_folds, seed):
         truth = [set(r["intents"]) for r in test]
         texts = [r["text"] for r in test]
@@ -258,6 +269,11 @@ def tune(
             pred = heard(det, texts)
             for intent in INTENTS:
                 hits[intent][g] += prf(truth, pred, intent)
+                for s in SOURCES:
+                    at = [k for k, r in enumerate(test) if r["source"] == s]
+                    by_source[s][intent][g] += prf(
+                        [truth[k] for k in at], [pred[k] for k in at], intent
+                    )
     np.savez(
         Path(os.environ.get("TMPDIR", "/tmp")) / "bench_text_tune.npz",
         grid=np.array(grid),
@@ -280,7 +296,8 @@ def tune(
         chosen[intent] = (float(grid[g][0]), float(grid[g][1]))
         print(
             f"{intent:13s} with_cue {grid[g][0]}: out-of-fold precision {prec[g]:.2f}, "
-            f"recall {rec[g]:.2f} (tp {tp[g]}, fp {fp[g]}, fn {fn[g]})"
+            f"recall {rec[g]:.2f} (tp {tp[g]}, fp {fp[g]}, fn {fn[g]}); "
+            + ", ".join(f"{s} tp/fp/fn {tuple(by_source[s][intent][g])}" for s in SOURCES)
         )
     # the probability arm reads short messages only (see IntentDetector._decide): its
     # threshold is chosen on the generated DEV phrasing, with the lows just chosen

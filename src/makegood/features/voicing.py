@@ -24,7 +24,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["VOICING_FEATURE_NAMES", "normalise", "signature", "voiced", "voicing_features"]
+__all__ = [
+    "VOICING_FEATURE_NAMES",
+    "cancelled_by_context",
+    "normalise",
+    "signature",
+    "voiced",
+    "voicing_features",
+]
 
 INTENTS = ("compensation", "leaving", "recognition", "urgency")
 
@@ -36,7 +43,7 @@ _N = r"(?:\d+|xxxx|a few|many|several|some|\w+teen|twenty|thirty|forty|fifty|six
 # else's act: "I was informed they will close my account" is no wish to leave.
 _NOT_REPORTING = (
     r"(?!(?:they|he|she|it|them|bank|company|letter|notice|told|informed|notified|said|"
-    r"stating|stated|advised|that|would)\b)\w+"
+    r"stating|stated|advised|that|would|asked|was|were|been|being)\b)\w+"
 )
 
 _CUES: dict[str, tuple[str, str]] = {
@@ -48,7 +55,8 @@ _CUES: dict[str, tuple[str, str]] = {
         r"deposit|payment)|absorbed?|settlement|rebate|escrow check|(?:give|pay) me back|"
         r"cash back|charge ?back|fees? (?:removed|taken off|dropped)",
         r"(?:i|we)(?: \w+){0,3} (?:want|would like|wish|need|expect|demand|request|"
-        r"am requesting|are requesting|am asking|asked|ask|deserve|seek|am seeking|"
+        r"am requesting|are requesting|am asking|asked|ask|deserve|seek|am seeking|demanding|"
+        r"seeking|requesting|asking|expecting|"
         r"trying to get|called to (?:ask|have|get))\b[^.?!]{0,60}?(?:refund|reimburs|money "
         r"back|compensat|damages|revers|waive|credit (?:back|my|me|to)|return|my money|forgive)|"
         r"please (?:refund|reimburse|return|credit|reverse|waive)|"
@@ -56,7 +64,8 @@ _CUES: dict[str, tuple[str, str]] = {
         r"reimburs|return|credit|revers|waiv)\w*|(?:get|getting|want) (?:my|our|the) "
         r"(?:\w+ ){0,3}(?:money|funds|fees?|balance|deposit|payment) back|"
         r"(?:fail(?:s|ed)?|refuse[ds]?|refusing|unwilling|not ready|declined?) to "
-        r"(?:refund|reimburse|return|credit|reverse|waive)|"
+        r"(?:refund|reimburse|return(?! (?:my |our |the |any )?(?:\w+ )?(?:calls?|e-?mails?|"
+        r"messages?|voice ?mails?|phone))|credit|reverse|waive)|"
         r"(?:i|we) (?:\w+ ){0,2}(?:want|would like|need) (?:a|my|the|our|full) refund|"
         r"(?:get|getting|have|want|had) (?:the |my |all |these |those )?(?:\w+ ){0,2}(?:fees?|"
         r"charges?|interest|penalt\w+) (?:reversed|waived|refunded|removed|credited|back)|"
@@ -64,7 +73,16 @@ _CUES: dict[str, tuple[str, str]] = {
         r"need|request|expect|requesting) (?:a |my |the )?(?:full )?(?:refund|reimbursement|"
         r"compensation)|(?:get|getting|receive|receiving) (?:a |my |the |any )?(?:\w+ ){0,2}"
         r"(?:refund|reimbursement|escrow check|settlement|compensation)|issued to me|"
-        r"(?:seek|want|ask|asking|request) (?:\w+ ){0,2}(?:to )?(?:discharge|forgive)\w*",
+        r"(?:seek|want|ask|asking|request) (?:\w+ ){0,2}(?:to )?(?:discharge|forgive)\w*|"
+        # their own money put back, sent back or credited back (a request or a refusal of one)
+        r"(?:put|place|deposit) (?:\w+ ){0,6}back (?:in|into|on|to) (?:my|our|the) (?:\w+ )?"
+        r"account|(?:put|place|give) (?:the |my |our |all )?(?:money|funds|balance) back|"
+        r"(?:send|mail|overnight|wire|return) (?:me |us )?(?:the |my |our )?(?:\w+ )?(?:balance|"
+        r"money|funds|refund|deposit)s? (?:back|to (?:me|us))|(?:get|have|want) (?:my|our|the) "
+        r"(?:\w+ )?account credited|ask(?:ed|ing)? for (?:a |my |the |our )?(?:full )?(?:refund|"
+        r"reimbursement)|(?:has|have|had)(?: still)? not (?:yet )?(?:refunded|reimbursed|credited|"
+        r"returned) (?:me|us|my|our|the)|(?:won't|will not|would not) (?:\w+ )?(?:refund|"
+        r"reimburse|credit|return) (?:me|us|my|our|the|them|it)",
     ),
     "leaving": (
         r"clos(?:e|ed|ing) (?:\w+ ){0,3}(?:account|acct|card|membership)s?|"
@@ -79,11 +97,16 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:plan|planning|going|want|intend|decided) to (?:close|cancel|switch|leave|move)|"
         r"(?:deal|do business) with (?:\w+ ){0,3}(?:anymore|any more|again)|(?:local|new|"
         r"different|another) (?:\w+ )?(?:company|bank|lender|servicer|provider) (?:\w+ )?"
-        r"(?:carry|take over|handle|service)|switch to another|"
+        r"(?:carry|take over|handle|service)|switch(?:ed|ing)? to (?:another|a different|a new)|"
+        # the customer's own attempt or call to close (a request made, not one reported)
+        r"(?:trying|tried|attempt\w*|called|contacted|wrote|went) (?:\w+ ){0,3}to (?:close|cancel) "
+        r"(?:(?:all|both) (?:of )?)?(?:my|our) (?:\w+ ){0,2}(?:account|acct|\w*card|membership|"
+        r"service|loan|contract)s?|had (?:no choice (?:but )?)?to (?:close|cancel)|"
         # a closure the customer wants, asks for or will make (not one reported to them:
         # no third person or notice among the words between)
         rf"(?:i|we)(?: {_NOT_REPORTING}){{0,4}} (?:(?:want|wanted|would like|need|plan|"
-        r"intend|tried|trying|asked \w+|asked|requested|request|demand|decided|am going|will "
+        r"intend|tried|trying|(?<!was )(?<!were )(?<!been )asked(?: \w+)?|requested|request|"
+        r"demand|decided|am going|will "
         r"have to) (?:\w+ ){0,2}to )?(?:close|cancel) (?:(?:all|both|each|every|ever) (?:of )?)?"
         r"(?:my|our|the|this|these|that|those)? ?(?:\w+ ){0,2}(?:account|acct|card|membership|"
         r"service|contract)s?|"
@@ -91,16 +114,23 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:i|we)(?: \w+){0,5} (?:closed|cancell?ed) (?:\w+ ){0,4}(?:account|acct|card|"
         r"membership|service|contract)s?\b[^.?!]{0,40}\b(?:because|due to|as a result|over this|"
         r"after this|and (?:went|moved|switched))|(?:so|therefore|consequently|as a result|"
-        r"because of this|after this),? (?:i|we)(?: \w+){0,3} (?:closed|cancell?ed)|"
+        r"because of this|after this|at (?:that|this) point|that is when),? (?:i|we)(?: \w+){0,3} "
+        r"(?:closed|cancell?ed)|"
         # paying it all off to close it is a deliberate exit
         r"paid (?:\w+ ){0,3}(?:off|in full)(?: \w+){0,3} and (?:then )?(?:closed|cancell?ed)|"
         r"(?:i|we)(?: will| am going to|'ll|"
-        r" want to| plan to| would like to| am|'m| are|'re) (?:\w+ )?(?:switch|leav|move|clos|"
-        r"cancel)\w*|(?:never|not) (?:again )?(?:do|doing|to do) business with|"
-        r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel)|"
-        r"take (?:my|our) business|be done with them|not (?:ever )?(?:use|using) "
-        r"(?:this|them|it) again|(?:moved|move) (?:my|our) (?:\w+ )?(?:loans?|accounts?|"
-        r"business) to",
+        r" want to| plan to| would like to| am|'m| are|'re) (?:\w+ )?(?:switch\w*|leav\w* "
+        r"(?:this|the|your|them|their)|move (?:my|our)|clos\w* (?:my|our|the|this|all)|cancel\w* "
+        r"(?:my|our|the|this|all))|(?:will|'ll|have to|need to|going to) (?:\w+ )?(?:find|look for|"
+        r"go to|use) (?:a new|another|a different) (?:bank|lender|servicer|provider|company|card)|"
+        r"(?:never|not|no longer) (?:again )?(?:do|doing|to do) (?:any )?business with|"
+        r"(?:will|would) never,? (?:ever,? )?(?:use|bank with|do business)|"
+        r"(?:i|we) (?:\w+ )?(?:stopped|quit) using|please (?:close|cancel) "
+        r"(?:(?:all|both) (?:of )?)?(?:my|our|the|this) (?:\w+ ){0,2}(?:account|acct|card|"
+        r"membership|service|loan|contract)|"
+        r"take (?:my|our) (?:\w+ )?(?:business|money)|be done with them|not (?:ever )?(?:use|"
+        r"using) (?:this|them|it) again|(?:moved|move|moving) (?:all )?(?:my|our) (?:\w+ )?"
+        r"(?:loans?|accounts?|business|funds|money) to",
     ),
     "recognition": (
         r"loyal(?!ty (?:points?|programs?|rewards?|cards?|schemes?))\w*|(?:long[- ]?time|"
@@ -114,15 +144,28 @@ _CUES: dict[str, tuple[str, str]] = {
         r"taken for granted|undervalued|(?:not|never) valued|treat(?:ed)? (?:a |their |"
         r"its |loyal )?(?:customer|client)s?|relied on|don't matter|stranger",
         r"(?:loyal|long[- ]?time|long[- ]?standing|faithful|valued) (?:customer|client|"
-        r"member)|(?:customer|client|member) (?:of \w+ )?(?:since|for (?:over |almost |"
-        rf"nearly |more than )?{_N} years)|(?:i|we) (?:have )?(?:never|not once) "
-        r"(?:\w+ )?(?:missed|been late)|(?:i|we) (?:have )?always (?:paid|made)|"
+        r"member)s?|(?:i|we)(?:'ve| have)? (?:been|am|are|was|were) (?:an? |such an? )?(?:very )?"
+        r"(?:good|excellent|great|outstanding|model|exemplary|responsible|faithful|loyal) "
+        r"(?:customer|client|member|consumer|borrower|card ?holder)s?|(?:customer|client|member|"
+        r"card ?holder)s? (?:(?:of|for|with|at) \w+ )?(?:since|for (?:over |almost |nearly |"
+        rf"more than |the past )?{_N} (?:\w+ )?years)|(?:i|we)(?:'ve| have| had)? (?:never|not "
+        r"once) (?:\w+ )?(?:missed|been late)|(?:i|we)(?:'ve| have)? always (?:paid|made|paying)|"
+        r"(?:paid|pay|paying|made) (?:\w+ ){0,3}(?:faithfully|for (?:over |almost |nearly |"
+        rf"more than |the past )?{_N} years)|(?:treat\w*) (?:me|us) (?:so |very )?(?:badly|"
+        r"poorly|unfairly|like)|treated like|history (?:\w+ ){0,3}(?:spanning|of) (?:a decade|"
+        rf"{_N} years)|"
         r"treated (?:me )?(?:as though|like) (?:i|we) (?:was|were|am|are|don't)|"
-        r"(?:i|we) (?:have |had )?(?:been|had)\b[^.?!]{0,60}\b(?:for|since) (?:over |almost |"
-        rf"nearly |the past )?{_N} years|(?:should|way to|not) treat (?:a |their |its |me|us)|"
-        r"disrespect\w*|worthless|taken for granted|undervalued|(?:in|is|been) good standing|"
-        r"(?:i|we) (?:have )?(?:always )?(?:paid|made|make|pay)(?: \w+){0,5} (?:on time|timely|"
-        r"in a timely)|never been (?:a |any )?(?:\w+ )?late|since (?:xxxx|\d+) (?:and|,)",
+        r"(?:i|we)(?:'ve| have| had)? (?:been (?:with|banking|an? (?:xxxx |\w+ )?(?:customer|"
+        r"client|member|card ?holder)s?|(?:xxxx |\w+ )?(?:customer|client|member)s)|had (?:my|"
+        r"our|an?|this|the) (?:\w+ ){0,3}(?:account|card|loan|mortgage)s?)\b[^.?!]{0,60}\b"
+        r"(?:for|since) (?:over |almost |nearly |the past )?"
+        rf"{_N} years|(?:should|way to|not) treat (?:a |their |its |me|us)|"
+        r"disrespect\w*|worthless|taken for granted|undervalued|(?:in|is|been) good "
+        r"(?:\w+ ){0,2}standing|"
+        r"(?:i|we) (?:have )?(?:always (?:paid|made|make|pay)|(?:paid|made|make|pay)"
+        r"(?! (?:a|an|one|this|that|the) ))(?: \w+){0,5} (?:on time|timely|"
+        r"in a timely)|(?:i|we|my|our)\b[^.?!]{0,30}never been (?:a |any )?(?:\w+ )?late|"
+        r"since (?:xxxx|\d+) (?:and|,)",
     ),
     "urgency": (
         r"immediate\w*|asap|as soon as possible|at once|urgent\w*|right away|straight "
@@ -132,10 +175,22 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:refinance|refi|pay|afford)|falling (?:farther|further) behind|every day|"
         r"daily|before (?:i|we) (?:lose|suffer)|days to (?:complete|close|pay)",
         # a request for speed ("I need this removed immediately", "please ... asap")
-        r"(?:want|need|demand|demanding|request|requesting|please|must|should|asking|ask|expect|"
-        r"needs to|has to|have to|would like|i'd like|appreciate)"
-        r"\b[^.?!]{0,80}\b(?:immediately|immediate|imm\w*tly|asap|as soon as possible|at once|"
-        r"right away|straight away|today)|"
+        r"(?:want|need|demand|demanding|request|requesting|please|must|should(?! have)|asking|"
+        r"ask|expect|needs to|has to|have to|would like|i'd like|appreciate|urge|insist|crucial|"
+        r"imperative|essential|importance)"
+        r"\b[^.?!]{0,120}\b(?:immediately|immediate|imm\w*tly|asap|as soon as possible|at once|"
+        r"right away|straight away|today|promptly|without (?:further |any )?delay|(?:no|any) "
+        r"further delays?)|"
+        # harm under way now: eviction, homelessness, a foreclosure hearing, time running out
+        r"(?:about to be|will be|being|facing|face) (?:\w+ )?(?:evicted|eviction|homeless\w*|on "
+        r"the street|foreclosure)|running out of time|(?:\w+ )?days? left (?:until|before|to)|"
+        r"(?:foreclosure|court) (?:hearing|sale) (?:is )?(?:on|set|scheduled)|(?:sale|closing|"
+        r"auction|hearing) (?:is )?scheduled for|(?:this|it) (?:is )?an? urgent (?:issue|matter|"
+        r"situation|problem)|"
+        # a home purchase, loan or refinance blocked now by this
+        r"(?:preventing|stopping|keeping|holding up|blocking) (?:me|us|my \w+)\b[^.?!]{0,40}\b"
+        r"(?:home|house|mortgage|refinanc\w*|refi|pre-?approv\w*|loan)|(?:can ?not|can't|unable "
+        r"to|not able to) (?:even )?pay (?:my |our |the )?(?:\w+ )?bills|"
         # the customer's home purchase or refinance blocked or under way now
         r"applying for (?:a |the )?(?:\w+ )?mortgage|denied (?:a |an |the )?(?:\w+ )?mortgage|"
         r"(?:charging|charged|accru\w*)[^.?!]{0,30}(?:daily|every day|each day)|falling "
@@ -147,9 +202,11 @@ _CUES: dict[str, tuple[str, str]] = {
         # a dated sale or closing of the customer's own property, not one merely mentioned
         r"(?:(?:i|we) (?:now )?(?:have|got|received)|my|our)\b[^.?!]{0,40}\b(?:sale|closing|"
         r"close) date|(?:sale|closing|close) date (?:of|for|on|is|set for|scheduled for) "
-        r"(?:xxxx|\d|my|our|next|this)|tight timeline|expedite|(?:so|before) (?:i|we) can "
-        r"(?:purchase|buy|close|refinance)|(?:can ?not|can't|unable to|not able to|could not|"
-        r"couldn't) (?:\w+ ){0,2}(?:refinance|refi|be approved|get approved|qualify|purchase|"
+        r"(?:xxxx|\d|my|our|next|this)|tight timeline|expedite|(?:so|before) (?:that )?"
+        r"(?:i|we) can (?:purchase|buy|close|refinance|complete (?:the |my )?(?:\w+ )?"
+        r"(?:refinanc\w*|purchase|closing)|(?:continue to )?pay (?:my |our )?bills)|"
+        r"(?:can ?not|can't|unable to|not able to|could not|couldn't) (?:\w+ ){0,2}"
+        r"(?:refinance|refi|be approved|get approved|qualify|purchase|"
         r"buy)\b|(?:i|we)(?:'m|'re| am| are| have been)? (?:currently |now |just )?(?:trying|"
         r"looking|planning|hoping|attempting|about|ready|preparing|applying) to (?:\w+ ){0,2}"
         r"(?:purchase|buy|qualify|close on|get approved)|(?:currently|now) (?:trying|looking|"
@@ -165,19 +222,25 @@ _NEGATOR = (
 )
 _NEGATED = re.compile(rf"{_NEGATOR}(?:\W+\w+){{0,4}}\W*$")
 _REPORTED = re.compile(
-    r"\b(?:they|he|she|it|rep|reps|agent|representative|supervisor|manager|bank|company|"
-    r"lender|servicer|collector|caller|someone|staff|advisor|customer service)\b"
+    r"\b(?:they|them|he|she|it|rep|reps|agent|representative|supervisor|manager|bank|company|"
+    r"lender|servicer|collector|caller|someone|staff|advisor|customer service|csr|associate|"
+    r"specialist|operator|lady|gentleman)\b"
     r"[^.?!]{0,60}\b(?:said|say|says|told|tell|stated|states|advised|promised|assured|"
     r"offered|agreed|claimed|informed|indicated|confirmed|responded|replied|wrote|saying|"
     r"asking|demanding|demanded|threaten\w*|insisted)\b|"
     r"\b(?:was|were|been|am|are|being) (?:\w+ )?(?:told|advised|informed|assured|promised|"
-    r"offered)\b"
+    r"offered|asked)\b"
 )
 _POLICY_QUESTION = re.compile(
     r"^\W*(?:why|what|is|are|does|do|did|was|were|when|where|who|which|isn't|shouldn't|"
     r"should|has|have)\b[^?]*\?\W*$"
 )
 _IF_CLAUSE = re.compile(r"\b(?:if|whether|unless|had i|would have)\b[^,;:]*$")
+# The subject of a cue right after "if": "... agreed to lower the rate if I paid on time".
+_IF_SUBJECT = re.compile(r"\b(?:if|whether|unless)\W*$")
+# A clause opened by these continues the sentence before it (a report stays a report):
+# "the rep said it was posted because | I was such a good customer".
+_SUBORDINATE = re.compile(r"\b(?:because|that|as|since|when|while|so that)\W*$")
 _FIRST_PERSON = re.compile(r"\b(?:i|we|me|my|our|us)\b")
 _ASK = re.compile(
     r"\b(?:i|we)(?: \w+){0,2} (?:want|would like|wish|need|expect|demand|request|"
@@ -188,8 +251,9 @@ _CARD_TROUBLE = re.compile(
     r"\b(?:fraud\w*|stolen|lost|compromised|replac\w*|new card|unauthori[sz]ed|identity theft)\b"
 )
 _FORMULA = re.compile(
-    r"(?:thank|thanks|appreciate)[^.?!]{0,60}(?:immediate|prompt|quick|timely) "
-    r"(?:attention|response|consideration)"
+    r"(?:thank|thanks|appreciate)[^.?!]{0,60}(?:(?:immediate|prompt|quick|timely) "
+    r"(?:attention|response|consideration)|(?:attention|consideration) to this (?:urgent|"
+    r"important) matter)"
 )
 
 # A gap word inside a cue ("I ... want", "get the ... fees reversed") is never a negator:
@@ -247,8 +311,25 @@ def _guarded(s: str, start: int) -> tuple[bool, bool, bool]:
     return (
         not main_clause and _NEGATED.search(before) is not None,
         _REPORTED.search(before) is not None,
-        not main_clause and _IF_CLAUSE.search(before) is not None,
+        _IF_SUBJECT.search(before) is not None
+        or (not main_clause and _IF_CLAUSE.search(before) is not None),
     )
+
+
+def cancelled_by_context(before: str, clause: str) -> bool:
+    """Whether the words of a sentence ``before`` one of its clauses cancel the clause's
+    cues, which the clause scored alone cannot see: the clause is the body of an ``if``
+    ("... agreed to lower the rate if | I paid the first two years on time"), or the
+    sentence reported someone else's words before it and the clause does not start a main
+    clause of the customer's own ("the agent said the payment would not count and | my
+    account was in good standing"; "the rep said it posted because | I was a good
+    customer"; but "they said it was fixed, but | I want my money back" stands)."""
+    b, c = normalise(before), normalise(clause)
+    if _IF_SUBJECT.search(b) is not None:
+        return True
+    if c.startswith(("i ", "i'", "we ", "we'")) and _SUBORDINATE.search(b) is None:
+        return False
+    return _REPORTED.search(b) is not None
 
 
 def _vetoed(s: str, intent: str) -> bool:
@@ -322,5 +403,16 @@ def voicing_features(spans: Sequence[str]) -> np.ndarray:
 def signature() -> str:
     """A string that changes whenever a cue or guard pattern changes (a cache key)."""
     patterns = [c for pair in _CUES.values() for c in pair]
-    patterns += [p.pattern for p in (_NEGATED, _REPORTED, _POLICY_QUESTION, _IF_CLAUSE, _ASK)]
+    patterns += [
+        p.pattern
+        for p in (
+            _NEGATED,
+            _REPORTED,
+            _POLICY_QUESTION,
+            _IF_CLAUSE,
+            _IF_SUBJECT,
+            _SUBORDINATE,
+            _ASK,
+        )
+    ]
     return "\n".join([*patterns, _FORMULA.pattern, _CARD_TROUBLE.pattern, *VOICING_FEATURE_NAMES])

@@ -13,8 +13,11 @@ from makegood.features.intents.examples import (
     REAL_WEIGHT,
     expand,
     load_examples,
+    load_external,
+    load_external_examples,
     load_extra_examples,
     load_real_examples,
+    narrative_examples,
     training_set,
 )
 from makegood.features.intents.said import (
@@ -188,6 +191,9 @@ LETTERS = [
     ("I will be closing all of my accounts with this bank.", {"leaving"}),
     ("I have been a loyal customer of XXXX for over 15 years.", {"recognition"}),
     ("The foreclosure sale is scheduled for tomorrow and I need help.", {"urgency"}),
+    # a clause read with its sentence: the body of an "if", the rest of a report
+    ("XXXX agreed to lower my rate if I paid the first two years on time.", set()),
+    ("On XX/XX/XXXX the rep asked me if I would like to close my account.", set()),
 ]
 
 
@@ -240,10 +246,77 @@ def test_the_shipped_real_sentences_cover_every_intent():
     assert sum(not labels for _, labels in real) >= 1500
     extra = load_extra_examples()
     assert sum("urgency" in labels for _, labels in extra) >= 20
+    external = load_external_examples()
     examples, weights = training_set()
-    assert len(examples) == len(weights) == len(load_examples()) + len(real) + len(extra)
+    assert (
+        len(examples)
+        == len(weights)
+        == len(load_examples()) + len(real) + len(extra) + len(external)
+    )
     assert (weights[len(load_examples()) :] == REAL_WEIGHT).all()
     with pytest.raises(ValueError, match="line 1: expected LABELS<TAB>SENTENCE"):
         load_real_examples("compensation I want a refund\n")
     with pytest.raises(ValueError, match="line 1: unknown intent"):
         load_real_examples("money\tI want a refund\n")
+
+
+def test_the_external_narratives_are_whole_letters_with_verbatim_spans():
+    rows = load_external()
+    assert len(rows) >= 300
+    for intent in INTENTS:
+        assert sum(intent in r["intents"] for r in rows) >= 20
+    assert sum(not r["intents"] for r in rows) >= 100
+    for r in rows:
+        assert set(r["spans"]) == set(r["intents"])
+        assert all(span in r["text"] for span in r["spans"].values())
+        assert r["source"].startswith("github.com/") and ("complaint_id" in r or "row" in r)
+    # every sentence is labelled, and a voiced intent lands on the sentence of its span
+    examples = load_external_examples()
+    assert len(examples) > 10 * len(rows) // 2
+    for intent in INTENTS:
+        assert sum(intent in labels for _, labels in examples) >= 20
+
+
+def test_a_narrative_labels_the_sentences_its_spans_overlap():
+    row = {
+        "text": "I was charged twice. I want my money back, and I will close my account.",
+        "spans": {"compensation": "I want my money back", "leaving": "I will close my account"},
+    }
+    assert narrative_examples([row]) == [
+        ("I was charged twice.", frozenset()),
+        (
+            "I want my money back, and I will close my account.",
+            frozenset({"compensation", "leaving"}),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "line 1: not a JSON object"),
+        ("[1, 2]", "line 1: expected a JSON object"),
+        ('{"text": "x", "intents": []}', r"line 1: missing field\(s\) \['spans', 'emotion'\]"),
+        (
+            '{"text": "x", "intents": ["money"], "spans": {}, "emotion": "calm"}',
+            "line 1: field intents: unknown intent",
+        ),
+        (
+            '{"text": "x", "intents": ["leaving"], "spans": {}, "emotion": "calm"}',
+            "line 1: field spans must give one quote per voiced intent",
+        ),
+        (
+            '{"text": "I will close it", "intents": ["leaving"], '
+            '"spans": {"leaving": "I will leave"}, "emotion": "calm"}',
+            "line 1: field spans.leaving is not a verbatim substring of text",
+        ),
+    ],
+)
+def test_a_bad_external_record_is_named(line, message):
+    with pytest.raises(ValueError, match=message):
+        load_external(line)
+
+
+def test_an_undecided_external_record_is_kept_out():
+    line = '{"text": "x", "intents": null, "spans": {}, "emotion": "calm"}'
+    assert load_external(line + "\n\n") == []

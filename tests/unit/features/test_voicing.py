@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from makegood.features.voicing import (
     VOICING_FEATURE_NAMES,
+    cancelled_by_context,
     normalise,
     signature,
     voiced,
@@ -35,6 +36,23 @@ from makegood.features.voicing import (
         ("It needs to be removed at once.", "urgency"),
         ("Now I have a sale date for XX/XX/2015.", "urgency"),
         ("Currently trying to purchase a home and noticed errors.", "urgency"),
+        # third pass: the same voicing in the other grammatical forms real letters use
+        ("They still have not refunded me the {$90.00}.", "compensation"),
+        ("Please have them put the {$40.00} back in my checking account.", "compensation"),
+        ("I am demanding to be reimbursed for the overdraft fees.", "compensation"),
+        ("At that point I closed my savings account with them.", "leaving"),
+        ("I spent two hours on the phone trying to close my account.", "leaving"),
+        ("After this I will have to find another bank.", "leaving"),
+        ("I switched to a different lender last month.", "leaving"),
+        ("I will no longer do any business with this company.", "leaving"),
+        ("I have been an excellent customer for 9 years.", "recognition"),
+        ("We have been card holders for more than 25 straight years.", "recognition"),
+        ("I've been paying this mortgage for 14 years.", "recognition"),
+        ("They are treating us like criminals.", "recognition"),
+        ("I urge you to correct my report immediately.", "urgency"),
+        ("We are about to be evicted because of this.", "urgency"),
+        ("This error is the only thing stopping me from getting a home loan.", "urgency"),
+        ("The foreclosure hearing is set for XX/XX/XXXX.", "urgency"),
     ],
 )
 def test_a_voiced_cue_is_heard(span, intent):
@@ -75,10 +93,30 @@ def test_a_voiced_cue_is_heard(span, intent):
         ("Tomorrow will be a week since they received all the funds.", "urgency"),
         ("My savings for buying a home are all gone.", "urgency"),
         ("We did not need the credit support to qualify for a mortgage.", "urgency"),
+        # one payment made on time is a disputed fact, not a record; an if-clause's subject
+        ("I made the XX/XX/XXXX payment on time.", "recognition"),
+        ("They agreed to lower the rate if I paid the first year on time.", "recognition"),
+        ("The rep asked if I would like to close my account.", "leaving"),
+        ("I was asked to close the account and open a new one.", "leaving"),
+        # calls are not money; checks and towns are not accounts
+        ("They refuse to return my calls.", "compensation"),
+        ("Please cancel those checks.", "leaving"),
+        ("We are now moved out of the house.", "leaving"),
+        # a past counterfactual and a thank-you are no present time pressure
+        ("The contract should have been rewritten immediately.", "urgency"),
+        ("Thank you for your attention to this urgent matter.", "urgency"),
     ],
 )
 def test_a_guarded_or_missing_cue_is_not_heard(span, intent):
     assert not voiced(span, intent)
+
+
+def test_a_clause_is_cancelled_by_the_if_or_the_report_before_it():
+    assert cancelled_by_context("They said they would lower my rate if ", "I paid on time")
+    assert cancelled_by_context("The agent told me the fee was wrong and ", "it would be refunded")
+    # a clause with its own first-person subject starts a main clause of its own
+    assert not cancelled_by_context("They said it was fixed, but ", "I want my money back")
+    assert not cancelled_by_context("I called twice and ", "my account is in good standing")
 
 
 def test_normalise_joins_the_exports_split_contractions_and_masks():

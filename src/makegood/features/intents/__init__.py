@@ -16,11 +16,13 @@ over four blocks: word 1-2-grams (with negation marking), character 2-5-grams,
 :mod:`~makegood.features.voicing` cues (intent vocabulary that no negation, reported
 speech, policy question or ``if`` clause cancels) and a static sentence embedding
 (:mod:`~makegood.features.language`, the ``wordllama`` table shipped in its wheel). The
-models learn from two labelled sources shipped in ``makegood/data``: generated phrasing
-(``intents_train.txt``) and real complaint sentences (``intents_real.txt``: the sentences
-of the development split of the labelled CFPB narratives, a US-government work in the
-public domain). An intent is heard only when a sentence, or a clause of at least
-:data:`MIN_CLAUSE_WORDS` words, reaches the intent's threshold in :data:`THRESHOLDS`
+models learn from labelled sources shipped in ``makegood/data``: generated phrasing
+(``intents_train.txt``) and real complaint text, a US-government work in the public domain
+(``intents_real.txt``: the sentences of the development split of the labelled CFPB
+narratives; ``intents_extra.txt``: sentences of other public CFPB narratives;
+``intents_external.jsonl``: 350 other whole narratives labelled with verbatim spans).
+An intent is heard only when a sentence, or a clause of at least :data:`MIN_CLAUSE_WORDS`
+words, reaches the intent's threshold in :data:`THRESHOLDS`
 (chosen on the development split only, for precision); otherwise nothing is claimed. The
 quote is the shortest such span, cut verbatim from the text.
 
@@ -37,8 +39,11 @@ from makegood.features.intents.detector import THRESHOLDS, IntentDetector, Said
 from makegood.features.intents.examples import (
     INTENTS,
     load_examples,
+    load_external,
+    load_external_examples,
     load_extra_examples,
     load_real_examples,
+    narrative_examples,
     training_set,
     weighted,
 )
@@ -62,8 +67,11 @@ __all__ = [
     "intent_features",
     "THRESHOLDS",
     "load_examples",
+    "load_external",
+    "load_external_examples",
     "load_extra_examples",
     "load_real_examples",
+    "narrative_examples",
     "segments",
     "training_set",
     "weighted",

@@ -2,17 +2,20 @@
 
 :data:`INTENTS` names the four intents (the label guide: ``docs/text.md``). The shipped
 labelled files in ``makegood/data`` are read here: generated phrasing from templates
-(:func:`load_examples`, :func:`expand`) and real complaint sentences
-(:func:`load_real_examples`, :func:`load_extra_examples`), weighted together by
-:func:`training_set`.
+(:func:`load_examples`, :func:`expand`), real complaint sentences
+(:func:`load_real_examples`, :func:`load_extra_examples`) and whole real narratives
+labelled with verbatim spans (:func:`load_external`, cut into labelled sentences by
+:func:`narrative_examples`), weighted together by :func:`training_set`.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +27,11 @@ __all__ = [
     "REAL_WEIGHT",
     "expand",
     "load_examples",
+    "load_external",
+    "load_external_examples",
     "load_extra_examples",
     "load_real_examples",
+    "narrative_examples",
     "training_set",
     "weighted",
 ]
@@ -42,6 +48,11 @@ REAL_TRAINING_DATA = "intents_real.txt"
 #: Real complaint sentences from outside the labelled narratives (other public CFPB
 #: narratives), hand-labelled by the same guide: more real phrasing for rare intents.
 EXTRA_TRAINING_DATA = "intents_extra.txt"
+#: Whole real narratives (other public CFPB narratives, outside the labelled file) labelled
+#: by the same guide: one JSON object a line with ``text``, ``intents``, ``spans`` (a
+#: verbatim substring of ``text`` per intent), ``emotion`` and the record's provenance;
+#: ``intents`` is null where the guide could not decide (never trained on or scored).
+EXTERNAL_DATA = "intents_external.jsonl"
 #: Weight of a real complaint sentence against one generated sentence in training.
 REAL_WEIGHT = 3.0
 
@@ -145,6 +156,78 @@ def load_extra_examples(text: str | None = None) -> list[tuple[str, frozenset[st
     return load_real_examples(text)
 
 
+def narrative_examples(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, frozenset[str]]]:
+    """Each narrative's sentences (:func:`~makegood.features.intents.segments.segments`,
+    spaces collapsed), labelled with the intents whose span (``row["spans"]``, a verbatim
+    substring of ``row["text"]``) overlaps the sentence."""
+    out = []
+    for r in rows:
+        text = r["text"]
+        where = {i: (text.find(span), len(span)) for i, span in r["spans"].items()}
+        for (s, e), _ in segments(text):
+            labels = frozenset(
+                i for i, (at, n) in where.items() if at >= 0 and at < e and at + n > s
+            )
+            out.append((" ".join(text[s:e].split()), labels))
+    return out
+
+
+_EXTERNAL_FIELDS = ("text", "intents", "spans", "emotion")
+
+
+def load_external(text: str | None = None) -> list[dict[str, Any]]:
+    """The decided narratives of ``intents_external.jsonl`` (or of ``text`` in its format):
+    dicts with ``text``, ``intents``, ``spans``, ``emotion`` and provenance fields; records
+    whose ``intents`` is null (undecidable by the guide) are left out.
+
+    Raises:
+        ValueError: naming the line and field, when a record is not a JSON object, lacks a
+            field, names an unknown intent, or gives a span that is not a verbatim
+            substring of its text (or no span for a voiced intent).
+    """
+    if text is None:
+        text = resources.files("makegood.data").joinpath(EXTERNAL_DATA).read_text("utf-8")
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"line {lineno}: not a JSON object ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise ValueError(f"line {lineno}: expected a JSON object, got {type(row).__name__}")
+        missing = [f for f in _EXTERNAL_FIELDS if f not in row]
+        if missing:
+            raise ValueError(f"line {lineno}: missing field(s) {missing}")
+        if row["intents"] is None:
+            continue
+        unknown = set(row["intents"]) - set(INTENTS)
+        if unknown:
+            raise ValueError(
+                f"line {lineno}: field intents: unknown intent {sorted(unknown)}; "
+                f"expected {list(INTENTS)}"
+            )
+        if set(row["spans"]) != set(row["intents"]):
+            raise ValueError(
+                f"line {lineno}: field spans must give one quote per voiced intent "
+                f"{sorted(row['intents'])}, got {sorted(row['spans'])}"
+            )
+        for intent, span in row["spans"].items():
+            if not span or span not in row["text"]:
+                raise ValueError(
+                    f"line {lineno}: field spans.{intent} is not a verbatim substring of text"
+                )
+        out.append(row)
+    return out
+
+
+def load_external_examples(text: str | None = None) -> list[tuple[str, frozenset[str]]]:
+    """``(sentence, intents)`` of the external narratives (:func:`load_external`,
+    :func:`narrative_examples`)."""
+    return narrative_examples(load_external(text))
+
+
 def weighted(
     generated: list[tuple[str, frozenset[str]]], *real: list[tuple[str, frozenset[str]]]
 ) -> tuple[list[tuple[str, frozenset[str]]], np.ndarray]:
@@ -158,10 +241,19 @@ def weighted(
 
 
 def training_set(
-    data: str | None = None, real: str | None = None, extra: str | None = None
+    data: str | None = None,
+    real: str | None = None,
+    extra: str | None = None,
+    external: str | None = None,
 ) -> tuple[list[tuple[str, frozenset[str]]], np.ndarray]:
     """The default detector's examples and weights: the generated sentences of ``data``
-    (:func:`load_examples`, weight 1), the real complaint sentences of ``real`` and
-    ``extra`` (:func:`load_real_examples`, :func:`load_extra_examples`, weight
+    (:func:`load_examples`, weight 1), the real complaint sentences of ``real``, ``extra``
+    and of the ``external`` narratives (:func:`load_real_examples`,
+    :func:`load_extra_examples`, :func:`load_external_examples`, weight
     :data:`REAL_WEIGHT`); defaults: the shipped files."""
-    return weighted(load_examples(data), load_real_examples(real), load_extra_examples(extra))
+    return weighted(
+        load_examples(data),
+        load_real_examples(real),
+        load_extra_examples(extra),
+        load_external_examples(external),
+    )

@@ -18,6 +18,7 @@ import numpy as np
 
 from makegood.features.intents.detector import THRESHOLDS, IntentDetector, _threshold_array
 from makegood.features.intents.examples import (
+    EXTERNAL_DATA,
     EXTRA_TRAINING_DATA,
     INTENTS,
     REAL_TRAINING_DATA,
@@ -68,7 +69,8 @@ def default_detector() -> IntentDetector:
     data = files.joinpath(TRAINING_DATA).read_text("utf-8")
     real = files.joinpath(REAL_TRAINING_DATA).read_text("utf-8")
     extra = files.joinpath(EXTRA_TRAINING_DATA).read_text("utf-8")
-    path = _cache_path(data, real, extra)
+    external = files.joinpath(EXTERNAL_DATA).read_text("utf-8")
+    path = _cache_path(data, real, extra, external)
     try:
         detector = joblib.load(path)
         if isinstance(detector, IntentDetector):
@@ -76,7 +78,7 @@ def default_detector() -> IntentDetector:
             return detector
     except Exception:  # missing, partial or from another version: retrain
         pass
-    examples, weights = training_set(data, real, extra)
+    examples, weights = training_set(data, real, extra, external)
     detector = IntentDetector().fit(examples, sample_weight=weights)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ import numpy as np
 from makegood.contract.catalog import Catalog
 from makegood.contract.files import FilePart, plan_parts
 from makegood.errors import ConfigError, ContractError, MakegoodError, Violation
+from makegood.modeling.engine import no_progress
 from makegood.policy.guardrails import Guardrails, Spent, guarded_allocate
 from makegood.policy.thresholds import allocate_batches
 from makegood.policy.upgrades import Threshold
@@ -58,10 +59,6 @@ __all__ = ["DEFAULT_PARTITION_ROWS", "DaskRun", "connect", "recommend_dask"]
 
 DEFAULT_PARTITION_ROWS = 50_000
 Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @contextmanager
@@ -272,7 +269,7 @@ def recommend_dask(
     conservative: bool = False,
     partition_rows: int = DEFAULT_PARTITION_ROWS,
     spent: Spent | None = None,
-    say: Say = _quiet,
+    say: Say = no_progress,
     show_progress: bool = False,
 ) -> DaskRun:
     """``makegood recommend`` on a Dask cluster: the single-process result, by partitions.
@@ -444,7 +441,7 @@ def score_all(
     conservative: bool = False,
     partition_rows: int = DEFAULT_PARTITION_ROWS,
     keep_columns: tuple[str, ...] = (),
-    say: Say = _quiet,
+    say: Say = no_progress,
     show_progress: bool = False,
 ) -> tuple[list[FilePart], tasks.Job, list[tasks.PartResult]]:
     """Pass 1: plan the parts, then read, validate, score and spill each under ``tmp``.

@@ -30,7 +30,7 @@ from makegood.reporting.frontier import (
     frontier_table,
 )
 from makegood.scaleout import tasks
-from makegood.scaleout.engine import DEFAULT_PARTITION_ROWS, Say, _quiet, score_all, thresholds
+from makegood.scaleout.engine import DEFAULT_PARTITION_ROWS, Say, no_progress, score_all, thresholds
 
 __all__ = ["DaskFrontier", "frontier_dask", "write_frontier"]
 
@@ -83,7 +83,7 @@ def frontier_dask(
     n_frontier: int = N_FRONTIER,
     extra_budget: float = EXTRA_BUDGET,
     partition_rows: int = DEFAULT_PARTITION_ROWS,
-    say: Say = _quiet,
+    say: Say = no_progress,
     show_progress: bool = False,
 ) -> DaskFrontier:
     """The efficient frontier of ``complaints`` (as ``reporting.frontier.frontier_rows``),

@@ -19,12 +19,12 @@ import scipy.sparse as sp
 
 from makegood.features.intents.examples import INTENTS
 from makegood.features.intents.segments import (
-    _WORD,
-    _clauses,
-    _negated,
-    _normalise,
-    _sentences,
-    _word_analyzer,
+    WORD_PATTERN,
+    clauses,
+    negated,
+    normalise,
+    sentences,
+    word_analyzer,
 )
 from makegood.features.language import EMBEDDING_DIM, embed
 from makegood.features.voicing import (
@@ -171,7 +171,7 @@ class IntentDetector:
                 f"sample_weight must have one weight per example ({len(examples)}). "
                 f"Got {weights.shape[0]} instead."
             )
-        self.thresholds_ = _threshold_array(
+        self.thresholds_ = threshold_array(
             THRESHOLDS if self.thresholds is None else self.thresholds
         )
         texts = [t for t, _ in examples]
@@ -214,17 +214,17 @@ class IntentDetector:
         """
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.words_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True, min_df=1)
+        self.words_ = TfidfVectorizer(analyzer=word_analyzer, sublinear_tf=True, min_df=1)
         self.chars_ = TfidfVectorizer(
             analyzer="char_wb",
             ngram_range=(2, 5),
-            preprocessor=_normalise,
+            preprocessor=normalise,
             sublinear_tf=True,
             min_df=2,
         )
         words, chars = self.words_.fit_transform(texts), self.chars_.fit_transform(texts)
         self.blocks_ = [
-            (_word_analyzer, self.words_.vocabulary_, self.words_.idf_, 1.0),
+            (word_analyzer, self.words_.vocabulary_, self.words_.idf_, 1.0),
             (
                 self.chars_.build_analyzer(),
                 self.chars_.vocabulary_,
@@ -281,11 +281,11 @@ class IntentDetector:
         if last is not None and last.cleaned == cleaned:
             return last
         unique = list(dict.fromkeys(cleaned))
-        spans = [_sentences(t) for t in unique]
+        spans = [sentences(t) for t in unique]
         sentences = list(
             dict.fromkeys(t[s:e] for t, ts in zip(unique, spans, strict=True) for s, e in ts)
         )
-        clauses = [_clauses(x, 0, len(x)) for x in sentences]
+        clauses = [clauses(x, 0, len(x)) for x in sentences]
         pieces: dict[str, int] = {}
         for x, cl in zip(sentences, clauses, strict=True):
             pieces.setdefault(x, len(pieces))
@@ -312,7 +312,7 @@ class IntentDetector:
         decided: dict[tuple[str, bool], dict[int, tuple[int, int, float]]] = {}
         by_text = {}
         for t, ts in zip(w.unique, w.spans, strict=True):
-            message = len(_WORD.findall(t)) < SHORT_MESSAGE_WORDS
+            message = len(WORD_PATTERN.findall(t)) < SHORT_MESSAGE_WORDS
             best: dict[int, tuple[int, int, float]] = {}  # intent -> (start, end, score)
             for s, e in ts:
                 key = (t[s:e], message)
@@ -390,11 +390,11 @@ class IntentDetector:
                         context[k] = cancelled_by_context(sentence[:cs], sentence[cs:ce])
                     if context[k]:
                         cue = -1  # as a guard inside the clause would: no arm may claim it
-                if len(_WORD.findall(sentence, cs, ce)) >= MIN_CLAUSE_WORDS:
+                if len(WORD_PATTERN.findall(sentence, cs, ce)) >= MIN_CLAUSE_WORDS:
                     alone = _carries(p, cue, low, high)
                 else:  # a negation before it may reach into it
                     alone = _carries(p, cue, low, max(high, SHORT_CLAUSE_THRESHOLD)) and (
-                        k == 0 or not _negated(sentence[:cs])
+                        k == 0 or not negated(sentence[:cs])
                     )
                 if (heard and _carries(p, cue, low, high)) or alone:
                     candidates.append((cs, ce, p))
@@ -405,7 +405,7 @@ class IntentDetector:
         return best
 
 
-def _threshold_array(thresholds: Mapping[str, tuple[float, float]]) -> np.ndarray:
+def threshold_array(thresholds: Mapping[str, tuple[float, float]]) -> np.ndarray:
     """(len(INTENTS), 2) ``(with_cue, alone)`` rows; raises ValueError naming what is missing."""
     missing = set(INTENTS) - set(thresholds)
     if missing:

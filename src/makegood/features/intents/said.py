@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from makegood.features.intents.detector import THRESHOLDS, IntentDetector, _threshold_array
+from makegood.features.intents.detector import THRESHOLDS, IntentDetector, threshold_array
 from makegood.features.intents.examples import (
     EXTERNAL_DATA,
     EXTRA_TRAINING_DATA,
@@ -38,7 +38,7 @@ __all__ = [
 #: Bump when the features or the choice rule change, so cached detectors are retrained
 #: (4: the pickled analyzer moved to :mod:`~makegood.features.intents.segments`; a new key
 #: keeps this cache apart from one written by older code).
-_FORMAT = 4
+_FORMAT = 5  # 5: the word analyzer pickled under its public name
 
 
 def _cache_path(*parts: str) -> Path:
@@ -74,7 +74,7 @@ def default_detector() -> IntentDetector:
     try:
         detector = joblib.load(path)
         if isinstance(detector, IntentDetector):
-            detector.thresholds_ = _threshold_array(THRESHOLDS)  # a choice, not a fit
+            detector.thresholds_ = threshold_array(THRESHOLDS)  # a choice, not a fit
             return detector
     except Exception:  # missing, partial or from another version: retrain
         pass

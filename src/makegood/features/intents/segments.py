@@ -2,7 +2,7 @@
 
 :func:`segments` gives the sentence and clause spans every intent is scored on; the
 tokens (:func:`_word_tokens`) are lower-cased, curly apostrophes normalised
-(:func:`_normalise`), with ``NEG_`` copies of the words inside a negation's scope, the
+(:func:`normalise`), with ``NEG_`` copies of the words inside a negation's scope, the
 word block of :class:`~makegood.features.intents.detector.IntentDetector`.
 """
 
@@ -27,7 +27,7 @@ _CLAUSE_CUT = re.compile(
     rf"\s*(?:[,:()]|\s[-\u2013\u2014]+\s|\.\.+)\s*(?:{_JOINING}\s+)?|\s+{_JOINING}\s+",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z0-9$£€%']+")
+WORD_PATTERN = re.compile(r"[A-Za-z0-9$£€%']+")
 _EDGE = " \t\r\n\"'`*-\u2013\u2014,:;"
 
 
@@ -39,7 +39,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
+def sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
         spans.append((start, m.end()))
@@ -48,12 +48,12 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     out = []
     for s, e in spans:
         s, e = _trim(text, s, e)
-        if _WORD.search(text, s, e) is not None:
+        if WORD_PATTERN.search(text, s, e) is not None:
             out.append((s, e))
     return out
 
 
-def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
+def clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
     """Clause spans of the sentence ``text[s:e]`` (none when it is one clause)."""
     cuts, start = [], s
     for m in _CLAUSE_CUT.finditer(text, s, e):
@@ -63,7 +63,7 @@ def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
     kept = []
     for cs, ce in cuts:
         cs, ce = _trim(text, cs, ce)
-        if _WORD.search(text, cs, ce) is not None and (cs, ce) != (s, e):
+        if WORD_PATTERN.search(text, cs, ce) is not None and (cs, ce) != (s, e):
             kept.append((cs, ce))
     return kept if len(kept) > 1 else []
 
@@ -75,7 +75,7 @@ def segments(text: str) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
     lists no clauses. Every span is trimmed of surrounding spaces and punctuation
     (a sentence keeps its closing ``.!?``).
     """
-    return [((s, e), _clauses(text, s, e)) for s, e in _sentences(text)]
+    return [((s, e), clauses(text, s, e)) for s, e in sentences(text)]
 
 
 _NEGATOR = re.compile(
@@ -87,13 +87,13 @@ _SCOPE_END = frozenset({"!", "?", ",", ";", ":", ".", "but", "however", "just", 
 _PUNCT = frozenset({"!", "?", ",", ";", ":", "."})
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u2018", "'")
 
 
 def _word_tokens(text: str) -> list[str]:
     """Lower-case word tokens plus ``NEG_`` copies of the words after a negator."""
-    toks = _TOKEN.findall(_normalise(text))
+    toks = _TOKEN.findall(normalise(text))
     out = [t for t in toks if t not in _PUNCT or t in ("!", "?")]
     negated = False
     for t in toks:
@@ -107,12 +107,12 @@ def _word_tokens(text: str) -> list[str]:
     return out
 
 
-def _negated(text: str) -> bool:
+def negated(text: str) -> bool:
     """True when ``text`` holds a negator ("not", "don't", "never", ...)."""
-    return any(_NEGATOR.match(t.replace("'", "")) for t in _TOKEN.findall(_normalise(text)))
+    return any(_NEGATOR.match(t.replace("'", "")) for t in _TOKEN.findall(normalise(text)))
 
 
-def _word_analyzer(text: str) -> list[str]:
+def word_analyzer(text: str) -> list[str]:
     toks = _word_tokens(text)
     plain = [t for t in toks if not t.startswith("NEG_")]
     return toks + [f"{a} {b}" for a, b in itertools.pairwise(plain)]

@@ -20,10 +20,10 @@ import scipy.sparse as sp
 from makegood.features.intents.examples import INTENTS
 from makegood.features.intents.segments import (
     WORD_PATTERN,
-    clauses,
+    clause_spans,
     negated,
     normalise,
-    sentences,
+    sentence_spans,
     word_analyzer,
 )
 from makegood.features.language import EMBEDDING_DIM, embed
@@ -281,11 +281,11 @@ class IntentDetector:
         if last is not None and last.cleaned == cleaned:
             return last
         unique = list(dict.fromkeys(cleaned))
-        spans = [sentences(t) for t in unique]
+        spans = [sentence_spans(t) for t in unique]
         sentences = list(
             dict.fromkeys(t[s:e] for t, ts in zip(unique, spans, strict=True) for s, e in ts)
         )
-        clauses = [clauses(x, 0, len(x)) for x in sentences]
+        clauses = [clause_spans(x, 0, len(x)) for x in sentences]
         pieces: dict[str, int] = {}
         for x, cl in zip(sentences, clauses, strict=True):
             pieces.setdefault(x, len(pieces))

@@ -39,7 +39,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
         spans.append((start, m.end()))
@@ -53,7 +53,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
+def clause_spans(text: str, s: int, e: int) -> list[tuple[int, int]]:
     """Clause spans of the sentence ``text[s:e]`` (none when it is one clause)."""
     cuts, start = [], s
     for m in _CLAUSE_CUT.finditer(text, s, e):
@@ -75,7 +75,7 @@ def segments(text: str) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
     lists no clauses. Every span is trimmed of surrounding spaces and punctuation
     (a sentence keeps its closing ``.!?``).
     """
-    return [((s, e), clauses(text, s, e)) for s, e in sentences(text)]
+    return [((s, e), clause_spans(text, s, e)) for s, e in sentence_spans(text)]
 
 
 _NEGATOR = re.compile(
@@ -95,15 +95,15 @@ def _word_tokens(text: str) -> list[str]:
     """Lower-case word tokens plus ``NEG_`` copies of the words after a negator."""
     toks = _TOKEN.findall(normalise(text))
     out = [t for t in toks if t not in _PUNCT or t in ("!", "?")]
-    negated = False
+    in_negation = False
     for t in toks:
         if t in _SCOPE_END:
-            negated = False
+            in_negation = False
             continue
-        if negated:
+        if in_negation:
             out.append("NEG_" + t)
         if _NEGATOR.match(t.replace("'", "")):
-            negated = True
+            in_negation = True
     return out
 
 

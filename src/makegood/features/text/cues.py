@@ -170,9 +170,9 @@ def _cues_of(text: str) -> tuple[float, ...]:
     """The cues of one text, in :data:`CUE_NAMES` order (see :func:`text_cues`)."""
     s = text.replace("\u2019", "'")
     low = s.lower()
-    nonempty = bool(text.strip())
+    has_text = bool(text.strip())
     compound = neg = pos = 0.0
-    if nonempty:
+    if has_text:
         p = _vader().polarity_scores(text[:VADER_MAX_CHARS])
         compound, neg, pos = p["compound"], p["neg"], p["pos"]
 
@@ -180,7 +180,7 @@ def _cues_of(text: str) -> tuple[float, ...]:
         return len(_PATTERNS[name].findall(where))
 
     return (
-        float(nonempty),
+        float(has_text),
         compound,
         neg,
         pos,

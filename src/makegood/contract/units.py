@@ -7,6 +7,7 @@ as :mod:`makegood.contract.files` normalizes ``opened_at``.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -16,6 +17,7 @@ __all__ = [
     "money_text",
     "naive_utc",
     "round_cents",
+    "round_up_cents",
     "to_cents",
     "utc_now",
 ]
@@ -49,6 +51,16 @@ def round_cents(amount: float) -> float:
     0.0
     """
     return round(float(amount), 2) + 0.0
+
+
+def round_up_cents(amount: float) -> float:
+    """The least whole-cent amount >= ``amount`` (float noise below a millionth of a cent
+    ignored): a budget that must cover ``amount``.
+
+    >>> round_up_cents(76153.381), round_up_cents(0.1 + 0.2), round_up_cents(-0.001)
+    (76153.39, 0.3, 0.0)
+    """
+    return math.ceil(round(float(amount) * 100, 6)) / 100 + 0.0
 
 
 def money_text(

@@ -412,7 +412,7 @@ def plan_budgets(
         )
     short = [b for b in chosen if b < min_spend - 1e-9]
     chosen = [b for b in chosen if b not in short]
-    grid = frontier_grid(min_spend, u_spend, n_frontier)
+    grid = frontier_grid(min_spend, u_spend, n_frontier, top=cands.stops_paying)
     head = grid[-1]
     extras = [round_cents(b + extra_budget) for b in {*chosen, head}]
     same_spend = (

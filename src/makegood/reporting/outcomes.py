@@ -200,6 +200,36 @@ class CandidateOutcomes:
         )
 
     @cached_property
+    def stops_paying(self) -> float | None:
+        """Guarded: the least budget (per period, whole cents) where one more dollar stops
+        paying for the guarded allocation (its shadow price is 0), None unguarded.
+
+        Above the spend of the floors alone with no budget (``U_f``) every round of
+        :func:`~makegood.policy.guardrails.guarded_allocate` affords every option left
+        (each hold only lowers a complaint's best), so the answer is the unconstrained
+        guarded one and the next dollar does not pay. Below, the caps' hold-back depends
+        on the budget (it is not monotone), so the budget is found by bisection in cents
+        between the guarded unconstrained spend and ``U_f``: a budget where the next
+        dollar does not pay, one cent below which it does.
+        """
+        if not self.guarded:
+            return None
+        floor_only = frontier(self.value, self.cost, self._floors.eligible, [self.min_spend])[0]
+        top = floor_only.unconstrained_spend
+        hi = math.ceil((top + max(0.01, top * 1e-6)) * 100)
+        lo = max(math.ceil(self.unconstrained_spend * 100), math.ceil(self.min_spend * 100))
+
+        def pays(cents: int) -> bool:
+            return self.guarded_allocation(cents / 100).shadow_price > 1e-9
+
+        if lo >= hi or not pays(lo):
+            return min(lo, hi) / 100
+        while hi - lo > 1:  # pays(lo), not pays(hi)
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if pays(mid) else (lo, mid)
+        return hi / 100
+
+    @cached_property
     def unconstrained_spend(self) -> float:
         """What the best choice costs with no budget: unguarded the upgrade list's
         (``Allocation.unconstrained_spend``); guarded, the spend of the guarded allocation

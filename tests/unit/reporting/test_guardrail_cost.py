@@ -109,7 +109,9 @@ def test_page_one_spends_at_least_what_is_owed_at_every_budget_it_shows(owed_rep
     assert 10.0 not in [a["budget"] for a in shown]
     assert [c["budget"] for c in owed_report.chosen] == [30_000.0, 60_000.0]
     # every row of the curve pays what is owed; none below the need
-    assert all(r["spend"] >= owed - 0.01 and r["budget"] >= need - 0.01 for r in owed_report.frontier)
+    assert all(
+        r["spend"] >= owed - 0.01 and r["budget"] >= need - 0.01 for r in owed_report.frontier
+    )
 
 
 def test_the_figures_at_a_budget_are_the_guarded_allocation(owed_report, guarded, batch, trained):

@@ -23,6 +23,7 @@ __all__ = [
     "money_text",
     "naive_utc",
     "round_cents",
+    "round_up_cents",
     "sigmoid",
     "to_cents",
     "utc_now",
@@ -57,6 +58,16 @@ def round_cents(amount: float) -> float:
     0.0
     """
     return round(float(amount), 2) + 0.0
+
+
+def round_up_cents(amount: float) -> float:
+    """The least whole-cent amount >= ``amount`` (float noise below a millionth of a cent
+    ignored): a budget that must cover ``amount``.
+
+    >>> round_up_cents(76153.381), round_up_cents(0.1 + 0.2), round_up_cents(-0.001)
+    (76153.39, 0.3, 0.0)
+    """
+    return math.ceil(round(float(amount) * 100, 6)) / 100 + 0.0
 
 
 def money_text(

@@ -40,6 +40,7 @@ from makegood.modeling.bundle import Bundle
 from makegood.modeling.predict import recorded_spent, score, spent_in
 from makegood.modeling.support import support_lines
 from makegood.policy.budget import Allocation, spend_at
+from makegood.policy.guardrails import Guardrails
 from makegood.reporting.frontier import N_FRONTIER, default_budgets, frontier_grid, frontier_rows
 from makegood.reporting.headline import headline
 from makegood.reporting.method import assumptions, guardrail_comparison, method_section
@@ -244,13 +245,21 @@ def budget_report(
     hist = complaints_df if replay else history_df
 
     s = score(bundle, complaints_df)
+    cat = bundle.catalog
+    # what the caps count as already given: a replayed history is its own (its rows
+    # are the batch), else --history, else the bundle's memory (as batch recommend)
+    spent = None
+    if cat.caps and not replay:
+        spent = spent_in(history_df) if history_df is not None else recorded_spent(bundle)
+    # with guardrails every allocation of the report is the guarded one (as recommend)
+    rails = Guardrails.of(cat, complaints_df, spent) if cat.guardrails else None
     pacing = PeriodPacing.build(complaints_df, history_df, budget_period, period_start)
-    raw = CandidateOutcomes.from_scores(s)
+    raw = CandidateOutcomes.from_scores(s).with_guardrails(rails)
     cands = raw.per_period(pacing.scale(raw.n))
     practice = None
     if hist is not None:
-        practice = CurrentPractice.build(bundle, hist, s if replay else None)
-    cat = bundle.catalog
+        hist_rails = Guardrails.of(cat, hist) if cat.guardrails else None
+        practice = CurrentPractice.build(bundle, hist, s if replay else None, hist_rails)
     today = Today(cands, practice, cat.resolutions[cat.baseline_index].label)
     plan = plan_budgets(cands, chosen_in, practice, n_frontier, extra_budget)
     allocs = cands.allocations(plan.to_allocate)
@@ -275,11 +284,6 @@ def budget_report(
         )
         for b in plan.chosen
     ]
-    # what the caps count as already given: a replayed history is its own (its rows
-    # are the batch), else --history, else the bundle's memory (as batch recommend)
-    spent = None
-    if cat.caps and not replay:
-        spent = spent_in(history_df) if history_df is not None else recorded_spent(bundle)
     meta = _meta(bundle, complaints_df, hist, replay, history_df is not None, source, cands)
     meta["period"] = pacing.summary(raw.n)
     page_one = headline(
@@ -293,6 +297,8 @@ def budget_report(
         today,
         meta["period"],
         meta,
+        owed=cands.owed,
+        short={b: cands.min_spend for b in plan.short},
     )
     return BudgetReport(
         meta=meta,
@@ -312,7 +318,13 @@ def budget_report(
             base_totals,
             budget_period.noun,
             guardrail_comparison(
-                cat, complaints_df, raw, pacing.scale(raw.n), plan.chosen, spent, budget_period.noun
+                cat,
+                complaints_df,
+                raw,
+                pacing.scale(raw.n),
+                sorted({*plan.chosen, *plan.short}),
+                spent,
+                budget_period.noun,
             ),
         )
         | {"log_support": support_lines(bundle.meta)},
@@ -335,8 +347,11 @@ class BudgetPlan:
         grid: ``n_frontier`` evenly spaced budgets from the minimum to the unconstrained spend.
         frontier: the frontier's rows: the grid, the chosen budgets, each plus the extra
             budget, and the historical spend per complaint when there is a history.
-        min_spend, unconstrained_spend: what the cheapest and the best choice cost.
+        min_spend, unconstrained_spend: what the cheapest and the best choice cost (with
+            guardrails, the cheapest and the best they allow).
         extra_budget: the "another $X" of the report.
+        short: chosen budgets that cannot pay what the guardrails' floors require (at
+            least ``min_spend``): page one says so instead of giving figures.
     """
 
     chosen: list[float]
@@ -347,6 +362,7 @@ class BudgetPlan:
     min_spend: float
     unconstrained_spend: float
     extra_budget: float
+    short: list[float] = field(default_factory=list)
 
     def plus_extra(self, budget: float) -> float:
         return round_cents(budget + self.extra_budget)
@@ -371,30 +387,38 @@ def plan_budgets(
     :func:`default_budgets`. Page one's budget is always the recommended one; the chosen
     budgets stand beside it.
 
+    With guardrails (``cands.guarded``) the minimum and unconstrained spends are the
+    guarded ones, so the grid and the recommended budget (its top) never go below what
+    the floors need; a chosen budget below that need goes to ``short``.
+
     Raises:
-        BudgetError: a chosen budget below the minimum spend.
+        BudgetError: a chosen budget below the minimum spend without guardrails.
     """
     min_spend = cands.min_spend
-    u_spend = cands.allocations([min_spend])[min_spend].unconstrained_spend
+    least = cands.unguarded_min_spend  # == min_spend without guardrails
+    u_spend = cands.unconstrained_spend
     if chosen_in is not None:
         chosen = chosen_in
     elif practice is not None:
-        chosen = [round_cents(max(practice.same_spend_budget(cands.n_period), min_spend))]
+        chosen = [round_cents(max(practice.same_spend_budget(cands.n_period), least))]
     else:
         chosen = default_budgets(min_spend, u_spend)
     chosen = sorted({round_cents(b) for b in chosen})
-    low = [b for b in chosen if b < min_spend - 1e-9]
+    low = [b for b in chosen if b < least - 1e-9]
     if low:
         raise BudgetError(
-            f"budget {low[0]:.2f} is below the minimum spend {min_spend:.2f} (every "
+            f"budget {low[0]:.2f} is below the minimum spend {least:.2f} (every "
             "complaint's cheapest eligible resolution). Choose budgets >= the minimum spend."
         )
-    grid = frontier_grid(min_spend, u_spend, n_frontier)
+    short = [b for b in chosen if b < min_spend - 1e-9]
+    chosen = [b for b in chosen if b not in short]
+    grid = frontier_grid(min_spend, u_spend, n_frontier, top=cands.stops_paying)
     head = grid[-1]
     extras = [round_cents(b + extra_budget) for b in {*chosen, head}]
     same_spend = (
         [round_cents(practice.same_spend_budget(cands.n_period))] if practice is not None else []
     )
+    same_spend = [b for b in same_spend if b >= min_spend - 1e-9]  # guarded: may be short
     return BudgetPlan(
         chosen=chosen,
         basis="recommended",
@@ -404,6 +428,7 @@ def plan_budgets(
         min_spend=min_spend,
         unconstrained_spend=u_spend,
         extra_budget=extra_budget,
+        short=short,
     )
 
 
@@ -433,13 +458,19 @@ def _thresholds(
 ) -> dict[str, float | None]:
     """Where one more dollar stops paying (``stops_paying``: the unconstrained spend, the
     recommended budget), what it buys there, and for the method section the budget beyond
-    which a dollar adds less than a dollar of net value (shadow price below 1)."""
+    which a dollar adds less than a dollar of net value (shadow price below 1; with
+    guardrails, the least budget of the frontier where the guarded allocation's is: to
+    within the frontier's step)."""
     u_alloc = allocs[max(plan.frontier)]
+    if cands.guarded:
+        below_one = min((b for b in plan.frontier if allocs[b].shadow_price < 1.0), default=None)
+    else:
+        below_one = spend_at(cands.value, cands.cost, cands.eligible, 1.0)
     return {
         "min_spend": _r(plan.min_spend),
         "stops_paying": _r(plan.unconstrained_spend),
         "recommended_budget": _r(plan.headline),
-        "shadow_price_below_one_budget": _r(spend_at(cands.value, cands.cost, cands.eligible, 1.0)),
+        "shadow_price_below_one_budget": _r(below_one),
         "unconstrained_spend": _r(plan.unconstrained_spend),
         "unconstrained_net_value": _r(u_alloc.value),
         "unconstrained_retained_value": _r(cands.totals(u_alloc.choice)["retained_value"]),

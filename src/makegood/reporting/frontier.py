@@ -107,10 +107,15 @@ def frontier_table(
     return rows
 
 
-def frontier_grid(min_spend: float, u_spend: float, n_frontier: int = N_FRONTIER) -> list[float]:
+def frontier_grid(
+    min_spend: float, u_spend: float, n_frontier: int = N_FRONTIER, *, top: float | None = None
+) -> list[float]:
     """``n_frontier`` budgets, whole cents, from the minimum to just above the
-    unconstrained spend (where the rounding guard lets every upgrade fit)."""
-    top = max(u_spend + max(0.01, u_spend * 1e-6), min_spend)
+    unconstrained spend (where the rounding guard lets every upgrade fit), or to ``top``
+    (with guardrails: where one more dollar stops paying)."""
+    if top is None:
+        top = u_spend + max(0.01, u_spend * 1e-6)
+    top = max(top, min_spend)
     lo_cents = math.ceil(min_spend * 100 - 1e-6)
     even = np.linspace(lo_cents / 100, math.ceil(top * 100) / 100, max(int(n_frontier), 2))
     return [max(round_cents(x), min_spend) for x in even]

@@ -9,6 +9,7 @@ paying (:func:`~makegood.reporting.frontier.next_dollar_pays`).
 
 from __future__ import annotations
 
+from makegood.contract.units import round_up_cents
 from makegood.policy.budget import Allocation
 from makegood.reporting.frontier import next_dollar_pays
 from makegood.reporting.numbers import report_round as _r
@@ -66,6 +67,9 @@ def headline(
     today: Today,
     period: dict,
     meta: dict,
+    *,
+    owed: float | None = None,
+    short: dict[float, float] | None = None,
 ) -> dict:
     """The first page: the period, today's practice, and one answer per budget shown (the
     chosen ones page one has room for, then the recommended one).
@@ -77,6 +81,10 @@ def headline(
         plus_extra: budget -> budget plus the extra.
         answers: :meth:`Today.answers` at every budget.
         period: :meth:`PeriodPacing.summary`.
+        owed: with guardrails, what their floors set aside at every budget
+            (:attr:`CandidateOutcomes.owed`): page one says it, as ``owed``.
+        short: with guardrails, each chosen budget that cannot pay what the floors need,
+            and that need (page one says so, as ``short``, instead of giving figures).
     """
     shown = _shown(chosen)
     columns = [(b, "chosen") for b in shown]
@@ -87,7 +95,7 @@ def headline(
         for b, basis in columns
     ]
     rec = next(a for a in out if a["budget"] == _r(recommended) or a["basis"] == "recommended")
-    return {
+    page = {
         "period": period,
         "versus": today.versus,
         "method": today.method,
@@ -100,3 +108,9 @@ def headline(
         "model_version": meta["model_version"],
         "mlflow_run_id": meta["mlflow_run_id"],
     }
+    if owed is not None:  # only with guardrails: without, page one is as it always was
+        page["owed"] = _r(owed)
+        page["short"] = [
+            {"budget": _r(b), "needed": round_up_cents(n)} for b, n in (short or {}).items()
+        ]
+    return page

@@ -14,6 +14,7 @@ from makegood.errors import BudgetError
 from makegood.modeling.bundle import Bundle
 from makegood.modeling.evaluate import dr_terms, off_policy_estimates, realized_reward
 from makegood.modeling.predict import Scores, score
+from makegood.policy.guardrails import Guardrails
 from makegood.reporting.numbers import report_round as _r
 from makegood.reporting.numbers import sum_ci
 from makegood.reporting.outcomes import CandidateOutcomes
@@ -41,9 +42,18 @@ class CurrentPractice:
     reward: np.ndarray
     propensity: np.ndarray
     n_missing_propensity: int
+    # makegood's allocations on the history are guarded by these (the catalog's, with the
+    # history's own complaints in the caps' windows), as on the complaint set
+    guardrails: Guardrails | None = None
 
     @classmethod
-    def build(cls, bundle: Bundle, history: pd.DataFrame, s: Scores | None) -> CurrentPractice:
+    def build(
+        cls,
+        bundle: Bundle,
+        history: pd.DataFrame,
+        s: Scores | None,
+        guardrails: Guardrails | None = None,
+    ) -> CurrentPractice:
         cat = bundle.catalog
         unknown = sorted(set(history["resolution"]) - set(cat.ids))
         if unknown:
@@ -66,7 +76,7 @@ class CurrentPractice:
             e = np.full(len(history), np.nan)
         missing = int(np.isnan(e).sum())
         e = np.where(np.isnan(e), s.propensity[rows, action], e)
-        return cls(history, s, action, reward, e, missing)
+        return cls(history, s, action, reward, e, missing, guardrails)
 
     @property
     def n(self) -> int:
@@ -78,7 +88,7 @@ class CurrentPractice:
 
     @cached_property
     def cands(self) -> CandidateOutcomes:
-        return CandidateOutcomes.from_scores(self.scores)
+        return CandidateOutcomes.from_scores(self.scores).with_guardrails(self.guardrails)
 
     def versus(self, choice: np.ndarray, n_batch: float) -> dict:
         """makegood's ``choice`` on this history against what was logged, as totals over
@@ -137,8 +147,10 @@ class CurrentPractice:
     def summary(self, n_batch: float, replay: bool) -> dict:
         cands = self.cands
         n = self.n
-        # makegood on the history itself at the historical spend
-        mg = cands.allocations([self.spend])[self.spend]
+        # makegood on the history itself at the historical spend (with guardrails, at
+        # least what they require of it: below that no allocation pays what is owed)
+        budget = max(self.spend, cands.min_spend)
+        mg = cands.allocations([budget])[budget]
         est = self._estimates(mg.choice)
         logged_model = cands.totals(self.action)
         mg_model = cands.totals(mg.choice)
@@ -165,7 +177,7 @@ class CurrentPractice:
                 "model_expected_churners": _r(logged_model["expected_churners"], 2),
             },
             "makegood_same_spend": {
-                "budget": _r(self.spend),
+                "budget": _r(budget),
                 "spend": _r(mg.spend),
                 "saving": _r(self.spend - mg.spend),
                 "ips": estimate_total(est["ips"], n),

@@ -58,17 +58,18 @@ def trained(small_world, tracking_uri, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def trained_money(small_world, tmp_path_factory) -> dict:
-    """A bundle trained (fast settings, no MLflow) on ``small_world`` whose outcome models
-    read each candidate's compensation (``money_input``)."""
+def trained_money(small_world, tracking_uri, tmp_path_factory) -> dict:
+    """A bundle trained (fast settings, logged to MLflow) on ``small_world`` whose outcome
+    models read each candidate's compensation (``money_input``)."""
     from makegood.api import load_catalog, load_history, train
 
     models = tmp_path_factory.mktemp("models_money")
     catalog = load_catalog(small_world["catalog"])
     history = load_history(small_world["history"], catalog=catalog)
     model = train(
-        history, catalog, models_dir=models, holdout_fraction=0.0, money_input=True, **FAST_PARAMS
-    )
+        history, catalog, models_dir=models, tracking_uri=tracking_uri, money_input=True,
+        **FAST_PARAMS,
+    )  # fmt: skip
     return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}
 
 

@@ -35,9 +35,7 @@ RARE_RESOLUTION = "credit_75"  # as tests/conftest.py trains it
 FIELDS = sorted(CANDIDATE_FIELDS)
 
 
-@pytest.fixture(
-    scope="module", params=["surveys", "no_surveys_rare_resolution", "extras", "money"]
-)
+@pytest.fixture(scope="module", params=["surveys", "no_surveys_rare_resolution", "extras", "money"])
 def served(request, trained, trained_no_surveys, trained_extras, trained_money) -> dict:
     models = {
         "surveys": trained,
@@ -160,6 +158,9 @@ def test_the_bundles_are_what_the_property_needs(served):
     elif served["kind"] == "extras":
         assert engine.spec.extras is not None
         assert set(engine.spec.extras.kinds) == {"region", "plan_price", "agent_note"}
+    elif served["kind"] == "money":
+        assert engine.params.money_input and engine.mediated
+        assert engine.sat_models[0].num_feature() == len(engine.spec.names) + 2
     else:
         k = engine.action_ids.index(RARE_RESOLUTION)
         assert not engine.has_satisfaction

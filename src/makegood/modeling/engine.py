@@ -30,7 +30,8 @@ Why these choices (see docs/modeling.md):
   is added back, shrunk by its standard error.
 * **Money as a shared effect** (``money_input``): the outcome models also read each
   candidate's compensation (the catalog's rule for the complaint; the amount actually
-  given on a logged row), so what money does is learned across resolutions.
+  given on a logged row), so what money does is learned across resolutions. Off by
+  default: on five paired 10,000-row worlds it cost capture (docs/modeling.md).
 * **Uncertainty**: the K fold models are a delete-a-group jackknife; their spread gives
   each candidate's interval.
 """

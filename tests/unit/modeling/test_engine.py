@@ -87,6 +87,22 @@ def test_money_input_bundle_reads_the_candidates_compensation(trained_money, tmp
         eng.predict(s.X)
     more = eng.predict(s.X, compensation=paid + 80.0)["churn_prob"]
     assert not np.allclose(more, eng.predict(s.X, compensation=paid)["churn_prob"])
+    # the diagnostics read the same layout: the contributions add up to the folds' churn
+    from makegood.notebooks.diagnostics import churn_contributions
+
+    given = frame["resolution"].tolist()
+    contrib = churn_contributions(bundle, frame, given)
+    assert list(contrib.columns[-4:]) == [
+        "resolution_code",
+        "compensation",
+        "expected_satisfaction",
+        "bias",
+    ]
+    k = [bundle.catalog.index(r) for r in given]
+    folds = eng.predict(s.X, compensation=paid, folds=True)["churn_folds"]
+    logit = np.log(folds) - np.log1p(-folds)  # (n, K, F) per fold, as the contributions
+    expected = logit[np.arange(len(frame)), bundle.action_index[k]].mean(axis=-1)
+    np.testing.assert_allclose(contrib.sum(axis=1), expected, atol=1e-6)
     # the same models saved without the flag (as before it existed) would not load as on
     old = tmp_path / "old"
     shutil.copytree(bundle.path, old)

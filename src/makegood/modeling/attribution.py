@@ -11,7 +11,8 @@ LightGBM's exact TreeSHAP contributions (``pred_contrib``) of the two rows ``(x,
 and ``(x, u)``, computed for those two rows only. The churn model reads the predicted
 satisfaction (a mediator); its share is passed back to the inputs through the
 satisfaction model's contributions to the satisfaction difference (its trees' TreeSHAP
-plus its pooled linear layer's exact per-input split). Log-odds are turned
+plus its pooled linear layer's exact per-input split); when the models read the
+candidates' compensation, its share is the resolution's. Log-odds are turned
 into money with the secant slope of the logistic between the two predictions, and what
 the fold-averaged, corrected ensemble adds beyond the explained folds is credited to
 the resolution itself.

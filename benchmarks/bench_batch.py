@@ -32,9 +32,10 @@ def bare_predict(bundle, X: np.ndarray) -> float:
     n, K = X.shape[0], eng.n_actions
     big = np.repeat(X, K, axis=0)
     acts = np.tile(np.arange(K, dtype=np.float32), n)
-    xa = eng.outcome_input(big, acts)
+    money = 0.0 if eng.params.money_input else None  # the layout; amounts hardly cost
+    xa = eng.outcome_input(big, acts, money=money)
     sat_f = [m.predict(xa) for m in eng.sat_models]  # warm-up sized like the real thing
-    xcs = [eng.outcome_input(big, acts, s) for s in sat_f]
+    xcs = [eng.outcome_input(big, acts, s, money=money) for s in sat_f]
     t = time.perf_counter()
     sat_f = [m.predict(xa) for m in eng.sat_models]
     for f, m in enumerate(eng.churn_models):

@@ -172,8 +172,9 @@ def run_world(n: int, seed: int, args) -> dict:
     # --- what the observables allow ---------------------------------------------------
     t = {}
     with timed(t, "fit_s", "fit_cpu_s"):
+        money = b.compensation if bundle.engine.params.money_input else None
         churn = observable_ceiling(
-            X_new, b.truth.churn_prob, elig, cx["customer_id"].to_numpy(), args
+            X_new, b.truth.churn_prob, elig, cx["customer_id"].to_numpy(), args, money=money
         )
         value = net_value(ltv, churn, b.compensation, hc)
     record("observable_ceiling", value, t)
@@ -189,15 +190,19 @@ def run_world(n: int, seed: int, args) -> dict:
     return out
 
 
-def observable_ceiling(X, true_churn, elig, customers, args, n_folds: int = 4) -> np.ndarray:
-    """Cross-fitted LightGBM of the TRUE churn probability on (observable features, action)."""
+def observable_ceiling(
+    X, true_churn, elig, customers, args, n_folds: int = 4, money=None
+) -> np.ndarray:
+    """Cross-fitted LightGBM of the TRUE churn probability on (observable features, action),
+    in makegood's outcome input layout: with ``money`` (n, K), each candidate's
+    compensation too (as makegood's models read it with ``money_input``)."""
     import lightgbm as lgb
 
     from makegood.modeling.engine import Engine
 
     n, K = true_churn.shape
     i, k = np.nonzero(elig)
-    XA = Engine.outcome_input(X[i], k)
+    XA = Engine.outcome_input(X[i], k, money=None if money is None else money[i, k])
     y = true_churn[i, k]
     fold = customer_folds(customers, n_folds)[i]
     params = {

@@ -89,14 +89,16 @@ def floor(models: Path, bodies: list[dict], n: int) -> list[float]:
     X = features_for(bundle, validate_complaints(pd.DataFrame(bodies[:n])))
     K = eng.n_actions
     acts = np.arange(K, dtype=np.float32)
+    money = 0.0 if eng.params.money_input else None  # the layout; amounts hardly cost
     times = []
     for i in range(len(X)):
         x = np.repeat(X[i : i + 1], K, axis=0)
         t0 = time.perf_counter()
-        xa = eng.outcome_input(x, acts)
+        xa = eng.outcome_input(x, acts, money=money)
         sats = [m.predict(xa, num_threads=1) for m in eng.sat_models]
         for f, m in enumerate(eng.churn_models):
-            m.predict(eng.outcome_input(x, acts, sats[f] if eng.mediated else None), num_threads=1)
+            sat = sats[f] if eng.mediated else None
+            m.predict(eng.outcome_input(x, acts, sat, money=money), num_threads=1)
         times.append(time.perf_counter() - t0)
     return times
 

@@ -57,6 +57,22 @@ def trained(small_world, tracking_uri, tmp_path_factory) -> dict:
     return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}
 
 
+@pytest.fixture(scope="session")
+def trained_money(small_world, tracking_uri, tmp_path_factory) -> dict:
+    """A bundle trained (fast settings, logged to MLflow) on ``small_world`` whose outcome
+    models read each candidate's compensation (``money_input``)."""
+    from makegood.api import load_catalog, load_history, train
+
+    models = tmp_path_factory.mktemp("models_money")
+    catalog = load_catalog(small_world["catalog"])
+    history = load_history(small_world["history"], catalog=catalog)
+    model = train(
+        history, catalog, models_dir=models, tracking_uri=tracking_uri, money_input=True,
+        **FAST_PARAMS,
+    )  # fmt: skip
+    return {"models_dir": Path(models), "model": model, "catalog": catalog, "history": history}
+
+
 RARE_RESOLUTION = "credit_75"  # given RARE_TIMES times in ``trained_no_surveys``' history
 RARE_TIMES = 12
 

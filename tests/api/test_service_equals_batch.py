@@ -8,7 +8,7 @@ texts) the service's answer path (request schema, ``customers.complaint_fields``
 surveys, for one trained without surveys and with a rarely given resolution, and for one
 trained with the company's own declared columns (a pooled category with rare, unseen and
 missing levels, a number, a text), sent as the request's optional ``features`` and read by
-the batch as extra columns.
+the batch as extra columns, and for one whose models read each candidate's compensation.
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ RARE_RESOLUTION = "credit_75"  # as tests/conftest.py trains it
 FIELDS = sorted(CANDIDATE_FIELDS)
 
 
-@pytest.fixture(scope="module", params=["surveys", "no_surveys_rare_resolution", "extras"])
-def served(request, trained, trained_no_surveys, trained_extras) -> dict:
+@pytest.fixture(scope="module", params=["surveys", "no_surveys_rare_resolution", "extras", "money"])
+def served(request, trained, trained_no_surveys, trained_extras, trained_money) -> dict:
     models = {
         "surveys": trained,
         "no_surveys_rare_resolution": trained_no_surveys,
         "extras": trained_extras,
+        "money": trained_money,
     }[request.param]
     bundle = load_bundle(models["models_dir"])
     history = models["history"]
@@ -157,6 +158,9 @@ def test_the_bundles_are_what_the_property_needs(served):
     elif served["kind"] == "extras":
         assert engine.spec.extras is not None
         assert set(engine.spec.extras.kinds) == {"region", "plan_price", "agent_note"}
+    elif served["kind"] == "money":
+        assert engine.params.money_input and engine.mediated
+        assert engine.sat_models[0].num_feature() == len(engine.spec.names) + 2
     else:
         k = engine.action_ids.index(RARE_RESOLUTION)
         assert not engine.has_satisfaction

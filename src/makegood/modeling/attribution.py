@@ -11,7 +11,8 @@ LightGBM's exact TreeSHAP contributions (``pred_contrib``) of the two rows ``(x,
 and ``(x, u)``, computed for those two rows only. The churn model reads the predicted
 satisfaction (a mediator); its share is passed back to the inputs through the
 satisfaction model's contributions to the satisfaction difference (its trees' TreeSHAP
-plus its pooled linear layer's exact per-input split). Log-odds are turned
+plus its pooled linear layer's exact per-input split); when the models read the
+candidates' compensation, its share is the resolution's. Log-odds are turned
 into money with the secant slope of the logistic between the two predictions, and what
 the fold-averaged, corrected ensemble adds beyond the explained folds is credited to
 the resolution itself.
@@ -318,6 +319,9 @@ def contrast_attribution(
     p = len(names)
     rows = np.vstack([x, x]).astype(np.float32)
     acts = np.array([action_r, action_u], dtype=np.float32)
+    # the candidates' compensation, when the models read it: credited to the resolution
+    m_col = engine.money_feature
+    paid = None if m_col is None else np.array([compensation_r, compensation_u])
     n_folds = max(1, min(n_folds, len(engine.churn_models)))
     money = np.zeros(p + 2)  # inputs, action, mediator
     explained = 0.0
@@ -331,7 +335,7 @@ def contrast_attribution(
             sat_model = engine.sat_models[f]
             narrowed = None if difference_models is None else difference_models[f][0]
             sat_expl = sat_model if narrowed is None else narrowed
-            sat_in = engine.outcome_input(rows, acts)
+            sat_in = engine.outcome_input(rows, acts, money=paid)
             sat_pred = (
                 engine.predict_satisfaction(f, sat_in)
                 if fold_predictions is None
@@ -340,7 +344,7 @@ def contrast_attribution(
             sat_c = np.asarray(sat_expl.predict(sat_in, pred_contrib=True))
             if engine.sat_linear:  # the linear layer's difference, split per input
                 sat_c[0, : p + 1] += engine.sat_linear[f].contrast(x, action_r, action_u)
-        churn_in = engine.outcome_input(rows, acts, sat_pred)
+        churn_in = engine.outcome_input(rows, acts, sat_pred, money=paid)
         if fold_predictions is None:
             z = np.asarray(churn_model.predict(churn_in, raw_score=True), dtype=np.float64)
         else:  # the raw score is the logit of the predicted probability
@@ -351,16 +355,16 @@ def contrast_attribution(
         p_r, p_u = float(sigmoid(z_r)), float(sigmoid(z_u))
         slope = (p_u - p_r) / (z_u - z_r) if abs(z_u - z_r) > 1e-9 else p_r * (1.0 - p_r)
         d = (churn_c[1] - churn_c[0]) * slope * lifetime_value  # >0: u churns more
-        d[-1] = 0.0  # the expected value cancels
         fold_money = np.zeros(p + 2)
-        fold_money[: p + 1] = d[: p + 1]
+        fold_money[: p + 1] = _inputs_and_action(d, p, m_col)
         if sat_pred is not None and sat_c is not None:
-            d_sat = sat_c[0] - sat_c[1]  # >0: r more satisfying
+            d_sat = _inputs_and_action(sat_c[0] - sat_c[1], p, m_col)  # >0: r more satisfying
+            d_med = d[engine.mediator_feature]
             gap = float(sat_pred[0] - sat_pred[1])
             if abs(gap) >= _MIN_SAT_GAP:
-                fold_money[: p + 1] += d[p + 1] * d_sat[: p + 1] / gap
+                fold_money[: p + 1] += d_med * d_sat / gap
             else:
-                fold_money[p + 1] += d[p + 1]
+                fold_money[p + 1] += d_med
             sat_gap += gap / n_folds
         money += fold_money / n_folds
         explained += lifetime_value * (p_u - p_r) / n_folds
@@ -372,6 +376,19 @@ def contrast_attribution(
     comp = compensation_u - compensation_r
     hc = handling_cost_u - handling_cost_r
     return Attribution(terms, comp, hc, served + comp + hc, sat_gap)
+
+
+def _inputs_and_action(d: np.ndarray, p: int, money: int | None) -> np.ndarray:
+    """(p + 1,) the inputs' shares of a row of contributions ``d`` and the resolution's,
+    which holds the compensation column's (``money``, when the model reads it).
+
+    >>> _inputs_and_action(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 2, 3).tolist()
+    [1.0, 2.0, 7.0]
+    """
+    out = np.array(d[: p + 1], dtype=np.float64)
+    if money is not None:
+        out[p] += d[money]
+    return out
 
 
 class ContrastExplainer:
@@ -401,29 +418,43 @@ class ContrastExplainer:
         self.n_folds = max(1, min(n_folds, len(engine.churn_models)))
         codes = [int(a) for a in self.action_index]
         # per explained fold, per pair of action codes: the (satisfaction, churn) trees
-        # that can tell the pair apart (the same contribution difference, fewer trees)
-        self.pair_models: list[dict[tuple[int, int], tuple[Predictor | None, Predictor]]] = []
-        for f in range(self.n_folds):
-            churn = pair_difference_models(
-                engine.churn_models[f],
-                engine.action_feature,
-                codes,
-                mediator=engine.mediator_feature,
+        # that can tell the pair apart (the same contribution difference, fewer trees);
+        # with the money input, a second set for a pair whose compensation differs (the
+        # trees splitting on it kept too; for satisfaction, narrowed to the range of
+        # thresholds between the two amounts)
+        self.pair_models = [self._pairs(f, codes, None, num_threads) for f in range(self.n_folds)]
+        m = engine.money_feature
+        self.money_pair_models = (
+            None
+            if m is None
+            else [self._pairs(f, codes, m, num_threads) for f in range(self.n_folds)]
+        )
+
+    def _pairs(
+        self, f: int, codes: list[int], money: int | None, num_threads: int
+    ) -> dict[tuple[int, int], tuple[Predictor | None, Predictor]]:
+        engine = self.engine
+        churn = pair_difference_models(
+            engine.churn_models[f],
+            engine.action_feature,
+            codes,
+            frozenset() if money is None else {money},
+            mediator=engine.mediator_feature,
+        )
+        sat: Mapping[tuple[int, int], lgb.Booster | MediatorRangeModel | None] = (
+            pair_difference_models(
+                engine.sat_models[f], engine.action_feature, codes, mediator=money
             )
-            sat: Mapping[tuple[int, int], lgb.Booster | MediatorRangeModel | None] = (
-                pair_difference_models(engine.sat_models[f], engine.action_feature, codes)
-                if engine.mediated
-                else dict.fromkeys(churn)
+            if engine.mediated
+            else dict.fromkeys(churn)
+        )
+        return {
+            pair: (
+                None if sat[pair] is None else PinnedBooster(sat[pair], num_threads),
+                PinnedBooster(churn[pair], num_threads),
             )
-            self.pair_models.append(
-                {
-                    pair: (
-                        None if sat[pair] is None else PinnedBooster(sat[pair], num_threads),
-                        PinnedBooster(churn[pair], num_threads),
-                    )
-                    for pair in churn
-                }
-            )
+            for pair in churn
+        }
 
     def contrast(self, scores: Scores, r: int, u: int, *, row: int = 0) -> Attribution:
         """Attribute ``NV_r - NV_u`` (catalog indices ``r``, ``u``) of complaint ``row``
@@ -432,6 +463,9 @@ class ContrastExplainer:
         a_r, a_u = int(self.action_index[r]), int(self.action_index[u])
         pair = (min(a_r, a_u), max(a_r, a_u))
         churn, comp, hc = scores.churn_prob[row], scores.compensation[row], scores.handling_cost
+        narrowed = self.pair_models
+        if self.money_pair_models is not None and comp[r] != comp[u]:
+            narrowed = self.money_pair_models
         return contrast_attribution(
             self.engine,
             scores.X[row : row + 1],
@@ -445,7 +479,7 @@ class ContrastExplainer:
             handling_cost_r=float(hc[r]),
             handling_cost_u=float(hc[u]),
             n_folds=self.n_folds,
-            difference_models=[models[pair] for models in self.pair_models],
+            difference_models=[models[pair] for models in narrowed],
             fold_predictions=None
             if scores.sat_folds is None or scores.churn_folds is None
             else (scores.sat_folds[row, [r, u]], scores.churn_folds[row, [r, u]]),

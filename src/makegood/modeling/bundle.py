@@ -193,7 +193,8 @@ def load_bundle(models_dir: str | Path = "models", version: str | None = None) -
     def boosters(prefix: str, n: int = n_folds) -> list[lgb.Booster]:
         return [lgb.Booster(model_file=str(path / f"{prefix}_{f}.txt")) for f in range(n)]
 
-    ep = EngineParams(**meta["engine_params"])
+    # a bundle written before the money input has models that do not read it
+    ep = EngineParams(**{"money_input": False, **meta["engine_params"]})
     # JSON keeps tuples as lists: the declared columns back as (name, kind) pairs
     ep = replace(ep, features=tuple((str(n), str(k)) for n, k in ep.features))
     engine = Engine(

@@ -56,6 +56,8 @@ class Design:
     ``baseline`` the catalog's baseline resolution (effects are measured against it);
     ``cat_base`` the categorical columns of ``X``, ``cat_a`` those of the outcome input
     (``X`` plus the resolution); ``xa_obs`` the outcome input at the resolution given.
+    With ``money_input``, ``compensation`` (n, K) is each candidate's compensation by the
+    catalog's rule and ``xa_obs`` reads the compensation actually given; else None.
     """
 
     X: np.ndarray
@@ -71,6 +73,12 @@ class Design:
     xa_obs: np.ndarray
     n_levels: dict[int, int]
     baseline: int
+    compensation: np.ndarray | None = None
+
+    def money(self, k: int, rows: np.ndarray) -> np.ndarray | None:
+        """The outcome input's money column for candidate ``k`` of ``rows`` (a mask or
+        indices): None when the models do not read compensation."""
+        return None if self.compensation is None else self.compensation[rows, k]
 
     @property
     def n(self) -> int:
@@ -123,6 +131,10 @@ def build_design(
     X = feats.X
     A = np.array([catalog.index(r) for r in prep["resolution"]])
     cat_base = feats.spec.categorical_indices
+    comp = given = None
+    if params.money_input:
+        comp = catalog.compensation_matrix(prep["disputed_amount"].to_numpy(float))
+        given = prep["compensation"].to_numpy(float)
     design = Design(
         X=X,
         spec=feats.spec,
@@ -136,12 +148,13 @@ def build_design(
         n_folds=params.n_folds,
         cat_base=cat_base,
         cat_a=[*cat_base, X.shape[1]],
-        xa_obs=Engine.outcome_input(X, A),
+        xa_obs=Engine.outcome_input(X, A, money=given),
         n_levels={
             i: len(feats.spec.categories.get(name, []))
             for i, name in zip(cat_base, feats.spec.categorical, strict=True)
         },
         baseline=catalog.baseline_index,
+        compensation=comp,
     )
     return design, signals
 

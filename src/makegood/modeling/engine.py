@@ -28,6 +28,10 @@ Why these choices (see docs/modeling.md):
   from the cross-fitted propensities and outcome predictions; the difference from the
   outcome model's own average effect (its bias, e.g. regularization-induced confounding)
   is added back, shrunk by its standard error.
+* **Money as a shared effect** (``money_input``): the outcome models also read each
+  candidate's compensation (the catalog's rule for the complaint; the amount actually
+  given on a logged row), so what money does is learned across resolutions. Off by
+  default: on five paired 10,000-row worlds it cost capture (docs/modeling.md).
 * **Uncertainty**: the K fold models are a delete-a-group jackknife; their spread gives
   each candidate's interval.
 """
@@ -104,6 +108,8 @@ class EngineParams:
     num_threads: int = 0
     random_state: int = 0
     select: bool = True
+    #: the outcome models read each candidate's compensation (bundles without it: off)
+    money_input: bool = False
     #: complaint columns the models must never read (``features.pipeline.PROTECTED_DERIVED``)
     protected: tuple[str, ...] = ()
     #: the company's own columns declared as model inputs, (name, kind) pairs
@@ -169,20 +175,32 @@ class Engine:
 
     @staticmethod
     def outcome_input(
-        X: np.ndarray, action: np.ndarray | int, mediator: np.ndarray | None = None
+        X: np.ndarray,
+        action: np.ndarray | int,
+        mediator: np.ndarray | None = None,
+        *,
+        money: np.ndarray | float | None = None,
     ) -> np.ndarray:
-        """The outcome models' input: ``[X, action code, (mediator)]``, float32, C order.
+        """The outcome models' input: ``[X, action code, (money), (mediator)]``, float32,
+        C order.
 
-        The satisfaction model reads ``[X, action]``; the churn model reads
-        ``[X, action, predicted satisfaction]`` when mediated (else ``[X, action]``).
-        ``action`` is one code or one per row.
+        The satisfaction model reads ``[X, action, (money)]``; the churn model reads
+        ``[X, action, (money), predicted satisfaction]`` when mediated (else without the
+        last column). ``money`` is the candidate's compensation, present iff the engine's
+        ``money_input``; ``action`` and ``money`` are one value or one per row.
+
+        >>> Engine.outcome_input(np.zeros((1, 2)), 3, np.array([7.0]), money=5.0).tolist()
+        [[0.0, 0.0, 3.0, 5.0, 7.0]]
         """
         n, p = X.shape
-        out = np.empty((n, p + 1 + (mediator is not None)), dtype=np.float32)
+        has_money = money is not None
+        out = np.empty((n, p + 1 + has_money + (mediator is not None)), dtype=np.float32)
         out[:, :p] = X
         out[:, p] = action
+        if has_money:
+            out[:, p + 1] = money
         if mediator is not None:
-            out[:, p + 1] = np.asarray(mediator, dtype=np.float32).reshape(n)
+            out[:, p + 1 + has_money] = np.asarray(mediator, dtype=np.float32).reshape(n)
         return out
 
     def predict_satisfaction(self, fold: int, xa: np.ndarray) -> np.ndarray:
@@ -199,9 +217,15 @@ class Engine:
         return len(self.spec.names)
 
     @property
+    def money_feature(self) -> int | None:
+        """Column of the candidate's compensation in :meth:`outcome_input` (None: the
+        models do not read it)."""
+        return len(self.spec.names) + 1 if self.params.money_input else None
+
+    @property
     def mediator_feature(self) -> int | None:
         """Column of the mediator in the churn model's input (None: not mediated)."""
-        return len(self.spec.names) + 1 if self.mediated else None
+        return len(self.spec.names) + 1 + self.params.money_input if self.mediated else None
 
     @property
     def mediated(self) -> bool:
@@ -232,9 +256,17 @@ class Engine:
         return p
 
     def predict(
-        self, X: np.ndarray, *, corrected: bool = True, folds: bool = False
+        self,
+        X: np.ndarray,
+        *,
+        compensation: np.ndarray | None = None,
+        corrected: bool = True,
+        folds: bool = False,
     ) -> dict[str, np.ndarray]:
         """Per-candidate predictions for every complaint (rows of X) and every action.
+
+        ``compensation`` (n, K) is each candidate's compensation in the engine's action
+        order, required when the models read it (``money_input``), else ignored.
 
         Returns arrays of shape (n, K): ``satisfaction``, ``churn_prob`` (fold means,
         with the DR correction when ``corrected``) and ``churn_sd``, ``sat_sd`` (jackknife).
@@ -247,7 +279,13 @@ class Engine:
         p = X.shape[1]
         rows = np.repeat(X, K, axis=0)
         codes = np.tile(np.arange(K, dtype=np.float32), n)
-        xa = self.outcome_input(rows, codes)  # every candidate of every complaint
+        money = None
+        if self.params.money_input:
+            if compensation is None:
+                raise ValueError("this engine reads each candidate's compensation: pass it")
+            money = np.asarray(compensation, dtype=np.float64).reshape(n * K)
+        # every candidate of every complaint
+        xa = self.outcome_input(rows, codes, money=money)
         if self.sat_models:
             sat_f = np.stack([m.predict(xa) for m in self.sat_models])  # (F, n*K)
             if self.sat_linear:  # rows are (complaint, action), as the layers' (n, K)
@@ -256,10 +294,10 @@ class Engine:
             sat_f = np.full((F, n * K), np.nan)
         sat_mean = sat_f.mean(axis=0)
         if self.mediated:
-            xc = self.outcome_input(rows, codes, sat_f[0])
+            xc = self.outcome_input(rows, codes, sat_f[0], money=money)
             churn_list = []
             for f, m in enumerate(self.churn_models):
-                xc[:, p + 1] = sat_f[f]
+                xc[:, p + 1 + (money is not None)] = sat_f[f]
                 churn_list.append(m.predict(xc))
             churn_f = np.stack(churn_list)
         else:

@@ -99,6 +99,7 @@ def fit_engine(
         "p_answer": p_answer,
         "X": d.X,
         "action": d.action,
+        "compensation_given": prep["compensation"].to_numpy(float),
         "eligible": d.eligible,
     }
     return FitResult(engine, signals, oof)
@@ -204,7 +205,7 @@ def fit_satisfaction(
         models.append(sm)
         linear = 0.0 if layer is None else layer.predict_all(d.X[te])
         for k in range(d.n_actions):
-            oof[te, k] = sm.predict(Engine.outcome_input(d.X[te], k))
+            oof[te, k] = sm.predict(Engine.outcome_input(d.X[te], k, money=d.money(k, te)))
         oof[te] += linear
     return models, oof
 
@@ -216,11 +217,14 @@ def fit_churn(
 
     With ``mediated``, the churn model also reads the cross-fitted satisfaction under the
     resolution (the observed one when training), and a happier customer never churns
-    more (monotone in that input), which steadies the contrasts.
+    more (monotone in that input), which steadies the contrasts. With ``money_input`` a
+    training row reads the compensation given, a candidate its catalog compensation.
     """
     churn_params = params.lgb_params("binary")
+    given = None if d.compensation is None else d.xa_obs[:, d.X.shape[1] + 1]
     if params.mediated:
-        churn_params["monotone_constraints"] = [0] * (d.X.shape[1] + 1) + [-1]
+        n_before = d.X.shape[1] + 1 + (given is not None)
+        churn_params["monotone_constraints"] = [0] * n_before + [-1]
     sat_obs = oof_sat[np.arange(d.n), d.action]
     models, oof = [], np.zeros((d.n, d.n_actions))
     for f in range(d.n_folds):
@@ -229,7 +233,9 @@ def fit_churn(
         extra = sat_obs[tr] if params.mediated else None
         cm = _train(
             churn_params,
-            Engine.outcome_input(d.X[tr], d.action[tr], extra),
+            Engine.outcome_input(
+                d.X[tr], d.action[tr], extra, money=None if given is None else given[tr]
+            ),
             d.y_churn[tr],
             params.n_estimators,
             d.cat_a,
@@ -237,7 +243,7 @@ def fit_churn(
         models.append(cm)
         for k in range(d.n_actions):
             ex = oof_sat[te, k] if params.mediated else None
-            oof[te, k] = cm.predict(Engine.outcome_input(d.X[te], k, ex))
+            oof[te, k] = cm.predict(Engine.outcome_input(d.X[te], k, ex, money=d.money(k, te)))
     return models, oof
 
 

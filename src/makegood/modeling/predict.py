@@ -105,11 +105,15 @@ def score_rows(
     """
     cat: Catalog = bundle.catalog
     idx = bundle.action_index
-    pred = {k: v[:, idx] for k, v in bundle.engine.predict(X, folds=folds).items()}
+    comp = cat.compensation_matrix(disputed_amount)
+    money = np.zeros((len(X), bundle.engine.n_actions))
+    money[:, idx] = comp  # in the engine's action order (a resolution not offered: 0)
+    pred = {
+        k: v[:, idx] for k, v in bundle.engine.predict(X, compensation=money, folds=folds).items()
+    }
     if eligible is None:
         eligible = cat.eligibility_matrix(issue_type, severity)
     eligible = eligible & supported_candidates(bundle)[None, :]
-    comp = cat.compensation_matrix(disputed_amount)
     ltv = lifetime_value
     hc = cat.handling_costs
     churn = pred["churn_prob"]

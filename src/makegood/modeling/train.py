@@ -79,7 +79,8 @@ def _evaluate_holdout(
         names = list(fit.text_signals.feature_names_)
     mh = mem[hold].reset_index(drop=True) if mem is not None else None
     X = assemble(ph, mh, scores, names, eng.spec).X
-    pred = eng.predict(X)
+    comp = catalog.compensation_matrix(ph["disputed_amount"].to_numpy(float))
+    pred = eng.predict(X, compensation=comp)
     A = np.array([catalog.index(r) for r in ph["resolution"]])
     rows = np.arange(len(ph))
     y_churn = ph["churned_90d"].to_numpy(float)
@@ -92,7 +93,6 @@ def _evaluate_holdout(
     metrics["propensity_logloss"] = float(-np.mean(np.log(np.clip(prop[rows, A], 1e-6, 1))))
     # off-policy: makegood at the budget the agents actually spent, against the agents
     ltv = ph["lifetime_value"].to_numpy(float)
-    comp = catalog.compensation_matrix(ph["disputed_amount"].to_numpy(float))
     hc = catalog.handling_costs
     q = net_value(ltv, pred["churn_prob"], comp, hc)
     spent = float(ph["compensation"].sum())
@@ -353,11 +353,14 @@ def _log_mlflow(
         n_ex = min(5, len(X))
         eng = fit.engine
         # the fold-0 models, as MLflow LightGBM models with signature and input example
-        xa = Engine.outcome_input(X[:200], A[:200])
+        money = fit.oof["compensation_given"][:200] if eng.params.money_input else None
+        xa = Engine.outcome_input(X[:200], A[:200], money=money)
         names = [*eng.spec.names, "resolution_code"]
+        if money is not None:
+            names.append("compensation")
         mediated = eng.mediated  # off when the history had too few surveys
         xc = (
-            Engine.outcome_input(X[:200], A[:200], eng.predict_satisfaction(0, xa))
+            Engine.outcome_input(X[:200], A[:200], eng.predict_satisfaction(0, xa), money=money)
             if mediated
             else xa
         )

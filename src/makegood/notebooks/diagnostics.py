@@ -334,7 +334,8 @@ def churn_contributions(
     One row per complaint, one column per model input plus ``bias``; a row sums to the
     churn model's log-odds for that complaint under ``resolution`` (default: the
     baseline), averaged over the cross-fitting folds. With a mediated model the input
-    ``expected_satisfaction`` is the fold's own satisfaction prediction, as in scoring.
+    ``expected_satisfaction`` is the fold's own satisfaction prediction, as in scoring;
+    with the money input, ``compensation`` is the resolution's, by the catalog's rule.
     The doubly robust correction (added on the probability scale) is not attributed.
     """
     from makegood.modeling.predict import features_for
@@ -345,12 +346,20 @@ def churn_contributions(
         resolution = [bundle.catalog.baseline] * len(X)
     action = np.array([eng.action_ids.index(r) for r in resolution], dtype=np.float32)
     names = [*eng.spec.names, "resolution_code"]
+    money = None
+    if eng.params.money_input:
+        cat = bundle.catalog
+        comp = cat.compensation_matrix(complaints["disputed_amount"].to_numpy(float))
+        money = comp[np.arange(len(X)), [cat.index(r) for r in resolution]]
+        names.append("compensation")
     if eng.mediated:
         names.append("expected_satisfaction")
     total = np.zeros((len(X), len(names) + 1))
     for f, churn_model in enumerate(eng.churn_models):
-        sat = eng.predict_satisfaction(f, eng.outcome_input(X, action)) if eng.mediated else None
-        total += churn_model.predict(eng.outcome_input(X, action, sat), pred_contrib=True)
+        xa = eng.outcome_input(X, action, money=money)
+        sat = eng.predict_satisfaction(f, xa) if eng.mediated else None
+        xc = eng.outcome_input(X, action, sat, money=money)
+        total += churn_model.predict(xc, pred_contrib=True)
     return pd.DataFrame(total / len(eng.churn_models), columns=[*names, "bias"])
 
 

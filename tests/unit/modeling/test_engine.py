@@ -67,6 +67,66 @@ def test_bundle_round_trip_scores_identically(trained, small_world):
     assert np.allclose(s2.propensity.sum(axis=1), 1)
 
 
+def test_money_input_bundle_reads_the_candidates_compensation(trained_money, tmp_path):
+    """A bundle whose models read the compensation keeps the flag on disk, scores as the
+    fitted engine does, and its churn moves with the amount a candidate pays."""
+    import json
+    import shutil
+
+    bundle = load_bundle(trained_money["models_dir"])
+    eng = bundle.engine
+    assert eng.params.money_input and eng.money_feature == len(eng.spec.names) + 1
+    assert eng.mediator_feature == eng.money_feature + 1
+    frame = trained_money["history"].head(40)
+    s = score(bundle, frame)
+    again = score(trained_money["model"].bundle, frame)
+    np.testing.assert_array_equal(s.churn_prob, again.churn_prob)
+    assert s.X is not None
+    paid = s.compensation[:, np.argsort(bundle.action_index)]  # in the engine's order
+    with pytest.raises(ValueError, match="compensation"):
+        eng.predict(s.X)
+    more = eng.predict(s.X, compensation=paid + 80.0)["churn_prob"]
+    assert not np.allclose(more, eng.predict(s.X, compensation=paid)["churn_prob"])
+    # the diagnostics read the same layout: the contributions add up to the folds' churn
+    from makegood.notebooks.diagnostics import churn_contributions
+
+    given = frame["resolution"].tolist()
+    contrib = churn_contributions(bundle, frame, given)
+    assert list(contrib.columns[-4:]) == [
+        "resolution_code",
+        "compensation",
+        "expected_satisfaction",
+        "bias",
+    ]
+    k = [bundle.catalog.index(r) for r in given]
+    folds = eng.predict(s.X, compensation=paid, folds=True)["churn_folds"]
+    logit = np.log(folds) - np.log1p(-folds)  # (n, K, F) per fold, as the contributions
+    expected = logit[np.arange(len(frame)), bundle.action_index[k]].mean(axis=-1)
+    np.testing.assert_allclose(contrib.sum(axis=1), expected, atol=1e-6)
+    # the same models saved without the flag (as before it existed) would not load as on
+    old = tmp_path / "old"
+    shutil.copytree(bundle.path, old)
+    meta = json.loads((old / "bundle.json").read_text())
+    meta["engine_params"].pop("money_input")
+    (old / "bundle.json").write_text(json.dumps(meta))
+    assert not load_bundle(old).engine.params.money_input
+
+
+def test_a_bundle_saved_before_the_money_input_scores_as_before(trained, small_world, tmp_path):
+    import json
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(load_bundle(trained["models_dir"]).path, old)
+    meta = json.loads((old / "bundle.json").read_text())
+    meta["engine_params"].pop("money_input")
+    (old / "bundle.json").write_text(json.dumps(meta))
+    frame = trained["history"].head(40)
+    then, now = score(load_bundle(old), frame), score(load_bundle(trained["models_dir"]), frame)
+    assert not load_bundle(old).engine.params.money_input
+    np.testing.assert_array_equal(then.churn_prob, now.churn_prob)
+
+
 def test_catalog_override_subset_and_unknown(trained, small_world):
     from makegood.contract.catalog import parse_catalog
     from makegood.contract.files import read_complaints

@@ -412,18 +412,14 @@ def guarded_allocate(
     val = np.asarray(value, dtype=np.float64)
     comp, elig, cut, windows = _start(compensation, eligible, guardrails)
     _check_funded(cut, comp, elig, budget)
-    rows = np.arange(comp.shape[0])
-    n_rounds = 0
-    while True:
-        allocation = allocator(val, comp, cut.eligible, budget)
-        n_rounds += 1
-        if windows is None:
-            break
-        held = windows.breaches(comp[rows, allocation.choice], cut.required)
-        if not held:
-            break
+    if windows is not None:
+        # ties between complaints: a customer's earlier complaint first (time, then row)
+        held, ceiling = windows.ceilings(val, comp, cut.eligible, windows.position)
         _hold(cut, comp, windows.caps, held)
-    return Guarded(allocation, cut, n_rounds)
+        for r, top in ceiling.items():
+            known = ~np.isnan(comp[r])
+            cut.eligible[r] &= known & (micro(np.where(known, comp[r], 0.0)) <= top)
+    return Guarded(allocator(val, comp, cut.eligible, budget), cut, 1)
 
 
 def _check_funded(cut: GuardrailCut, comp: np.ndarray, elig: np.ndarray, budget: float) -> None:

@@ -291,12 +291,12 @@ class Windows:
 
         held: dict[int, Held] = {}
         for r, w in stopped.items():
-            c, lo, hi, limit = spans[w]
-            amounts = [
-                given[q] if q >= 0 else int(h)
-                for q, h in zip(self.row[lo:hi].tolist(), self.history[lo:hi].tolist(), strict=True)
-            ]
-            j = int(self.position[r]) - lo
+            c, first, end, limit = spans[w]
+            events = zip(
+                self.row[first:end].tolist(), self.history[first:end].tolist(), strict=True
+            )
+            amounts = [given[q] if q >= 0 else int(h) for q, h in events]
+            j = int(self.position[r]) - first
             had, later = sum(amounts[:j]), sum(amounts[j + 1 :])
             held[r] = Held(limit - had - later, c, had, later)
         return held, given

@@ -6,6 +6,7 @@ that use them are :mod:`makegood.policy.guardrails`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -196,6 +197,109 @@ class Windows:
                     held[r] = Held(most, c, had, later)
                 get = most
             had += get
+
+    def ceilings(
+        self, value: np.ndarray, comp: np.ndarray, eligible: np.ndarray, order: np.ndarray
+    ) -> tuple[dict[int, Held], dict[int, int]]:
+        """The most each complaint may be given whatever the budget: allocate's greedy
+        walk over upgrades, skipping the ones a cap forbids.
+
+        Only complaints in a window that the most generous options (everyone at their
+        largest eligible ``comp``) would break take part; every other complaint keeps
+        all its options. Each starts at its cheapest option (what it requires: the
+        windows' limits cover these). Upgrades are taken by decreasing slope
+        ``(value[a] - value[cur]) / (comp[a] - comp[cur])``, the next one of a complaint
+        being the steepest from where it stands (nearest on ties), over all its options
+        that do not exceed its room; ties between complaints go to the earlier ``order``
+        (time, then row). An upgrade that would break a window is not taken: the
+        complaint's room becomes ``min over its windows (limit - the rest of the window)``
+        and its next upgrade is sought within it. Money is exact (:func:`micro`).
+
+        Since nothing depends on the budget, the ceilings do not either, and the state
+        with every complaint at its ceiling keeps every window: so does any choice at or
+        below the ceilings (window totals only fall).
+
+        Returns:
+            ``({row: Held}, {row: ceiling})`` in micro-units: ``Held`` for each complaint
+            a cap stopped (``most`` its room at the end, ``had`` what the window holds
+            before it, ``later`` what it gives after it, at the ceilings); ``ceiling`` for
+            every complaint that took part (its compensation at the end of the walk).
+        """
+        most = np.where(eligible, comp, -np.inf).max(axis=1)
+        cheapest = np.where(eligible, comp, np.inf).min(axis=1)
+        at_most = np.where(self.is_batch, micro(most)[self.batch_rows], self.history)
+        at_least = np.where(self.is_batch, micro(cheapest)[self.batch_rows], self.history)
+        cum_most = np.concatenate([[0], np.cumsum(at_most)])
+        cum_least = np.concatenate([[0], np.cumsum(at_least)])
+        spans: list[tuple[int, int, int, int]] = []  # (cap, lo, hi, limit) of every window
+        total: list[int] = []  # its total at the current state
+        member: dict[int, list[int]] = {}  # row -> the windows it is in
+        for c, cap in enumerate(self.caps):
+            lo, hi = self.lo[c], self.hi[c]
+            limit = np.maximum(micro(cap.amount), cum_least[hi] - cum_least[lo])
+            for k in np.flatnonzero(cum_most[hi] - cum_most[lo] > limit).tolist():
+                w = len(spans)
+                spans.append((c, int(lo[k]), int(hi[k]), int(limit[k])))
+                total.append(int(cum_least[hi[k]] - cum_least[lo[k]]))
+                for r in self.row[lo[k] : hi[k]].tolist():
+                    if r >= 0:
+                        member.setdefault(r, []).append(w)
+        if not member:
+            return {}, {}
+        rows = sorted(member)
+        options = {r: np.flatnonzero(eligible[r]) for r in rows}
+        units = {r: micro(comp[r, options[r]]) for r in rows}
+        start = {r: int(np.argmin(np.where(eligible[r], comp[r], np.inf))) for r in rows}
+        # the cheapest option with the best value among the cheapest (as allocate starts)
+        for r in rows:
+            tied = options[r][comp[r, options[r]] == comp[r, start[r]]]
+            start[r] = int(tied[np.argmax(value[r, tied])])
+        cur = dict(start)
+        given = {r: int(micro(comp[r, cur[r]])) for r in rows}
+        room: dict[int, int | None] = dict.fromkeys(rows)
+        stopped: dict[int, int] = {}  # row -> the window that last stopped it
+
+        def push(heap: list[tuple[float, int, int, int]], r: int) -> None:
+            opts, c0, v0 = options[r], comp[r, cur[r]], value[r, cur[r]]
+            ok = (comp[r, opts] > c0) & (value[r, opts] > v0)
+            if room[r] is not None:
+                ok &= units[r] <= room[r]
+            if not ok.any():
+                return
+            cand = opts[ok]
+            with np.errstate(over="ignore"):
+                slope = (value[r, cand] - v0) / (comp[r, cand] - c0)
+            best = cand[slope == slope.max()]
+            a = int(best[np.argmin(comp[r, best])])
+            heapq.heappush(heap, (-float(slope.max()), int(order[r]), r, a))
+
+        heap: list[tuple[float, int, int, int]] = []
+        for r in rows:
+            push(heap, r)
+        while heap:
+            _, _, r, a = heapq.heappop(heap)
+            to = int(micro(comp[r, a]))
+            rest = [(spans[w][3] - (total[w] - given[r]), w) for w in member[r]]
+            left, w_min = min(rest)
+            if to <= left:
+                for w in member[r]:
+                    total[w] += to - given[r]
+                cur[r], given[r] = a, to
+            else:
+                room[r], stopped[r] = left, w_min
+            push(heap, r)
+
+        held: dict[int, Held] = {}
+        for r, w in stopped.items():
+            c, first, end, limit = spans[w]
+            events = zip(
+                self.row[first:end].tolist(), self.history[first:end].tolist(), strict=True
+            )
+            amounts = [given[q] if q >= 0 else int(h) for q, h in events]
+            j = int(self.position[r]) - first
+            had, later = sum(amounts[:j]), sum(amounts[j + 1 :])
+            held[r] = Held(limit - had - later, c, had, later)
+        return held, given
 
 
 def windows(

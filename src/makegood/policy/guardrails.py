@@ -194,7 +194,7 @@ class Guarded:
         allocation: :func:`~makegood.policy.budget.allocate`'s answer on ``cut.eligible``
             (``choice``, ``spend <= budget``, ``value``, ``shadow_price``, ...).
         cut: the eligibility it was found on and the reasons (:class:`GuardrailCut`).
-        n_rounds: allocations run (1 when no cap was ever breached).
+        n_rounds: allocations run (always 1: the caps are settled before it).
     """
 
     allocation: Allocation
@@ -376,22 +376,26 @@ def guarded_allocate(
        what it requires is its cheapest option left.
     2. Floors are funded first: if the budget is below everything required (and the
        floors are why), :class:`~makegood.errors.GuardrailBudgetError` names the amount.
-    3. Allocate; walk every cap's windows; hold back (remove the options above the room
-       of) each complaint that breaks one, later complaints first
-       (:meth:`Windows.breaches`); allocate again, until no window breaks its cap.
+    3. Caps (:meth:`Windows.ceilings`), before any budget: allocate's own greedy over
+       upgrades (by decreasing slope, a customer's earlier complaint first on ties),
+       skipping every upgrade that would break a window and seeking the complaint's next
+       one within the room left. Each complaint keeps the options up to where it ended.
+    4. Allocate once on what is left.
 
-    Termination: a breached window always holds back a complaint whose current choice
-    exceeds its limit, so every round but the last removes at least that option, and a
-    complaint's cheapest option left (what it requires) is never removed. So there are at
-    most ``1 + sum_i (options left to i after the floors - 1)`` rounds, every allocation
-    can afford what is required, and the last one keeps every cap.
+    Monotone in the budget: steps 1 and 3 do not depend on the budget and ``allocate``
+    is monotone on a fixed eligibility, so ``value`` never falls as the budget grows
+    (exactly). The hold-back of old (allocate, hold back, allocate again) was not: a
+    larger budget's first allocation broke more windows, and the options it removed
+    stayed removed after the budget had moved elsewhere.
+
+    Caps kept for any choice: with every complaint at its ceiling every window keeps its
+    cap (each upgrade taken was checked), and totals only fall below the ceilings.
 
     Optimality: the answer is :func:`allocate`'s on the eligibility left, so exact up to
-    one complaint *for that eligibility*; the eligibility itself is a heuristic for caps
-    (a knapsack with coupling constraints): within a window the earlier complaints keep
-    their room (not the ones whose money is worth most), and an option removed in one
-    round stays removed even if a later round would have left room for it. Without caps
-    nothing is lost beyond ``allocate``'s one complaint: floors only restrict options.
+    one complaint *for that eligibility*; the ceilings are a heuristic for caps (a
+    knapsack with coupling constraints): within a window the room goes to the steepest
+    upgrades first, which the budget may then not fund. Without caps nothing is lost
+    beyond ``allocate``'s one complaint: floors only restrict options.
 
     Args:
         value, compensation, eligible, budget: as for :func:`allocate`.
@@ -412,18 +416,14 @@ def guarded_allocate(
     val = np.asarray(value, dtype=np.float64)
     comp, elig, cut, windows = _start(compensation, eligible, guardrails)
     _check_funded(cut, comp, elig, budget)
-    rows = np.arange(comp.shape[0])
-    n_rounds = 0
-    while True:
-        allocation = allocator(val, comp, cut.eligible, budget)
-        n_rounds += 1
-        if windows is None:
-            break
-        held = windows.breaches(comp[rows, allocation.choice], cut.required)
-        if not held:
-            break
+    if windows is not None:
+        # ties between complaints: a customer's earlier complaint first (time, then row)
+        held, ceiling = windows.ceilings(val, comp, cut.eligible, windows.position)
         _hold(cut, comp, windows.caps, held)
-    return Guarded(allocation, cut, n_rounds)
+        for r, top in ceiling.items():
+            known = ~np.isnan(comp[r])
+            cut.eligible[r] &= known & (micro(np.where(known, comp[r], 0.0)) <= top)
+    return Guarded(allocator(val, comp, cut.eligible, budget), cut, 1)
 
 
 def _check_funded(cut: GuardrailCut, comp: np.ndarray, elig: np.ndarray, budget: float) -> None:

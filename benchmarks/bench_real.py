@@ -143,13 +143,10 @@ def main() -> None:
         raise SystemExit(f"bench-real: the CFPB export is not at {args.data} (see --data)")
 
     from makegood.api import load_catalog
-    from makegood.contract.mapping import (
-        EXPORT_ROW,
-        apply_mapping,
-        load_mapping,
-        read_export,
-        validate_mapped,
-    )
+    from makegood.contract.mapping.applying import apply_mapping
+    from makegood.contract.mapping.importing import read_export, validate_mapped
+    from makegood.contract.mapping.parsing import load_mapping
+    from makegood.contract.mapping.rules import EXPORT_ROW
 
     catalog = load_catalog(args.catalog)
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The import mapping (contract/mapping.py): every rule, every error, and properties."""
+"""The import mapping (contract/mapping/): every rule, every error, and properties."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ from hypothesis import strategies as st
 
 from makegood.contract.catalog import parse_catalog
 from makegood.contract.files import read_history
-from makegood.contract.mapping import (
-    EXPORT_ROW,
-    apply_mapping,
-    import_export,
-    load_mapping,
-    parse_mapping,
-)
+from makegood.contract.mapping.applying import apply_mapping
+from makegood.contract.mapping.importing import import_export
+from makegood.contract.mapping.parsing import load_mapping, parse_mapping
+from makegood.contract.mapping.rules import EXPORT_ROW
 from makegood.errors import ConfigError, ContractError
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"

@@ -11,7 +11,8 @@ calibration error and a reliability table, for:
 
 - ``makegood``: ``makegood train`` with its defaults on the imported history and the
   mapping's declared ``features:`` (product, sub-product, issue, sub-issue, company, state,
-  tags: what a user gets from ``train --mapping``); ``--no-extras`` leaves them out;
+  tags, and ``days_to_company``, the days from receipt to sending, derived by the mapping:
+  what a user gets from ``train --mapping``); ``--no-extras`` leaves them out;
 - ``response rate``: the training rows' dispute rate of the response given, alone;
 - ``plain LightGBM``: what a data scientist fits in an afternoon: ``LGBMClassifier`` with
   its defaults on every column of the export (categoricals as ``category``, the response

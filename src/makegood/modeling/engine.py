@@ -85,7 +85,9 @@ class EngineParams:
     (see :meth:`resolved`). With ``select`` (the default),
     training a small history chooses the trees' size among a few
     candidates by cross-validated off-policy value (:mod:`makegood.modeling.selection`);
-    only the settings left at their defaults are varied.
+    only the settings left at their defaults are varied. ``n_estimators`` is the churn
+    model's most rounds: cross-fitting keeps the count with the lowest held-out log loss
+    (:func:`~makegood.modeling.fitting.fit_churn`).
     """
 
     n_estimators: int = 300

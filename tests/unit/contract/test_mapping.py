@@ -566,7 +566,9 @@ def test_days_between_needs_its_export_columns():
 @given(
     st.lists(
         st.tuples(
-            st.datetimes(min_value=pd.Timestamp("2000-01-01"), max_value=pd.Timestamp("2030-01-01")),
+            st.datetimes(
+                min_value=pd.Timestamp("2000-01-01"), max_value=pd.Timestamp("2030-01-01")
+            ),
             st.integers(-400, 400),
             st.integers(0, 23),
         ),

@@ -124,7 +124,7 @@ def parse_mapping(data: Any, *, source: str = "<mapping>") -> ColumnMapping:
     if not isinstance(after, list) or not all(isinstance(c, str) for c in after):
         problems.append("recorded_after_resolution: must be a list of export column names")
         after = []
-    extra_sources = {name: (col,) for name, col in extra.items()}
+    extra_sources: dict[str, tuple[str, ...]] = {name: (col,) for name, col in extra.items()}
     extra_sources |= {name: d.sources for name, d in derived.items()}
     features = _parse_features(data.get("features"), rules, extra_sources, tuple(after), problems)
     if problems:
@@ -323,7 +323,7 @@ def _parse_derived(key: str, spec: Mapping[Any, Any], problems: list[str]) -> Da
             f"{key}.days_between: must be a list of two export columns [start, end]. Got {cols!r}."
         )
     fmt = _parse_format(f"{key}.format", spec.get("format"), problems)
-    if len(problems) > n_before:
+    if len(problems) > n_before or not isinstance(cols, list):
         return None
     return DaysBetween(cols[0], cols[1], fmt)
 

@@ -438,8 +438,15 @@ def test_the_cfpb_example_mapping_and_catalog_are_valid():
         "company",
         "state",
         "tags",
+        "days_to_company",
     }
-    assert "Company public response" in m.recorded_after_resolution
+    assert m.features["days_to_company"] == "number"
+    assert m.derived["days_to_company"].sources == ("Date received", "Date sent to company")
+    # the company's answer columns stay refused as inputs
+    assert {"Company public response", "Timely response?"} <= set(m.recorded_after_resolution)
+    assert not {"Company public response", "Timely response?"} & {
+        c for name in m.features for c in m.extra_sources(name)
+    }
     from makegood.contract.catalog import load_catalog
 
     cat = load_catalog(EXAMPLES / "cfpb_catalog.yaml")

@@ -135,6 +135,11 @@ def main() -> None:
         "--fast", action="store_true", help="Small makegood settings (a smoke run, not figures)."
     )
     ap.add_argument(
+        "--cut-rounds",
+        action="store_true",
+        help="Cut the churn model's rounds by held-out log loss (EngineParams.cut_rounds).",
+    )
+    ap.add_argument(
         "--no-extras",
         action="store_true",
         help="Train makegood without the mapping's declared features (the export's own columns).",
@@ -189,7 +194,7 @@ def run_split(args, catalog, raw, history, rows, split) -> None:
     times: dict[str, tuple[float, float]] = {}
 
     # (1) makegood, as `makegood train` runs it
-    params = {"num_threads": args.threads, "random_state": args.seed}
+    params = {"num_threads": args.threads, "random_state": args.seed, "cut_rounds": args.cut_rounds}
     if args.fast:
         params |= {"n_estimators": 60, "n_folds": 2, "select": False}
     t0 = time.perf_counter()

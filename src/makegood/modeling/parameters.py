@@ -35,6 +35,7 @@ _FLAGS = (
     "pooled",
     "dr_correction",
     "select",
+    "cut_rounds",
 )
 
 

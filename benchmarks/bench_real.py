@@ -11,7 +11,8 @@ calibration error and a reliability table, for:
 
 - ``makegood``: ``makegood train`` with its defaults on the imported history and the
   mapping's declared ``features:`` (product, sub-product, issue, sub-issue, company, state,
-  tags: what a user gets from ``train --mapping``); ``--no-extras`` leaves them out;
+  tags, and ``days_to_company``, the days from receipt to sending, derived by the mapping:
+  what a user gets from ``train --mapping``); ``--no-extras`` leaves them out;
 - ``response rate``: the training rows' dispute rate of the response given, alone;
 - ``plain LightGBM``: what a data scientist fits in an afternoon: ``LGBMClassifier`` with
   its defaults on every column of the export (categoricals as ``category``, the response
@@ -134,6 +135,11 @@ def main() -> None:
         "--fast", action="store_true", help="Small makegood settings (a smoke run, not figures)."
     )
     ap.add_argument(
+        "--cut-rounds",
+        action="store_true",
+        help="Cut the churn model's rounds by held-out log loss (EngineParams.cut_rounds).",
+    )
+    ap.add_argument(
         "--no-extras",
         action="store_true",
         help="Train makegood without the mapping's declared features (the export's own columns).",
@@ -143,13 +149,10 @@ def main() -> None:
         raise SystemExit(f"bench-real: the CFPB export is not at {args.data} (see --data)")
 
     from makegood.api import load_catalog
-    from makegood.contract.mapping import (
-        EXPORT_ROW,
-        apply_mapping,
-        load_mapping,
-        read_export,
-        validate_mapped,
-    )
+    from makegood.contract.mapping.applying import apply_mapping
+    from makegood.contract.mapping.importing import read_export, validate_mapped
+    from makegood.contract.mapping.parsing import load_mapping
+    from makegood.contract.mapping.rules import EXPORT_ROW
 
     catalog = load_catalog(args.catalog)
     t0 = time.perf_counter()
@@ -191,7 +194,7 @@ def run_split(args, catalog, raw, history, rows, split) -> None:
     times: dict[str, tuple[float, float]] = {}
 
     # (1) makegood, as `makegood train` runs it
-    params = {"num_threads": args.threads, "random_state": args.seed}
+    params = {"num_threads": args.threads, "random_state": args.seed, "cut_rounds": args.cut_rounds}
     if args.fast:
         params |= {"n_estimators": 60, "n_folds": 2, "select": False}
     t0 = time.perf_counter()

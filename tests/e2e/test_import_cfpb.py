@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from makegood.cli import app
 from makegood.contract.catalog import load_catalog
 from makegood.contract.files import read_history
-from makegood.contract.mapping import load_mapping
+from makegood.contract.mapping.parsing import load_mapping
 from makegood.modeling.bundle import load_bundle
 
 runner = CliRunner()

@@ -16,7 +16,7 @@ from makegood.errors import ConfigError, ContractError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from makegood.contract.mapping import ImportResult
+    from makegood.contract.mapping.importing import ImportResult
 
 Kind = Literal["history", "complaints"]
 
@@ -76,8 +76,8 @@ def read_mapped(
     """The export read through the mapping and validated (``catalog``: a path or a
     :class:`~makegood.contract.catalog.Catalog`)."""
     from makegood.contract.catalog import Catalog, load_catalog
-    from makegood.contract.mapping import import_export as run
-    from makegood.contract.mapping import load_mapping
+    from makegood.contract.mapping.importing import import_export as run
+    from makegood.contract.mapping.parsing import load_mapping
 
     cat = catalog if catalog is None or isinstance(catalog, Catalog) else load_catalog(catalog)
     return run(export, load_mapping(mapping), kind=kind, quarantine=quarantine, catalog=cat)

@@ -79,13 +79,10 @@ def import_export(
 def _dry_run(export: Path, mapping: Path, catalog: Path | None, kind: Kind, rows: int) -> None:
     """Print the first rows mapped, the rules' counts and the contract's verdict."""
     from makegood.contract.catalog import load_catalog
-    from makegood.contract.mapping import (
-        EXPORT_ROW,
-        apply_mapping,
-        load_mapping,
-        read_export,
-        validate_mapped,
-    )
+    from makegood.contract.mapping.applying import apply_mapping
+    from makegood.contract.mapping.importing import read_export, validate_mapped
+    from makegood.contract.mapping.parsing import load_mapping
+    from makegood.contract.mapping.rules import EXPORT_ROW
 
     m = load_mapping(mapping)
     cat = load_catalog(catalog) if catalog is not None else None

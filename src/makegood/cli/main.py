@@ -200,7 +200,7 @@ def train(
 
             declared = parse_feature_columns(feature_columns)
             if mapping is not None:
-                from makegood.contract.mapping import load_mapping
+                from makegood.contract.mapping.parsing import load_mapping
 
                 declared = load_mapping(mapping).features | declared
             cat = load_catalog(catalog)

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from makegood.explain.wording import HEARD, STAGES, Wording, amount_text, phrase
+from makegood.features.extra import text_input_column
 from makegood.modeling.attribution import ACTION, MEDIATOR, Attribution
 
 __all__ = [
     "GROUPS",
+    "HASHED_WORDS",
     "INTERNAL_GROUPS",
     "NOT_ARGUMENTS",
     "Reason",
@@ -65,12 +67,24 @@ GROUPS: dict[str, tuple[str, ...]] = {
 _GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
 
 
+#: The group of every hashed-word input of a declared ``text`` column (``note__h3``,
+#: ``note__n_words``: :func:`~makegood.features.extra.text_input_column`).
+HASHED_WORDS = "hashed_words"
+
+
 def group_of(feature: str) -> str:
-    """The reason group of a model input (``text_sat*`` inputs read the words' wishes)."""
+    """The reason group of a model input (``text_sat*`` inputs read the words' wishes; the
+    hashed words of a declared text column are :data:`HASHED_WORDS`).
+
+    >>> group_of("log_lifetime_value"), group_of("note__h3"), group_of("company")
+    ('value', 'hashed_words', 'company')
+    """
     if feature in _GROUP_OF:
         return _GROUP_OF[feature]
     if feature.startswith("text_sat"):
         return "satisfaction_words"
+    if text_input_column(feature) is not None:
+        return HASHED_WORDS
     return feature
 
 
@@ -81,7 +95,9 @@ INTERNAL_GROUPS = frozenset(
 
 #: Model inputs that weigh in the model but are no argument an agent can say or weigh
 #: ("the time of contact", "contacted us by phone", "medium digital skill"): never a reason.
-NOT_ARGUMENTS = frozenset({"timing", "channel", "skill"})
+#: Nor are the hashed words of a declared text column: a bucket mixes unrelated words by
+#: their hash, so "note h3 is 0.2" names nothing the customer said.
+NOT_ARGUMENTS = frozenset({"timing", "channel", "skill", HASHED_WORDS})
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ __all__ = [
     "category_labels",
     "hashed_text",
     "numbers",
+    "text_input_column",
 ]
 
 MISSING = "(missing)"
@@ -119,6 +120,20 @@ def hashed_text(values: Any, dims: int = TEXT_DIMS) -> np.ndarray:
         out[i, :dims] /= math.sqrt(len(tokens))
         out[i, dims] = math.log1p(len(tokens))
     return out
+
+
+_TEXT_INPUT = re.compile(r"^(?P<column>.+)__(?:h\d+|n_words)$")
+
+
+def text_input_column(feature: str) -> str | None:
+    """The declared text column whose hashed words ``feature`` holds (one of
+    :meth:`ExtraFeatures.text_names`), None for any other input.
+
+    >>> text_input_column("note__h3"), text_input_column("note__n_words"), text_input_column("note")
+    ('note', 'note', None)
+    """
+    m = _TEXT_INPUT.match(feature)
+    return m.group("column") if m else None
 
 
 @dataclass

@@ -23,7 +23,10 @@ from makegood.modeling.engine import Engine, EngineParams, Progress, no_progress
 from makegood.modeling.pooled import PooledLinear, fit_pooled
 
 __all__ = [
+    "MIN_OVERFIT_Z",
+    "MIN_ROUNDS",
     "FitResult",
+    "best_rounds",
     "dr_correction",
     "dr_corrections",
     "fit_churn",
@@ -32,10 +35,13 @@ __all__ = [
     "fit_propensity",
     "fit_satisfaction",
     "normalised_propensity",
+    "overfit_z",
     "survey_response",
 ]
 
 MIN_SURVEYS = 100  # answered surveys needed to model satisfaction (and mediate churn by it)
+MIN_ROUNDS = 20  # the churn model keeps at least this many rounds (see fit_churn)
+MIN_OVERFIT_Z = 2.0  # paired standard errors of held-out loss that cut the churn rounds
 
 
 @dataclass
@@ -219,32 +225,108 @@ def fit_churn(
     resolution (the observed one when training), and a happier customer never churns
     more (monotone in that input), which steadies the contrasts. With ``money_input`` a
     training row reads the compensation given, a candidate its catalog compensation.
+
+    With ``cut_rounds``, ``n_estimators`` is the most rounds: every fold's model is cut to
+    the rounds with the lowest held-out log loss over the folds (:func:`best_rounds`), only
+    when the loss at all rounds is worse by at least :data:`MIN_OVERFIT_Z` paired standard
+    errors (:func:`overfit_z`, over the held-out rows): more rounds than a history supports only
+    sharpen noise (on the CFPB export's 2014-10-01 split, 150 rounds instead of 300 gave an
+    AUC 0.008 higher on the later complaints, paired 95% +0.004 to +0.013), but a loss
+    curve that merely flattens keeps every round. Off by default: on a simulated 10k world
+    the cut (its overfit test passed there too) lowered the capture of the oracle's uplift from
+    0.874 to 0.830; the resolutions' contrasts need the rounds that the log loss of the
+    resolution given does not.
     """
-    churn_params = params.lgb_params("binary")
+    churn_params = params.lgb_params("binary", metric="binary_logloss")
     given = None if d.compensation is None else d.xa_obs[:, d.X.shape[1] + 1]
     if params.mediated:
         n_before = d.X.shape[1] + 1 + (given is not None)
         churn_params["monotone_constraints"] = [0] * n_before + [-1]
     sat_obs = oof_sat[np.arange(d.n), d.action]
-    models, oof = [], np.zeros((d.n, d.n_actions))
+    models, losses = [], np.zeros(params.n_estimators)
     for f in range(d.n_folds):
         progress(f"fold {f + 1}/{d.n_folds}: churn")
         tr, te = d.fold != f, d.fold == f
-        extra = sat_obs[tr] if params.mediated else None
-        cm = _train(
+        cm, curve = _train_curve(
             churn_params,
             Engine.outcome_input(
-                d.X[tr], d.action[tr], extra, money=None if given is None else given[tr]
+                d.X[tr],
+                d.action[tr],
+                sat_obs[tr] if params.mediated else None,
+                money=None if given is None else given[tr],
             ),
             d.y_churn[tr],
+            Engine.outcome_input(
+                d.X[te],
+                d.action[te],
+                sat_obs[te] if params.mediated else None,
+                money=None if given is None else given[te],
+            ),
+            d.y_churn[te],
             params.n_estimators,
             d.cat_a,
         )
         models.append(cm)
+        losses[: len(curve)] += curve * te.sum()
+    rounds = best_rounds(losses / d.n)
+    if params.cut_rounds and rounds < params.n_estimators:
+        p_all, p_best = np.zeros(d.n), np.zeros(d.n)
+        for f, cm in enumerate(models):
+            te = d.fold == f
+            xo = Engine.outcome_input(
+                d.X[te],
+                d.action[te],
+                sat_obs[te] if params.mediated else None,
+                money=None if given is None else given[te],
+            )
+            p_all[te], p_best[te] = cm.predict(xo), cm.predict(xo, num_iteration=rounds)
+        z = overfit_z(d.y_churn, p_all, p_best)
+        if z >= MIN_OVERFIT_Z:
+            progress(f"churn: {rounds} of {params.n_estimators} rounds (held-out loss, z {z:.1f})")
+            models = [
+                lgb.Booster(model_str=m.model_to_string(num_iteration=rounds)) for m in models
+            ]
+    oof = np.zeros((d.n, d.n_actions))
+    for f, cm in enumerate(models):
+        te = d.fold == f
         for k in range(d.n_actions):
             ex = oof_sat[te, k] if params.mediated else None
             oof[te, k] = cm.predict(Engine.outcome_input(d.X[te], k, ex, money=d.money(k, te)))
     return models, oof
+
+
+def best_rounds(loss: np.ndarray, min_rounds: int = MIN_ROUNDS) -> int:
+    """The number of rounds (1-based) with the lowest held-out loss, at least
+    ``min_rounds`` (or all of them when there are fewer).
+
+    >>> best_rounds(np.array([0.7, 0.6, 0.55, 0.56, 0.58]), min_rounds=1)
+    3
+    >>> best_rounds(np.array([0.7, 0.6, 0.55, 0.56, 0.58]), min_rounds=4)
+    4
+    """
+    low = min(min_rounds, len(loss)) - 1
+    return int(low + np.argmin(loss[low:]) + 1)
+
+
+def overfit_z(y: np.ndarray, p_all: np.ndarray, p_best: np.ndarray) -> float:
+    """How many paired standard errors the log loss of ``p_all`` exceeds that of ``p_best``
+    on the same rows: ``mean(l_all - l_best) / (sd(l_all - l_best) / sqrt(n))``.
+
+    >>> y = np.array([1.0, 0.0, 1.0, 0.0])
+    >>> round(overfit_z(y, np.array([0.3, 0.8, 0.4, 0.6]), np.full(4, 0.5)), 1)
+    2.9
+    """
+    eps = 1e-12
+
+    def loss(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, eps, 1 - eps)
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    diff = loss(p_all) - loss(p_best)
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    if se == 0:
+        return float(np.sign(diff.mean()) * np.inf) if diff.mean() != 0 else 0.0
+    return float(diff.mean() / se)
 
 
 def normalised_propensity(
@@ -334,6 +416,27 @@ def dr_correction(
         corr[k] = d * shrink
         info[str(k)] = {"bias": d, "se": se, "applied": corr[k]}
     return corr, info
+
+
+def _train_curve(
+    params: dict, X, y, X_valid, y_valid, n_rounds: int, cat_idx
+) -> tuple[lgb.Booster, np.ndarray]:
+    """A booster of ``n_rounds`` and its (n_rounds,) loss on the held-out rows per round."""
+    options = {"max_bin": 127, "verbose": -1}
+    ds = lgb.Dataset(X, label=y, categorical_feature=cat_idx, params=options)
+    valid = lgb.Dataset(
+        X_valid, label=y_valid, categorical_feature=cat_idx, reference=ds, params=options
+    )
+    record: dict = {}
+    booster = lgb.train(
+        params,
+        ds,
+        num_boost_round=n_rounds,
+        valid_sets=[valid],
+        valid_names=["held_out"],
+        callbacks=[lgb.record_evaluation(record)],
+    )
+    return booster, np.asarray(record["held_out"][params["metric"]], dtype=np.float64)
 
 
 def _train(params: dict, X, y, n_rounds: int, cat_idx, weight=None, init_score=None) -> lgb.Booster:

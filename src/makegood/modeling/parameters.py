@@ -36,6 +36,7 @@ _FLAGS = (
     "dr_correction",
     "select",
     "money_input",
+    "cut_rounds",
 )
 
 

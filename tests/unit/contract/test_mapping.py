@@ -1,4 +1,4 @@
-"""The import mapping (contract/mapping.py): every rule, every error, and properties."""
+"""The import mapping (contract/mapping/): every rule, every error, and properties."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ from hypothesis import strategies as st
 
 from makegood.contract.catalog import parse_catalog
 from makegood.contract.files import read_history
-from makegood.contract.mapping import (
-    EXPORT_ROW,
-    apply_mapping,
-    import_export,
-    load_mapping,
-    parse_mapping,
-)
+from makegood.contract.mapping.applying import apply_mapping
+from makegood.contract.mapping.importing import import_export
+from makegood.contract.mapping.parsing import load_mapping, parse_mapping
+from makegood.contract.mapping.rules import EXPORT_ROW
 from makegood.errors import ConfigError, ContractError
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
@@ -441,8 +438,15 @@ def test_the_cfpb_example_mapping_and_catalog_are_valid():
         "company",
         "state",
         "tags",
+        "days_to_company",
     }
-    assert "Company public response" in m.recorded_after_resolution
+    assert m.features["days_to_company"] == "number"
+    assert m.derived["days_to_company"].sources == ("Date received", "Date sent to company")
+    # the company's answer columns stay refused as inputs
+    assert {"Company public response", "Timely response?"} <= set(m.recorded_after_resolution)
+    assert not {"Company public response", "Timely response?"} & {
+        c for name in m.features for c in m.extra_sources(name)
+    }
     from makegood.contract.catalog import load_catalog
 
     cat = load_catalog(EXAMPLES / "cfpb_catalog.yaml")
@@ -501,3 +505,91 @@ def test_extra_as_a_list_keeps_the_export_names():
     mapped = apply_mapping(export(), parse_mapping(mapping(extra=["Topic", "Ref"])))
     assert mapped.frame["Topic"].tolist() == ["Mortgage", "Card", "Loan"]
     assert mapped.frame["Ref"].tolist() == ["r0", "r1", "r3"]
+
+
+# --------------------------------------------------------------------------- derived columns
+
+DAYS = {"days_between": ["Date", "Sent"]}
+
+
+def test_days_between_is_an_extra_column_counted_in_the_report():
+    data = mapping(extra={"topic": "Topic", "wait": DAYS}, features={"wait": "number"})
+    m = parse_mapping(data)
+    assert m.extra == {"topic": "Topic"} and m.extra_sources("wait") == ("Date", "Sent")
+    sent = ["2015-03-04", "2015-03-02T12:00", "", "not a date"]
+    mapped = apply_mapping(export(Sent=sent), m)
+    wait = mapped.frame["wait"].tolist()
+    assert wait[:2] == [3.0, 0.5] and all(pd.isna(w) for w in wait[2:])
+    rules = {(c.field, c.rule): c.n_rows for c in mapped.counts}
+    assert rules[("wait", "extra, days from 'Date' to 'Sent'")] == 2
+    assert rules[("wait", "empty: a date missing or unparsable in 'Date' or 'Sent'")] == 2
+
+
+def test_days_between_reads_dates_stored_as_datetimes_and_a_format():
+    m = parse_mapping(mapping(extra={"wait": {**DAYS, "format": "%d/%m/%Y"}}))
+    frame = export(Date=["01/03/2015", "02/03/2015", "", "31/03/2015"])
+    frame["Sent"] = pd.to_datetime(["2015-03-01", "2015-03-05", "2015-03-05", None])
+    m_iso = parse_mapping(mapping(extra={"wait": DAYS}))
+    parsed = apply_mapping(frame.assign(Date=pd.to_datetime(frame["Date"], dayfirst=True)), m_iso)
+    assert parsed.frame["wait"].tolist()[:2] == [0.0, 3.0]
+    text = apply_mapping(frame.assign(Sent=["05/03/2015"] * 4), m)
+    assert text.frame["wait"].tolist()[:2] == [4.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"wait": {"days_between": ["Date"]}}, "extra.wait.days_between: must be a list of two"),
+        ({"wait": {"days_betwen": ["Date", "Sent"]}}, "extra.wait.days_betwen: unknown key"),
+        ({"wait": {"format": "%Y"}}, "extra.wait: a derived column needs days_between"),
+        ({"wait": {**DAYS, "format": "dd/mm"}}, "extra.wait.format: must be a strftime format"),
+        ({"wait": 3}, "extra.wait: must be an export column or {days_between"),
+        ({"severity": DAYS}, "extra.severity: the name of a contract column"),
+    ],
+)
+def test_days_between_errors_name_the_key(extra, expected):
+    assert f"m.yaml: {expected}" in problems(mapping(extra=extra))
+
+
+def test_days_between_reading_an_answer_time_column_is_refused_as_a_feature():
+    answer = {"days_between": ["Date", "Answer"]}  # Answer feeds the resolution
+    late = {"days_between": ["Date", "Closed"]}
+    data = mapping(
+        extra={"a": answer, "b": late},
+        features={"a": "number", "b": "number"},
+        recorded_after_resolution=["Closed"],
+    )
+    text = problems(data)
+    assert "features.a: export column 'Answer' feeds the resolution or the outcome" in text
+    assert "features.b: export column 'Closed' is recorded after the resolution" in text
+
+
+def test_days_between_needs_its_export_columns():
+    m = parse_mapping(mapping(extra={"wait": DAYS}))
+    with pytest.raises(ContractError, match="extra.wait is missing"):
+        apply_mapping(export(), m)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(
+                min_value=pd.Timestamp("2000-01-01"), max_value=pd.Timestamp("2030-01-01")
+            ),
+            st.integers(-400, 400),
+            st.integers(0, 23),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_days_between_counts_the_days_added_whatever_the_text_form(rows):
+    from makegood.contract.mapping.dates import days_between
+
+    start = [d.replace(microsecond=0) for d, _, _ in rows]
+    end = [d + pd.Timedelta(days=k, hours=h) for d, (_, k, h) in zip(start, rows, strict=True)]
+    expected = [k + h / 24 for _, k, h in rows]
+    iso = days_between(pd.Series([d.isoformat() for d in start]), pd.Series(end))
+    assert iso.round(9).tolist() == pd.Series(expected).round(9).tolist()
+    back = days_between(pd.Series(end), pd.Series([f"{d:%Y-%m-%d %H:%M:%S}Z" for d in start]))
+    assert back.round(9).tolist() == (-pd.Series(expected)).round(9).tolist()

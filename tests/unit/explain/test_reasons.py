@@ -127,3 +127,19 @@ def test_why_gives_value_costs_churn_and_thin_evidence_with_each_label_once_a_se
     assert "$38.00" in why and "12%" in why and "20%" in why and "Thin evidence" in why
     assert max(_label_counts(why)) <= 1
     assert all(s.count("Apology") <= 1 for s in why.split(". "))
+
+
+# --------------------------------------------------------------------------- issue 24
+
+
+def test_hashed_words_of_a_declared_text_column_are_never_a_reason():
+    # A declared text column "note" enters the model as 8 hashed buckets and a word count;
+    # a bucket mixes unrelated words, so even as the largest term it is no sayable reason.
+    from makegood.features.extra import ExtraFeatures
+
+    inputs = ExtraFeatures({"note": "text"}).text_names("note")
+    assert {group_of(name) for name in inputs} == {"hashed_words"}
+    terms = dict.fromkeys(inputs, 40.0) | {"severity": 5.0}
+    values = dict.fromkeys(inputs, 0.2) | {"note": "late fee again", "severity": 4}
+    reasons = _reasons(terms, values)
+    assert reasons == {"severity": "severity 4 of 5"}

@@ -5,6 +5,7 @@ resolutions, and the doubly robust correction runs iff ``dr_correction`` is on."
 from __future__ import annotations
 
 import doctest
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -131,3 +132,27 @@ def test_the_dr_correction_runs_iff_it_is_on(has_sat):
         d, EngineParams(dr_correction=False), oof_churn, oof_sat, e_obs, p_answer, has_sat
     )
     assert not off[0].any() and not off[1].any() and off[2] == {}
+
+
+def test_the_churn_model_keeps_the_rounds_with_the_lowest_held_out_loss():
+    # Churn is noise here: every round past the first few only fits it, so the folds'
+    # models are cut well below n_estimators, all to the same count, and the cut models
+    # give the cross-fitted predictions.
+    d = _design(n=600)
+    params = EngineParams(num_threads=1, n_estimators=150, mediated=False, cut_rounds=True)
+    models, oof = fitting_module.fit_churn(d, params, np.full((d.n, d.n_actions), np.nan))
+    rounds = {m.num_trees() for m in models}
+    assert len(rounds) == 1 and fitting_module.MIN_ROUNDS <= rounds.pop() < 150
+    kept, _ = fitting_module.fit_churn(d, replace(params, cut_rounds=False), oof * np.nan)
+    assert {m.num_trees() for m in kept} == {150}  # off (the default): every round
+    te = d.fold == 1
+    xa = engine_module.Engine.outcome_input(d.X[te], 2)
+    assert np.allclose(oof[te, 2], models[1].predict(xa))
+
+
+def test_the_churn_model_keeps_every_round_while_held_out_loss_falls():
+    d = _design(n=600)
+    d.y_churn[:] = (d.X[:, 0] + 0.3 * d.X[:, 1] > 0).astype(float)  # learnable, no noise
+    params = EngineParams(num_threads=1, n_estimators=40, mediated=False, cut_rounds=True)
+    models, _ = fitting_module.fit_churn(d, params, np.full((d.n, d.n_actions), np.nan))
+    assert {m.num_trees() for m in models} == {40}

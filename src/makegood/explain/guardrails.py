@@ -6,10 +6,10 @@ The figures are :class:`~makegood.policy.guardrails.GuardrailCut`'s; the words a
   that the floor's ``when:`` matched; where no resolution reaches the floor, what is
   given instead;
 * a cap: worded from what actually fills the customer's window. What they *had*
-  (history and earlier complaints) and what later complaints of the window are *owed*
-  (their floors, reserved first): "this customer has had $150 in 90 days", or "this
-  customer is owed $150 in the same 90 days", never "has had $0" when an owed refund
-  is what took the room.
+  (history and earlier complaints) and what goes to the window's *later* complaints
+  (what the allocation gives them, owed refunds first): "this customer has had $150 in
+  90 days", or "$150 of this customer's 90 days goes to later complaints", never "has
+  had $0" when a later complaint is what took the room. "Owed" is said of floors only.
 """
 
 from __future__ import annotations
@@ -81,14 +81,14 @@ def floor_text(matched: str, floor: float, given: float, currency: str, *, reach
 
 def cap_text(*, had: float, later: float, days: int, cap: float, currency: str) -> str:
     """The sentence of a cap, from what fills the window: ``had`` before this complaint
-    and ``later`` owed to the window's later complaints.
+    and ``later`` given to the window's later complaints.
 
     >>> cap_text(had=150.0, later=0.0, days=90, cap=150.0, currency="USD")
     'this customer has had $150 in 90 days (at most $150)'
     >>> cap_text(had=0.0, later=150.0, days=90, cap=150.0, currency="USD")
-    'this customer is owed $150 in the same 90 days (at most $150)'
+    "$150 of this customer's 90 days goes to later complaints (at most $150)"
     >>> cap_text(had=40.0, later=100.0, days=90, cap=150.0, currency="USD")
-    'this customer has had $40 in 90 days and is owed $100 more (at most $150)'
+    'this customer has had $40 in 90 days and $100 more goes to later complaints (at most $150)'
     """
 
     def money(x: float) -> str:
@@ -98,11 +98,11 @@ def cap_text(*, had: float, later: float, days: int, cap: float, currency: str) 
     later = 0.0 if math.isnan(later) else later
     most = f"(at most {money(cap)})"
     if later > 0 and had <= 0:
-        return f"this customer is owed {money(later)} in the same {days} days {most}"
+        return f"{money(later)} of this customer's {days} days goes to later complaints {most}"
     if later > 0:
         return (
-            f"this customer has had {money(had)} in {days} days and is owed "
-            f"{money(later)} more {most}"
+            f"this customer has had {money(had)} in {days} days and {money(later)} more "
+            f"goes to later complaints {most}"
         )
     return f"this customer has had {money(had)} in {days} days {most}"
 

@@ -137,8 +137,9 @@ class GuardrailCut:
         cap_amount, cap_days: (n,) that cap's amount (NaN) and days (0) where none.
         cap_had: (n,) what the customer had in that window before this complaint
             (history and earlier complaints of the batch), NaN where no cap decided.
-        cap_later: (n,) what the later complaints of that window require (their floors,
-            reserved before this complaint's room), NaN where no cap decided. The window
+        cap_later: (n,) what the later complaints of that window are given (owed refunds
+            first, then the upgrades the caps settle by value per dollar), NaN where no cap
+            decided. The window
             is filled by ``cap_had + cap_later``; ``cap_left`` is what remains of the cap.
         cap_left: (n,) the most this complaint could then be given, NaN where none.
     """
@@ -178,7 +179,7 @@ class GuardrailCut:
             case "cap":  # the figures that fill the window: had before, owed after
                 had, later = float(self.cap_had[i]), float(self.cap_later[i])
                 parts = [f"had {money(had)}"] if had > 0 or not later > 0 else []
-                parts += [f"owed {money(later)} later"] if later > 0 else []
+                parts += [f"{money(later)} to later complaints"] if later > 0 else []
                 return (
                     f"{self.cap_rule[i]}: {' and '.join(parts)} in {self.cap_days[i]} days "
                     f"(at most {money(self.cap_amount[i])})"

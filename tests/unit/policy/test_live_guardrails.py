@@ -127,6 +127,6 @@ def test_a_cap_reason_says_what_fills_the_window_not_zero() -> None:
     assert out.choice.tolist() == [0, 1]
     cut = out.cut
     assert (cut.decided_by[0], cut.cap_had[0], cut.cap_later[0]) == (CAP, 0.0, 150.0)
-    assert cut.reason(0) == "per_customer_cap: owed $150 later in 90 days (at most $150)"
+    assert cut.reason(0) == "per_customer_cap: $150 to later complaints in 90 days (at most $150)"
     words = cap_text(had=cut.cap_had[0], later=cut.cap_later[0], days=90, cap=150.0, currency="USD")
-    assert words == "this customer is owed $150 in the same 90 days (at most $150)"
+    assert words == "$150 of this customer's 90 days goes to later complaints (at most $150)"

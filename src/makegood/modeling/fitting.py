@@ -247,14 +247,18 @@ def fit_churn(
     for f in range(d.n_folds):
         progress(f"fold {f + 1}/{d.n_folds}: churn")
         tr, te = d.fold != f, d.fold == f
+        x_tr = Engine.outcome_input(
+            d.X[tr],
+            d.action[tr],
+            sat_obs[tr] if params.mediated else None,
+            money=None if given is None else given[tr],
+        )
+        if not params.cut_rounds:  # the held-out loss curve is read only to cut rounds
+            models.append(_train(churn_params, x_tr, d.y_churn[tr], params.n_estimators, d.cat_a))
+            continue
         cm, curve = _train_curve(
             churn_params,
-            Engine.outcome_input(
-                d.X[tr],
-                d.action[tr],
-                sat_obs[tr] if params.mediated else None,
-                money=None if given is None else given[tr],
-            ),
+            x_tr,
             d.y_churn[tr],
             Engine.outcome_input(
                 d.X[te],
@@ -268,8 +272,8 @@ def fit_churn(
         )
         models.append(cm)
         losses[: len(curve)] += curve * te.sum()
-    rounds = best_rounds(losses / d.n)
-    if params.cut_rounds and rounds < params.n_estimators:
+    rounds = best_rounds(losses / d.n) if params.cut_rounds else params.n_estimators
+    if rounds < params.n_estimators:
         p_all, p_best = np.zeros(d.n), np.zeros(d.n)
         for f, cm in enumerate(models):
             te = d.fold == f

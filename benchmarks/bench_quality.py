@@ -13,6 +13,9 @@ all-baseline policy captured by
                         cost -> makegood's allocator, so only the effect estimates differ;
 * ``naive_s_learner``   one LightGBM per outcome, resolution as a feature (references.py);
 * ``standard_formula``  each issue type's resolutions by their mean realized net value;
+* ``makegood_clean_surveys`` (``--clean-surveys``, a diagnostic, not a method) makegood
+                        trained on the same history with every answered survey replaced
+                        by its expected value: what the answers' noise costs, paired;
 * ``observable_ceiling`` a LightGBM cross-fitted to the TRUE churn probabilities of the new
                         complaints from the same observable features: roughly the most
                         any method could capture from what is observed (not a method).
@@ -58,7 +61,9 @@ WORLD_SEEDS = (1, 2, 3, 4, 5)
 REFERENCES = ("naive_s_learner", "standard_formula")
 #: everything but makegood and the ceiling: the candidates for "best peer"
 OTHERS = (*PEERS, *REFERENCES)
-METHODS = ("makegood", *OTHERS, "observable_ceiling")
+#: diagnostics: makegood on the same history with noise-free survey answers (``--clean-surveys``)
+DIAGNOSTICS = ("makegood_clean_surveys",)
+METHODS = ("makegood", *OTHERS, *DIAGNOSTICS, "observable_ceiling")
 #: issue 25's targets, makegood / observable ceiling, by history size
 TARGETS = {10_000: 0.93, 20_000: 0.97, 60_000: 0.99, 200_000: 0.99}
 
@@ -136,6 +141,17 @@ def run_world(n: int, seed: int, args) -> dict:
     for f, bud in budgets.items():
         choices[f] = mg_recommend(bundle, cx, bud, scores=s).allocation.choice
     record("makegood", None, t, choices)
+    if args.clean_surveys:
+        t = {}
+        with timed(t, "fit_s", "fit_cpu_s"):
+            clean = train(clean_surveys(b), cat, holdout_fraction=0, **params)
+        with timed(t, "predict_s"):
+            sc = score(clean.bundle, cx)
+        choices = {
+            f: mg_recommend(clean.bundle, cx, bud, scores=sc).allocation.choice
+            for f, bud in budgets.items()
+        }
+        record("makegood_clean_surveys", None, t, choices)
 
     # --- the peer panel on makegood's own inputs --------------------------------------
     peers = [p for p in args.peers if p in PEERS]
@@ -188,6 +204,18 @@ def run_world(n: int, seed: int, args) -> dict:
     out["total_s"] = time.perf_counter() - t0
     out["load_avg_end"] = _load()
     return out
+
+
+def clean_surveys(b: Bench):
+    """The same history with every answered survey replaced by the expected satisfaction of
+    the resolution given (the simulator's truth, no answer noise): same rows, same
+    non-response, same confounding. A diagnostic of what the answers' noise costs, never a
+    method (makegood never sees truth)."""
+    expected = b.world.history_truth.set_index("complaint_id")["expected_satisfaction"]
+    h = b.history.copy()
+    answered = h["satisfaction"].notna()
+    h.loc[answered, "satisfaction"] = h.loc[answered, "complaint_id"].map(expected).round(3)
+    return h
 
 
 def observable_ceiling(
@@ -364,8 +392,21 @@ def markdown(results: list[dict], summary: dict) -> str:
                     else ""
                 ),
             ]
+        if "makegood" in cell["methods"] and "makegood_clean_surveys" in cell["methods"]:
+            lines.append("")
+            lines.append(_survey_noise_line(cell))
         lines.append("")
     return "\n".join(lines)
+
+
+def _survey_noise_line(cell: dict) -> str:
+    """What the survey answers' noise costs: the same engine on noise-free answers, paired."""
+    mg, clean = cell["methods"]["makegood"], cell["methods"]["makegood_clean_surveys"]
+    parts = []
+    for f in map(str, FRACTIONS):
+        gain, se = mean_se(np.subtract(clean[f]["captures"], mg[f]["captures"]))
+        parts.append(f"@{float(f):.0%} ratio {clean[f]['ratio']:.3f}, gain {gain:+.3f} ± {_se(se)}")
+    return "with noise-free survey answers (diagnostic, same rows): " + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,6 +429,12 @@ def main(argv: list[str] | None = None) -> int:
         "--params",
         default="{}",
         help="makegood engine settings as JSON, e.g. '{\"n_folds\": 8}' (ablations)",
+    )
+    ap.add_argument(
+        "--clean-surveys",
+        action="store_true",
+        help="also train makegood on the same history with noise-free survey answers "
+        "(a diagnostic of what the answers' noise costs; uses the simulator's truth)",
     )
     ap.add_argument(
         "--quick",

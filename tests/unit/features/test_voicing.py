@@ -53,6 +53,26 @@ from makegood.features.voicing import (
         ("We are about to be evicted because of this.", "urgency"),
         ("This error is the only thing stopping me from getting a home loan.", "urgency"),
         ("The foreclosure hearing is set for XX/XX/XXXX.", "urgency"),
+        # fourth pass: more grammatical forms of the same voicing
+        ("I 'd like Citi to refund our foreign transaction fees.", "compensation"),
+        ("I have also requested my refund for this service.", "compensation"),
+        ("I feel that I am at least due a refund for the yearly fee.", "compensation"),
+        ("I filed a dispute with my bank over the unauthorized charges.", "compensation"),
+        ("As of today I still have not received my money back.", "compensation"),
+        ("I told them to cancel my account.", "leaving"),
+        ("I am thinking about closing my account because of this.", "leaving"),
+        ("I decided to transfer my loan to another company.", "leaving"),
+        ("I 'm currently looking into refinancing with another company.", "leaving"),
+        ("I will be changing banks asap.", "leaving"),
+        ("I 've had my checking account with them since 1999.", "recognition"),
+        ("I have had a savings account with Wells Fargo for at least XXXX years.", "recognition"),
+        ("I have been making my payments on time every month.", "recognition"),
+        ("I 'm a long time Chase bank customer.", "recognition"),
+        ("Remove this immediately!", "urgency"),
+        ("My servicer has scheduled a foreclosure sale for XXXX/XXXX/2015.", "urgency"),
+        ("It still remains on my report and refinancing my home is on hold.", "urgency"),
+        ("Our mortgage payment is due tomorrow and we do n't know what to do.", "urgency"),
+        ("I ca n't access my own money to make payments.", "urgency"),
     ],
 )
 def test_a_voiced_cue_is_heard(span, intent):
@@ -105,6 +125,19 @@ def test_a_voiced_cue_is_heard(span, intent):
         # a past counterfactual and a thank-you are no present time pressure
         ("The contract should have been rewritten immediately.", "urgency"),
         ("Thank you for your attention to this urgent matter.", "urgency"),
+        # fourth pass: the hard negatives of the new forms
+        ("Both of them should reverse the negative scores on my credit.", "compensation"),
+        ("They went over the check date and the funds showed as available.", "compensation"),
+        ("I disputed the amount with the credit bureau.", "compensation"),
+        ("They will not put it in writing.", "compensation"),
+        ("They decided to cancel my account.", "leaving"),
+        ("I requested to cancel a dispute.", "leaving"),
+        ("It shows the debt was transferred to another lender.", "leaving"),
+        ("The money is going to be transferred to another bank.", "leaving"),
+        ("It will stay positive in good standing section.", "recognition"),
+        ("They sent letters stating we must pay right away.", "urgency"),
+        ("I could n't make the full payment of my loan that month.", "urgency"),
+        ("We were unable to qualify for FHA home lending back then.", "urgency"),
     ],
 )
 def test_a_guarded_or_missing_cue_is_not_heard(span, intent):

@@ -231,7 +231,10 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:never|not) (?:\w+ )?(?:been|felt) (?:so )?treated (?:like|this way|so)|lack of respec"
         r"t|"
         r"(?:should|way to|not) treat (?:a |their |its |me|us)|"
-        r"disrespect\w*|worthless|taken for granted|undervalued|(?:(?:account|card|loan|mortgage)s?"
+        # disrespect of the customer, not of "the laws" or "my wishes"
+        r"disrespect\w* (?:me|us|(?:their|its|loyal) customers)\b|(?:with|such|total|complete|"
+        r"utter) disrespect|disrespectful|(?:was|were|been|felt|feel|am|are) (?:\w+ )?"
+        r"disrespected|worthless|taken for granted|undervalued|(?:(?:account|card|loan|mortgage)s?"
         r"\b[^.?!]{0,30}|(?:i|we) (?:am|are|was|were|have been|"
         r"remain|remained)\b[^.?!]{0,20})(?:in|is|been|was|remained) good (?:\w+ ){0,2}standing|"
         r"(?:i|we) (?:have )?(?:always (?:paid|made|make|pay)|(?:paid|made|make|pay)"
@@ -252,8 +255,8 @@ _CUES: dict[str, tuple[str, str]] = {
         r"ask|expect|needs to|has to|have to|would like|i'd like|appreciate|urge|insist|crucial|"
         r"imperative|essential|importance)"
         r"\b[^.?!]{0,120}\b(?:immediately|immediate|imm\w*tly|asap|as soon as possible|at once|"
-        r"right away|straight away|today|promptly|quickly|expedit\w*|without (?:further |any )?"
-        r"delay|(?:no|any) further delays?)|"
+        r"right away|straight away|(?<!as of )today|promptly|quickly|expedit\w*|without "
+        r"(?:further |any )?delay|(?:no|any) further delays?)|"
         # an order to act now, opening the sentence ("Remove this immediately!")
         r"^(?:please )?(?:remove|delete|correct|fix|stop|resolve|credit|refund|respond|reply|"
         r"return|release|reverse)\b[^.?!]{0,80}\b(?:immediately|asap|as soon as possible|at once|"
@@ -353,6 +356,18 @@ _ASK = re.compile(
 _CARD_TROUBLE = re.compile(
     r"\b(?:fraud\w*|stolen|lost|compromised|replac\w*|new card|unauthori[sz]ed|identity theft)\b"
 )
+# A sale already held is no deadline ahead: "they sold the house at the sale on XX/XX/XXXX".
+_PAST_SALE = re.compile(
+    r"\b(?:sold|was held|were held|took place|went through|was conducted|was completed)\b"
+    r"[^.?!]{0,60}\b(?:sale|auction)\b|\b(?:sale|auction)\b[^.?!]{0,40}\b(?:was held|took "
+    r"place|went through|happened|occurred|was completed)\b"
+)
+_AHEAD = re.compile(
+    r"\b(?:tomorrow|next|upcoming|again|will|going to|now scheduled|rescheduled|scheduling|"
+    r"another)\b"
+)
+# "I paid on time until I lost my job": the record ends in the lapse the letter is about.
+_LAPSE = re.compile(r"\b(?:on ?time|timely)\b(?:\W+\w+){0,3}?\W+(?:up )?until\b")
 _FORMULA = re.compile(
     r"(?:thank|thanks|appreciate)[^.?!]{0,60}(?:(?:immediate|prompt|quick|timely) "
     r"(?:attention|response|consideration)|(?:attention|consideration) to this (?:urgent|"
@@ -437,11 +452,16 @@ def cancelled_by_context(before: str, clause: str) -> bool:
 
 def _vetoed(s: str, intent: str) -> bool:
     """Whether the normalised span's context rules the intent out whatever its cues:
-    a formulaic closing for urgency, card trouble (fraud, loss) for leaving."""
+    a formulaic closing for urgency, card trouble (fraud, loss) for leaving, a record of
+    paying on time that ran "until" a lapse for recognition."""
     if intent == "urgency":
-        return _FORMULA.search(s) is not None
+        return _FORMULA.search(s) is not None or (
+            _PAST_SALE.search(s) is not None and _AHEAD.search(s) is None
+        )
     if intent == "leaving":
         return _CARD_TROUBLE.search(s) is not None
+    if intent == "recognition":
+        return _LAPSE.search(s) is not None
     return False
 
 
@@ -518,4 +538,14 @@ def signature() -> str:
             _ASK,
         )
     ]
-    return "\n".join([*patterns, _FORMULA.pattern, _CARD_TROUBLE.pattern, *VOICING_FEATURE_NAMES])
+    return "\n".join(
+        [
+            *patterns,
+            _FORMULA.pattern,
+            _CARD_TROUBLE.pattern,
+            _LAPSE.pattern,
+            _PAST_SALE.pattern,
+            _AHEAD.pattern,
+            *VOICING_FEATURE_NAMES,
+        ]
+    )

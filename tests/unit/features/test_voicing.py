@@ -73,6 +73,10 @@ from makegood.features.voicing import (
         ("It still remains on my report and refinancing my home is on hold.", "urgency"),
         ("Our mortgage payment is due tomorrow and we do n't know what to do.", "urgency"),
         ("I ca n't access my own money to make payments.", "urgency"),
+        (
+            "The sale was held in May and now another sale is scheduled for XX/XX/XXXX.",
+            "urgency",
+        ),
     ],
 )
 def test_a_voiced_cue_is_heard(span, intent):
@@ -138,6 +142,13 @@ def test_a_voiced_cue_is_heard(span, intent):
         ("They sent letters stating we must pay right away.", "urgency"),
         ("I could n't make the full payment of my loan that month.", "urgency"),
         ("We were unable to qualify for FHA home lending back then.", "urgency"),
+        ("I paid on time until I got separated from my ex.", "recognition"),
+        ("The credit bureaus keep disrespecting the laws.", "recognition"),
+        # urgency's known false claims: a sale already held, "as of today", an office's words
+        ("They sold the house at the foreclosure sale on XX/XX/XXXX.", "urgency"),
+        ("I need them to know that as of today the account is paid.", "urgency"),
+        ("I called and he transferred me immediately to another department.", "urgency"),
+        ("Their office sent a letter stating: remove this account immediately.", "urgency"),
     ],
 )
 def test_a_guarded_or_missing_cue_is_not_heard(span, intent):

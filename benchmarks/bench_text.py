@@ -20,9 +20,10 @@ the shared parquet, ``--cfpb``) and prints:
   emotion detector.
 
 ``--tune`` chooses each intent's threshold by grouped 5-fold cross-validation on the
-development split together with the 350 external labelled narratives
+development split together with the 733 decided external labelled narratives
 (``src/makegood/data/intents_external.jsonl``: other public CFPB letters, an extra
-development set; out-of-fold scores; the generated and ``intents_extra`` sentences in every
+development set, 350 of the third pass and 383 of the fourth; ``--letters "fourth pass"``
+reads the shipped detector on the latter alone; out-of-fold scores; the generated and ``intents_extra`` sentences in every
 fold; letters with the same opening share a fold): the threshold of most recall whose
 out-of-fold precision is at least ``--precision`` (0.875: the 0.85 target with a margin);
 the short-message threshold on the generated dev phrasing at ``--generated-precision``

@@ -23,9 +23,10 @@ the shared parquet, ``--cfpb``) and prints:
 development split together with the 733 decided external labelled narratives
 (``src/makegood/data/intents_external.jsonl``: other public CFPB letters, an extra
 development set, 350 of the third pass and 383 of the fourth; ``--letters "fourth pass"``
-reads the shipped detector on the latter alone; out-of-fold scores; the generated and ``intents_extra`` sentences in every
-fold; letters with the same opening share a fold): the threshold of most recall whose
-out-of-fold precision is at least ``--precision`` (0.875: the 0.85 target with a margin);
+reads the shipped detector on the latter alone; out-of-fold scores; the generated and
+``intents_extra`` sentences in every fold; letters with the same opening share a fold):
+the threshold of most recall whose out-of-fold precision is at least ``--precision``
+(0.875: the 0.85 target with a margin);
 the short-message threshold on the generated dev phrasing at ``--generated-precision``
 (0.9). The held-out split is never read by ``--tune``.
 """

@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = [
     "VOICING_FEATURE_NAMES",
+    "ambiguous",
     "cancelled_by_context",
     "normalise",
     "signature",
@@ -474,6 +475,29 @@ def _vetoed(s: str, intent: str) -> bool:
     return False
 
 
+# A dispute or claim whose object is not named as money or a charge: "I filed a dispute"
+# may be a credit-report dispute (not compensation) as well as a card dispute (compensation).
+_DISPUTE = re.compile(r"\bdisput\w*|\bclaims?\b")
+_MONEY_OBJECT = re.compile(
+    r"\b(?:refund\w*|reimburs\w*|money|funds|charges?|charged|transactions?|withdrawals?|fees?|"
+    r"purchases?|merchant|payments?|deposit|cost|amount|back|credit(?:ed)? (?:back|my|me|to))\b|\$"
+)
+
+
+def ambiguous(spans: Sequence[str]) -> np.ndarray:
+    """(len(spans), len(INTENTS)) booleans: the span's words for the intent are too open to
+    be heard without a strong cue. Compensation: a dispute or claim that names no money or
+    charge ("I filed a dispute" may be a credit-report dispute). The detector's probability
+    arm may not claim such a span (a strong cue still may)."""
+    out = np.zeros((len(spans), len(INTENTS)), dtype=bool)
+    j = INTENTS.index("compensation")
+    for k, span in enumerate(spans):
+        s = normalise(span)
+        if _DISPUTE.search(s) is not None and _MONEY_OBJECT.search(span.lower()) is None:
+            out[k, j] = True
+    return out
+
+
 def voiced(span: str, intent: str) -> bool:
     """Whether ``span`` holds a strong cue of ``intent`` that no guard cancels."""
     s = normalise(span)
@@ -555,6 +579,8 @@ def signature() -> str:
             _LAPSE.pattern,
             _PAST_SALE.pattern,
             _AHEAD.pattern,
+            _DISPUTE.pattern,
+            _MONEY_OBJECT.pattern,
             *VOICING_FEATURE_NAMES,
         ]
     )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from makegood.features.voicing import (
     VOICING_FEATURE_NAMES,
+    ambiguous,
     cancelled_by_context,
     normalise,
     signature,
@@ -195,3 +196,16 @@ def test_any_text_gives_finite_zero_one_features(text):
     x = voicing_features([text])
     assert x.shape == (1, len(VOICING_FEATURE_NAMES))
     assert set(np.unique(x)) <= {0.0, 1.0}
+
+
+def test_a_dispute_that_names_no_money_is_too_open_to_be_heard_without_a_cue():
+    spans = [
+        "I immediately called the bank and filed a dispute.",
+        "I disputed the {$50.00} charge with my card issuer.",
+        "I wish to claim back the excess amount.",
+        "I want a refund.",
+    ]
+    flags = ambiguous(spans)
+    assert flags.shape == (4, 4)
+    assert flags[:, 0].tolist() == [True, False, False, False]
+    assert not flags[:, 1:].any()

@@ -29,6 +29,7 @@ from makegood.features.intents.segments import (
 from makegood.features.language import EMBEDDING_DIM, embed
 from makegood.features.voicing import (
     VOICING_FEATURE_NAMES,
+    ambiguous,
     cancelled_by_context,
     voicing_features,
 )
@@ -265,6 +266,9 @@ class IntentDetector:
         strong = voicing[:, _STRONG_COLUMNS] > 0
         cue = np.where(strong, 1, 0)
         cue[(voicing[:, _CUE_COLUMNS] > 0) & (voicing[:, _VOICED_COLUMNS] == 0) & ~strong] = -1
+        # words too open to be heard without a strong cue ("I filed a dispute"): no arm but
+        # the cue's may claim them
+        cue[ambiguous(spans) & ~strong] = -1
         return 0.5 * (1.0 + np.tanh(0.5 * z)), cue
 
     def detect(self, text: str | None) -> list[Said]:

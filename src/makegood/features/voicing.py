@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = [
     "VOICING_FEATURE_NAMES",
+    "ambiguous",
     "cancelled_by_context",
     "normalise",
     "signature",
@@ -35,7 +36,15 @@ __all__ = [
 
 INTENTS = ("compensation", "leaving", "recognition", "urgency")
 
-_N = r"(?:\d+|xxxx|a few|many|several|some|\w+teen|twenty|thirty|forty|fifty|sixty)"
+_N = r"(?:\d+|xxxx|a few|many|multiple|several|some|\w+teen|twenty|thirty|forty|fifty|sixty)"
+#: "for over N years", "for at least N years", "for 15 or more years"
+_FOR_N_YEARS = (
+    r"for (?:over |almost |nearly |more than |at least |about |around |close to |the past |the las"
+    r"t )?"
+    rf"{_N} (?:or more )?(?:\w+ )?years"
+)
+#: since a year or a masked date ("since 1999", "since XX/XX/XXXX")
+_SINCE = r"since (?:xxxx|(?:19|20)\d\d)\b"
 
 #: Per intent: (cue, strong cue). A strong cue is a phrase that voices the intent nearly
 #: whenever it is voiced at all; a cue needs the model's other evidence too.
@@ -54,18 +63,47 @@ _CUES: dict[str, tuple[str, str]] = {
         r"discharge this|(?:return|returned|release) (?:my|the|our) (?:money|funds|balance|"
         r"deposit|payment)|absorbed?|settlement|rebate|escrow check|(?:give|pay) me back|"
         r"cash back|charge ?back|fees? (?:removed|taken off|dropped)",
-        r"(?:i|we)(?: \w+){0,3} (?:want|would like|wish|need|expect|demand|request|"
-        r"am requesting|are requesting|am asking|asked|ask|deserve|seek|am seeking|demanding|"
-        r"seeking|requesting|asking|expecting|"
-        r"trying to get|called to (?:ask|have|get))\b[^.?!]{0,60}?(?:refund|reimburs|money "
-        r"back|compensat|damages|revers|waive|credit (?:back|my|me|to)|return|my money|forgive)|"
+        r"(?:(?:i|we)(?: \w+){0,3} (?:want|wanted|would like|wish|need|needed|expect|expected|"
+        r"demand|demanded|request|requested|am requesting|are requesting|am asking|asked|ask|"
+        r"deserve|seek|sought|am seeking|demanding|seeking|requesting|asking|expecting|"
+        r"trying to get|called (?:\w+ ){0,2}to (?:ask|have|get))|(?:i|we)'d like)\b[^.?!]{0,60}?"
+        r"(?:refund|reimburs|money back|compensat|damages|revers(?!e mortgage)|waive|credit "
+        r"(?:back|my|me|to)|return|my money|forgive|reduc\w* (?:\w+ ){0,4}(?:fees?|charges|"
+        r"penalt\w+))|"
         r"please (?:refund|reimburse|return|credit|reverse|waive)|"
-        r"(?:refund|reimburse|compensate|pay) me\b|(?:should|must) (?:be )?(?:refund|"
-        r"reimburs|return|credit|revers|waiv)\w*|(?:get|getting|want) (?:my|our|the) "
-        r"(?:\w+ ){0,3}(?:money|funds|fees?|balance|deposit|payment) back|"
+        r"(?:refund|reimburse|compensate|pay) (?:me|us)\b|"
+        # a call or letter of the customer's own to get it back, or to ask where it is
+        r"(?:i|we) (?:\w+ ){0,2}(?:called|contacted|wrote|e-?mailed|went to) (?:\w+ ){0,3}to "
+        r"(?:ask for |get |request |have )?(?:a |my |the |our |them )?(?:refund|reimburs|revers|"
+        r"credit|waive)|(?:inquire|ask|asked|asking|check|checking) (?:about|where|on|for|"
+        r"when) (?:my|the|our) (?:\w+ )?refund|"
+        # what the customer says is owed to them
+        r"\b(?:due(?! to)|owed|entitled to|owes? (?:me|us)) (?:\w+ ){0,4}(?:refund|reimbursement|"
+        r"compensation|money|fees?|funds)|(?:i|we) should (?:have|get|receive) (?:a |my |our |the "
+        r")?(?:\w+ ){0,2}(?:refund|credit|reimbursement)|"
+        # a dispute, claim or chargeback the customer filed over a charge (asking it reversed)
+        r"(?:i|we) (?:\w+ ){0,3}(?:filed|opened|submitted|started|initiated|placed) (?:a |an |the "
+        r")?(?:(?:fraud|billing) (?:dispute|claim)|charge ?back|claims? investigation|(?:dispute|"
+        r"claim)\b[^.?!]{0,50}\b(?:charges?|transactions?|withdrawals?|purchases?|merchant|"
+        r"retailer|refund|fraudulent|unauthori[sz]ed|returned)|claims?(?: investigation)? with "
+        r"(?:the )?(?:\w+ ){0,3}(?:bank|card|issuer))|(?:i|we) (?:\w+ ){0,2}(?:disputed|dispute) "
+        r"(?:the |this |these |those |a |an |all )?(?:\w+ ){0,2}(?:charges?|transactions?|"
+        r"withdrawals?)\b|(?:i|we) (?:\w+ ){0,2}report\w* (?:\w+ ){0,3}(?:unauthori[sz]ed|"
+        r"fraudulent) (?:charges?|transactions?|withdrawals?)|"
+        r"(?:should|must) (?:be )?(?:refund|reimburs|return|credit|revers|waiv)\w*\b(?! (?:the |"
+        r"my |our |all )?(?:negative|derogatory|late|credit|decision|report))|"
+        r"(?:get|getting|want|give(?: me| us)?) (?:my|our|the|any of (?:my|our|the)) (?:\w+ ){0,3}"
+        r"(?:money|funds|fees?|balance|deposit|payment) back(?! from)|"
+        # their own money not (yet) received back, a refusal of it stated as such
+        r"(?:not|never) (?:yet )?(?:received|gotten|got|get|seen) (?:\w+ ){0,2}(?:(?:my|our|the|"
+        r"any|those|these) )?(?:\w+ ){0,3}(?:refunds?|reimbursements?|money|funds|checks?)\b"
+        r"(?:[^.?!]{0,20}\bback)?|(?:can't|cannot|can not|won't|will not) (?:get|have|receive) "
+        r"(?:any of )?(?:my|our|the) (?:\w+ ){0,2}(?:money|funds) back|"
         r"(?:fail(?:s|ed)?|refuse[ds]?|refusing|unwilling|not ready|declined?) to "
         r"(?:refund|reimburse|return(?! (?:my |our |the |any )?(?:\w+ )?(?:calls?|e-?mails?|"
-        r"messages?|voice ?mails?|phone))|credit|reverse|waive)|"
+        r"messages?|voice ?mails?|phone))|credit|reverse|waive)|(?:refus\w+|fail\w*|unwilling|"
+        r"declined?) to (?:give|issue|provide|make|process|send) (?:me |us )?(?:a |any |the |my "
+        r"|our )?(?:\w+ )?(?:refund|reimbursement|compensation|credit)|"
         r"(?:i|we) (?:\w+ ){0,2}(?:want|would like|need) (?:a|my|the|our|full) refund|"
         r"(?:get|getting|have|want|had) (?:the |my |all |these |those )?(?:\w+ ){0,2}(?:fees?|"
         r"charges?|interest|penalt\w+) (?:reversed|waived|refunded|removed|credited|back)|"
@@ -81,8 +119,13 @@ _CUES: dict[str, tuple[str, str]] = {
         r"money|funds|refund|deposit)s? (?:back|to (?:me|us))|(?:get|have|want) (?:my|our|the) "
         r"(?:\w+ )?account credited|ask(?:ed|ing)? for (?:a |my |the |our )?(?:full )?(?:refund|"
         r"reimbursement)|(?:has|have|had)(?: still)? not (?:yet )?(?:refunded|reimbursed|credited|"
-        r"returned) (?:me|us|my|our|the)|(?:won't|will not|would not) (?:\w+ )?(?:refund|"
-        r"reimburse|credit|return) (?:me|us|my|our|the|them|it)",
+        r"returned) (?:me|us|my|our|the)|(?:has|have|had) (?:still )?not (?:yet )?been "
+        r"(?:refunded|reimbursed|credited|returned|reversed|put) back|(?:won't|will not|would "
+        r"not|refuse[ds]? to|refusing to) (?:\w+ )?(?:give|put|send) (?:me |us )?(?:the |my |our "
+        r"|any )?(?:\w+ )?(?:money|funds|refund)s? back|(?:won't|will not|would not) (?:\w+ )?"
+        r"(?:refund|reimburse|credit|return|reverse|waive) (?!(?:me |us |my |our |the |them |it )"
+        r"?(?:\w+ )?(?:calls?|e-?mails?|messages?|voice ?mails?|phone)\b)(?:me|us|my|our|the|them|"
+        r"it)",
     ),
     "leaving": (
         r"clos(?:e|ed|ing) (?:\w+ ){0,3}(?:account|acct|card|membership)s?|"
@@ -94,14 +137,37 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:your|the|this) (?:bank|company|service)|\bleaving\b|terminate|"
         r"never (?:use|using|recommend)|with someone else|(?:a|another) (?:local|new|"
         r"different) (?:mortgage )?(?:company|bank|lender|provider)",
-        r"(?:plan|planning|going|want|intend|decided) to (?:close|cancel|switch|leave|move)|"
+        r"(?<!they )(?<!bank )(?<!company )(?<!he )(?<!she )(?<!it )(?:plan|planning|going|want|"
+        r"intend|decided) to (?:close|cancel|switch|leave|move)|"
+        # thinking of or about to leave, or forced to
+        r"(?:thinking (?:about|of)|considering|contemplating|close to) (?:\w+ )?(?:clos|cancel|"
+        r"switch|leav)\w* (?:my|our|the|this|all)\b|(?:i|we) (?:was|were|am|are|felt|feel) "
+        r"forced to (?:close|cancel) (?:my|our|the|this|all)\b|glad to be rid of|"
+        # refinancing, consolidating or moving, now or meant, to a different provider
+        r"(?:looking (?:into|at|for)|thinking (?:about|of)|considering|contemplating|decided to|"
+        r"going to|will|plan(?:ning)? to|want to|have to|had to) (?:(?!be\b|been\b)\w+ ){0,2}(?:re"
+        r"financ\w*|"
+        r"consolidat\w*|mov\w*|transfer\w*|go|switch\w*|bank\w*) (?:\w+ ){0,4}(?:with|to) "
+        r"(?:another|a different|a new) (?:\w+ )?(?:company|bank|lender|servicer|provider|"
+        r"institution|credit union)|chang\w* (?:banks|lenders|servicers|providers|companies)|"
+        # instructions or requests of the customer's own to close
+        rf"(?:i|we)(?: {_NOT_REPORTING}){{0,3}} (?:told|instructed|asked|requested|wrote) "
+        r"(?:\w+ ){0,3}to (?:close|cancel) (?:(?:all|both) (?:of )?)?(?:(?:my|our|the|this) "
+        r"(?:\w+ ){0,2}(?:account|acct|card|membership|service|loan|contract|policy)s?|it)\b|"
+        r"(?:my|our) (?:\w+ )?(?:instructions?|requests?) to (?:close|cancel) (?:(?:my|our|the|thi"
+        r"s) "
+        r"(?:\w+ ){0,2}(?:account|acct|card|membership|service|loan|contract|policy)s?|it)\b|(?:i|"
+        r"we) (?:\w+ ){0,2}requested (?:that )?(?:the|my|our) (?:\w+ ){0,3}"
+        r"(?:be )?(?:closed|cancell?ed)|(?:i|we) (?:have|had) since (?:closed|cancell?ed)|"
+        r"(?:i|we) (?:\w+ ){0,2}no longer (?:keep|use|bank|want)\b|"
         r"(?:deal|do business) with (?:\w+ ){0,3}(?:anymore|any more|again)|(?:local|new|"
         r"different|another) (?:\w+ )?(?:company|bank|lender|servicer|provider) (?:\w+ )?"
         r"(?:carry|take over|handle|service)|switch(?:ed|ing)? to (?:another|a different|a new)|"
         # the customer's own attempt or call to close (a request made, not one reported)
         r"(?:trying|tried|attempt\w*|called|contacted|wrote|went) (?:\w+ ){0,3}to (?:close|cancel) "
         r"(?:(?:all|both) (?:of )?)?(?:my|our) (?:\w+ ){0,2}(?:account|acct|\w*card|membership|"
-        r"service|loan|contract)s?|had (?:no choice (?:but )?)?to (?:close|cancel)|"
+        r"service|loan|contract)s?|(?<!bank )(?<!they )had (?:no choice (?:but )?)?to (?:close|"
+        r"cancel) (?:(?:all|both) (?:of )?)?(?:my|our|the|this)\b(?! store| business)|"
         # a closure the customer wants, asks for or will make (not one reported to them:
         # no third person or notice among the words between)
         rf"(?:i|we)(?: {_NOT_REPORTING}){{0,4}} (?:(?:want|wanted|would like|need|plan|"
@@ -111,17 +177,21 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:my|our|the|this|these|that|those)? ?(?:\w+ ){0,2}(?:account|acct|card|membership|"
         r"service|contract)s?|"
         # a closure already made counts only with its cause in the sentence
-        r"(?:i|we)(?: \w+){0,5} (?:closed|cancell?ed) (?:\w+ ){0,4}(?:account|acct|card|"
-        r"membership|service|contract)s?\b[^.?!]{0,40}\b(?:because|due to|as a result|over this|"
-        r"after this|and (?:went|moved|switched))|(?:so|therefore|consequently|as a result|"
+        r"(?:i|we)(?: \w+){0,5} (?:closed|cancell?ed|cancel) (?:\w+ ){0,4}(?:account|acct|card|"
+        r"membership|service|contract|loan|policy|plan|subscription)s?\b[^.?!]{0,40}\b(?:because|"
+        r"due to|as a result|over this|after this|based on|and (?:went|moved|switched))|"
+        r"(?:so|therefore|consequently|as a result|"
         r"because of this|after this|at (?:that|this) point|that is when),? (?:i|we)(?: \w+){0,3} "
         r"(?:closed|cancell?ed)|"
         # paying it all off to close it is a deliberate exit
         r"paid (?:\w+ ){0,3}(?:off|in full)(?: \w+){0,3} and (?:then )?(?:closed|cancell?ed)|"
-        r"(?:i|we)(?: will| am going to|'ll|"
+        r"(?:i|we) (?:called|wrote|went) (?:\w+ ){0,2}and (?:close|closed|cancel|cancell?ed) "
+        r"(?:the|my|our) (?:\w+ )?(?:account|acct|card|loan|service|policy|contract)|"
+        r"(?:i|we)(?: will| would| am going to|'ll|"
         r" want to| plan to| would like to| am|'m| are|'re) (?:\w+ )?(?:switch\w*|leav\w* "
-        r"(?:this|the|your|them|their)|move (?:my|our)|clos\w* (?:my|our|the|this|all)|cancel\w* "
-        r"(?:my|our|the|this|all))|(?:will|'ll|have to|need to|going to) (?:\w+ )?(?:find|look for|"
+        r"(?:this|the|your|them|their)|move (?:my|our)|clos\w* (?:my|our|the|this|all|it)\b|"
+        r"cancel\w* (?:my|our|the|this|all|it)\b)|(?:will|'ll|have to|need to|going to) (?:\w+ )?("
+        r"?:find|look for|"
         r"go to|use) (?:a new|another|a different) (?:bank|lender|servicer|provider|company|card)|"
         r"(?:never|not|no longer) (?:again )?(?:do|doing|to do) (?:any )?business with|"
         r"(?:will|would) never,? (?:ever,? )?(?:use|bank with|do business)|"
@@ -143,25 +213,40 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:paid|pay|made) (?:\w+ ){0,4}on time|disrespect\w*|worthless|respect|"
         r"taken for granted|undervalued|(?:not|never) valued|treat(?:ed)? (?:a |their |"
         r"its |loyal )?(?:customer|client)s?|relied on|don't matter|stranger",
-        r"(?:loyal|long[- ]?time|long[- ]?standing|faithful|valued) (?:customer|client|"
-        r"member)s?|(?:i|we)(?:'ve| have)? (?:been|am|are|was|were) (?:an? |such an? )?(?:very )?"
+        r"(?:loyal|long[- ]?time|long[- ]?standing|faithful|valued|preferred|premier|privileged) "
+        r"(?:\w+ ){0,2}(?:customer|client|member)s?|(?:i|we)(?:'ve| have)? (?:been|am|are|was|were"
+        r") (?:an? |such an? )?(?:very )?"
         r"(?:good|excellent|great|outstanding|model|exemplary|responsible|faithful|loyal) "
         r"(?:customer|client|member|consumer|borrower|card ?holder)s?|(?:customer|client|member|"
         r"card ?holder)s? (?:(?:of|for|with|at) \w+ )?(?:since|for (?:over |almost |nearly |"
         rf"more than |the past )?{_N} (?:\w+ )?years)|(?:i|we)(?:'ve| have| had)? (?:never|not "
         r"once) (?:\w+ )?(?:missed|been late)|(?:i|we)(?:'ve| have)? always (?:paid|made|paying)|"
-        r"(?:paid|pay|paying|made) (?:\w+ ){0,3}(?:faithfully|for (?:over |almost |nearly |"
-        rf"more than |the past )?{_N} years)|(?:treat\w*) (?:me|us) (?:so |very )?(?:badly|"
+        r"(?:paid|pay|paying|made) (?:\w+ ){0,4}(?:faithfully|"
+        rf"{_FOR_N_YEARS})|(?:treat\w*) (?:me|us) (?:so |very )?(?:badly|"
         r"poorly|unfairly|like)|treated like|history (?:\w+ ){0,3}(?:spanning|of) (?:a decade|"
         rf"{_N} years)|"
         r"treated (?:me )?(?:as though|like) (?:i|we) (?:was|were|am|are|don't)|"
-        r"(?:i|we)(?:'ve| have| had)? (?:been (?:with|banking|an? (?:xxxx |\w+ )?(?:customer|"
-        r"client|member|card ?holder)s?|(?:xxxx |\w+ )?(?:customer|client|member)s)|had (?:my|"
-        r"our|an?|this|the) (?:\w+ ){0,3}(?:account|card|loan|mortgage)s?)\b[^.?!]{0,60}\b"
-        r"(?:for|since) (?:over |almost |nearly |the past )?"
-        rf"{_N} years|(?:should|way to|not) treat (?:a |their |its |me|us)|"
-        r"disrespect\w*|worthless|taken for granted|undervalued|(?:in|is|been) good "
-        r"(?:\w+ ){0,2}standing|"
+        r"(?:i|we)(?:'ve| have| had)? (?:(?:been|was|were) (?:with|banking|an? (?:xxxx |\w+ )?"
+        r"(?:customer|client|member|card ?holder)s?|(?:xxxx |\w+ )?(?:customer|client|member)s)|"
+        r"had (?:(?:my|our|an?|this|the) )?(?:\w+ ){0,3}(?:account|card|loan|mortgage)s?)\b"
+        rf"[^.?!]{{0,60}}\b(?:{_FOR_N_YEARS}|{_SINCE})|"
+        # the company named as the customer's own for years ("which has been my bank for years")
+        r"(?:has|have) been (?:my|our) (?:\w+ ){0,2}(?:bank|company|lender|servicer|provider|"
+        rf"card)\b[^.?!]{{0,30}}\b(?:{_FOR_N_YEARS}|{_SINCE})|as it has been {_FOR_N_YEARS}|"
+        # a record of paying, kept up ("I have been making my payments on time")
+        r"(?:i|we)(?:'ve| have)? (?:been|kept|continued(?: to)?) (?:making|paying|make|pay) "
+        r"(?:\w+ ){0,3}(?:on ?time|every month|each month|faithfully|without fail)|(?:i|we)"
+        r"(?:'ve| have)? (?:not|never) missed (?:a |one |any |xxxx )?(?:single )?payments?|(?:made|"
+        r"paid) on ?time payments|(?:reliable|dependable) (?:with|about|in) (?:my |our )?payments|"
+        r"(?:never|not) (?:\w+ )?(?:been|felt) (?:so )?treated (?:like|this way|so)|lack of respec"
+        r"t|"
+        r"(?:should|way to|not) treat (?:a |their |its |me|us)|"
+        # disrespect of the customer, not of "the laws" or "my wishes"
+        r"disrespect\w* (?:me|us|(?:their|its|loyal) customers)\b|(?:with|such|total|complete|"
+        r"utter) disrespect|disrespectful|(?:was|were|been|felt|feel|am|are) (?:\w+ )?"
+        r"disrespected|worthless|taken for granted|undervalued|(?:(?:account|card|loan|mortgage)s?"
+        r"\b[^.?!]{0,30}|(?:i|we) (?:am|are|was|were|have been|"
+        r"remain|remained)\b[^.?!]{0,20})(?:in|is|been|was|remained) good (?:\w+ ){0,2}standing|"
         r"(?:i|we) (?:have )?(?:always (?:paid|made|make|pay)|(?:paid|made|make|pay)"
         r"(?! (?:a|an|one|this|that|the) ))(?: \w+){0,5} (?:on time|timely|"
         r"in a timely)|(?:i|we|my|our)\b[^.?!]{0,30}never been (?:a |any )?(?:\w+ )?late|"
@@ -175,12 +260,17 @@ _CUES: dict[str, tuple[str, str]] = {
         r"(?:refinance|refi|pay|afford)|falling (?:farther|further) behind|every day|"
         r"daily|before (?:i|we) (?:lose|suffer)|days to (?:complete|close|pay)",
         # a request for speed ("I need this removed immediately", "please ... asap")
-        r"(?:want|need|demand|demanding|request|requesting|please|must|should(?! have)|asking|"
+        r"(?<!you )(?<!they )(?:want|need|demand|demanding|request|requesting|please|must|"
+        r"should(?! have)|asking|"
         r"ask|expect|needs to|has to|have to|would like|i'd like|appreciate|urge|insist|crucial|"
         r"imperative|essential|importance)"
         r"\b[^.?!]{0,120}\b(?:immediately|immediate|imm\w*tly|asap|as soon as possible|at once|"
-        r"right away|straight away|today|promptly|without (?:further |any )?delay|(?:no|any) "
-        r"further delays?)|"
+        r"right away|straight away|(?<!as of )today|promptly|quickly|expedit\w*|without "
+        r"(?:further |any )?delay|(?:no|any) further delays?)|"
+        # an order to act now, opening the sentence ("Remove this immediately!")
+        r"^(?:please )?(?:remove|delete|correct|fix|stop|resolve|credit|refund|respond|reply|"
+        r"return|release|reverse)\b[^.?!]{0,80}\b(?:immediately|asap|as soon as possible|at once|"
+        r"right away|without (?:further |any )?delay)|"
         # harm under way now: eviction, homelessness, a foreclosure hearing, time running out
         r"(?:about to be|will be|being|facing|face) (?:\w+ )?(?:evicted|eviction|homeless\w*|on "
         r"the street|foreclosure)|running out of time|(?:\w+ )?days? left (?:until|before|to)|"
@@ -201,13 +291,38 @@ _CUES: dict[str, tuple[str, str]] = {
         r"eviction)\b[^.?!]{0,30}\btomorrow|"
         # a dated sale or closing of the customer's own property, not one merely mentioned
         r"(?:(?:i|we) (?:now )?(?:have|got|received)|my|our)\b[^.?!]{0,40}\b(?:sale|closing|"
-        r"close) date|(?:sale|closing|close) date (?:of|for|on|is|set for|scheduled for) "
-        r"(?:xxxx|\d|my|our|next|this)|tight timeline|expedite|(?:so|before) (?:that )?"
+        r"close|auction) date|(?:sale|closing|close) date (?:of|for|on|is|set for|scheduled "
+        r"for|this) (?:xxxx|\d|my|our|next|this|tomorrow|today|monday|tuesday|wednesday|thursday|"
+        r"friday|saturday|sunday)|auction date (?:is |this |of )?(?:tomorrow|today|this|next|monda"
+        r"y|"
+        r"tuesday|wednesday|thursday|friday|saturday|sunday)|(?:scheduled|set|served me) (?:a |the"
+        r" |my |our )?(?:\w+ )?"
+        r"(?:foreclosure |trustee'?s? |sheriff'?s? )?(?:sale|auction)\b[^.?!]{0,10}\b(?:for|on|"
+        r"dated) (?:xxxx|\d)|^(?:foreclosure |auction |trustee'?s? |sheriff'?s? )+sale:? (?:on )?"
+        r"(?:xxxx|\d)|(?:i|we) (?:\w+ )?(?:received|got) (?:a |the )?(?:note|notice) of "
+        r"(?:the )?(?:trustee'?s? |sheriff'?s? )?sale|tight timeline|(?:so|before) (?:that )?"
         r"(?:i|we) can (?:purchase|buy|close|refinance|complete (?:the |my )?(?:\w+ )?"
         r"(?:refinanc\w*|purchase|closing)|(?:continue to )?pay (?:my |our )?bills)|"
-        r"(?:can ?not|can't|unable to|not able to|could not|couldn't) (?:\w+ ){0,2}"
-        r"(?:refinance|refi|be approved|get approved|qualify|purchase|"
-        r"buy)\b|(?:i|we)(?:'m|'re| am| are| have been)? (?:currently |now |just )?(?:trying|"
+        r"(?<!was )(?<!were )(?:can ?not|can't|unable to|not able to|could not|couldn't) "
+        r"(?:\w+ ){0,2}(?:refinance|refi|be approved|get approved|qualify|purchase|"
+        r"buy)\b|(?<!was )(?<!were )(?:can ?not|can't|unable to|not able to|difficulty|trouble) "
+        r"(?:\w+ ){0,2}(?:obtain\w*|get\w*|secur\w*|proceed with|clos\w* on) (?:a |an |the |my |"
+        r"our |another )?(?:\w+ ){0,2}(?:mortgage|home|house|refinanc\w*|refi)\b|"
+        r"(?:refinanc\w*|refi|mortgage application|purchase of (?:my|our|the) home)\b[^.?!]{0,30}"
+        r"\b(?:is |are )?(?:on hold|in jeopardy|at risk)|jeopardi[sz]\w* (?:\w+ ){0,3}(?:mortgage|"
+        r"refinanc\w*|refi|home|closing)|(?:still )?(?:have not|haven't|not yet) closed on (?:my|"
+        r"our|the) (?:\w+ )?(?:refinanc\w*|refi|loan|home|house|mortgage)|(?:refinanc\w*|refi|"
+        r"closing|loan) deadline|(?:i|we)(?: \w+)? (?:am|are) (?:now )?(?:refinanc\w*|closing|"
+        r"buying|purchasing)\b[^.?!]{0,30}\bclosing (?:\w+ ){0,3}(?:xxxx|tomorrow|next)|"
+        r"(?:on|under) a (?:time limit|deadline)|time limit[^.?!]{0,60}\b(?:expire|run out)|"
+        r"(?:can ?not|can't|unable to|not able to|won't be able to|will not be able to) (?:even )?"
+        r"(?:access|use|get to|touch) (?:my|our) (?:own )?(?:money|funds|account|paycheck)|"
+        r"(?<!was )(?<!were )(?:can ?not|can't|unable to|not able to) (?:even )?"
+        r"(?:pay|make|feed) (?:my |our |the )?(?:\w+ )?(?:rent|electric\w*|utilit\w*|bills?|"
+        r"payments?|mortgage|famil\w+|kids|children)|(?:no ?where|nowhere|no place) to (?:go|live|"
+        r"stay)|out of a place to live|(?:will|going to) be homeless|(?:payment|rent|mortgage)\b"
+        r"[^.?!]{0,20}\bis due (?:tomorrow|today)|(?:i|we)(?:'m|'re| am| are| have been)? (?:curre"
+        r"ntly |now |just )?(?:trying|"
         r"looking|planning|hoping|attempting|about|ready|preparing|applying) to (?:\w+ ){0,2}"
         r"(?:purchase|buy|qualify|close on|get approved)|(?:currently|now) (?:trying|looking|"
         r"planning|attempting) to (?:purchase|buy)|(?:in the process of|final process of|trying "
@@ -227,9 +342,10 @@ _REPORTED = re.compile(
     r"specialist|operator|lady|gentleman)\b"
     r"[^.?!]{0,60}\b(?:said|say|says|told|tell|stated|states|advised|promised|assured|"
     r"offered|agreed|claimed|informed|indicated|confirmed|responded|replied|wrote|saying|"
-    r"asking|demanding|demanded|threaten\w*|insisted)\b|"
+    r"asking|demanding|demanded|threaten\w*|insisted|stating|telling|claiming|claims)\b|"
     r"\b(?:was|were|been|am|are|being) (?:\w+ )?(?:told|advised|informed|assured|promised|"
-    r"offered|asked)\b"
+    r"offered|asked)\b|\b(?:letters?|notices?|e-?mails?|messages?|statements?|voice ?mails?)\b"
+    r"[^.?!]{0,40}\b(?:stating|saying|says|said|stated|that said)\b"
 )
 _POLICY_QUESTION = re.compile(
     r"^\W*(?:why|what|is|are|does|do|did|was|were|when|where|who|which|isn't|shouldn't|"
@@ -250,6 +366,18 @@ _ASK = re.compile(
 _CARD_TROUBLE = re.compile(
     r"\b(?:fraud\w*|stolen|lost|compromised|replac\w*|new card|unauthori[sz]ed|identity theft)\b"
 )
+# A sale already held is no deadline ahead: "they sold the house at the sale on XX/XX/XXXX".
+_PAST_SALE = re.compile(
+    r"\b(?:sold|was held|were held|took place|went through|was conducted|was completed)\b"
+    r"[^.?!]{0,60}\b(?:sale|auction)\b|\b(?:sale|auction)\b[^.?!]{0,40}\b(?:was held|took "
+    r"place|went through|happened|occurred|was completed)\b"
+)
+_AHEAD = re.compile(
+    r"\b(?:tomorrow|next|upcoming|again|will|going to|now scheduled|rescheduled|scheduling|"
+    r"another)\b"
+)
+# "I paid on time until I lost my job": the record ends in the lapse the letter is about.
+_LAPSE = re.compile(r"\b(?:on ?time|timely)\b(?:\W+\w+){0,3}?\W+(?:up )?until\b")
 _FORMULA = re.compile(
     r"(?:thank|thanks|appreciate)[^.?!]{0,60}(?:(?:immediate|prompt|quick|timely) "
     r"(?:attention|response|consideration)|(?:attention|consideration) to this (?:urgent|"
@@ -334,12 +462,40 @@ def cancelled_by_context(before: str, clause: str) -> bool:
 
 def _vetoed(s: str, intent: str) -> bool:
     """Whether the normalised span's context rules the intent out whatever its cues:
-    a formulaic closing for urgency, card trouble (fraud, loss) for leaving."""
+    a formulaic closing for urgency, card trouble (fraud, loss) for leaving, a record of
+    paying on time that ran "until" a lapse for recognition."""
     if intent == "urgency":
-        return _FORMULA.search(s) is not None
+        return _FORMULA.search(s) is not None or (
+            _PAST_SALE.search(s) is not None and _AHEAD.search(s) is None
+        )
     if intent == "leaving":
         return _CARD_TROUBLE.search(s) is not None
+    if intent == "recognition":
+        return _LAPSE.search(s) is not None
     return False
+
+
+# A dispute or claim whose object is not named as money or a charge: "I filed a dispute"
+# may be a credit-report dispute (not compensation) as well as a card dispute (compensation).
+_DISPUTE = re.compile(r"\bdisput\w*|\bclaims?\b")
+_MONEY_OBJECT = re.compile(
+    r"\b(?:refund\w*|reimburs\w*|money|funds|charges?|charged|transactions?|withdrawals?|fees?|"
+    r"purchases?|merchant|payments?|deposit|cost|amount|back|credit(?:ed)? (?:back|my|me|to))\b|\$"
+)
+
+
+def ambiguous(spans: Sequence[str]) -> np.ndarray:
+    """(len(spans), len(INTENTS)) booleans: the span's words for the intent are too open to
+    be heard without a strong cue. Compensation: a dispute or claim that names no money or
+    charge ("I filed a dispute" may be a credit-report dispute). The detector's probability
+    arm may not claim such a span (a strong cue still may)."""
+    out = np.zeros((len(spans), len(INTENTS)), dtype=bool)
+    j = INTENTS.index("compensation")
+    for k, span in enumerate(spans):
+        s = normalise(span)
+        if _DISPUTE.search(s) is not None and _MONEY_OBJECT.search(span.lower()) is None:
+            out[k, j] = True
+    return out
 
 
 def voiced(span: str, intent: str) -> bool:
@@ -415,4 +571,16 @@ def signature() -> str:
             _ASK,
         )
     ]
-    return "\n".join([*patterns, _FORMULA.pattern, _CARD_TROUBLE.pattern, *VOICING_FEATURE_NAMES])
+    return "\n".join(
+        [
+            *patterns,
+            _FORMULA.pattern,
+            _CARD_TROUBLE.pattern,
+            _LAPSE.pattern,
+            _PAST_SALE.pattern,
+            _AHEAD.pattern,
+            _DISPUTE.pattern,
+            _MONEY_OBJECT.pattern,
+            *VOICING_FEATURE_NAMES,
+        ]
+    )

@@ -270,6 +270,10 @@ def test_the_external_narratives_are_whole_letters_with_verbatim_spans():
         assert set(r["spans"]) == set(r["intents"])
         assert all(span in r["text"] for span in r["spans"].values())
         assert r["source"].startswith("github.com/") and ("complaint_id" in r or "row" in r)
+    # each letter of a source is read once (the fourth pass sampled rows outside the third's)
+    keys = [(r["source"], r.get("complaint_id"), r.get("row")) for r in rows]
+    assert len(set(keys)) == len(keys)
+    assert sum(r.get("labelled") == "fourth pass" for r in rows) >= 300
     # every sentence is labelled, and a voiced intent lands on the sentence of its span
     examples = load_external_examples()
     assert len(examples) > 10 * len(rows) // 2

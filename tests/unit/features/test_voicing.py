@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from makegood.features.voicing import (
     VOICING_FEATURE_NAMES,
+    ambiguous,
     cancelled_by_context,
     normalise,
     signature,
@@ -53,6 +54,36 @@ from makegood.features.voicing import (
         ("We are about to be evicted because of this.", "urgency"),
         ("This error is the only thing stopping me from getting a home loan.", "urgency"),
         ("The foreclosure hearing is set for XX/XX/XXXX.", "urgency"),
+        # fourth pass: more grammatical forms of the same voicing
+        ("I 'd like Citi to refund our foreign transaction fees.", "compensation"),
+        ("I have also requested my refund for this service.", "compensation"),
+        ("I feel that I am at least due a refund for the yearly fee.", "compensation"),
+        ("I filed a dispute with my bank over the unauthorized charges.", "compensation"),
+        ("As of today I still have not received my money back.", "compensation"),
+        ("I told them to cancel my account.", "leaving"),
+        ("I am thinking about closing my account because of this.", "leaving"),
+        ("I decided to transfer my loan to another company.", "leaving"),
+        ("I 'm currently looking into refinancing with another company.", "leaving"),
+        ("I will be changing banks asap.", "leaving"),
+        ("I 've had my checking account with them since 1999.", "recognition"),
+        ("I have had a savings account with Wells Fargo for at least XXXX years.", "recognition"),
+        ("I have been making my payments on time every month.", "recognition"),
+        ("I 'm a long time Chase bank customer.", "recognition"),
+        ("Remove this immediately!", "urgency"),
+        ("My servicer has scheduled a foreclosure sale for XXXX/XXXX/2015.", "urgency"),
+        ("It still remains on my report and refinancing my home is on hold.", "urgency"),
+        ("Our mortgage payment is due tomorrow and we do n't know what to do.", "urgency"),
+        ("I ca n't access my own money to make payments.", "urgency"),
+        ("Ocwen wo n't give me my money back.", "compensation"),
+        ("I called Macy 's to have them reverse the {$27.00}.", "compensation"),
+        ("They are refusing to give partial reimbursement of my down payment.", "compensation"),
+        ("The funds still have not been credited back.", "compensation"),
+        ("I believe the servicer owes me money for the misapplied payments.", "compensation"),
+        ("I am asking that OCWEN reduce the amount of late charges!", "compensation"),
+        (
+            "The sale was held in May and now another sale is scheduled for XX/XX/XXXX.",
+            "urgency",
+        ),
     ],
 )
 def test_a_voiced_cue_is_heard(span, intent):
@@ -105,6 +136,27 @@ def test_a_voiced_cue_is_heard(span, intent):
         # a past counterfactual and a thank-you are no present time pressure
         ("The contract should have been rewritten immediately.", "urgency"),
         ("Thank you for your attention to this urgent matter.", "urgency"),
+        # fourth pass: the hard negatives of the new forms
+        ("Both of them should reverse the negative scores on my credit.", "compensation"),
+        ("They went over the check date and the funds showed as available.", "compensation"),
+        ("I disputed the amount with the credit bureau.", "compensation"),
+        ("They will not put it in writing.", "compensation"),
+        ("I asked them to reduce my interest rate.", "compensation"),
+        ("They decided to cancel my account.", "leaving"),
+        ("I requested to cancel a dispute.", "leaving"),
+        ("It shows the debt was transferred to another lender.", "leaving"),
+        ("The money is going to be transferred to another bank.", "leaving"),
+        ("It will stay positive in good standing section.", "recognition"),
+        ("They sent letters stating we must pay right away.", "urgency"),
+        ("I could n't make the full payment of my loan that month.", "urgency"),
+        ("We were unable to qualify for FHA home lending back then.", "urgency"),
+        ("I paid on time until I got separated from my ex.", "recognition"),
+        ("The credit bureaus keep disrespecting the laws.", "recognition"),
+        # urgency's known false claims: a sale already held, "as of today", an office's words
+        ("They sold the house at the foreclosure sale on XX/XX/XXXX.", "urgency"),
+        ("I need them to know that as of today the account is paid.", "urgency"),
+        ("I called and he transferred me immediately to another department.", "urgency"),
+        ("Their office sent a letter stating: remove this account immediately.", "urgency"),
     ],
 )
 def test_a_guarded_or_missing_cue_is_not_heard(span, intent):
@@ -144,3 +196,16 @@ def test_any_text_gives_finite_zero_one_features(text):
     x = voicing_features([text])
     assert x.shape == (1, len(VOICING_FEATURE_NAMES))
     assert set(np.unique(x)) <= {0.0, 1.0}
+
+
+def test_a_dispute_that_names_no_money_is_too_open_to_be_heard_without_a_cue():
+    spans = [
+        "I immediately called the bank and filed a dispute.",
+        "I disputed the {$50.00} charge with my card issuer.",
+        "I wish to claim back the excess amount.",
+        "I want a refund.",
+    ]
+    flags = ambiguous(spans)
+    assert flags.shape == (4, 4)
+    assert flags[:, 0].tolist() == [True, False, False, False]
+    assert not flags[:, 1:].any()

@@ -15,7 +15,8 @@ add nothing to their difference. A candidate replaces the first only when its pa
 gain is at least ``min_z`` standard errors.
 
 Then the churn model's rounds (``cut_rounds``, when left at its default): if the log does
-not bear out the chosen model's contrasts between resolutions (their heterogeneity test,
+not bear out the contrasts between resolutions of the one outcome model above (the mean of
+the candidates; their heterogeneity test,
 :func:`~makegood.modeling.evaluate.contrast_signal`, below ``min_z``), the chosen setting is
 fitted once more with ``cut_rounds`` (the churn model cut to its rounds of lowest held-out
 log loss when the overfit is evident, :func:`~makegood.modeling.fitting.fit_churn`) and that
@@ -227,7 +228,7 @@ def select_params(
         A,
         propensity,
         churn_ref,
-        fit.oof["churn_prob"],
+        churn_ref,
         eligible,
         catalog.baseline_index,
         min_propensity=chosen.propensity_clip,

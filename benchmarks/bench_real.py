@@ -35,7 +35,8 @@ about 0.023); both are printed.
 Measured (issue 24; ``PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/bench_real.py
 --threads 1``, load average 6-7 on 2 cores shared with two other benchmarks), makegood's
 defaults, whose selection cuts the churn model's rounds on this export (its log bears out
-no contrast between the responses: heterogeneity z 0.5 and -0.4; docs/modeling.md):
+no contrast between the responses: heterogeneity z 0.5 and -0.4, se 0.23 and 0.20;
+docs/modeling.md):
 
 - 2014-10-01: AUC makegood 0.591 (Brier 0.1725, ECE 0.031), response rate 0.546, plain
   LightGBM 0.575 (ECE 0.085); makegood - plain +0.016 (paired bootstrap 95% +0.002 to

@@ -31,6 +31,20 @@ Two splits by default. 2014-10-01 leaves 6,250 rows to train on and 3,825 later 
 export's rows bunch in a few months (2014-Q4 alone holds 3,053), and with 2015-01-01 only
 772 later complaints remain, too few to tell two AUCs 0.02 apart (its standard error is
 about 0.023); both are printed.
+
+Measured (issue 24; ``PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/bench_real.py
+--threads 1``, load average 6-7 on 2 cores shared with two other benchmarks), makegood's
+defaults, whose selection cuts the churn model's rounds on this export (its log bears out
+no contrast between the responses: heterogeneity z 0.5 and -0.4, se 0.23 and 0.20;
+docs/modeling.md):
+
+- 2014-10-01: AUC makegood 0.591 (Brier 0.1725, ECE 0.031), response rate 0.546, plain
+  LightGBM 0.575 (ECE 0.085); makegood - plain +0.016 (paired bootstrap 95% +0.002 to
+  +0.032); DR 826 (784-869) vs logged 746 (733-760) per complaint; fit 115 s (wall);
+- 2015-01-01: 0.595 (ECE 0.008), 0.567, 0.588; +0.007 (-0.027 to +0.037); fit 79 s.
+
+Before that decision (every round kept): 0.574 and 0.563, -0.000 (-0.010 to +0.009) and
+-0.025 (-0.052 to +0.003). ``--cut-rounds`` forces the cut whatever the log says.
 """
 
 from __future__ import annotations
@@ -137,7 +151,8 @@ def main() -> None:
     ap.add_argument(
         "--cut-rounds",
         action="store_true",
-        help="Cut the churn model's rounds by held-out log loss (EngineParams.cut_rounds).",
+        help="Force the churn model's rounds cut by held-out log loss (EngineParams.cut_rounds); "
+        "by default training decides per history (docs/modeling.md).",
     )
     ap.add_argument(
         "--no-extras",

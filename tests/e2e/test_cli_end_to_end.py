@@ -54,6 +54,9 @@ def test_train_writes_bundle_and_mlflow_run(cli_trained):
     run = mlflow.get_run(meta["mlflow_run_id"])
     assert run.data.tags["data_hash"] == meta["data_hash"]
     assert run.data.tags["git_commit"]
+    # the settings' choice (none here: the folds are given) is printed, kept and logged
+    assert meta["selection"] == run.data.tags["selection"] == "not selected (n_folds 2 given)"
+    assert "settings       not selected (n_folds 2 given)" in cli_trained["output"]
     assert {"churn_auc", "churn_brier", "churn_ece", "sat_rmse"} <= set(run.data.metrics)
     arts = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert "bundle" in arts

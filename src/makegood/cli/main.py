@@ -226,6 +226,8 @@ def train(
     m = res.metrics
     typer.echo(f"model bundle   {res.bundle_path}")
     typer.echo(f"mlflow run     {res.run_id} ({tracking_uri})")
+    if "selection" in res.bundle.meta:  # the settings chosen per history (modeling/selection.py)
+        typer.echo(f"settings       {res.bundle.meta['selection']}")
     for k in ("churn_auc", "churn_brier", "churn_ece", "sat_rmse", "ope_dr_gain_per_complaint"):
         if k in m:
             typer.echo(f"{k:22s} {m[k]:.4f}")

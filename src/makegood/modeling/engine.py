@@ -92,10 +92,11 @@ class EngineParams:
     only the settings left at their defaults are varied. With ``cut_rounds``,
     ``n_estimators`` is the churn model's most rounds: cross-fitting cuts them to the count
     with the lowest held-out log loss when the overfit is evident
-    (:func:`~makegood.modeling.fitting.fit_churn`). Off by default: it sharpens the
-    predicted outcome of the resolution given on noisy real data (CFPB) but costs decision
-    quality where the resolutions' effects differ (a simulated 10k world: capture 0.874 ->
-    0.830).
+    (:func:`~makegood.modeling.fitting.fit_churn`). Off as a setting, but selection turns it
+    on for a history whose log bears out no contrast between resolutions (on the CFPB
+    export it sharpens the predicted outcome of the resolution given; where the
+    resolutions' effects differ, as on the simulated worlds, it costs decision quality:
+    capture 0.874 -> 0.830 on a 10k world).
     """
 
     n_estimators: int = 300
@@ -116,7 +117,8 @@ class EngineParams:
     select: bool = True
     #: the outcome models read each candidate's compensation (bundles without it: off)
     money_input: bool = False
-    #: cut the churn model to its held-out best rounds when it overfits (off: see fitting.fit_churn)
+    #: cut the churn model to its held-out best rounds when it overfits (see fitting.fit_churn;
+    #: left off, selection decides it per history)
     cut_rounds: bool = False
     #: complaint columns the models must never read (``features.pipeline.PROTECTED_DERIVED``)
     protected: tuple[str, ...] = ()

@@ -255,3 +255,85 @@ def capture(
         value=float(v_pol),
         mean_satisfaction=float(true_satisfaction[rows, choice].mean()),
     )
+
+
+@dataclass(frozen=True)
+class ContrastSignal:
+    """How far the logged outcomes bear out a model's predicted contrasts between
+    resolutions (:func:`contrast_signal`): the slope, its standard error and their ratio."""
+
+    slope: float
+    se: float
+    n_pairs: int
+
+    @property
+    def z(self) -> float:
+        return self.slope / self.se if self.se > 0 else 0.0
+
+
+def contrast_signal(
+    y: np.ndarray,
+    action: np.ndarray,
+    propensity: np.ndarray,
+    mu: np.ndarray,
+    predicted: np.ndarray,
+    eligible: np.ndarray,
+    baseline: int,
+    *,
+    min_propensity: float = 1e-3,
+    min_rows: int = 50,
+) -> ContrastSignal:
+    """The best-linear-predictor test of heterogeneous effects (Chernozhukov, Demirer, Duflo
+    and Fernandez-Val): do the logged outcomes bear out the differences between complaints
+    in a model's predicted contrasts of each resolution against ``baseline``?
+
+    For every resolution k (not the baseline) eligible with the baseline on at least
+    ``min_rows`` complaints, the AIPW pseudo-outcome contrast of complaint i is
+    ``D_ik = G_ik - G_ib`` with ``G_ik = mu_ik + 1{a_i = k} (y_i - mu_ik) / e_i`` (``mu``: an
+    outcome model of every resolution, cross-fitted; ``e_i``: the propensity of the logged
+    resolution, clipped at ``min_propensity``), and the model's contrast is
+    ``t_ik = predicted_ik - predicted_ib``. Both are centred within each k (each
+    resolution's average effect is not what is tested), and the slope of ``D`` on ``t`` is
+    ``sum(t D) / sum(t^2)``, its standard error clustered by complaint. A slope near 1 says
+    the predicted differences are real; near 0, that they are noise the log does not bear
+    out (its ``z`` below 2: no evidence of signal). Returns slope 0 and se 0 when no
+    resolution qualifies or the predicted contrasts do not vary (sd below 1e-9).
+
+    >>> rng = np.random.default_rng(0)
+    >>> n = 4000
+    >>> x = rng.uniform(-1, 1, n)
+    >>> a = rng.integers(0, 2, n)  # randomised: e = 1/2
+    >>> p = np.stack([np.full(n, 0.5), 0.5 + 0.4 * x], axis=1)  # resolution 1 helps when x < 0
+    >>> y = (rng.uniform(size=n) < p[np.arange(n), a]).astype(float)
+    >>> both = np.ones((n, 2), bool)
+    >>> real = contrast_signal(y, a, np.full(n, 0.5), p, p, both, 0)
+    >>> round(real.slope, 1), real.z > 5
+    (1.0, True)
+    >>> noise = np.stack([np.full(n, 0.5), 0.5 + 0.4 * rng.uniform(-1, 1, n)], axis=1)
+    >>> abs(contrast_signal(y, a, np.full(n, 0.5), p, noise, both, 0).z) < 2
+    True
+    """
+    n = len(y)
+    rows = np.arange(n)
+    e = np.clip(propensity, min_propensity, 1.0)
+    resid = (y - mu[rows, action]) / e
+    g_base = mu[:, baseline] + np.where(action == baseline, resid, 0.0)
+    score = np.zeros(n)  # per complaint, sum over k of t_ik (D_ik - slope t_ik): the cluster
+    td, tt, n_pairs = 0.0, 0.0, 0
+    parts = []
+    for k in range(mu.shape[1]):
+        m = eligible[:, k] & eligible[:, baseline]
+        if k == baseline or m.sum() < min_rows:
+            continue
+        d = (mu[m, k] + np.where(action[m] == k, resid[m], 0.0)) - g_base[m]
+        t = predicted[m, k] - predicted[m, baseline]
+        d, t = d - d.mean(), t - t.mean()
+        td, tt, n_pairs = td + float(t @ d), tt + float(t @ t), n_pairs + int(m.sum())
+        parts.append((m, t, d))
+    if tt <= n_pairs * 1e-18:  # constant up to rounding
+        return ContrastSignal(0.0, 0.0, n_pairs)
+    slope = td / tt
+    for m, t, d in parts:
+        score[m] += t * (d - slope * t)
+    se = float(np.sqrt(np.sum(score**2)) / tt)
+    return ContrastSignal(float(slope), se, n_pairs)

@@ -232,10 +232,11 @@ def fit_churn(
     errors (:func:`overfit_z`, over the held-out rows): more rounds than a history supports only
     sharpen noise (on the CFPB export's 2014-10-01 split, 150 rounds instead of 300 gave an
     AUC 0.008 higher on the later complaints, paired 95% +0.004 to +0.013), but a loss
-    curve that merely flattens keeps every round. Off by default: on a simulated 10k world
-    the cut (its overfit test passed there too) lowered the capture of the oracle's uplift from
-    0.874 to 0.830; the resolutions' contrasts need the rounds that the log loss of the
-    resolution given does not.
+    curve that merely flattens keeps every round. Not on its own by default: on a simulated
+    10k world the cut (its overfit test passed there too) lowered the capture of the
+    oracle's uplift from 0.874 to 0.830; the resolutions' contrasts need the rounds that the
+    log loss of the resolution given does not. Selection turns it on only for a history
+    whose log bears out no contrast between resolutions (:mod:`makegood.modeling.selection`).
     """
     churn_params = params.lgb_params("binary", metric="binary_logloss")
     given = None if d.compensation is None else d.xa_obs[:, d.X.shape[1] + 1]

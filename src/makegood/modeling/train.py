@@ -241,6 +241,7 @@ def train(
         "metrics": metrics,
         "holdout_fraction": holdout_fraction,
         "log_support": support.as_dict(),
+        "selection": selection.reason,
     }
     bundle = Bundle(fit.engine, catalog, fit.text_signals, memory, meta)
     version = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{dhash[:8]}"

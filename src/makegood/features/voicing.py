@@ -30,6 +30,7 @@ __all__ = [
     "cancelled_by_context",
     "normalise",
     "signature",
+    "vocabulary_voiced",
     "voiced",
     "voicing_features",
 ]
@@ -400,6 +401,37 @@ _COMPILED = {
     for intent, (cue, strong) in _CUES.items()
 }
 
+#: Per intent, its broad vocabulary: the words any voicing of it is likely to use, however
+#: worded ("I disputed the charge", "I want out", "20 years a customer", "closing is on
+#: XXXX"). Unlike a cue it says nothing by itself; in a letter it lets a span be heard at a
+#: higher probability than a strong cue needs (the detector's ``with_vocab`` tier), where no
+#: guard cancels it. Each intent's cue (above) counts as its vocabulary too.
+_VOCABULARY: dict[str, str] = {
+    "compensation": (
+        r"refund\w*|reimburs\w*|credit\w*|money|funds|owe[ds]?\b|owing|waiv\w*|fees?\b|"
+        r"charges?\b|charged|disput\w*|charge ?backs?|revers\w*|compensat\w*|back\b"
+    ),
+    "leaving": (
+        r"clos(?:e|ed|ing|ure)\b|cancel\w*|switch\w*|another|different|elsewhere|\bout\b|"
+        r"leav(?:e|ing)\b|never again|anymore|any more|no longer|business with|move[ds]?\b|"
+        r"moving|transfer\w*|refinanc\w*"
+    ),
+    "recognition": (
+        r"years?\b|customer|member|client|loyal\w*|never (?:\w+ )?(?:late|missed?)|on ?time|"
+        r"always|history|standing|since (?:xxxx|(?:19|20)\d\d)|respect\w*"
+    ),
+    "urgency": (
+        r"dates?\b|deadline|closing|clos(?:e|ed) on|eviction|evict\w*|foreclos\w*|"
+        r"immediate\w*|asap|as soon as possible|soon|urgent\w*|emergency|tomorrow|today|"
+        r"days?\b|weeks?\b|right away|time|expire\w*|sale|auction|purchas\w*|buy\w*|"
+        r"refinanc\w*|homeless"
+    ),
+}
+_VOCABULARY_COMPILED = {
+    intent: re.compile(rf"\b(?:{_VOCABULARY[intent]})|{_with_guarded_gaps(_CUES[intent][0])}")
+    for intent in INTENTS
+}
+
 #: Columns of :func:`voicing_features`.
 VOICING_FEATURE_NAMES = (
     *(
@@ -498,6 +530,23 @@ def ambiguous(spans: Sequence[str]) -> np.ndarray:
     return out
 
 
+def vocabulary_voiced(spans: Sequence[str]) -> np.ndarray:
+    """(len(spans), len(INTENTS)) booleans: the intent's vocabulary (:data:`_VOCABULARY` or
+    its cue) occurs in the span at least once where no guard cancels it (negation, reported
+    speech, ``if``), the span is no policy question and its context does not rule the intent
+    out (:func:`_vetoed`)."""
+    out = np.zeros((len(spans), len(INTENTS)), dtype=bool)
+    for k, span in enumerate(spans):
+        s = normalise(span)
+        if _POLICY_QUESTION.search(s) is not None:
+            continue
+        for j, intent in enumerate(INTENTS):
+            out[k, j] = not _vetoed(s, intent) and any(
+                not any(_guarded(s, m.start())) for m in _VOCABULARY_COMPILED[intent].finditer(s)
+            )
+    return out
+
+
 def voiced(span: str, intent: str) -> bool:
     """Whether ``span`` holds a strong cue of ``intent`` that no guard cancels."""
     s = normalise(span)
@@ -582,5 +631,6 @@ def signature() -> str:
             _DISPUTE.pattern,
             _MONEY_OBJECT.pattern,
             *VOICING_FEATURE_NAMES,
+            *_VOCABULARY.values(),
         ]
     )

@@ -225,16 +225,17 @@ def test_duplicated_letters_share_one_answer(detector):
     assert (features[:50] == features[0]).all()
 
 
-def test_thresholds_name_every_intent_with_a_cue_and_an_alone_threshold():
+def test_thresholds_name_every_intent_with_a_cue_a_vocabulary_and_an_alone_threshold():
     assert set(THRESHOLDS) == set(INTENTS)
-    for with_cue, alone in THRESHOLDS.values():
-        assert 0 < with_cue <= 1 and 0 < alone <= 1.01
+    for with_cue, with_vocab, alone in THRESHOLDS.values():
+        # the vocabulary tier asks more of the probability than a strong cue does
+        assert 0 < with_cue <= with_vocab <= 1.01 and 0 < alone <= 1.01
 
 
 def test_a_detector_rejects_bad_thresholds_and_weights():
     examples = [("I want a refund", frozenset({"compensation"})), ("hello", frozenset())]
     with pytest.raises(ValueError, match="missing"):
-        IntentDetector(thresholds={"compensation": (0.5, 0.9)}).fit(examples)
+        IntentDetector(thresholds={"compensation": (0.5, 0.8, 0.9)}).fit(examples)
     with pytest.raises(ValueError, match="sample_weight"):
         IntentDetector().fit(examples, sample_weight=[1.0])
 

@@ -13,6 +13,7 @@ from makegood.features.voicing import (
     cancelled_by_context,
     normalise,
     signature,
+    vocabulary_voiced,
     voiced,
     voicing_features,
 )
@@ -209,3 +210,28 @@ def test_a_dispute_that_names_no_money_is_too_open_to_be_heard_without_a_cue():
     assert flags.shape == (4, 4)
     assert flags[:, 0].tolist() == [True, False, False, False]
     assert not flags[:, 1:].any()
+
+
+@pytest.mark.parametrize(
+    ("span", "intent", "expected"),
+    [
+        ("I disputed the charge with my bank.", "compensation", True),
+        ("The fees they owe me are still on the account.", "compensation", True),
+        ("I want out of BOA.", "leaving", True),
+        ("We are moving our accounts elsewhere.", "leaving", True),
+        ("I have never missed a payment in 12 years.", "recognition", True),
+        ("Our eviction date is XX/XX/XXXX.", "urgency", True),
+        # guarded, vetoed or absent
+        ("I do not want a refund.", "compensation", False),
+        ("The agent said they would refund the fee.", "compensation", False),
+        ("Why was I charged a fee?", "compensation", False),
+        ("If they had closed the account, none of this would matter.", "leaving", False),
+        ("They cancelled my card because of fraud.", "leaving", False),
+        ("I paid on time until I lost my job.", "recognition", False),
+        ("Thank you for your prompt attention to this urgent matter.", "urgency", False),
+        ("I called the bank about a letter.", "urgency", False),
+    ],
+)
+def test_an_intents_vocabulary_is_voiced_unless_guarded_vetoed_or_absent(span, intent, expected):
+    j = ("compensation", "leaving", "recognition", "urgency").index(intent)
+    assert vocabulary_voiced([span])[0, j] == expected

@@ -31,6 +31,7 @@ from makegood.features.voicing import (
     VOICING_FEATURE_NAMES,
     ambiguous,
     cancelled_by_context,
+    vocabulary_voiced,
     voicing_features,
 )
 
@@ -47,22 +48,26 @@ DEFAULT_THRESHOLD = 0.5
 #: A text of fewer words is a chat-length message: the probability arm of the choice
 #: rule (see :meth:`IntentDetector._decide`) applies to it; longer texts need a voiced cue.
 SHORT_MESSAGE_WORDS = 20
-#: Per intent ``(with_cue, alone)``: a span is heard when a strong voicing cue holds in it
-#: (:mod:`~makegood.features.voicing`) and its probability reaches ``with_cue``; in a short
-#: message also when its probability alone reaches ``alone``. ``with_cue`` was chosen by
-#: ``benchmarks/bench_text.py --tune`` on grouped 5-fold out-of-fold scores of the
-#: development narratives (the dev split of the labelled file and the 733 decided external
-#: letters of ``intents_external.jsonl``, 1,115 in all): the most recall at out-of-fold
-#: precision >= 0.875 (the 0.85 target with a margin; where out of reach there, leaving and
-#: recognition, at >= 0.825), of those the highest threshold; ``alone`` on the generated development
-#: phrasing (``tests/data/intents_dev.tsv``: the most recall at precision >= 0.9, and of
-#: those the highest threshold). The held-out splits were never read. A low ``with_cue``
-#: says the intent's strong cue decides nearly alone.
-THRESHOLDS: dict[str, tuple[float, float]] = {
-    "compensation": (0.05, 0.57),
-    "leaving": (0.5, 0.54),
-    "recognition": (0.65, 0.51),
-    "urgency": (0.05, 0.53),
+#: Per intent ``(with_cue, with_vocab, alone)``: a span is heard when a strong voicing cue
+#: holds in it (:mod:`~makegood.features.voicing`) and its probability reaches ``with_cue``;
+#: in a letter also when only the intent's broad vocabulary is voiced in it
+#: (:func:`~makegood.features.voicing.vocabulary_voiced`) and its probability reaches
+#: ``with_vocab`` (1.01: the tier is off); in a short message also when its probability alone
+#: reaches ``alone``. ``with_cue`` was chosen by ``benchmarks/bench_text.py --tune`` on
+#: grouped 5-fold out-of-fold scores of the development narratives (the dev split of the
+#: labelled file and the 733 decided external letters of ``intents_external.jsonl``, 1,115
+#: in all): the most recall at out-of-fold precision >= 0.875 (the 0.85 target with a
+#: margin; where out of reach there, leaving and recognition, at >= 0.825), of those the
+#: highest threshold; ``with_vocab`` the same way at the chosen ``with_cue``, left off where
+#: it adds no recall at >= 0.875 (leaving and recognition: out of reach); ``alone`` on the
+#: generated development phrasing (``tests/data/intents_dev.tsv``: the most recall at
+#: precision >= 0.9, and of those the highest threshold). The held-out splits were never
+#: read. A low ``with_cue`` says the intent's strong cue decides nearly alone.
+THRESHOLDS: dict[str, tuple[float, float, float]] = {
+    "compensation": (0.05, 0.96, 0.57),
+    "leaving": (0.5, 1.01, 0.54),
+    "recognition": (0.65, 1.01, 0.51),
+    "urgency": (0.05, 0.98, 0.53),
 }
 
 
@@ -134,7 +139,8 @@ class IntentDetector:
         char_weight: scale of the character n-gram block against the word block.
         voicing_weight: scale of the voicing-cue block (0/1 features).
         embedding_weight: scale of the embedding block (unit vectors).
-        thresholds: per intent, the ``(with_cue, alone)`` probabilities of :meth:`_decide`
+        thresholds: per intent, the ``(with_cue, with_vocab, alone)`` probabilities of
+            :meth:`_decide`
             (default :data:`THRESHOLDS`).
         random_state: seed of the solver.
     """
@@ -146,7 +152,7 @@ class IntentDetector:
         char_weight: float = 1.0,
         voicing_weight: float = 1.0,
         embedding_weight: float = 1.0,
-        thresholds: Mapping[str, tuple[float, float]] | None = None,
+        thresholds: Mapping[str, tuple[float, float, float]] | None = None,
         random_state: int = 0,
     ) -> None:
         self.C = C
@@ -243,8 +249,10 @@ class IntentDetector:
         return self._score(spans)[0]
 
     def _score(self, spans: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`scores` and, per span and intent, its voicing: 1 where a strong cue is
-        voiced, -1 where the intent's cues are all cancelled by a guard, 0 otherwise."""
+        """:meth:`scores` and, per span and intent, its voicing: 2 where a strong cue is
+        voiced, 1 where only the intent's vocabulary is
+        (:func:`~makegood.features.voicing.vocabulary_voiced`), -1 where the intent's cues are
+        all cancelled by a guard, 0 otherwise."""
         if not spans:
             return np.zeros((0, len(INTENTS))), np.zeros((0, len(INTENTS)), dtype=np.int64)
         z = np.zeros((len(spans), len(INTENTS))) + self.intercept_
@@ -261,10 +269,10 @@ class IntentDetector:
         # a span scores the same bits alone as in a batch, so service equals batch
         dense, coef = self._dense(spans, voicing), self.coef_[start : start + self.n_dense_]
         z += (dense[:, :, None] * coef[None, :, :]).sum(axis=1)
-        # per span and intent: 1 a strong voiced cue, -1 only cancelled cues (negated,
-        # reported, asked about, hypothetical), 0 neither
+        # per span and intent: 2 a strong voiced cue, 1 its vocabulary voiced, -1 only
+        # cancelled cues (negated, reported, asked about, hypothetical), 0 none of these
         strong = voicing[:, _STRONG_COLUMNS] > 0
-        cue = np.where(strong, 1, 0)
+        cue = np.where(strong, 2, np.where(vocabulary_voiced(spans), 1, 0))
         cue[(voicing[:, _CUE_COLUMNS] > 0) & (voicing[:, _VOICED_COLUMNS] == 0) & ~strong] = -1
         # words too open to be heard without a strong cue ("I filed a dispute"): no arm but
         # the cue's may claim them
@@ -365,14 +373,16 @@ class IntentDetector:
         sentence) and that span's probability.
 
         A span carries intent j when a strong voicing cue holds in it and its probability
-        reaches the ``with_cue`` threshold of :data:`THRESHOLDS`; in a short ``message``
-        (fewer than :data:`SHORT_MESSAGE_WORDS` words, the register of the generated
-        phrasing) also when its probability alone reaches ``alone`` and no guard cancelled
-        the intent's words. A letter needs the cue: on real letters the probability alone
-        claimed what nobody said. A clause shorter than :data:`MIN_CLAUSE_WORDS` words
-        decides alone only after no negation in its sentence, and its probability arm needs
-        at least :data:`SHORT_CLAUSE_THRESHOLD`. A clause decides nothing when the words of
-        its sentence before it cancel it (it is the body of an ``if``, or reports someone
+        reaches the ``with_cue`` threshold of :data:`THRESHOLDS`; in a letter also when the
+        intent's vocabulary is voiced in it and its probability reaches ``with_vocab``; in a
+        short ``message`` (fewer than :data:`SHORT_MESSAGE_WORDS` words, the register of the
+        generated phrasing) also when its probability alone reaches ``alone`` and no guard
+        cancelled the intent's words. A letter needs the cue or the vocabulary: on real
+        letters the probability alone claimed what nobody said. A clause shorter than
+        :data:`MIN_CLAUSE_WORDS` words decides alone only after no negation in its sentence,
+        and its vocabulary and probability arms need at least
+        :data:`SHORT_CLAUSE_THRESHOLD`. A clause decides nothing when the words of its
+        sentence before it cancel it (it is the body of an ``if``, or reports someone
         else's words: :func:`~makegood.features.voicing.cancelled_by_context`).
         """
         best: dict[int, tuple[int, int, float]] = {}
@@ -380,27 +390,33 @@ class IntentDetector:
         i_sentence = pieces[sentence]
         context: dict[int, bool] = {}  # per clause: cancelled by its sentence before it
         for j in range(len(INTENTS)):
-            low, high = self.thresholds_[j]  # (with_cue, alone)
-            if not message:
+            low, mid, high = self.thresholds_[j]  # (with_cue, with_vocab, alone)
+            if message:
+                mid = np.inf
+            else:
                 high = np.inf
             p_sentence = float(probs[i_sentence, j])
-            heard = _carries(p_sentence, int(strong[i_sentence, j]), low, high)
+            heard = _carries(p_sentence, int(strong[i_sentence, j]), low, mid, high)
             candidates = [(0, n, p_sentence)] if heard else []
             for k, (cs, ce) in enumerate(clauses):
                 i = pieces[sentence[cs:ce]]
                 p, cue = float(probs[i, j]), int(strong[i, j])
-                if k > 0 and cue >= 0 and p >= min(low, high):
+                if k > 0 and cue >= 0 and p >= min(low, mid, high):
                     if k not in context:
                         context[k] = cancelled_by_context(sentence[:cs], sentence[cs:ce])
                     if context[k]:
                         cue = -1  # as a guard inside the clause would: no arm may claim it
                 if len(WORD_PATTERN.findall(sentence, cs, ce)) >= MIN_CLAUSE_WORDS:
-                    alone = _carries(p, cue, low, high)
+                    alone = _carries(p, cue, low, mid, high)
                 else:  # a negation before it may reach into it
-                    alone = _carries(p, cue, low, max(high, SHORT_CLAUSE_THRESHOLD)) and (
-                        k == 0 or not negated(sentence[:cs])
-                    )
-                if (heard and _carries(p, cue, low, high)) or alone:
+                    alone = _carries(
+                        p,
+                        cue,
+                        low,
+                        max(mid, SHORT_CLAUSE_THRESHOLD),
+                        max(high, SHORT_CLAUSE_THRESHOLD),
+                    ) and (k == 0 or not negated(sentence[:cs]))
+                if (heard and _carries(p, cue, low, mid, high)) or alone:
                     candidates.append((cs, ce, p))
             for cs, ce, p in candidates:
                 old = best.get(j)
@@ -409,24 +425,28 @@ class IntentDetector:
         return best
 
 
-def threshold_array(thresholds: Mapping[str, tuple[float, float]]) -> np.ndarray:
-    """(len(INTENTS), 2) ``(with_cue, alone)`` rows; raises ValueError naming what is missing."""
+def threshold_array(thresholds: Mapping[str, tuple[float, float, float]]) -> np.ndarray:
+    """(len(INTENTS), 3) ``(with_cue, with_vocab, alone)`` rows; raises ValueError naming what
+    is missing."""
     missing = set(INTENTS) - set(thresholds)
     if missing:
         raise ValueError(f"thresholds must give every intent; missing {sorted(missing)}")
     out = np.array([[float(x) for x in thresholds[i]] for i in INTENTS])
-    if out.shape != (len(INTENTS), 2):
+    if out.shape != (len(INTENTS), 3):
         raise ValueError(
-            f"thresholds must map every intent to a (with_cue, alone) pair. Got {thresholds}"
+            "thresholds must map every intent to a (with_cue, with_vocab, alone) triple. "
+            f"Got {thresholds}"
         )
     return out
 
 
-def _carries(p: float, cue: int, low: float, high: float) -> bool:
-    """The choice rule for one span and intent: a strong voicing cue holds (``cue`` 1) and
-    ``p`` reaches ``low`` (the with-cue threshold), or ``p`` alone reaches ``high`` while no
-    guard cancelled the intent's words (``cue`` -1: "the agent said they would refund me")."""
-    return (cue == 1 and p >= low) or (cue >= 0 and p >= high)
+def _carries(p: float, cue: int, low: float, mid: float, high: float) -> bool:
+    """The choice rule for one span and intent: a strong voicing cue holds (``cue`` 2) and
+    ``p`` reaches ``low`` (the with-cue threshold), or the intent's vocabulary is voiced
+    (``cue`` >= 1) and ``p`` reaches ``mid`` (with-vocab), or ``p`` alone reaches ``high``
+    while no guard cancelled the intent's words (``cue`` -1: "the agent said they would
+    refund me")."""
+    return (cue == 2 and p >= low) or (cue >= 1 and p >= mid) or (cue >= 0 and p >= high)
 
 
 _STRONG_COLUMNS = [VOICING_FEATURE_NAMES.index(f"{i}_strong") for i in INTENTS]

@@ -244,29 +244,31 @@ def fit_churn(
         n_before = d.X.shape[1] + 1 + (given is not None)
         churn_params["monotone_constraints"] = [0] * n_before + [-1]
     sat_obs = oof_sat[np.arange(d.n), d.action]
-    models, losses = [], np.zeros(params.n_estimators)
+
+    def logged(rows: np.ndarray) -> np.ndarray:
+        """The churn model's input for ``rows`` (a mask) at the resolution given."""
+        return Engine.outcome_input(
+            d.X[rows],
+            d.action[rows],
+            sat_obs[rows] if params.mediated else None,
+            money=None if given is None else given[rows],
+        )
+
+    models, losses, held_out = [], np.zeros(params.n_estimators), []
     for f in range(d.n_folds):
         progress(f"fold {f + 1}/{d.n_folds}: churn")
         tr, te = d.fold != f, d.fold == f
-        x_tr = Engine.outcome_input(
-            d.X[tr],
-            d.action[tr],
-            sat_obs[tr] if params.mediated else None,
-            money=None if given is None else given[tr],
-        )
         if not params.cut_rounds:  # the held-out loss curve is read only to cut rounds
-            models.append(_train(churn_params, x_tr, d.y_churn[tr], params.n_estimators, d.cat_a))
+            models.append(
+                _train(churn_params, logged(tr), d.y_churn[tr], params.n_estimators, d.cat_a)
+            )
             continue
+        held_out.append(logged(te))
         cm, curve = _train_curve(
             churn_params,
-            x_tr,
+            logged(tr),
             d.y_churn[tr],
-            Engine.outcome_input(
-                d.X[te],
-                d.action[te],
-                sat_obs[te] if params.mediated else None,
-                money=None if given is None else given[te],
-            ),
+            held_out[f],
             d.y_churn[te],
             params.n_estimators,
             d.cat_a,
@@ -277,13 +279,7 @@ def fit_churn(
     if rounds < params.n_estimators:
         p_all, p_best = np.zeros(d.n), np.zeros(d.n)
         for f, cm in enumerate(models):
-            te = d.fold == f
-            xo = Engine.outcome_input(
-                d.X[te],
-                d.action[te],
-                sat_obs[te] if params.mediated else None,
-                money=None if given is None else given[te],
-            )
+            te, xo = d.fold == f, held_out[f]
             p_all[te], p_best[te] = cm.predict(xo), cm.predict(xo, num_iteration=rounds)
         z = overfit_z(d.y_churn, p_all, p_best)
         if z >= MIN_OVERFIT_Z:

@@ -476,6 +476,12 @@ def _guarded(s: str, start: int) -> tuple[bool, bool, bool]:
     )
 
 
+def _unguarded(pattern: re.Pattern[str], s: str) -> bool:
+    """Whether ``pattern`` matches the normalised span ``s`` at least once where no guard
+    (:func:`_guarded`: negation, reported speech, ``if``) cancels it."""
+    return any(not any(_guarded(s, m.start())) for m in pattern.finditer(s))
+
+
 def cancelled_by_context(before: str, clause: str) -> bool:
     """Whether the words of a sentence ``before`` one of its clauses cancel the clause's
     cues, which the clause scored alone cannot see: the clause is the body of an ``if``
@@ -541,9 +547,7 @@ def vocabulary_voiced(spans: Sequence[str]) -> np.ndarray:
         if _POLICY_QUESTION.search(s) is not None:
             continue
         for j, intent in enumerate(INTENTS):
-            out[k, j] = not _vetoed(s, intent) and any(
-                not any(_guarded(s, m.start())) for m in _VOCABULARY_COMPILED[intent].finditer(s)
-            )
+            out[k, j] = not _vetoed(s, intent) and _unguarded(_VOCABULARY_COMPILED[intent], s)
     return out
 
 
@@ -552,7 +556,7 @@ def voiced(span: str, intent: str) -> bool:
     s = normalise(span)
     if _POLICY_QUESTION.search(s) or _vetoed(s, intent):
         return False
-    return any(not any(_guarded(s, m.start())) for m in _COMPILED[intent][1].finditer(s))
+    return _unguarded(_COMPILED[intent][1], s)
 
 
 def _row(span: str) -> list[float]:
@@ -572,7 +576,7 @@ def _row(span: str) -> list[float]:
             reported_any |= reported
             voiced_cue |= not (negated or reported or hypothetical)
         if not question:
-            strong = any(not any(_guarded(s, m.start())) for m in strong_re.finditer(s))
+            strong = _unguarded(strong_re, s)
         voiced_cue = (voiced_cue and not question) or strong
         if _vetoed(s, intent):
             voiced_cue = strong = False

@@ -249,12 +249,11 @@ class Windows:
         rows = sorted(member)
         options = {r: np.flatnonzero(eligible[r]) for r in rows}
         units = {r: micro(comp[r, options[r]]) for r in rows}
-        start = {r: int(np.argmin(np.where(eligible[r], comp[r], np.inf))) for r in rows}
         # the cheapest option with the best value among the cheapest (as allocate starts)
+        cur = {}
         for r in rows:
-            tied = options[r][comp[r, options[r]] == comp[r, start[r]]]
-            start[r] = int(tied[np.argmax(value[r, tied])])
-        cur = dict(start)
+            tied = options[r][comp[r, options[r]] == cheapest[r]]
+            cur[r] = int(tied[np.argmax(value[r, tied])])
         given = {r: int(micro(comp[r, cur[r]])) for r in rows}
         room: dict[int, int | None] = dict.fromkeys(rows)
         stopped: dict[int, int] = {}  # row -> the window that last stopped it

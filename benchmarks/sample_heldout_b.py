@@ -2,6 +2,15 @@
 
     python benchmarks/sample_heldout_b.py CONSUMER_COMPLAINTS_CSV OUT.jsonl
 
+The third real held-out set C and the fifth pass's training letters were drawn the same
+way from the rows left after B (``--exclude`` B, a different ``--seed``, and ``--rest`` to
+write every eligible row not chosen, in a fixed random order, for labelling as training
+letters)::
+
+    python benchmarks/sample_heldout_b.py CSV tests/data/cfpb_heldout_c.jsonl --seed 2027 \
+        --exclude tests/data/cfpb_heldout_b.jsonl --n-natural 150 --n-enriched 25,35,25,25 \
+        --n-first-person 25 --n-leaving-more 15 --rest fifth_pass_pool.jsonl
+
 ``CONSUMER_COMPLAINTS_CSV`` is ``Consumer_Complaints.csv`` of github.com/sha-hsg/data at
 commit 13053e5 (a 2015-2017 sample of the public CFPB export). Rows are eligible when no
 earlier labelling read them and nothing the detector was built on holds their text:
@@ -81,11 +90,15 @@ def _long_sentences(text: str) -> set[str]:
     return out
 
 
-def seen_before(cfpb: Path) -> tuple[set[str], set[str], set[int]]:
+def seen_before(
+    cfpb: Path, exclude: list[Path] | None = None
+) -> tuple[set[str], set[str], set[int]]:
     """Digests of every text and long sentence the detector was built or judged on, and
-    the rows of this file already read."""
+    the rows of this file already read (``exclude``: more JSONL letter files, e.g. B)."""
     texts = list(pd.read_parquet(cfpb)[TEXT_COLUMN].dropna())
     external = [json.loads(x) for x in (DATA / "intents_external.jsonl").read_text().splitlines()]
+    for path in exclude or []:
+        external += [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
     rows = {int(r["row"]) for r in external if r["source"] == SOURCE and "row" in r}
     texts += [r["text"] for r in external]
     for name in ("intents_extra.txt", "intents_real.txt"):
@@ -107,9 +120,13 @@ def main() -> None:
     ap.add_argument("--n-first-person", type=int, default=35, help="the second leaving round")
     ap.add_argument("--n-leaving-more", type=int, default=45, help="the third leaving round")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument(
+        "--exclude", type=Path, action="append", default=[], help="JSONL letters already read"
+    )
+    ap.add_argument("--rest", type=Path, help="write every eligible row not chosen here")
     args = ap.parse_args()
     frame = pd.read_csv(args.csv)
-    whole, sentences, read = seen_before(args.cfpb)
+    whole, sentences, read = seen_before(args.cfpb, args.exclude)
     eligible, texts_seen = [], set()
     for row, product, text in frame.itertuples(index=False):
         if not isinstance(text, str) or row in read or len(text) > MAX_CHARS:
@@ -148,8 +165,16 @@ def main() -> None:
             chosen.append(dict(pool[i], stratum=stratum))
             taken.add(pool[i]["row"])
     print(f"eligible {len(eligible)} of {frame[TEXT_COLUMN].notna().sum()}; chose {len(chosen)}")
-    with args.out.open("w", encoding="utf-8") as f:
-        for r in chosen:
+    _write_letters(args.out, chosen)
+    if args.rest:
+        rest = [dict(eligible[i], stratum="rest") for i in order if eligible[i]["row"] not in taken]
+        _write_letters(args.rest, rest)
+        print(f"the other {len(rest)} eligible rows -> {args.rest}")
+
+
+def _write_letters(path: Path, letters: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for r in letters:
             record = {"source": SOURCE, "commit": COMMIT, "path": PATH, "row": r["row"]}
             record |= {"product": r["product"], "stratum": r["stratum"], "text": r["text"]}
             f.write(json.dumps(record) + "\n")

@@ -195,12 +195,11 @@ class Guarded:
         allocation: :func:`~makegood.policy.budget.allocate`'s answer on ``cut.eligible``
             (``choice``, ``spend <= budget``, ``value``, ``shadow_price``, ...).
         cut: the eligibility it was found on and the reasons (:class:`GuardrailCut`).
-        n_rounds: allocations run (always 1: the caps are settled before it).
+            The caps are settled before the one allocation runs.
     """
 
     allocation: Allocation
     cut: GuardrailCut
-    n_rounds: int
 
     @property
     def choice(self) -> np.ndarray:
@@ -424,7 +423,7 @@ def guarded_allocate(
         for r, top in ceiling.items():
             known = ~np.isnan(comp[r])
             cut.eligible[r] &= known & (micro(np.where(known, comp[r], 0.0)) <= top)
-    return Guarded(allocator(val, comp, cut.eligible, budget), cut, 1)
+    return Guarded(allocator(val, comp, cut.eligible, budget), cut)
 
 
 def _check_funded(cut: GuardrailCut, comp: np.ndarray, elig: np.ndarray, budget: float) -> None:

@@ -118,10 +118,13 @@ console-screenshots: venv browser
 # --- text (issue 21): customer_said precision/recall/F1 with bootstrap intervals on the
 # real held-out CFPB narratives and on held-out generated phrasing, emotion confusion
 # matrices on real text, ms per complaint (needs the shared CFPB parquet, --cfpb); then
-# the second real held-out set and both held-out sets together (--heldout-b) -----------
+# the real held-out sets: A (the shared test split), B (--heldout-b) and C (--heldout-c) --
+# BENCH_TEXT_HELDOUT_ARGS=--verbose prints the held-out sets' misses too
+BENCH_TEXT_HELDOUT_ARGS ?=
 bench-text: venv
 	$(PY) benchmarks/bench_text.py $(BENCH_ARGS)
-	$(PY) benchmarks/bench_text.py --heldout-b
+	$(PY) benchmarks/bench_text.py --heldout-b $(BENCH_TEXT_HELDOUT_ARGS)
+	$(PY) benchmarks/bench_text.py --heldout-c $(BENCH_TEXT_HELDOUT_ARGS)
 
 # the earlier benchmark (generated phrasing, simulated emotions), kept as an alias
 bench-intents: venv

@@ -1,11 +1,12 @@
 """What the customer said, measured on real complaints: intents, emotion, speed.
 
-    make bench-text                      # bench_text.py, then bench_text.py --heldout-b
+    make bench-text                      # bench_text.py, then --heldout-b and --heldout-c
     .venv/bin/python benchmarks/bench_text.py --tune            # thresholds, dev split only
     .venv/bin/python benchmarks/bench_text.py --write-training  # rebuild the real data files
     .venv/bin/python benchmarks/bench_text.py --oof             # out-of-fold on dev, misses
     .venv/bin/python benchmarks/bench_text.py --downstream 1,2,3,4  # intent inputs on vs off
     .venv/bin/python benchmarks/bench_text.py --heldout-b      # the second real held-out set
+    .venv/bin/python benchmarks/bench_text.py --heldout-c      # the third, and all three together
 
 Reads the labelled CFPB narratives (``tests/data/cfpb_labels.jsonl``; the texts come from
 the shared parquet, ``--cfpb``) and prints:
@@ -69,6 +70,10 @@ LABELS = DATA / "cfpb_labels.jsonl"
 #: The second real held-out set (docs/text.md, "Second held-out set"): other CFPB letters,
 #: read by ``--heldout-b`` only, never by training, ``--tune`` or ``--oof``.
 HELDOUT_B = DATA / "cfpb_heldout_b.jsonl"
+#: The third (docs/text.md, "Sixth pass"): drawn after B from the same file's unread rows,
+#: labelled by two readers independently and adjudicated before any detector read it.
+HELDOUT_C = DATA / "cfpb_heldout_c.jsonl"
+HELDOUT = {"b": HELDOUT_B, "c": HELDOUT_C}
 CFPB = Path(
     os.environ.get(
         "MAKEGOOD_CFPB",
@@ -123,35 +128,40 @@ def letters_report(batch: str, verbose: bool) -> None:
         _misses(rows, said)
 
 
-def heldout_b() -> list[dict]:
-    """The decided letters of the second held-out set, each with its ``stratum``
-    ("natural", or "enriched:..." for the intent-vocabulary samples)."""
-    return load_external(HELDOUT_B.read_text("utf-8"))
+def heldout(name: str) -> list[dict]:
+    """The decided letters of a held-out set (``"b"`` or ``"c"``), each with its
+    ``stratum`` ("natural", or "enriched:..." for the intent-vocabulary samples)."""
+    return load_external(HELDOUT[name].read_text("utf-8"))
 
 
-def heldout_b_report(cfpb: Path, verbose: bool) -> None:
-    """The shipped detector on the second held-out set (its natural stratum, all of it) and
-    on both held-out sets together (the shared file's test split and this set)."""
-    rows = heldout_b()
-    test = labelled(cfpb, "test")
-    det = default_detector()
-    said = det.detect_many([r["text"] for r in rows + test])
-    truth = [set(r["intents"]) for r in rows + test]
+def heldout_report(name: str, cfpb: Path, verbose: bool) -> None:
+    """The shipped detector on a held-out set (its natural stratum, all of it) and on every
+    held-out set so far together (the shared file's test split, B, and C once it is read)."""
+    sets = {"a": labelled(cfpb, "test"), "b": heldout("b")}
+    if name == "c":
+        sets["c"] = heldout("c")
+    rows = sets[name]
+    together = [r for part in sets.values() for r in part]
+    said = default_detector().detect_many([r["text"] for r in together])
+    truth = [set(r["intents"]) for r in together]
     pred = [{s.intent for s in x} for x in said]
-    natural = [k for k, r in enumerate(rows) if r["stratum"] == "natural"]
+    first = len(together) - sum(len(v) for k, v in sets.items() if k > name) - len(rows)
+    own = range(first, first + len(rows))
+    natural = [k for k in own if together[k].get("stratum") == "natural"]
+    label = {"b": "second", "c": "third"}[name]
     parts = (
-        (f"second held-out set, natural stratum ({len(natural)} letters)", natural),
-        (f"second held-out set, all ({len(rows)} letters)", range(len(rows))),
+        (f"{label} held-out set, natural stratum ({len(natural)} letters)", natural),
+        (f"{label} held-out set, all ({len(rows)} letters)", own),
         (
-            f"both held-out sets: the test split and the second set ({len(truth)} letters)",
+            f"every held-out set: {' + '.join(sets).upper()} ({len(truth)} letters)",
             range(len(truth)),
         ),
     )
-    for name, at in parts:
-        print(f"\nintents on the {name}:")
+    for title, at in parts:
+        print(f"\nintents on the {title}:")
         print(table([truth[k] for k in at], [pred[k] for k in at]).to_string())
     if verbose:
-        _misses(rows, said[: len(rows)])
+        _misses(rows, said[first : first + len(rows)])
     emotion_report(rows)
 
 
@@ -571,7 +581,12 @@ def main() -> None:
     ap.add_argument(
         "--heldout-b",
         action="store_true",
-        help="the second real held-out set (tests/data/cfpb_heldout_b.jsonl) and both together",
+        help="the second real held-out set (tests/data/cfpb_heldout_b.jsonl) and A + B together",
+    )
+    ap.add_argument(
+        "--heldout-c",
+        action="store_true",
+        help="the third real held-out set (tests/data/cfpb_heldout_c.jsonl) and A + B + C",
     )
     ap.add_argument("--split", default="test", choices=("dev", "test"))
     ap.add_argument("--verbose", action="store_true", help="print every miss")
@@ -589,8 +604,8 @@ def main() -> None:
     if args.letters:
         letters_report(args.letters, args.verbose)
         return
-    if args.heldout_b:
-        heldout_b_report(args.cfpb, args.verbose)
+    if args.heldout_b or args.heldout_c:
+        heldout_report("c" if args.heldout_c else "b", args.cfpb, args.verbose)
         return
     if args.downstream:
         downstream(args.downstream_n, [int(x) for x in args.downstream.split(",")])

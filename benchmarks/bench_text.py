@@ -153,7 +153,7 @@ def heldout_report(name: str, cfpb: Path, verbose: bool) -> None:
         (f"{label} held-out set, natural stratum ({len(natural)} letters)", natural),
         (f"{label} held-out set, all ({len(rows)} letters)", own),
         (
-            f"every held-out set: {' + '.join(sets).upper()} ({len(truth)} letters)",
+            f"held-out sets together: {' + '.join(sets).upper()} ({len(truth)} letters)",
             range(len(truth)),
         ),
     )

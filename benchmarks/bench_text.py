@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_text.py --tune            # thresholds, dev split only
     .venv/bin/python benchmarks/bench_text.py --write-training  # rebuild the real data files
     .venv/bin/python benchmarks/bench_text.py --oof             # out-of-fold on dev, misses
+    .venv/bin/python benchmarks/bench_text.py --emotion-oof     # emotion out of fold, + external
     .venv/bin/python benchmarks/bench_text.py --downstream 1,2,3,4  # intent inputs on vs off
     .venv/bin/python benchmarks/bench_text.py --heldout-b      # the second real held-out set
     .venv/bin/python benchmarks/bench_text.py --heldout-c      # the third, and all three together
@@ -45,7 +46,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ from bench_intents import confusion, read_labelled  # the same script folder
 
 from makegood.features.intents.detector import MIN_CLAUSE_WORDS, IntentDetector
 from makegood.features.intents.examples import (
+    EXTERNAL_DATA,
     INTENTS,
     REAL_TRAINING_DATA,
     load_examples,
@@ -98,6 +100,8 @@ def labelled(cfpb: Path, split: str) -> list[dict]:
 
 
 SOURCES = ("dev", "external", "fourth")
+#: The ``labelled`` mark of the external letters added by the fifth pass.
+FIFTH_PASS = "fifth pass"
 #: The ``labelled`` mark of the external letters added by the fourth pass (docs/text.md).
 FOURTH_PASS = "fourth pass"
 
@@ -519,6 +523,107 @@ def emotion_report(rows: list[dict]) -> None:
         print(m.to_string())
 
 
+def emotion_letters(cfpb: Path) -> list[dict]:
+    """Every development letter with an emotion: the dev split of the shared file (``source``
+    "dev") and every letter of the external file, undecided intents included (``source``
+    "fifth" for the fifth pass, "external" for the earlier ones)."""
+    from makegood.features.text.emotion import read_external_emotions
+
+    rows = [dict(r, source="dev") for r in labelled(cfpb, "dev")]
+    raw = (ROOT / "src" / "makegood" / "data" / EXTERNAL_DATA).read_text("utf-8")
+    labels, texts = read_external_emotions(raw)
+    passes = [json.loads(line).get("labelled") for line in raw.splitlines() if line.strip()]
+    return rows + [
+        {"emotion": e, "text": t, "source": "fifth" if p == FIFTH_PASS else "external"}
+        for e, t, p in zip(labels, texts, passes, strict=True)
+    ]
+
+
+def _emotion_scores(
+    truth: np.ndarray, pred: np.ndarray, n_boot: int = 2000, seed: int = 0
+) -> tuple[str, str]:
+    """Accuracy and macro-F1 (over the five labels) with bootstrap 95% intervals
+    (percentile, resampling letters)."""
+    from makegood.features.text.emotion import EMOTION_LABELS
+
+    def both(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # t, p: (b, n); per label F1 = 2tp / (2tp + fp + fn), 0 where undefined
+        f1s = []
+        for lab in EMOTION_LABELS:
+            tp = ((t == lab) & (p == lab)).sum(1)
+            den = 2 * tp + ((t != lab) & (p == lab)).sum(1) + ((t == lab) & (p != lab)).sum(1)
+            f1s.append(np.divide(2 * tp, den, out=np.zeros(len(tp)), where=den > 0))
+        return (t == p).mean(1), np.mean(f1s, axis=0)
+
+    idx = np.random.default_rng(seed).integers(0, len(truth), size=(n_boot, len(truth)))
+    acc, f1 = both(truth[None, :], pred[None, :])
+    boot_acc, boot_f1 = both(truth[idx], pred[idx])
+    return tuple(  # type: ignore[return-value]
+        f"{x[0]:.3f} [{np.percentile(b, 2.5):.3f}, {np.percentile(b, 97.5):.3f}]"
+        for x, b in ((acc, boot_acc), (f1, boot_f1))
+    )
+
+
+def emotion_oof_report(cfpb: Path, n_folds: int = 5, seed: int = 0) -> None:
+    """Grouped out-of-fold emotion on the development letters (:func:`emotion_letters`):
+    the rules; the model fit on the dev split only (as shipped before, C=3, unweighted); fit
+    on dev + external letters of the other folds, unweighted and as shipped now
+    (:func:`~makegood.features.text.emotion.fit_emotion_model`). Letters under
+    ``SHORT_TEXT_WORDS`` words are read by the rules in every variant, as in
+    ``detect_emotion``."""
+    from sklearn.linear_model import LogisticRegression
+
+    from makegood.features.text.cues import as_texts, text_cues
+    from makegood.features.text.emotion import (
+        SHORT_TEXT_WORDS,
+        _emotion_design,
+        _emotion_from_cues,
+        fit_emotion_model,
+    )
+
+    rows = emotion_letters(cfpb)
+    texts = [r["text"] for r in rows]
+    truth = np.array([r["emotion"] for r in rows], dtype=object)
+    source = np.array([r["source"] for r in rows])
+    cues = text_cues(as_texts(texts))
+    X = _emotion_design(cues, texts)
+    rules = _emotion_from_cues(cues)
+    long_ = cues["n_words"] >= SHORT_TEXT_WORDS
+    fold = _folds(rows, n_folds, seed)
+    dev = source == "dev"
+
+    def old_fit(X: np.ndarray, y: np.ndarray) -> LogisticRegression:
+        return LogisticRegression(C=3.0, max_iter=2000).fit(X, y)
+
+    def oof(fit: Callable[[np.ndarray, np.ndarray], LogisticRegression], use: np.ndarray):
+        pred = rules.copy()
+        for k in range(n_folds):
+            train, test = (fold != k) & use, (fold == k) & long_
+            pred[test] = fit(X[train], truth[train]).predict(X[test])
+        return pred
+
+    everyone = np.ones(len(rows), dtype=bool)
+    variants = {
+        "rules (previous detector)": rules,
+        "dev split only, C=3 (shipped before)": oof(old_fit, dev),
+        "dev + external, C=3 unweighted": oof(old_fit, everyone),
+        "dev + external, shipped now": oof(fit_emotion_model, everyone),
+    }
+    print(f"\nemotion, grouped {n_folds}-fold out of fold over {len(rows)} development letters")
+    counts = {s: int((source == s).sum()) for s in ("dev", "external", "fifth")}
+    print(f"({counts}); accuracy and macro-F1 with bootstrap 95% intervals over letters")
+    table_rows = []
+    for name, pred in variants.items():
+        for part in ("all", "dev", "external", "fifth"):
+            at = everyone if part == "all" else source == part
+            acc, f1 = _emotion_scores(truth[at], pred[at])
+            table_rows.append({"model": name, "letters": part, "accuracy": acc, "macro-F1": f1})
+    print(pd.DataFrame(table_rows).set_index(["model", "letters"]).to_string())
+    for name in list(variants)[1::2]:
+        print(f"\nconfusion, {name} (rows truth, columns predicted, all letters):")
+        print(confusion(truth, variants[name]).to_string())
+
+
 # ----------------------------------------------------------------------------- speed
 def latency(texts: list[str]) -> dict[str, float]:
     from makegood.features.text.emotion import detect_emotion
@@ -568,6 +673,11 @@ def main() -> None:
     )
     ap.add_argument("--oof", action="store_true", help="out-of-fold figures on the dev split only")
     ap.add_argument(
+        "--emotion-oof",
+        action="store_true",
+        help="grouped out-of-fold emotion figures on the dev split and the external letters",
+    )
+    ap.add_argument(
         "--downstream",
         metavar="SEEDS",
         help="paired capture with intent inputs on vs off on these simulated worlds (1,2,3)",
@@ -600,6 +710,9 @@ def main() -> None:
         return
     if args.oof:
         oof_report(args.cfpb, args.verbose)
+        return
+    if args.emotion_oof:
+        emotion_oof_report(args.cfpb)
         return
     if args.letters:
         letters_report(args.letters, args.verbose)

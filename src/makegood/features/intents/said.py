@@ -8,14 +8,13 @@ its verbatim quote; :func:`intent_features` the per-intent strengths used as mod
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from makegood.features.disk_cache import cache_path, load_or_fit
 from makegood.features.intents.detector import THRESHOLDS, IntentDetector, threshold_array
 from makegood.features.intents.examples import (
     EXTERNAL_DATA,
@@ -42,15 +41,7 @@ _FORMAT = 5  # 5: the word analyzer pickled under its public name
 
 
 def _cache_path(*parts: str) -> Path:
-    import sklearn
-
-    key = hashlib.sha256(
-        "|".join(
-            (str(_FORMAT), sklearn.__version__, np.__version__, voicing_signature(), *parts)
-        ).encode("utf-8")
-    ).hexdigest()[:16]
-    root = os.environ.get("MAKEGOOD_CACHE_DIR") or Path.home() / ".cache" / "makegood"
-    return Path(root) / f"intents-{key}.joblib"
+    return cache_path("intents", str(_FORMAT), voicing_signature(), *parts)
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,30 +54,18 @@ def default_detector() -> IntentDetector:
     milliseconds. A cache that cannot be read or written is ignored (the detector is then
     trained here).
     """
-    import joblib
-
     files = resources.files("makegood.data")
     data = files.joinpath(TRAINING_DATA).read_text("utf-8")
     real = files.joinpath(REAL_TRAINING_DATA).read_text("utf-8")
     extra = files.joinpath(EXTRA_TRAINING_DATA).read_text("utf-8")
     external = files.joinpath(EXTERNAL_DATA).read_text("utf-8")
-    path = _cache_path(data, real, extra, external)
-    try:
-        detector = joblib.load(path)
-        if isinstance(detector, IntentDetector):
-            detector.thresholds_ = threshold_array(THRESHOLDS)  # a choice, not a fit
-            return detector
-    except Exception:  # missing, partial or from another version: retrain
-        pass
-    examples, weights = training_set(data, real, extra, external)
-    detector = IntentDetector().fit(examples, sample_weight=weights)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        joblib.dump(detector, tmp)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+
+    def fit() -> IntentDetector:
+        examples, weights = training_set(data, real, extra, external)
+        return IntentDetector().fit(examples, sample_weight=weights)
+
+    detector = load_or_fit(_cache_path(data, real, extra, external), IntentDetector, fit)
+    detector.thresholds_ = threshold_array(THRESHOLDS)  # a choice, not a fit
     return detector
 
 

@@ -269,3 +269,52 @@ def test_read_text_detects_like_detect_emotion_for_a_batch_and_for_one():
         assert one[0] == emotion[i]
         np.testing.assert_allclose(one_sentiment[0], sentiment[i])
     assert emotion[2] is None
+
+
+def test_emotion_letters_read_both_formats_and_name_the_bad_line():
+    from makegood.features.text.emotion import read_emotion_letters, read_external_emotions
+
+    labels, texts = read_emotion_letters("# header\n\ncalm\tFine letter.\nangry\tYou crooks.\n")
+    assert labels == ["calm", "angry"] and texts == ["Fine letter.", "You crooks."]
+    with pytest.raises(ValueError, match="emotion_real.txt line 2: .*'happy"):
+        read_emotion_letters("calm\tok\nhappy\tnot a label\n")
+    undecided = '{"text": "I am lost, what do I do?", "intents": null, "emotion": "confused"}'
+    decided = '{"text": "Refund me.", "intents": ["compensation"], "emotion": "frustrated"}'
+    labels, texts = read_external_emotions(f"{decided}\n\n{undecided}\n")
+    assert labels == ["frustrated", "confused"]  # undecided intents still give an emotion
+    assert texts == ["Refund me.", "I am lost, what do I do?"]
+    for bad, why in (
+        ("{not json", "not a JSON object"),
+        ("[1, 2]", "list"),
+        ('{"text": "x", "emotion": "sad"}', "sad"),
+        ('{"text": "", "emotion": "calm"}', "emotion"),
+        ('{"emotion": "calm"}', "emotion"),
+    ):
+        with pytest.raises(ValueError, match=rf"intents_external.jsonl line 2: .*{why}"):
+            read_external_emotions(f"{decided}\n{bad}\n")
+
+
+def test_emotion_sample_weight_lifts_rare_classes_half_way():
+    from makegood.features.text.emotion import EMOTION_CLASS_POWER, emotion_sample_weight
+
+    labels = ["calm"] * 90 + ["confused"] * 10
+    w = emotion_sample_weight(labels)
+    total = {lab: w[[x == lab for x in labels]].sum() for lab in ("calm", "confused")}
+    # each class's total weight ~ n_c ** (1 - power): sqrt(90) : sqrt(10) = 3 : 1 at 0.5
+    ratio = (90 / 10) ** (1 - EMOTION_CLASS_POWER)
+    assert total["calm"] / total["confused"] == pytest.approx(ratio)
+    assert w[0] < 1 < w[-1]
+
+
+def test_shipped_emotion_model_learned_from_the_external_letters():
+    from importlib import resources
+
+    from makegood.features.intents.examples import EXTERNAL_DATA
+    from makegood.features.text.emotion import _emotion_model, read_external_emotions
+
+    raw = resources.files("makegood.data").joinpath(EXTERNAL_DATA).read_text("utf-8")
+    labels, _ = read_external_emotions(raw)
+    assert len(labels) > 4000 and set(labels) == set(EMOTION_LABELS)
+    model = _emotion_model()
+    assert list(model.classes_) == sorted(EMOTION_LABELS)
+    assert model.C == 1.0 and model.n_features_in_ > 11

@@ -23,11 +23,12 @@ the shared parquet, ``--cfpb``) and prints:
   emotion detector.
 
 ``--tune`` chooses each intent's threshold by grouped 5-fold cross-validation on the
-development split together with the 733 decided external labelled narratives
+development split together with the 4,478 decided external labelled narratives
 (``src/makegood/data/intents_external.jsonl``: other public CFPB letters, an extra
-development set, 350 of the third pass and 383 of the fourth; ``--letters "fourth pass"``
-reads the shipped detector on the latter alone; out-of-fold scores; the generated and
-``intents_extra`` sentences in every fold; letters with the same opening share a fold):
+development set, 350 of the third pass, 383 of the fourth and 3,745 of the fifth;
+``--letters "fifth pass"`` reads the shipped detector on a pass's letters alone;
+out-of-fold scores; the generated and ``intents_extra`` sentences in every fold; letters
+with the same opening share a fold):
 the threshold of most recall whose out-of-fold precision is at least ``--precision``
 (0.875: the 0.85 target with a margin), ``with_cue`` first with the vocabulary tier off,
 then ``with_vocab`` at the chosen ``with_cue`` (off, 1.01, unless it adds recall at that
@@ -99,21 +100,23 @@ def labelled(cfpb: Path, split: str) -> list[dict]:
     return out
 
 
-SOURCES = ("dev", "external", "fourth")
+SOURCES = ("dev", "external", "fourth", "fifth")
 #: The ``labelled`` mark of the external letters added by the fifth pass.
 FIFTH_PASS = "fifth pass"
-#: The ``labelled`` mark of the external letters added by the fourth pass (docs/text.md).
+#: The ``labelled`` marks of the external letters added by the fourth and fifth passes
+#: (docs/text.md); the others are the third pass's.
 FOURTH_PASS = "fourth pass"
+FIFTH_PASS = "fifth pass"
+_PASS_SOURCE = {FOURTH_PASS: "fourth", FIFTH_PASS: "fifth"}
 
 
 def development(cfpb: Path) -> list[dict]:
     """The development narratives: the dev split of the shared file (``source`` "dev"), the
     decided external narratives of the third pass (``source`` "external") and those of the
-    fourth pass (``source`` "fourth")."""
+    fourth and fifth passes (``source`` "fourth", "fifth")."""
     rows = [dict(r, source="dev") for r in labelled(cfpb, "dev")]
     return rows + [
-        dict(r, source="fourth" if r.get("labelled") == FOURTH_PASS else "external")
-        for r in load_external()
+        dict(r, source=_PASS_SOURCE.get(r.get("labelled", ""), "external")) for r in load_external()
     ]
 
 
@@ -314,7 +317,11 @@ def oof_report(cfpb: Path, verbose: bool) -> None:
         kept += test
     for source in (*SOURCES, None):
         at = [k for k, r in enumerate(kept) if source in (None, r["source"])]
-        name = {"fourth": "external, fourth pass", None: "all"}.get(source, source)
+        name = {
+            "fourth": "external, fourth pass",
+            "fifth": "external, fifth pass",
+            None: "all",
+        }.get(source, source)
         print(f"\nout-of-fold, {name} ({len(at)} narratives):")
         print(table([truth[k] for k in at], [pred[k] for k in at]).to_string())
     if verbose:

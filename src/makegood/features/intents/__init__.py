@@ -20,7 +20,7 @@ models learn from labelled sources shipped in ``makegood/data``: generated phras
 (``intents_train.txt``) and real complaint text, a US-government work in the public domain
 (``intents_real.txt``: the sentences of the development split of the labelled CFPB
 narratives; ``intents_extra.txt``: sentences of other public CFPB narratives;
-``intents_external.jsonl``: 733 other whole narratives labelled with verbatim spans).
+``intents_external.jsonl``: 4,478 other whole narratives labelled with verbatim spans).
 An intent is heard only when a sentence, or a clause of at least :data:`MIN_CLAUSE_WORDS`
 words, reaches the intent's threshold in :data:`THRESHOLDS`
 (chosen on the development split only, for precision); otherwise nothing is claimed. The

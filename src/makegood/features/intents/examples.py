@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "INTENTS",
     "REAL_WEIGHT",
     "expand",
+    "external_records",
     "load_examples",
     "load_external",
     "load_external_examples",
@@ -175,6 +176,28 @@ def narrative_examples(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, fro
 _EXTERNAL_FIELDS = ("text", "intents", "spans", "emotion")
 
 
+def external_records(text: str, name: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-blank line of ``text`` (the external file's JSON-lines format) as its line
+    number and JSON object: the one reader of that format (:func:`load_external` checks the
+    intents' fields; the emotion model reads every record's ``emotion``).
+
+    Raises:
+        ValueError: naming the line (after ``name``, when given), when a line is not a JSON
+            object.
+    """
+    where = f"{name} line" if name else "line"
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{where} {lineno}: not a JSON object ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise ValueError(f"{where} {lineno}: expected a JSON object, got {type(row).__name__}")
+        yield lineno, row
+
+
 def load_external(text: str | None = None) -> list[dict[str, Any]]:
     """The decided narratives of ``intents_external.jsonl`` (or of ``text`` in its format):
     dicts with ``text``, ``intents``, ``spans``, ``emotion`` and provenance fields; records
@@ -188,15 +211,7 @@ def load_external(text: str | None = None) -> list[dict[str, Any]]:
     if text is None:
         text = resources.files("makegood.data").joinpath(EXTERNAL_DATA).read_text("utf-8")
     out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"line {lineno}: not a JSON object ({e.msg})") from e
-        if not isinstance(row, dict):
-            raise ValueError(f"line {lineno}: expected a JSON object, got {type(row).__name__}")
+    for lineno, row in external_records(text):
         missing = [f for f in _EXTERNAL_FIELDS if f not in row]
         if missing:
             raise ValueError(f"line {lineno}: missing field(s) {missing}")

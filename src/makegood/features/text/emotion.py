@@ -11,6 +11,7 @@ only: text in another language mostly comes out "calm".
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 
@@ -234,24 +235,14 @@ def read_external_emotions(raw: str) -> tuple[list[str], list[str]]:
         ValueError: naming the line, when a record is not a JSON object with a known
             ``emotion`` and a non-empty ``text``.
     """
-    import json
-
-    from makegood.features.intents.examples import EXTERNAL_DATA
+    from makegood.features.intents.examples import EXTERNAL_DATA, external_records
 
     labels, texts = [], []
-    for lineno, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{EXTERNAL_DATA} line {lineno}: not a JSON object ({e.msg})") from e
-        expected = 'a JSON object with "emotion": EMOTION and a non-empty "text"'
-        if not isinstance(row, dict):
-            raise _label_error(EXTERNAL_DATA, lineno, expected, type(row).__name__)
+    expected = 'a JSON object with "emotion": EMOTION and a non-empty "text"'
+    for lineno, row in external_records(raw, EXTERNAL_DATA):
         text = row.get("text")
         if row.get("emotion") not in EMOTION_LABELS or not isinstance(text, str) or not text:
-            raise _label_error(EXTERNAL_DATA, lineno, expected, line)
+            raise _label_error(EXTERNAL_DATA, lineno, expected, json.dumps(row))
         labels.append(row["emotion"])
         texts.append(text)
     return labels, texts

@@ -147,13 +147,13 @@ def heldout_report(name: str, cfpb: Path, verbose: bool) -> None:
     sets = {"a": labelled(cfpb, "test"), "b": heldout("b")}
     if name == "c":
         sets["c"] = heldout("c")
-    rows = sets[name]
+    rows = sets[name]  # the last set read, so its letters close ``together``
     together = [r for part in sets.values() for r in part]
     said = default_detector().detect_many([r["text"] for r in together])
     truth = [set(r["intents"]) for r in together]
     pred = [{s.intent for s in x} for x in said]
-    first = len(together) - sum(len(v) for k, v in sets.items() if k > name) - len(rows)
-    own = range(first, first + len(rows))
+    first = len(together) - len(rows)
+    own = range(first, len(together))
     natural = [k for k in own if together[k].get("stratum") == "natural"]
     label = {"b": "second", "c": "third"}[name]
     parts = (

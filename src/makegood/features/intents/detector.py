@@ -382,7 +382,8 @@ class IntentDetector:
         and its vocabulary and probability arms need at least
         :data:`SHORT_CLAUSE_THRESHOLD`. A clause decides nothing when the words of its
         sentence before it cancel it (it is the body of an ``if``, or reports someone
-        else's words: :func:`~makegood.features.voicing.cancelled_by_context`).
+        else's words: :func:`~makegood.features.voicing.cancelled_by_context`), nor, without
+        its own strong cue, when a guard cancels the intent in its whole sentence.
         """
         best: dict[int, tuple[int, int, float]] = {}
         n = len(sentence)
